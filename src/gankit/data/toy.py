@@ -1,0 +1,112 @@
+"""Toy distributions with published protocols, where the truth is known exactly.
+
+- ``ring8`` and ``grid25``: PacGAN's mixtures (Lin et al. 2018, Sec. 5.1, following VEEGAN):
+  8 Gaussians on a circle of radius 1 with std 0.01, and 25 Gaussians on {-4,-2,0,2,4}^2 with
+  std 0.05; evaluated on 2,500 generated samples.
+- ``ring8-wgan``, ``grid25-wgan``, ``swiss-roll``: the toy sets of WGAN-GP's released code
+  (Gulrajani et al. 2017): radius 2 with std 0.02; the 5x5 grid spaced 2 with std 0.05 scaled by
+  1/2.828; scikit-learn's swiss roll (noise 0.25) in the (x, z) plane scaled by 1/7.5.
+- ``gaussian-1d``: N(4, 0.5^2), the 1-D picture of Goodfellow et al. 2014, Fig. 1.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from gankit.registry import Registry
+
+
+@dataclass
+class ToyDistribution(ABC):
+    """A distribution we can sample; mixtures also expose their modes for the mode metrics."""
+
+    name: str
+    dim: int
+
+    @abstractmethod
+    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> Tensor:
+        """Draw ``n`` points [n, dim] using only ``generator`` for randomness."""
+
+    @property
+    def modes(self) -> Tensor | None:
+        return None
+
+    @property
+    def mode_std(self) -> float | None:
+        return None
+
+
+@dataclass
+class GaussianMixture(ToyDistribution):
+    """Equal-weight isotropic Gaussians: x = centers[k] + std * e, k ~ U{1..K}, e ~ N(0, I)."""
+
+    centers: Tensor  # [K, dim]
+    std: float
+
+    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> Tensor:
+        centers = self.centers.to(device)
+        k = torch.randint(len(centers), (n,), generator=generator, device=device)
+        noise = torch.randn(n, self.dim, generator=generator, device=device)
+        return centers[k] + self.std * noise  # [n, dim]
+
+    @property
+    def modes(self) -> Tensor:
+        return self.centers
+
+    @property
+    def mode_std(self) -> float:
+        return self.std
+
+    def pdf(self, x: Tensor) -> Tensor:
+        """Density at x [N, dim] (used by the 1-D experiments for D* and JS)."""
+        sq = ((x[:, None, :] - self.centers[None].to(x)) ** 2).sum(-1)  # [N, K]
+        norm = (2 * math.pi * self.std**2) ** (self.dim / 2)
+        return torch.exp(-sq / (2 * self.std**2)).mean(1) / norm
+
+
+@dataclass
+class SwissRoll(ToyDistribution):
+    """Swiss roll in the plane: t = 1.5 pi (1 + 2u), x = (t cos t, t sin t) + 0.25 e, over 7.5."""
+
+    noise: float = 0.25
+    scale: float = 1 / 7.5
+
+    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> Tensor:
+        u = torch.rand(n, generator=generator, device=device)
+        t = 1.5 * math.pi * (1 + 2 * u)
+        xy = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)
+        noise = torch.randn(n, 2, generator=generator, device=device)
+        return self.scale * (xy + self.noise * noise)
+
+
+def ring(n_modes: int, radius: float, std: float, name: str) -> GaussianMixture:
+    angles = torch.arange(n_modes, dtype=torch.float64) * (2 * math.pi / n_modes)
+    centers = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    return GaussianMixture(name, 2, centers.float(), std)
+
+
+def grid(values: list[float], std: float, name: str) -> GaussianMixture:
+    axis = torch.tensor(values)
+    centers = torch.cartesian_prod(axis, axis)  # [len^2, 2]
+    return GaussianMixture(name, 2, centers, std)
+
+
+DATASETS: Registry = Registry("dataset")
+DATASETS.register("ring8")(lambda: ring(8, radius=1.0, std=0.01, name="ring8"))
+DATASETS.register("grid25")(lambda: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
+DATASETS.register("ring8-wgan")(lambda: ring(8, radius=2.0, std=0.02, name="ring8-wgan"))
+DATASETS.register("grid25-wgan")(
+    lambda: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="grid25-wgan")
+)
+DATASETS.register("swiss-roll")(lambda: SwissRoll("swiss-roll", 2))
+DATASETS.register("gaussian-1d")(
+    lambda: GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)
+)

@@ -1,0 +1,6 @@
+"""Theory made executable: each experiment checks one statement of GAN theory numerically and
+writes a PNG and a JSON of its figures. Keyed by the name ``gankit experiment NAME`` uses."""
+
+from gankit.experiments.base import EXPERIMENTS
+
+__all__ = ["EXPERIMENTS"]

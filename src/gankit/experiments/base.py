@@ -1,0 +1,19 @@
+"""The experiment registry: name -> function(out_dir, quick) -> dict of figures (also saved)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gankit.registry import Registry
+
+Experiment = Callable[..., dict[str, Any]]  # (out_dir: Path, quick: bool) -> figures
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
+
+
+def output_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
+    """Where an experiment writes its picture and its figures."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir / f"{name}.png", out_dir / f"{name}.json"

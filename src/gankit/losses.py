@@ -1,0 +1,103 @@
+r"""Adversarial losses as pure functions of the discriminator's outputs.
+
+Each loss maps D's raw outputs (logits for the probabilistic losses, critic scores otherwise) to a
+scalar to *minimize*; none sees a model or an optimizer. Notation: $r = D(x)$ on real data,
+$f = D(G(z))$ on generated data, both of shape [N]; $\sigma$ is the logistic sigmoid, so
+$-\log\sigma(t) = \mathrm{softplus}(-t)$ and $-\log(1-\sigma(t)) = \mathrm{softplus}(t)$, which is
+how the log-likelihood losses stay finite for any logit.
+
+| name | D minimizes | G minimizes | source |
+|---|---|---|---|
+| minimax | $-\log\sigma(r) - \log(1-\sigma(f))$ | $\log(1-\sigma(f))$ | Goodfellow et al. 2014, eq. 1 |
+| non-saturating | same | $-\log\sigma(f)$ | Goodfellow et al. 2014, Sec. 3 |
+| wgan / wgan-gp | $f - r$ | $-f$ | Arjovsky et al. 2017, eq. 3; Gulrajani et al. 2017, eq. 3 |
+| lsgan | $\tfrac12(r-1)^2 + \tfrac12 f^2$ | $\tfrac12(f-1)^2$ | Mao et al. 2017, eq. 2 (a=0, b=c=1) |
+| hinge | $\max(0, 1-r) + \max(0, 1+f)$ | $-f$ | Lim & Ye 2017; Miyato et al. 2018, eq. 16-17 |
+
+All are means over the batch. The WGAN critic's Lipschitz constraint is not a loss term: weight
+clipping is applied by the trainer after each critic step, and the gradient penalty lives in
+:mod:`gankit.penalties`; the loss spec only carries their paper defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gankit.registry import Registry
+
+DLoss = Callable[[Tensor, Tensor], Tensor]
+GLoss = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One adversarial objective: the two player losses plus the paper's default constraints."""
+
+    d_loss: DLoss  # (d_real [N], d_fake [N]) -> scalar
+    g_loss: GLoss  # (d_fake [N]) -> scalar
+    probabilistic: bool  # True: D's output is a logit and sigmoid(D) is a probability
+    default_gp_weight: float = 0.0
+    default_clip: float = 0.0
+
+
+LOSSES: Registry[LossSpec] = Registry("loss")
+
+
+def bce_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """-E[log D(x)] - E[log(1 - D(G(z)))]: the negated value function V(D, G)."""
+    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+
+
+def minimax_g_loss(d_fake: Tensor) -> Tensor:
+    """E[log(1 - D(G(z)))]; its gradient sigma(f) vanishes as D rejects the fakes (D -> 0)."""
+    return -F.softplus(d_fake).mean()
+
+
+def non_saturating_g_loss(d_fake: Tensor) -> Tensor:
+    """-E[log D(G(z))]; gradient -(1 - sigma(f)) -> -1 where the minimax one vanishes."""
+    return F.softplus(-d_fake).mean()
+
+
+def wasserstein_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """E[D(G(z))] - E[D(x)]: minus the critic's estimate of W1 (Kantorovich-Rubinstein duality)."""
+    return d_fake.mean() - d_real.mean()
+
+
+def wasserstein_g_loss(d_fake: Tensor) -> Tensor:
+    return -d_fake.mean()
+
+
+def least_squares_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    return 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
+
+
+def least_squares_g_loss(d_fake: Tensor) -> Tensor:
+    return 0.5 * ((d_fake - 1) ** 2).mean()
+
+
+def hinge_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+
+
+LOSSES.register("minimax")(LossSpec(bce_d_loss, minimax_g_loss, probabilistic=True))
+LOSSES.register("non-saturating")(LossSpec(bce_d_loss, non_saturating_g_loss, probabilistic=True))
+LOSSES.register("wgan")(
+    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, default_clip=0.01)
+)
+LOSSES.register("wgan-gp")(
+    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, default_gp_weight=10.0)
+)
+LOSSES.register("lsgan")(
+    LossSpec(least_squares_d_loss, least_squares_g_loss, probabilistic=False)
+)
+LOSSES.register("hinge")(LossSpec(hinge_d_loss, wasserstein_g_loss, probabilistic=False))
+
+
+def d_probability(d_out: Tensor, spec: LossSpec) -> Tensor:
+    """D's output as shown to a person: sigmoid for logit losses, the raw score otherwise."""
+    return torch.sigmoid(d_out) if spec.probabilistic else d_out

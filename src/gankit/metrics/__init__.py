@@ -1,0 +1,1 @@
+"""Metrics: functions of samples (and feature extractors); they never import training code."""

@@ -1,0 +1,24 @@
+"""What every model family shares: the discriminator's output record and the model registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from gankit.config import ModelConfig
+from gankit.registry import Registry
+
+
+@dataclass
+class DOutput:
+    """What a discriminator returns for a batch."""
+
+    logits: Tensor  # [N] raw outputs: logits for probabilistic losses, critic scores otherwise
+    features: Tensor  # [N, F] last hidden layer (feature matching, energy views, plots)
+
+
+# (model config, shape of one data point) -> (generator, discriminator)
+ModelBuilder = Callable[[ModelConfig, tuple[int, ...]], tuple[nn.Module, nn.Module]]
+MODELS: Registry[ModelBuilder] = Registry("model")

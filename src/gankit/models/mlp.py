@@ -1,0 +1,57 @@
+"""Fully connected G and D for low-dimensional toy data."""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from gankit.config import ModelConfig
+from gankit.models.base import MODELS, DOutput
+
+
+def _stack(width_in: int, width: int, depth: int, activation: type[nn.Module],
+           batchnorm: bool = False) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        layers.append(nn.Linear(width_in if i == 0 else width, width))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(width))
+        layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+    """z [N, latent_dim] -> x [N, *data_shape] through ReLU hidden layers (optionally batch-normed)."""
+
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int, depth: int,
+                 batchnorm: bool = False) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.data_shape = data_shape
+        self.body = _stack(latent_dim, hidden, depth, nn.ReLU, batchnorm)
+        self.out = nn.Linear(hidden, math.prod(data_shape))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.out(self.body(z)).view(-1, *self.data_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x [N, *data_shape] -> DOutput(logits [N], features [N, hidden]) with LeakyReLU(0.2)."""
+
+    def __init__(self, data_shape: tuple[int, ...], hidden: int, depth: int) -> None:
+        super().__init__()
+        self.body = _stack(math.prod(data_shape), hidden, depth, lambda: nn.LeakyReLU(0.2))
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x: Tensor) -> DOutput:
+        features = self.body(x.flatten(1))  # [N, hidden]
+        return DOutput(logits=self.head(features).squeeze(1), features=features)
+
+
+@MODELS.register("mlp")
+def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    generator = MLPGenerator(config.latent_dim, data_shape, config.g_hidden, config.g_depth,
+                             config.g_batchnorm)
+    discriminator = MLPDiscriminator(data_shape, config.d_hidden, config.d_depth)
+    return generator, discriminator

@@ -1,0 +1,26 @@
+"""Regularizers that need D's input gradients; they take (D, x) explicitly and return a scalar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+Critic = Callable[[Tensor], Tensor]  # x [N, ...] -> scores [N]
+
+
+def gradient_penalty(
+    critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
+    r"""WGAN-GP's two-sided penalty, Gulrajani et al. 2017, eq. 3.
+
+    $\mathbb{E}_{\hat x}[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]$ with
+    $\hat x = \epsilon x + (1-\epsilon)\tilde x$ and one $\epsilon \sim U[0, 1]$ per example
+    (Algorithm 1, line 6). ``create_graph=True`` so the penalty trains D.
+    """
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # [N, 1, ...]
+    eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()

@@ -1,0 +1,88 @@
+"""Pictures of a run: loss curves, samples over the discriminator's landscape, 1-D densities.
+
+Plain functions of arrays and callables; they write PNGs and own no models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "critic_w1")
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Path:
+    """Losses (left) and periodic evaluation metrics (right, one axis each) against step."""
+    eval_keys = sorted({k for r in records for k in r if k.startswith("eval/")})
+    fig, axes = plt.subplots(1, 1 + len(eval_keys), figsize=(5 + 3.2 * len(eval_keys), 3.4),
+                             squeeze=False)
+    ax = axes[0, 0]
+    for key in TRAIN_KEYS:
+        points = [(r["step"], r[key]) for r in records if key in r]
+        if points:
+            ax.plot(*zip(*points), label=key, lw=1.2)
+    ax.set(xlabel="step", title="training")
+    ax.legend(fontsize=8)
+    for ax, key in zip(axes[0, 1:], eval_keys):
+        points = [(r["step"], r[key]) for r in records if key in r]
+        ax.plot(*zip(*points), marker="o", ms=3)
+        ax.set(xlabel="step", title=key.removeprefix("eval/"))
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_samples_2d(real: np.ndarray, fake: np.ndarray, critic: Callable[[np.ndarray], np.ndarray],
+                    path: Path, title: str = "", critic_label: str = "D(x)") -> Path:
+    """Real and generated points over a filled contour of D on their bounding box."""
+    both = np.concatenate([real, fake])
+    lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
+    pad = 0.15 * (hi - lo) + 1e-3
+    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], 120)
+    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 120)
+    gx, gy = np.meshgrid(xs, ys)
+    values = critic(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    contour = ax.contourf(gx, gy, values, levels=20, cmap="coolwarm", alpha=0.75)
+    fig.colorbar(contour, ax=ax, label=critic_label)
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
+    ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=title, aspect="equal")
+    ax.legend(loc="upper right", fontsize=7, markerscale=4)
+    return save_figure(fig, path)
+
+
+def draw_density_1d(ax: Any, x: np.ndarray, p_data: np.ndarray, fake: np.ndarray,
+                    d_values: np.ndarray, title: str = "") -> None:
+    """Goodfellow et al. 2014, Fig. 1: p_data (black dots), p_g (green), D(x) (blue dashes)."""
+    ax.plot(x, p_data, "k:", lw=2, label="p_data")
+    ax.hist(fake, bins=60, range=(x[0], x[-1]), density=True, histtype="step", color="green",
+            lw=1.5, label="p_g")
+    ax.set(title=title, xlabel="x", ylabel="density")
+    ax.legend(loc="upper left", fontsize=7)
+    d_axis = ax.twinx()
+    d_axis.plot(x, d_values, "b--", lw=1.5, label="D(x)")
+    d_axis.axhline(0.5, color="gray", lw=0.6)
+    d_axis.set_ylim(0, 1)
+    d_axis.legend(loc="upper right", fontsize=7)
+
+
+def plot_density_1d(x: np.ndarray, p_data: np.ndarray, fake: np.ndarray, d_values: np.ndarray,
+                    path: Path, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    draw_density_1d(ax, x, p_data, fake, d_values, title)
+    return save_figure(fig, path)

@@ -1,0 +1,77 @@
+"""The contract between a recipe and the trainer.
+
+A recipe owns its networks (``nets``), names its optimizers (which networks each one steps, at
+which learning rate) and its phases (which optimizer, how many repeats per training step), and
+returns each phase's loss terms as a ``dict[str, Tensor]``. The trainer sums the terms, calls
+``backward()`` and ``step()`` and never needs to know what the terms mean, so recipes with more
+parts (an auxiliary Q head, two generators, a statistics network) need no change to it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gankit.registry import Registry
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    networks: tuple[str, ...]  # keys of Recipe.nets whose parameters this optimizer steps
+    lr: float
+    clip: float = 0.0  # > 0: clamp the weights to [-clip, clip] after each step (WGAN, Alg. 1)
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    optimizer: str
+    repeats: int = 1  # e.g. n_critic discriminator steps per generator step
+
+
+@dataclass
+class PhaseOutput:
+    terms: dict[str, Tensor]  # scalars summed into the loss this phase minimizes
+    stats: dict[str, Tensor] = field(default_factory=dict)  # detached diagnostics to log
+
+
+@dataclass
+class StepContext:
+    """What a phase may draw on: the data, the device and the one seeded random generator."""
+
+    data: Any  # a data source with .sample(n, generator, device)
+    batch_size: int
+    device: torch.device
+    generator: torch.Generator
+
+    def real_batch(self) -> Tensor:
+        return self.data.sample(self.batch_size, self.generator, self.device)
+
+
+class Recipe(nn.Module, ABC):
+    """Base class: subclasses fill ``self.nets`` and implement the four methods below."""
+
+    nets: nn.ModuleDict
+
+    @abstractmethod
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        """Optimizer name -> which networks it steps and how."""
+
+    @abstractmethod
+    def phases(self) -> list[Phase]:
+        """The phases of one training step, in order."""
+
+    @abstractmethod
+    def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
+        """Loss terms of one repeat of ``phase``; never calls backward() or step()."""
+
+    @abstractmethod
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """``n`` generated data points, without gradients."""
+
+
+RECIPES: Registry[type[Recipe]] = Registry("recipe")

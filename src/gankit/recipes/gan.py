@@ -1,0 +1,71 @@
+"""The unconditional GAN: one generator, one discriminator, an adversarial loss and penalties."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.losses import LOSSES
+from gankit.models import MODELS
+from gankit.penalties import gradient_penalty
+from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
+
+
+@RECIPES.register("gan")
+class GAN(Recipe):
+    """Alternating D and G phases of Goodfellow et al. 2014, Algorithm 1 (k = n_critic).
+
+    The D phase minimizes the loss's D objective (+ lambda * gradient penalty for WGAN-GP); the G
+    phase minimizes the G objective. The prior is z ~ N(0, I).
+    """
+
+    def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        generator, discriminator = MODELS[config.model.name](config.model, data_shape)
+        self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
+        self.loss = LOSSES[config.loss.name]
+        self.latent_dim = config.model.latent_dim
+        self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
+        self.clip = config.loss.clip  # c in WGAN
+        self.train_config = config.train
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        return {
+            "d": OptimizerSpec(("D",), self.train_config.lr_d, clip=self.clip),
+            "g": OptimizerSpec(("G",), self.train_config.lr_g),
+        }
+
+    def phases(self) -> list[Phase]:
+        return [Phase("d", "d", repeats=self.train_config.n_critic), Phase("g", "g")]
+
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
+
+    def critic(self, x: Tensor) -> Tensor:
+        """D's raw output [N] for inputs x [N, ...]."""
+        return self.nets["D"](x).logits
+
+    def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
+        G, D = self.nets["G"], self.nets["D"]
+        z = self.latent(ctx.batch_size, ctx.generator)  # [N, latent_dim]
+        if phase.name == "d":
+            real = ctx.real_batch()
+            with torch.no_grad():
+                fake = G(z)
+            d_real, d_fake = self.critic(real), self.critic(fake)  # [N], [N]
+            terms = {"d_loss": self.loss.d_loss(d_real, d_fake)}
+            if self.gp_weight > 0:
+                gp = gradient_penalty(self.critic, real, fake, ctx.generator)
+                terms["d_gp"] = self.gp_weight * gp
+            stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
+            if not self.loss.probabilistic:
+                # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
+                stats["critic_w1"] = d_real.mean() - d_fake.mean()
+            return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
+        d_fake = self.critic(G(z))
+        return PhaseOutput({"g_loss": self.loss.g_loss(d_fake)})
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.nets["G"](self.latent(n, generator))

@@ -1,0 +1,56 @@
+"""Where a run's numbers go: ``metrics.jsonl`` (one JSON object a line) and TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard's optional TF import is noisy
+
+
+class RunLogger:
+    """Appends scalar records to ``metrics.jsonl`` and TensorBoard under ``run_dir/tensorboard``.
+
+    A record is ``{"step": int, name: float, ...}``; names with a ``/`` group in TensorBoard
+    (``loss/d_loss``, ``eval/modes``).
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._jsonl = open(self.run_dir / "metrics.jsonl", "a")
+        self._tb = SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        self._jsonl.write(json.dumps({"step": step, **scalars}) + "\n")
+        self._jsonl.flush()
+        for name, value in scalars.items():
+            self._tb.add_scalar(name, value, step)
+
+    def image(self, tag: str, png_path: Path, step: int) -> None:
+        """Show a saved PNG in TensorBoard's Images tab too."""
+        import matplotlib.image
+
+        pixels = matplotlib.image.imread(png_path)[..., :3]  # [H, W, 3] floats in [0, 1]
+        self._tb.add_image(tag, pixels, step, dataformats="HWC")
+
+    def close(self) -> None:
+        self._jsonl.close()
+        self._tb.close()
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """All records of ``metrics.jsonl``; after a resume, later records of a step replace earlier."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    by_step: dict[int, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step.setdefault(record["step"], {}).update(record)
+    return [by_step[s] for s in sorted(by_step)]

@@ -1,0 +1,250 @@
+"""The one training loop: it alone calls ``backward()`` and ``optimizer.step()``.
+
+Generic over recipes (:mod:`gankit.recipes.base`): each training step runs the recipe's phases
+in order, each ``repeats`` times (k discriminator steps per generator step, Goodfellow et al.
+2014, Alg. 1), with one optimizer and learning rate per phase (TTUR, Heusel et al. 2017).
+
+Determinism: every random draw of the loop (data, latents, penalty interpolation) comes from one
+``torch.Generator`` whose state is checkpointed with the weights, optimizer moments and the global
+RNG, so a resumed run continues bit-exactly on CPU. Under torch.distributed only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from gankit import __version__
+from gankit.checkpoint import (
+    checkpoint_dir,
+    join_tensors,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+    split_tensors,
+)
+from gankit.config import Config
+from gankit.errors import CheckpointError, GankitError, NonFiniteLossError
+from gankit.recipes.base import Phase, Recipe, StepContext
+from gankit.runlog import RunLogger
+
+Hook = Callable[["Trainer"], None]
+
+
+class TrainingInterrupted(GankitError):
+    """SIGINT/SIGTERM arrived; a checkpoint of the last finished step was saved first."""
+
+    def __init__(self, signum: int, step: int, checkpoint: Path | None) -> None:
+        self.signum = signum
+        where = f"checkpoint saved to {checkpoint}" if checkpoint else "no run directory to save to"
+        super().__init__(f"interrupted by {signal.Signals(signum).name} at step {step}; {where}")
+
+
+def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.optim.Optimizer:
+    train = config.train
+    if train.optimizer == "rmsprop":  # the WGAN paper's choice (Arjovsky et al. 2017, Alg. 1)
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(train.beta1, train.beta2))
+
+
+class Trainer:
+    """Runs a recipe on a data source; optionally writes a run directory.
+
+    Args:
+        recipe: networks + loss terms (built with the same ``config``).
+        data: a source with ``sample(n, generator, device)``.
+        config: the resolved run configuration.
+        run_dir: where metrics, TensorBoard events, checkpoints and plots go (None: nowhere).
+        hooks: called every ``train.plot_every`` steps and at the end (plots, periodic metrics).
+        progress: show a progress bar with step, losses and it/s.
+    """
+
+    def __init__(self, recipe: Recipe, data: Any, config: Config, run_dir: Path | None = None,
+                 hooks: Sequence[Hook] = (), progress: bool = True) -> None:
+        self.config = config
+        self.device = torch.device(config.train.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise GankitError(f"train.device is {config.train.device!r} but CUDA is not available")
+        self.recipe = recipe.to(self.device)
+        self.data = data
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.hooks = list(hooks)
+        self.progress = progress
+        self.is_main = not dist.is_initialized() or dist.get_rank() == 0
+        self.specs = recipe.optimizers()
+        self.optimizers = {
+            name: build_optimizer(self._params(spec.networks), spec.lr, config)
+            for name, spec in self.specs.items()
+        }
+        self.generator = torch.Generator(self.device).manual_seed(config.train.seed)
+        self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator)
+        self.step = 0
+        self.elapsed = 0.0  # training seconds, summed over resumes
+        self.history: list[dict[str, float]] = []
+        self.logger: RunLogger | None = None
+        self._signal: int | None = None
+
+    def _params(self, networks: Sequence[str]) -> list[Tensor]:
+        return [p for name in networks for p in self.recipe.nets[name].parameters()]
+
+    # ----------------------------------------------------------------------------- training
+    def fit(self, steps: int | None = None) -> list[dict[str, float]]:
+        """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
+        total = self.config.train.steps if steps is None else steps
+        if self.run_dir is not None and self.is_main:
+            self.logger = RunLogger(self.run_dir)
+        previous_handlers = self._catch_signals()
+        bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
+                   disable=not (self.progress and self.is_main))
+        sums: dict[str, Tensor] = {}
+        counts: dict[str, int] = {}
+        clock = window_start = time.perf_counter()
+        window_steps = 0
+        train = self.config.train
+        try:
+            while self.step < total:
+                for phase in self.recipe.phases():
+                    for _ in range(phase.repeats):
+                        self._run_phase(phase, sums, counts)
+                self.step += 1
+                now = time.perf_counter()
+                self.elapsed += now - clock
+                clock = now
+                window_steps += 1
+                bar.update(1)
+                if self.step % train.log_every == 0 or self.step == total:
+                    record = {k: (sums[k] / counts[k]).item() for k in sums}
+                    record["steps_per_s"] = window_steps / max(now - window_start, 1e-9)
+                    self._log(record)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()
+                                     if k in ("d_loss", "g_loss", "critic_w1")})
+                    sums.clear(), counts.clear()
+                    window_start, window_steps = now, 0
+                if self.step % train.checkpoint_every == 0 or self.step == total:
+                    self.save()
+                if self.step % train.plot_every == 0 or self.step == total:
+                    self._run_hooks()
+                if self._signal is not None:
+                    raise TrainingInterrupted(self._signal, self.step, self.save())
+                clock = time.perf_counter()  # hooks and saves are not training time
+        finally:
+            bar.close()
+            self._restore_signals(previous_handlers)
+            if self.logger is not None:
+                self.logger.close()
+                self.logger = None
+        return self.history
+
+    def _run_phase(self, phase: Phase, sums: dict[str, Tensor], counts: dict[str, int]) -> None:
+        spec = self.specs[phase.optimizer]
+        for name, net in self.recipe.nets.items():
+            # Only the stepped networks need weight gradients; others still pass input gradients.
+            net.requires_grad_(name in spec.networks)
+        out = self.recipe.run_phase(phase, self.ctx)
+        loss = sum(out.terms.values())
+        if not torch.isfinite(loss):
+            last = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+            values = ", ".join(f"{k}={v.item():.4g}" for k, v in out.terms.items())
+            raise NonFiniteLossError(
+                f"non-finite loss in phase {phase.name!r} at step {self.step + 1} ({values}); "
+                f"last good checkpoint: {last or 'none'}"
+            )
+        optimizer = self.optimizers[phase.optimizer]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if spec.clip > 0:  # WGAN weight clipping to [-c, c] (Arjovsky et al. 2017, Alg. 1 l. 7)
+            with torch.no_grad():
+                for p in self._params(spec.networks):
+                    p.clamp_(-spec.clip, spec.clip)
+        for name, value in {**out.terms, **out.stats}.items():
+            sums[name] = sums.get(name, 0) + value.detach()
+            counts[name] = counts.get(name, 0) + 1
+
+    def _log(self, record: dict[str, float]) -> None:
+        self.history.append({"step": self.step, **record})
+        if self.logger is not None:
+            self.logger.log(self.step, record)
+
+    def log_eval(self, record: dict[str, float]) -> None:
+        """Hooks report periodic metrics here (``eval/`` in TensorBoard and metrics.jsonl)."""
+        self._log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
+
+    def _run_hooks(self) -> None:
+        if not self.is_main or not self.hooks:
+            return
+        self.recipe.eval()  # snapshots must not touch batch-norm statistics
+        try:
+            for hook in self.hooks:
+                hook(self)
+        finally:
+            self.recipe.train()
+
+    # ------------------------------------------------------------------------ signals
+    def _catch_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self._signal = signum
+        signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    # --------------------------------------------------------------------- checkpoints
+    def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """Everything needed to continue: (tensors for safetensors, plain data for JSON)."""
+        tensors = {f"nets.{k}": v for k, v in self.recipe.nets.state_dict().items()}
+        optimizers = {name: split_tensors(opt.state_dict(), f"optim.{name}", tensors)
+                      for name, opt in self.optimizers.items()}
+        tensors["rng.generator"] = self.generator.get_state()
+        tensors["rng.torch"] = torch.get_rng_state()
+        plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
+                 "config": self.config.to_dict(), "optimizers": optimizers}
+        return tensors, plain
+
+    def save(self) -> Path | None:
+        """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``."""
+        if self.run_dir is None or not self.is_main:
+            return None
+        tensors, plain = self.state()
+        path = save_checkpoint(checkpoint_dir(self.run_dir, self.step), tensors, plain)
+        prune_checkpoints(self.run_dir, self.config.train.keep_checkpoints)
+        return path
+
+    def restore(self, path: Path) -> None:
+        """Load a checkpoint written by :meth:`save` into this trainer."""
+        tensors, plain = load_checkpoint(path)
+        nets = {k.removeprefix("nets."): v for k, v in tensors.items() if k.startswith("nets.")}
+        try:
+            self.recipe.nets.load_state_dict(nets)
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(join_tensors(plain["optimizers"][name], tensors))
+        except (RuntimeError, KeyError, ValueError) as err:
+            first = str(err).strip().splitlines()[0]
+            raise CheckpointError(f"checkpoint {path} does not match this model: {first}") from None
+        for name, opt in self.optimizers.items():  # the current config's learning rates win
+            for group in opt.param_groups:
+                group["lr"] = self.specs[name].lr
+        self.generator.set_state(tensors["rng.generator"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.step = int(plain["step"])
+        self.elapsed = float(plain.get("elapsed", 0.0))
