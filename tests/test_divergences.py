@@ -22,7 +22,8 @@ LOG2 = math.log(2)
 
 # --- strategies -----------------------------------------------------------------------------
 
-weights = st.floats(0.0, 10.0, allow_nan=False, allow_infinity=False)
+# No subnormals: there scipy's own normalization underflows (e.g. its JS of p ~ q is inf).
+weights = st.floats(0.0, 10.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 @st.composite
@@ -103,7 +104,8 @@ def test_js_matches_scipy_jensenshannon_squared(pq):
     p, q = pq
     with np.errstate(invalid="ignore"):
         # scipy takes sqrt(JS / 2); for p ~ q its JS rounds to -1e-17 and the sqrt is NaN.
-        expected = np.nan_to_num(jensenshannon(p, q) ** 2, nan=0.0)
+        expected = jensenshannon(p, q) ** 2
+    expected = 0.0 if np.isnan(expected) else expected
     assert js(p, q) == pytest.approx(expected, rel=1e-7, abs=1e-12)
 
 
@@ -114,6 +116,11 @@ def test_js_symmetric_and_bounded(pq):
     assert 0.0 <= value <= LOG2
     assert js(q, p) == pytest.approx(value, rel=1e-12, abs=1e-15)
     assert js(p, p) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_js_survives_subnormal_entries():
+    # m_2 = (0 + 5e-324) / 2 rounds to 0; computing KL(q || m) from m would give inf.
+    assert js([1.0, 0.0], [1.0, 5e-324]) == pytest.approx(0.0, abs=1e-300)
 
 
 def test_js_hand_computed():

@@ -98,6 +98,14 @@ def kl(p: Any, q: Any) -> float:
     return _kl_normalized(p_arr.ravel(), q_arr.ravel())
 
 
+def _kl_to_midpoint(p: np.ndarray, both: np.ndarray) -> float:
+    """KL(p || m) with m = both / 2, where both = p + q >= p; always finite."""
+    # log m = log(p + q) - log 2: halving a subnormal p_i + q_i can round m_i to 0.
+    support = p > 0
+    p_s = p[support]
+    return float(np.sum(p_s * (np.log(p_s) - np.log(both[support]) + math.log(2))))
+
+
 def js(p: Any, q: Any) -> float:
     """Jensen-Shannon divergence in nats (Lin 1991, with weights pi_1 = pi_2 = 1/2).
 
@@ -108,10 +116,10 @@ def js(p: Any, q: Any) -> float:
     p_arr, q_arr = _pair(p, q)
     p_arr, q_arr = p_arr.ravel(), q_arr.ravel()
     if not np.any((p_arr > 0) & (q_arr > 0)):
-        # Disjoint supports: return the limit exactly instead of log 2 up to rounding.
+        # Disjoint supports: the value is log 2; return it exactly, not up to rounding.
         return math.log(2)
-    m = 0.5 * (p_arr + q_arr)
-    value = 0.5 * _kl_normalized(p_arr, m) + 0.5 * _kl_normalized(q_arr, m)
+    both = p_arr + q_arr  # = 2m
+    value = 0.5 * _kl_to_midpoint(p_arr, both) + 0.5 * _kl_to_midpoint(q_arr, both)
     return min(max(value, 0.0), math.log(2))
 
 
