@@ -61,9 +61,13 @@ class Run:
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
         self.recipe.eval()
         try:
-            return self.recipe.sample(n, generator).cpu()
+            samples = self.recipe.sample(n, generator).cpu()
         finally:
             self.recipe.train()
+        if not torch.isfinite(samples).all():
+            raise GankitError(f"the generator at step {self.step} outputs NaN or inf; "
+                              "its weights are not finite (train from an earlier checkpoint)")
+        return samples
 
     def evaluate(self, n: int | None = None, seed: int = EVAL_SEED) -> dict[str, float]:
         """The data's metrics on ``n`` samples (default ``data.n_eval``: 2,500 as in PacGAN)."""

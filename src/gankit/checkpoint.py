@@ -3,8 +3,9 @@
 Layout of one checkpoint, a directory ``checkpoints/step-000500/``:
 
 - ``tensors.safetensors``: every tensor (network weights, optimizer moments, RNG states);
-- ``state.json``: everything else (step, config, optimizer hyper-parameters, gankit version) and
-  the SHA-256 of the tensor file, checked at load so a damaged file is reported, not trusted.
+- ``state.json``: everything else (step, config, optimizer hyper-parameters, gankit version),
+  the SHA-256 of the tensor file and a SHA-256 of the state itself, both checked at load so a
+  damaged file is reported, not trusted (a flipped digit is still valid JSON).
 
 A checkpoint is written into a temporary sibling directory and renamed into place, so a crash or
 a kill during a save leaves every earlier checkpoint whole. Nothing is unpickled at load.
@@ -20,7 +21,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
@@ -30,6 +30,7 @@ from gankit.errors import CheckpointError
 FORMAT = "gankit-checkpoint/1"
 TENSORS, STATE = "tensors.safetensors", "state.json"
 _TENSOR_REF, _INT_KEYS = "__tensor__", "__int_keys__"
+_STATE_DIGEST = "state_sha256"
 
 
 def split_tensors(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
@@ -72,6 +73,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _state_digest(state: dict[str, Any]) -> str:
+    """SHA-256 of the state as JSON; computed on loaded data, so save and load agree exactly."""
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _step_of(path: Path) -> int | None:
+    number = path.name.removeprefix("step-")
+    return int(number) if number.isascii() and number.isdigit() else None
+
+
 def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str, Any]) -> Path:
     """Write a checkpoint atomically to ``directory`` (replacing one that is there)."""
     directory = Path(directory)
@@ -79,7 +90,11 @@ def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp / TENSORS)
-        record = {"format": FORMAT, "sha256": _sha256(tmp / TENSORS), **state}
+        # After **state: a state read back from a checkpoint carries its old format and checksum.
+        record = {**state, "format": FORMAT, "sha256": _sha256(tmp / TENSORS)}
+        record = json.loads(json.dumps(record))  # as load will see it: str keys, lists
+        record.pop(_STATE_DIGEST, None)
+        record[_STATE_DIGEST] = _state_digest(record)
         with open(tmp / STATE, "w") as f:
             json.dump(record, f, indent=1)
             f.flush()
@@ -94,6 +109,9 @@ def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str
             os.replace(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        old = directory.with_name(f".{directory.name}.old")
+        if old.exists() and not directory.exists():  # failed between the two renames
+            os.replace(old, directory)
         raise
     return directory
 
@@ -105,10 +123,13 @@ def load_checkpoint(directory: Path) -> tuple[dict[str, Tensor], dict[str, Any]]
         raise CheckpointError(f"not a gankit checkpoint: {directory} (needs {TENSORS} and {STATE})")
     try:
         state = json.loads((directory / STATE).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
         raise CheckpointError(f"damaged checkpoint {directory / STATE}: {err}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"damaged checkpoint {directory / STATE}: format is not {FORMAT}")
+    claimed = state.pop(_STATE_DIGEST, None)
+    if claimed != _state_digest(state):
+        raise CheckpointError(f"damaged checkpoint {directory / STATE}: checksum mismatch")
     if _sha256(directory / TENSORS) != state.get("sha256"):
         raise CheckpointError(f"damaged checkpoint {directory / TENSORS}: checksum mismatch")
     try:
@@ -125,7 +146,8 @@ def checkpoint_dir(run_dir: Path, step: int) -> Path:
 def list_checkpoints(run_dir: Path) -> list[Path]:
     """Finished checkpoints of a run, oldest first (temporary directories are ignored)."""
     root = Path(run_dir) / "checkpoints"
-    return sorted(p for p in root.glob("step-*") if (p / STATE).is_file())
+    found = [p for p in root.glob("step-*") if _step_of(p) is not None and (p / STATE).is_file()]
+    return sorted(found, key=_step_of)  # by number: step-10000000 comes after step-9999999
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -134,6 +156,10 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    for old in list_checkpoints(run_dir)[:-keep]:
+    """Delete all but the newest ``keep`` finished checkpoints, and leftovers of killed saves."""
+    found = list_checkpoints(run_dir)
+    for old in found[: max(len(found) - keep, 0)]:  # [:-keep] would keep all for keep = 0
         shutil.rmtree(old, ignore_errors=True)
+    for leftover in (Path(run_dir) / "checkpoints").glob(".step-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 

@@ -16,7 +16,7 @@ import numpy as np
 from gankit import __version__
 from gankit.api import build, load, to_json, write_json
 from gankit.checkpoint import latest_checkpoint
-from gankit.config import load_config, resolve_path, shipped_configs
+from gankit.config import load_config, shipped_configs
 from gankit.errors import GankitError
 from gankit.trainer import TrainingInterrupted
 
@@ -65,10 +65,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"resuming {args.resume} at step {run.step}", file=sys.stderr)
     else:
         if args.config is None:
-            raise GankitError("train needs CONFIG (a YAML file or shipped name) or --resume RUN_DIR")
+            raise GankitError("train needs CONFIG (a YAML file or a shipped name) "
+                              "or --resume RUN_DIR")
         config = load_config(args.config, args.overrides)
-        stem = resolve_path(args.config).stem
+        stem = Path(args.config).stem
         out = args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if out.exists() and not out.is_dir():
+            raise GankitError(f"--out {out} is a file; the run directory must be a directory")
         if latest_checkpoint(out) is not None:
             raise GankitError(f"{out} already holds a run; continue it with "
                               f"'gankit train --resume {out}' or choose another --out")
@@ -104,7 +107,10 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 
 def cmd_configs(args: argparse.Namespace) -> None:
-    print("\n".join(shipped_configs()))
+    datasets, losses = shipped_configs()
+    print("data sets:", " ".join(datasets))
+    print("losses:   ", " ".join(losses))
+    print("train one as NAME or NAME-LOSS, e.g. 'gankit train grid25-wgan-gp'")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ dotted key, the bad value and what is allowed. Command-line overrides use the sa
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ import yaml
 from gankit.errors import ConfigError
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
+# A number the way people write one on a command line; float() alone would also take "nan", "inf".
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 
 
 @dataclass
@@ -64,9 +68,12 @@ class LossConfig:
 @dataclass
 class TrainConfig:
     steps: int = 2000  # generator steps
-    n_critic: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014, Alg. 1)
+    n_critic: int = 1  # D steps per G step: k in Goodfellow et al. 2014, Alg. 1
     lr_g: float = 1e-4
     lr_d: float = 1e-4  # a different lr_d is TTUR (Heusel et al. 2017)
+    # Fraction of train.steps after which both learning rates fall linearly to 0 at the end
+    # (CycleGAN's schedule is 0.5, Zhu et al. 2017, Sec. 7.1); 1.0 keeps them constant.
+    lr_decay_from: float = 1.0
     optimizer: str = "adam"
     beta1: float = 0.5  # DCGAN's Adam beta1 (Radford et al. 2016)
     beta2: float = 0.999
@@ -88,10 +95,16 @@ class TrainConfig:
         for key in ("beta1", "beta2"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
+        if not -(2**63) <= self.seed < 2**64:  # what torch.manual_seed accepts
+            raise ConfigError(f"train.seed must be in [-2^63, 2^64), got {_show(self.seed)}")
+        if not 0 <= self.lr_decay_from <= 1:
+            raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
         if self.optimizer not in ("adam", "rmsprop"):
-            raise ConfigError(f"train.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
-        if not (self.device == "cpu" or self.device.startswith("cuda")):
-            raise ConfigError(f"train.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+            raise ConfigError(
+                f"train.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
+        if not _DEVICE.fullmatch(self.device):
+            raise ConfigError(
+                f"train.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
 
 @dataclass
@@ -117,16 +130,28 @@ def _positive(obj: object, *keys: str, section: str) -> None:
             raise ConfigError(f"{section}.{key} must be >= 1, got {value}")
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """A short one-line repr for error messages (a huge int's repr would itself raise)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     """Build dataclass ``cls`` from plain data, checking keys and types recursively."""
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__} {data!r}")
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__} {_show(data)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields), key=str)  # YAML keys need not be strings
     if unknown:
+        key = f"{prefix}{unknown[0]}"
+        if not key.isprintable():  # keep the message on one line
+            key = repr(key)
         raise ConfigError(
-            f"unknown config key {prefix}{unknown[0]}; known keys in {where}: {', '.join(fields)}"
+            f"unknown config key {key}; known keys in {where}: {', '.join(fields)}"
         )
     hints = typing.get_type_hints(cls)
     values = {}
@@ -153,9 +178,13 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         str: isinstance(value, str),
     }[hint]
     if not ok:
-        raise ConfigError(f"{key} must be {hint.__name__}, got {type(value).__name__} {value!r}")
+        got = f"{type(value).__name__} {_show(value)}"
+        raise ConfigError(f"{key} must be {hint.__name__}, got {got}")
     if hint is float:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float range
+            raise ConfigError(f"{key} must be a finite number, got {_show(value)}") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise ConfigError(f"{key} must be a finite number, got {value}")
     return value
@@ -173,11 +202,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         except yaml.YAMLError:
             value = raw
         # YAML 1.1 reads "2e-4" as a string; numbers written that way are meant as floats.
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
+        if isinstance(value, str) and _NUMBER.fullmatch(value):
+            value = float(value)
         node = nested
         *parents, leaf = key.split(".")
         for part in parents:
@@ -200,19 +226,53 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_path(name_or_path: str | Path) -> Path:
-    """A config file path, or the name of a shipped config (``gankit train grid25-wgan-gp``)."""
+    """A config file path, or the file of a shipped data-set config (``grid25``)."""
     path = Path(name_or_path)
     if path.is_file():
         return path
     shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
     if shipped.is_file():
         return shipped
-    known = ", ".join(shipped_configs())
-    raise ConfigError(f"config file not found: {name_or_path} (shipped configs: {known})")
+    datasets, losses = shipped_configs()
+    raise ConfigError(f"config file not found: {name_or_path} (shipped: {', '.join(datasets)}, "
+                      f"each also as NAME-LOSS with LOSS in {', '.join(losses)})")
 
 
-def shipped_configs() -> list[str]:
-    return sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))
+def shipped_configs() -> tuple[list[str], list[str]]:
+    """Shipped data-set configs and loss overlays; ``grid25-hinge`` combines the two."""
+    datasets = sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))
+    losses = sorted(p.stem for p in (SHIPPED_CONFIGS / "losses").glob("*.yaml"))
+    return datasets, losses
+
+
+def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Plain config data of a file or shipped name, with ``base:`` chains and loss overlays.
+
+    A file may start from another config with ``base: NAME_OR_PATH`` and override keys of it.
+    A shipped name ``DATASET-LOSS`` is ``configs/DATASET.yaml`` with
+    ``configs/losses/LOSS.yaml`` merged on top (the loss's paper hyper-parameters).
+    """
+    name = str(name_or_path)
+    if name in _chain:
+        raise ConfigError(f"config base chain loops: {' -> '.join(_chain + (name,))}")
+    path = Path(name)
+    if not path.is_file() and not (SHIPPED_CONFIGS / f"{name}.yaml").is_file():
+        for dataset in sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")):
+            overlay = SHIPPED_CONFIGS / "losses" / f"{name.removeprefix(dataset + '-')}.yaml"
+            if name.startswith(dataset + "-") and overlay.is_file():
+                return merge(read_config_data(dataset), read_yaml(overlay))
+    path = resolve_path(name)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of config sections, got {data!r}")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"base in {path} must be a config name or path, got {base!r}")
+    relative = path.parent / base
+    parent = str(relative) if relative.is_file() else base
+    return merge(read_config_data(parent, _chain + (name,)), data)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -222,13 +282,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     except OSError as err:
         raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text (UTF-8) file") from None
     return data or {}
 
 
 def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Config:
-    """Plain data (+ ``--set`` overrides) -> a checked :class:`Config` with paper defaults filled."""
+    """Plain data (+ ``--set`` overrides) -> a checked :class:`Config`, paper defaults filled."""
     from gankit.losses import LOSSES  # late: losses import nothing from here, avoid a cycle
 
+    if not isinstance(data, dict):  # e.g. a YAML file holding a list or a bare string
+        raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
     config = from_dict(Config, merge(data, parse_overrides(overrides or [])))
     spec = LOSSES[config.loss.name]
     if config.loss.gp_weight is None:
@@ -250,4 +314,4 @@ def _check_names(config: Config) -> None:
 
 def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:
     """Read a YAML config (a path or a shipped name), apply overrides and check everything."""
-    return build_config(read_yaml(resolve_path(name_or_path)), overrides)
+    return build_config(read_config_data(name_or_path), overrides)

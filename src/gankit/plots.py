@@ -35,12 +35,12 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Pat
     for key in TRAIN_KEYS:
         points = [(r["step"], r[key]) for r in records if key in r]
         if points:
-            ax.plot(*zip(*points), label=key, lw=1.2)
+            ax.plot(*zip(*points, strict=True), label=key, lw=1.2)
     ax.set(xlabel="step", title="training")
     ax.legend(fontsize=8)
-    for ax, key in zip(axes[0, 1:], eval_keys):
+    for ax, key in zip(axes[0, 1:], eval_keys, strict=True):
         points = [(r["step"], r[key]) for r in records if key in r]
-        ax.plot(*zip(*points), marker="o", ms=3)
+        ax.plot(*zip(*points, strict=True), marker="o", ms=3)
         ax.set(xlabel="step", title=key.removeprefix("eval/"))
     fig.tight_layout()
     return save_figure(fig, path)

@@ -138,7 +138,11 @@ class Trainer:
                 if self._signal is not None:
                     raise TrainingInterrupted(self._signal, self.step, self.save())
                 clock = time.perf_counter()  # hooks and saves are not training time
+            if self._signal is not None:  # arrived during the final save or hooks
+                raise TrainingInterrupted(self._signal, self.step, self._last_checkpoint())
         finally:
+            for net in self.recipe.nets.values():
+                net.requires_grad_(True)
             bar.close()
             self._restore_signals(previous_handlers)
             if self.logger is not None:
@@ -154,13 +158,14 @@ class Trainer:
         out = self.recipe.run_phase(phase, self.ctx)
         loss = sum(out.terms.values())
         if not torch.isfinite(loss):
-            last = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
             values = ", ".join(f"{k}={v.item():.4g}" for k, v in out.terms.items())
             raise NonFiniteLossError(
                 f"non-finite loss in phase {phase.name!r} at step {self.step + 1} ({values}); "
-                f"last good checkpoint: {last or 'none'}"
+                f"last good checkpoint: {self._last_checkpoint() or 'none'}"
             )
         optimizer = self.optimizers[phase.optimizer]
+        for group in optimizer.param_groups:
+            group["lr"] = spec.lr * self.lr_factor()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -171,6 +176,17 @@ class Trainer:
         for name, value in {**out.terms, **out.stats}.items():
             sums[name] = sums.get(name, 0) + value.detach()
             counts[name] = counts.get(name, 0) + 1
+
+    def lr_factor(self) -> float:
+        """Learning-rate multiplier of the current step: 1, then linear to 0 (train.lr_decay_from).
+
+        A pure function of the step, so a resumed run needs no scheduler state.
+        """
+        train = self.config.train
+        start = train.lr_decay_from * train.steps
+        if train.lr_decay_from >= 1 or self.step < start:
+            return 1.0
+        return max(0.0, (train.steps - self.step) / max(train.steps - start, 1.0))
 
     def _log(self, record: dict[str, float]) -> None:
         self.history.append({"step": self.step, **record})
@@ -221,10 +237,23 @@ class Trainer:
                  "config": self.config.to_dict(), "optimizers": optimizers}
         return tensors, plain
 
+    def _last_checkpoint(self) -> Path | None:
+        return latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+
     def save(self) -> Path | None:
-        """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``."""
+        """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``.
+
+        Weights that are no longer finite are never saved: the run stops instead, naming the
+        last good checkpoint, so that one stays the newest.
+        """
         if self.run_dir is None or not self.is_main:
             return None
+        bad = [name for name, p in self.recipe.nets.named_parameters()
+               if not torch.isfinite(p).all()]
+        if bad:
+            raise NonFiniteLossError(
+                f"non-finite weights ({bad[0]}) after step {self.step}; "
+                f"last good checkpoint: {self._last_checkpoint() or 'none'}")
         tensors, plain = self.state()
         path = save_checkpoint(checkpoint_dir(self.run_dir, self.step), tensors, plain)
         prune_checkpoints(self.run_dir, self.config.train.keep_checkpoints)

@@ -3,7 +3,7 @@
 - ``ring8`` and ``grid25``: PacGAN's mixtures (Lin et al. 2018, Sec. 5.1, following VEEGAN):
   8 Gaussians on a circle of radius 1 with std 0.01, and 25 Gaussians on {-4,-2,0,2,4}^2 with
   std 0.05; evaluated on 2,500 generated samples.
-- ``ring8-wgan``, ``grid25-wgan``, ``swiss-roll``: the toy sets of WGAN-GP's released code
+- ``wgangp-ring8``, ``wgangp-grid25``, ``swiss-roll``: the toy sets of WGAN-GP's released code
   (Gulrajani et al. 2017): radius 2 with std 0.02; the 5x5 grid spaced 2 with std 0.05 scaled by
   1/2.828; scikit-learn's swiss roll (noise 0.25) in the (x, z) plane scaled by 1/7.5.
 - ``gaussian-1d``: N(4, 0.5^2), the 1-D picture of Goodfellow et al. 2014, Fig. 1.
@@ -102,9 +102,9 @@ def grid(values: list[float], std: float, name: str) -> GaussianMixture:
 DATASETS: Registry = Registry("dataset")
 DATASETS.register("ring8")(lambda: ring(8, radius=1.0, std=0.01, name="ring8"))
 DATASETS.register("grid25")(lambda: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
-DATASETS.register("ring8-wgan")(lambda: ring(8, radius=2.0, std=0.02, name="ring8-wgan"))
-DATASETS.register("grid25-wgan")(
-    lambda: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="grid25-wgan")
+DATASETS.register("wgangp-ring8")(lambda: ring(8, radius=2.0, std=0.02, name="wgangp-ring8"))
+DATASETS.register("wgangp-grid25")(
+    lambda: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="wgangp-grid25")
 )
 DATASETS.register("swiss-roll")(lambda: SwissRoll("swiss-roll", 2))
 DATASETS.register("gaussian-1d")(

@@ -4,7 +4,7 @@ Every discriminator returns one :class:`DOutput` record, so feature matching and
 need no second forward pass.
 """
 
-from gankit.models.base import MODELS, DOutput
 from gankit.models import mlp  # noqa: F401  (registers "mlp")
+from gankit.models.base import MODELS, DOutput
 
 __all__ = ["MODELS", "DOutput"]

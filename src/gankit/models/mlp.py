@@ -22,7 +22,7 @@ def _stack(width_in: int, width: int, depth: int, activation: type[nn.Module],
 
 
 class MLPGenerator(nn.Module):
-    """z [N, latent_dim] -> x [N, *data_shape] through ReLU hidden layers (optionally batch-normed)."""
+    """z [N, latent_dim] -> x [N, *data_shape] through ReLU hidden layers (optional batch norm)."""
 
     def __init__(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int, depth: int,
                  batchnorm: bool = False) -> None:

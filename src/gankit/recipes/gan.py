@@ -47,7 +47,7 @@ class GAN(Recipe):
         return self.nets["D"](x).logits
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
-        G, D = self.nets["G"], self.nets["D"]
+        G = self.nets["G"]
         z = self.latent(ctx.batch_size, ctx.generator)  # [N, latent_dim]
         if phase.name == "d":
             real = ctx.real_batch()

@@ -1,0 +1,96 @@
+"""Mode coverage on PacGAN's toy mixtures, next to PacGAN's Table 1 (Lin et al. 2018).
+
+For each data set (ring8, grid25) and loss (non-saturating, WGAN-GP, hinge) and several seeds:
+train the shipped config, then measure on 2,500 samples the modes captured, the percentage of
+high-quality samples (within 3 std of a mode), the reverse KL of the mode histogram to uniform and
+the exact W1; plus the training wall and CPU time (one torch thread). The non-saturating GAN trained in the same run is the
+baseline the other rows are compared with (ratio columns).
+
+    python benchmarks/toy_modes.py                    # the README table (3 seeds)
+    python benchmarks/toy_modes.py --seeds 1 --datasets grid25 --losses hinge
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+import gankit
+
+PACGAN_TABLE_1 = {  # (modes, high-quality %, reverse KL), Lin et al. 2018, Table 1
+    ("ring8", "GAN"): (6.3, 98.2, 0.45),
+    ("grid25", "GAN"): (17.3, 94.8, 0.70),
+    ("ring8", "PacGAN4"): (7.8, 95.9, 0.07),
+    ("grid25", "PacGAN4"): (24.8, 93.6, 0.04),
+}
+KEYS = ("modes", "high_quality", "reverse_kl", "w1", "seconds", "cpu_seconds")
+
+
+def run_one(config: str, seed: int, steps: int | None) -> dict[str, float]:
+    overrides = [f"train.seed={seed}"] + ([f"train.steps={steps}"] if steps else [])
+    run = gankit.build(config, overrides, progress=False)
+    run.trainer.hooks = []  # time training alone; evaluate once at the end
+    start, cpu_start = time.perf_counter(), time.process_time()
+    run.fit()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return {**run.evaluate(), "seconds": seconds, "cpu_seconds": cpu}
+
+
+def summarize(results: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    return {k: (statistics.mean(r[k] for r in results),
+                statistics.pstdev(r[k] for r in results)) for k in KEYS}
+
+
+def table(rows: dict[tuple[str, str], dict[str, tuple[float, float]]]) -> str:
+    lines = ["| data | method | modes | high-quality % | reverse KL | W1 | wall s | CPU s | "
+             "modes vs NS-GAN |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (dataset, loss), s in rows.items():
+        base = rows.get((dataset, "non-saturating"))
+        ratio = s["modes"][0] / base["modes"][0] if base and base["modes"][0] else float("nan")
+        lines.append(
+            f"| {dataset} | gankit {loss} | {s['modes'][0]:.1f} ± {s['modes'][1]:.1f} | "
+            f"{s['high_quality'][0]:.1f} ± {s['high_quality'][1]:.1f} | "
+            f"{s['reverse_kl'][0]:.3f} ± {s['reverse_kl'][1]:.3f} | {s['w1'][0]:.3f} | "
+            f"{s['seconds'][0]:.0f} | {s['cpu_seconds'][0]:.0f} | {ratio:.2f}x |")
+    for (dataset, method), (modes, hq, kl) in PACGAN_TABLE_1.items():
+        lines.append(f"| {dataset} | PacGAN paper: {method} | {modes} | {hq} | {kl} | | | | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25"])
+    parser.add_argument("--losses", nargs="+", default=["non-saturating", "wgan-gp", "hinge"])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, help="override train.steps (default: the config's)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 is fastest for these small MLPs)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/toy_modes.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows, raw = {}, {}
+    for dataset in args.datasets:
+        for loss in args.losses:
+            config = f"{dataset}-{loss}"
+            results = []
+            for seed in range(args.seeds):
+                results.append(run_one(config, seed, args.steps))
+                print(config, f"seed {seed}:", {k: round(v, 3) for k, v in results[-1].items()},
+                      flush=True)
+            rows[(dataset, loss)] = summarize(results)
+            raw[config] = results
+    print()
+    print(table(rows))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"threads": args.threads, "runs": raw}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

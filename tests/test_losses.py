@@ -1,0 +1,155 @@
+"""Adversarial losses against hand-computed values, at extreme logits, and the saturation point."""
+
+import math
+
+import pytest
+import torch
+
+from gankit.errors import ConfigError
+from gankit.losses import LOSSES, d_probability
+
+# Small batches written out by hand: r = D(x) on real data, f = D(G(z)) on fakes.
+R = [2.0, -1.0, 0.5]
+F = [-0.5, 3.0, 0.0]
+
+
+def sigmoid(t: float) -> float:
+    return 1 / (1 + math.exp(-t))
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def bce_d(r, f):  # -E[log D(x)] - E[log(1 - D(G(z)))], Goodfellow et al. 2014, eq. 1
+    return -mean(math.log(sigmoid(t)) for t in r) - mean(math.log(1 - sigmoid(t)) for t in f)
+
+
+# name -> (D loss, G loss), each written from the papers' formulas in plain Python.
+EXPECTED = {
+    "minimax": (bce_d, lambda f: mean(math.log(1 - sigmoid(t)) for t in f)),
+    "non-saturating": (bce_d, lambda f: -mean(math.log(sigmoid(t)) for t in f)),
+    "wgan": (lambda r, f: mean(f) - mean(r), lambda f: -mean(f)),
+    "wgan-gp": (lambda r, f: mean(f) - mean(r), lambda f: -mean(f)),
+    "lsgan": (
+        lambda r, f: 0.5 * mean((t - 1) ** 2 for t in r) + 0.5 * mean(t**2 for t in f),
+        lambda f: 0.5 * mean((t - 1) ** 2 for t in f),
+    ),
+    "hinge": (
+        lambda r, f: mean(max(0.0, 1 - t) for t in r) + mean(max(0.0, 1 + t) for t in f),
+        lambda f: -mean(f),
+    ),
+}
+
+
+def test_registry_holds_exactly_the_documented_losses():
+    assert LOSSES.names() == sorted(EXPECTED)
+
+
+def test_unknown_loss_lists_the_known_ones():
+    with pytest.raises(ConfigError) as err:
+        LOSSES["wgan_gp"]
+    message = str(err.value)
+    assert "'wgan_gp'" in message and "\n" not in message
+    assert all(name in message for name in EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_losses_match_hand_computed_values(name):
+    spec = LOSSES[name]
+    expected_d, expected_g = EXPECTED[name]
+    r = torch.tensor(R, dtype=torch.float64)
+    f = torch.tensor(F, dtype=torch.float64)
+    assert spec.d_loss(r, f).item() == pytest.approx(expected_d(R, F), rel=1e-12, abs=1e-12)
+    assert spec.g_loss(f).item() == pytest.approx(expected_g(F), rel=1e-12, abs=1e-12)
+    assert spec.d_loss(r, f).shape == spec.g_loss(f).shape == ()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_losses_are_batch_means(name):
+    """Invariance: repeating the batch changes nothing (a mean, not a sum)."""
+    spec = LOSSES[name]
+    r, f = torch.tensor(R), torch.tensor(F)
+    torch.testing.assert_close(spec.d_loss(r.repeat(3), f.repeat(3)), spec.d_loss(r, f))
+    torch.testing.assert_close(spec.g_loss(f.repeat(3)), spec.g_loss(f))
+
+
+def test_bce_d_loss_at_zero_logits_is_2_log_2():
+    """D = 1/2 everywhere: -log(1/2) - log(1/2) = 2 log 2, the value at D* when p_g = p_data."""
+    zeros = torch.zeros(5)
+    for name in ("minimax", "non-saturating"):
+        assert LOSSES[name].d_loss(zeros, zeros).item() == pytest.approx(2 * math.log(2), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_extreme_logits_give_finite_losses_and_gradients(name, scale):
+    spec = LOSSES[name]
+    r = (scale * torch.tensor([1.0, -1.0, 0.3])).requires_grad_(True)
+    f = (scale * torch.tensor([-1.0, 1.0, 0.7])).requires_grad_(True)
+    d, g = spec.d_loss(r, f), spec.g_loss(f)
+    assert torch.isfinite(d) and torch.isfinite(g)
+    d_grads = torch.autograd.grad(d, (r, f))
+    (g_grad,) = torch.autograd.grad(g, f)
+    assert all(torch.isfinite(t).all() for t in (*d_grads, g_grad))
+
+
+def test_bce_at_extreme_logits_equals_the_logit_itself():
+    """softplus(t) = t + log(1 + e^-t) = t up to e^-t: -log(1 - sigmoid(1e4)) is 1e4, not inf."""
+    big = torch.tensor([1e4])
+    spec = LOSSES["non-saturating"]
+    assert spec.d_loss(-big, big).item() == pytest.approx(2e4, rel=1e-9)  # D fully wrong
+    assert spec.d_loss(big, -big).item() == pytest.approx(0.0, abs=1e-9)  # D fully right
+    assert spec.g_loss(-big).item() == pytest.approx(1e4, rel=1e-9)
+
+
+def _g_grad(name: str, logits: list[float]) -> torch.Tensor:
+    f = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(LOSSES[name].g_loss(f), f)
+    return grad
+
+
+@pytest.mark.parametrize("logit", [-5.0, -10.0, -20.0, -50.0])
+def test_minimax_g_gradient_saturates_where_non_saturating_does_not(logit):
+    """Goodfellow et al. 2014, Sec. 3: when D rejects the fakes (D(G(z)) -> 0, logit -> -inf),
+    log(1 - D(G(z))) has gradient sigmoid(f) / N -> 0, while -log D(G(z)) has -(1 - sigmoid(f)) / N
+    -> -1 / N."""
+    n = 4
+    logits = [logit] * n
+    minimax = _g_grad("minimax", logits)
+    non_saturating = _g_grad("non-saturating", logits)
+    # Closed forms: d/df of mean(log(1 - sigmoid(f))) is -sigmoid(f) / N per example.
+    assert minimax.tolist() == pytest.approx([-sigmoid(logit) / n] * n, rel=1e-9)
+    assert non_saturating.tolist() == pytest.approx([-(1 - sigmoid(logit)) / n] * n, rel=1e-9)
+    assert minimax.abs().max().item() < math.exp(logit) / n * 1.0001  # vanishes like e^f
+    assert non_saturating.tolist() == pytest.approx([-1 / n] * n, rel=1e-2)
+
+
+def test_minimax_gradient_vanishes_monotonically_while_non_saturating_grows():
+    logits = [0.0, -2.0, -5.0, -10.0, -30.0]
+    minimax = [_g_grad("minimax", [t]).abs().item() for t in logits]
+    non_saturating = [_g_grad("non-saturating", [t]).abs().item() for t in logits]
+    assert minimax == sorted(minimax, reverse=True) and minimax[-1] < 1e-12
+    assert non_saturating == sorted(non_saturating) and non_saturating[-1] == pytest.approx(1.0)
+    # Both push the fake logit up (minimizing the G loss raises D(G(z))).
+    assert all(_g_grad(name, [-1.0]).item() < 0 for name in ("minimax", "non-saturating"))
+
+
+def test_paper_default_constraints():
+    assert LOSSES["wgan"].default_clip == 0.01  # c in Arjovsky et al. 2017, Alg. 1
+    assert LOSSES["wgan"].default_gp_weight == 0.0
+    assert LOSSES["wgan-gp"].default_gp_weight == 10.0  # lambda in Gulrajani et al. 2017, Alg. 1
+    assert LOSSES["wgan-gp"].default_clip == 0.0
+    for name in ("minimax", "non-saturating", "lsgan", "hinge"):
+        assert LOSSES[name].default_clip == LOSSES[name].default_gp_weight == 0.0
+
+
+def test_d_probability_applies_sigmoid_only_to_logit_losses():
+    out = torch.tensor([-2.0, 0.0, 3.0])
+    expected = torch.tensor([sigmoid(t) for t in out.tolist()])
+    torch.testing.assert_close(d_probability(out, LOSSES["non-saturating"]), expected)
+    assert torch.equal(d_probability(out, LOSSES["wgan-gp"]), out)
+    assert [LOSSES[n].probabilistic for n in sorted(EXPECTED)] == [
+        False, False, True, True, False, False  # hinge, lsgan, minimax, non-sat., wgan, wgan-gp
+    ]

@@ -1,0 +1,128 @@
+"""MLP generator and discriminator: shapes, the D record, a hand-written forward pass, one step."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gankit.config import ModelConfig
+from gankit.losses import LOSSES
+from gankit.models import MODELS, DOutput
+
+
+def build(data_shape=(2,), **kwargs):
+    config = ModelConfig(**{"latent_dim": 3, "g_hidden": 16, "g_depth": 2, "d_hidden": 12,
+                            "d_depth": 2, **kwargs})
+    torch.manual_seed(0)
+    return MODELS["mlp"](config, data_shape)
+
+
+@pytest.mark.parametrize("data_shape", [(2,), (1,), (3, 4)])
+def test_shapes(data_shape):
+    G, D = build(data_shape)
+    x = G(torch.randn(5, 3))
+    assert x.shape == (5, *data_shape)
+    out = D(x)
+    assert isinstance(out, DOutput)
+    assert out.logits.shape == (5,) and out.features.shape == (5, 12)
+
+
+def test_a_batch_of_one():
+    G, D = build()
+    out = D(G(torch.randn(1, 3)))
+    assert out.logits.shape == (1,) and out.features.shape == (1, 12)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_parameter_counts_follow_width_and_depth(depth):
+    """Hand count: (in + 1) * h, then (depth - 1) * (h + 1) * h, then (h + 1) * out."""
+    G, D = build((2,), g_depth=depth, d_depth=depth)
+    g_expected = (3 + 1) * 16 + (depth - 1) * (16 + 1) * 16 + (16 + 1) * 2
+    d_expected = (2 + 1) * 12 + (depth - 1) * (12 + 1) * 12 + (12 + 1) * 1
+    assert sum(p.numel() for p in G.parameters()) == g_expected
+    assert sum(p.numel() for p in D.parameters()) == d_expected
+
+
+def test_discriminator_is_leaky_relu_0_2_mlp_written_out():
+    """An independent forward pass from the weights: Linear -> LeakyReLU(0.2) -> ... -> Linear."""
+    _, D = build()
+    linears = [m for m in D.modules() if isinstance(m, nn.Linear)]
+    x = torch.randn(7, 2)
+    h = x
+    for layer in linears[:-1]:
+        h = F.leaky_relu(h @ layer.weight.T + layer.bias, negative_slope=0.2)
+    logits = (h @ linears[-1].weight.T + linears[-1].bias)[:, 0]
+    out = D(x)
+    torch.testing.assert_close(out.features, h)
+    torch.testing.assert_close(out.logits, logits)
+    assert (out.features < 0).any()  # leaky, not ReLU
+
+
+def test_generator_is_relu_mlp_written_out():
+    G, _ = build()
+    linears = [m for m in G.modules() if isinstance(m, nn.Linear)]
+    z = torch.randn(7, 3)
+    h = z
+    for layer in linears[:-1]:
+        h = torch.relu(h @ layer.weight.T + layer.bias)
+    torch.testing.assert_close(G(z), h @ linears[-1].weight.T + linears[-1].bias)
+
+
+def test_examples_do_not_mix_without_batchnorm():
+    """Invariance: a batch's outputs are the outputs of its examples one at a time."""
+    G, D = build()
+    z = torch.randn(6, 3)
+    x = G(z)
+    torch.testing.assert_close(x, torch.cat([G(z[i : i + 1]) for i in range(6)]))
+    torch.testing.assert_close(D(x).logits, torch.cat([D(x[i : i + 1]).logits for i in range(6)]))
+
+
+def test_batchnorm_only_in_the_generator_and_only_when_asked():
+    G, D = build(g_batchnorm=True)
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in G.modules()) == 2
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in D.modules())
+    G_plain, _ = build(g_batchnorm=False)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in G_plain.modules())
+    assert G(torch.randn(4, 3)).shape == (4, 2)
+
+
+def test_unknown_model_lists_mlp():
+    with pytest.raises(Exception, match="mlp"):
+        MODELS["dcgan-ish"]
+
+
+@pytest.mark.parametrize("loss", LOSSES.names())
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_one_full_d_and_g_step_changes_both_networks(make_run, loss, batchnorm):
+    run = make_run(loss={"name": loss}, model={"g_batchnorm": batchnorm}, train={"steps": 1})
+    before = {name: [p.detach().clone() for p in net.parameters()]
+              for name, net in run.recipe.nets.items()}
+    run.fit()
+    assert run.step == 1
+    for name, net in run.recipe.nets.items():
+        after = list(net.parameters())
+        # Every weight matrix moves. Biases need not: the critic losses (wgan, hinge inside its
+        # margins) are invariant to shifting D by a constant, so D's output bias has gradient 0.
+        unchanged = [n for (n, a), b in zip(net.named_parameters(), before[name], strict=True)
+                     if a.dim() == 2 and torch.equal(a, b)]
+        assert not unchanged, f"{name} ({loss}): unchanged {unchanged}"
+        assert all(torch.isfinite(p).all() for p in after)
+
+
+@pytest.mark.parametrize(("loss", "moves"), [("wgan-gp", False), ("non-saturating", True)])
+def test_output_bias_moves_only_for_losses_that_see_a_shift(make_run, loss, moves):
+    run = make_run(loss={"name": loss}, train={"steps": 1})
+    bias = run.recipe.nets["D"].head.bias.detach().clone()
+    run.fit()
+    assert torch.equal(run.recipe.nets["D"].head.bias, bias) is not moves
+
+
+def test_generator_output_is_unbounded_linear():
+    """No tanh at the end: toy data such as grid25 reaches +-4."""
+    G, _ = build()
+    with torch.no_grad():
+        G.out.bias.fill_(10.0)
+    assert G(torch.zeros(1, 3)).min().item() > 5.0
+    assert math.isclose(G.out.bias[0].item(), 10.0)

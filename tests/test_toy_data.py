@@ -1,0 +1,148 @@
+"""Toy distributions: the published protocols' constants, sample statistics, seeded sampling."""
+
+import itertools
+import math
+
+import pytest
+import torch
+from scipy.stats import chisquare
+
+from gankit.data import DATASETS, GaussianMixture
+from gankit.errors import ConfigError
+
+
+def dataset(*names):
+    """The first registered of ``names`` (the WGAN-GP sets have been renamed while in review)."""
+    for name in names:
+        if name in DATASETS:
+            return DATASETS[name]()
+    raise AssertionError(f"none of {names} is registered; known: {DATASETS.names()}")
+
+
+def seeded(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+# name(s) -> (number of modes, std) of the protocol
+MIXTURES = {
+    ("ring8",): (8, 0.01),  # PacGAN (Lin et al. 2018), after VEEGAN
+    ("grid25",): (25, 0.05),
+    ("wgangp-ring8", "ring8-wgan"): (8, 0.02),  # WGAN-GP's released toy code
+    ("wgangp-grid25", "grid25-wgan"): (25, 0.05 / 2.828),
+    ("gaussian-1d",): (1, 0.5),  # Goodfellow et al. 2014, Fig. 1
+}
+
+
+def test_ring8_is_8_modes_on_the_unit_circle_with_std_0_01():
+    data = dataset("ring8")
+    assert isinstance(data, GaussianMixture) and data.dim == 2
+    assert data.mode_std == 0.01 and data.modes.shape == (8, 2)
+    radii = data.modes.norm(dim=1)
+    torch.testing.assert_close(radii, torch.ones(8), rtol=0, atol=1e-6)
+    angles = torch.atan2(data.modes[:, 1], data.modes[:, 0]) % (2 * math.pi)
+    expected = torch.tensor([k * math.pi / 4 for k in range(8)])
+    torch.testing.assert_close(angles.sort().values, expected, rtol=0, atol=1e-5)
+
+
+def test_grid25_is_the_5x5_grid_with_std_0_05():
+    data = dataset("grid25")
+    assert data.dim == 2 and data.mode_std == 0.05 and data.modes.shape == (25, 2)
+    expected = set(itertools.product([-4.0, -2.0, 0.0, 2.0, 4.0], repeat=2))
+    assert {tuple(c) for c in data.modes.tolist()} == expected
+
+
+def test_wgangp_ring8_has_radius_2_and_std_0_02():
+    data = dataset("wgangp-ring8", "ring8-wgan")
+    assert data.mode_std == 0.02 and data.modes.shape == (8, 2)
+    torch.testing.assert_close(data.modes.norm(dim=1), torch.full((8,), 2.0), rtol=0, atol=1e-6)
+
+
+def test_wgangp_grid25_is_the_grid_scaled_by_1_over_2_828():
+    data = dataset("wgangp-grid25", "grid25-wgan")
+    scaled = {tuple(round(v / 2.828, 6) for v in c)
+              for c in itertools.product([-4, -2, 0, 2, 4], repeat=2)}
+    assert {tuple(round(v, 6) for v in c) for c in data.modes.tolist()} == scaled
+    assert data.mode_std == pytest.approx(0.05 / 2.828, rel=1e-12)
+
+
+def test_gaussian_1d_is_n_4_0_5():
+    data = dataset("gaussian-1d")
+    assert data.dim == 1 and data.mode_std == 0.5
+    assert data.modes.tolist() == [[4.0]]
+    x = data.sample(100_000, seeded())
+    assert x.mean().item() == pytest.approx(4.0, abs=5 * 0.5 / math.sqrt(1e5))
+    assert x.std().item() == pytest.approx(0.5, rel=5 / math.sqrt(2e5))
+
+
+@pytest.mark.parametrize("names", list(MIXTURES), ids=[n[0] for n in MIXTURES])
+def test_mixture_sample_statistics(names):
+    """Each sample's nearest mode is its own (modes are > 10 std apart); per mode, the count is
+    n/K (chi-square), the mean is the center and each coordinate's std is the declared std."""
+    k, std = MIXTURES[names]
+    data = dataset(*names)
+    assert (len(data.modes), data.mode_std) == (k, pytest.approx(std))
+    n = 4000 * k
+    x = data.sample(n, seeded(1)).double()  # [n, dim]
+    assert x.shape == (n, data.dim)
+    centers = data.modes.double()
+    nearest = torch.cdist(x, centers).argmin(1)
+    counts = torch.bincount(nearest, minlength=k)
+    if k > 1:
+        assert chisquare(counts.numpy()).pvalue > 1e-4  # equally likely modes
+        assert (counts > 0).all()
+    for j in range(k):
+        points = x[nearest == j]
+        m = len(points)
+        # two-sided, about 5 standard errors each way
+        torch.testing.assert_close(points.mean(0), centers[j], rtol=0, atol=5 * std / math.sqrt(m))
+        emp = points.std(0)
+        assert ((emp / std - 1).abs() < 5 / math.sqrt(2 * m)).all(), (j, emp, std)
+    # Nothing strays: all within 6 std of a mode (probability of failure ~1e-7 per sample).
+    assert torch.cdist(x, centers).min(1).values.max().item() < 6 * std * math.sqrt(data.dim)
+
+
+def test_samples_are_float32_on_the_requested_device():
+    x = dataset("ring8").sample(10, seeded(), device="cpu")
+    assert x.dtype == torch.float32 and x.device.type == "cpu" and x.shape == (10, 2)
+
+
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_seeded_sampling_is_reproducible_and_uses_only_the_generator(name):
+    data = DATASETS[name]()
+    torch.manual_seed(123)
+    a = data.sample(500, seeded(7))
+    torch.manual_seed(456)  # the global RNG must not matter
+    b = data.sample(500, seeded(7))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, data.sample(500, seeded(8)))
+    g = seeded(7)
+    first, second = data.sample(250, g), data.sample(250, g)
+    assert not torch.equal(first, second)  # the generator advances
+    assert torch.isfinite(a).all() and a.shape == (500, data.dim)
+
+
+def test_swiss_roll_lies_in_its_annulus():
+    """t in [1.5 pi, 4.5 pi] so |(t cos t, t sin t)| = t; scaled by 1/7.5 with noise 0.25/7.5."""
+    x = dataset("swiss-roll").sample(20_000, seeded(2))
+    radius = x.norm(dim=1)
+    noise = 0.25 / 7.5
+    assert radius.min().item() > 1.5 * math.pi / 7.5 - 6 * noise * math.sqrt(2)
+    assert radius.max().item() < 4.5 * math.pi / 7.5 + 6 * noise * math.sqrt(2)
+    assert radius.min().item() < 1.5 * math.pi / 7.5 + 0.05  # the whole roll is covered
+    assert radius.max().item() > 4.5 * math.pi / 7.5 - 0.05
+
+
+def test_mixture_pdf_matches_the_formula():
+    data = dataset("ring8")
+    at_center = data.pdf(data.modes[:1].double())
+    # A center is > 70 std from the others: the density is 1/8 of one Gaussian's peak.
+    assert at_center.item() == pytest.approx(1 / 8 / (2 * math.pi * 0.01**2), rel=1e-6)
+    one_d = dataset("gaussian-1d")
+    grid = torch.linspace(0, 8, 4001, dtype=torch.float64)[:, None]
+    assert torch.trapezoid(one_d.pdf(grid), grid[:, 0]).item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_unknown_dataset_lists_known_ones():
+    with pytest.raises(ConfigError) as err:
+        DATASETS["ring9"]
+    assert "ring8" in str(err.value) and "grid25" in str(err.value)
