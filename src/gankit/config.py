@@ -45,9 +45,11 @@ class ModelConfig:
     d_hidden: int = 256
     d_depth: int = 3
     g_batchnorm: bool = False
+    pack: int = 1  # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3); 1 = off
 
     def check(self) -> None:
-        _positive(self, "latent_dim", "g_hidden", "g_depth", "d_hidden", "d_depth", section="model")
+        _positive(self, "latent_dim", "g_hidden", "g_depth", "d_hidden", "d_depth", "pack",
+                  section="model")
 
 
 @dataclass
@@ -118,6 +120,9 @@ class Config:
     def check(self) -> None:
         for section in (self.data, self.model, self.loss, self.train):
             section.check()
+        if self.data.batch_size % self.model.pack:
+            raise ConfigError(f"data.batch_size ({self.data.batch_size}) must be a multiple of "
+                              f"model.pack ({self.model.pack})")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

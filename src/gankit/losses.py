@@ -8,7 +8,7 @@ how the log-likelihood losses stay finite for any logit.
 
 | name | D minimizes | G minimizes | source |
 |---|---|---|---|
-| minimax | $-\log\sigma(r) - \log(1-\sigma(f))$ | $\log(1-\sigma(f))$ | Goodfellow et al. 2014, eq. 1 |
+| minimax | $-\log\sigma(r) - \log(1-\sigma(f))$ | $\log(1-\sigma(f))$ | Goodfellow 2014, eq. 1 |
 | non-saturating | same | $-\log\sigma(f)$ | Goodfellow et al. 2014, Sec. 3 |
 | wgan / wgan-gp | $f - r$ | $-f$ | Arjovsky et al. 2017, eq. 3; Gulrajani et al. 2017, eq. 3 |
 | lsgan | $\tfrac12(r-1)^2 + \tfrac12 f^2$ | $\tfrac12(f-1)^2$ | Mao 2017, eq. 2, a=0, b=c=1 |

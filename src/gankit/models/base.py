@@ -19,6 +19,11 @@ class DOutput:
     features: Tensor  # [N, F] last hidden layer (feature matching, energy views, plots)
 
 
-# (model config, shape of one data point) -> (generator, discriminator)
+def packed_shape(data_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
+    """D's input shape when it judges ``pack`` samples stacked on the first axis (PacGAN)."""
+    return (data_shape[0] * pack, *data_shape[1:])
+
+
+# (model config, shape of one data point) -> (generator, discriminator taking packed input)
 ModelBuilder = Callable[[ModelConfig, tuple[int, ...]], tuple[nn.Module, nn.Module]]
 MODELS: Registry[ModelBuilder] = Registry("model")

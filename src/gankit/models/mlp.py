@@ -7,7 +7,7 @@ import math
 from torch import Tensor, nn
 
 from gankit.config import ModelConfig
-from gankit.models.base import MODELS, DOutput
+from gankit.models.base import MODELS, DOutput, packed_shape
 
 
 def _stack(width_in: int, width: int, depth: int, activation: type[nn.Module],
@@ -53,5 +53,6 @@ class MLPDiscriminator(nn.Module):
 def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     generator = MLPGenerator(config.latent_dim, data_shape, config.g_hidden, config.g_depth,
                              config.g_batchnorm)
-    discriminator = MLPDiscriminator(data_shape, config.d_hidden, config.d_depth)
+    discriminator = MLPDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
+                                     config.d_depth)
     return generator, discriminator

@@ -17,11 +17,14 @@ class GAN(Recipe):
     """Alternating D and G phases of Goodfellow et al. 2014, Algorithm 1 (k = n_critic).
 
     The D phase minimizes the loss's D objective (+ lambda * gradient penalty for WGAN-GP); the G
-    phase minimizes the G objective. The prior is z ~ N(0, I).
+    phase minimizes the G objective. The prior is z ~ N(0, I). With ``model.pack = m`` > 1, D
+    judges packs of m samples stacked along the first data axis (PacGAN, Lin et al. 2018), which
+    penalizes a generator whose samples lack the data's diversity.
     """
 
     def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
         super().__init__()
+        self.pack_size = config.model.pack
         generator, discriminator = MODELS[config.model.name](config.model, data_shape)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
         self.loss = LOSSES[config.loss.name]
@@ -42,9 +45,17 @@ class GAN(Recipe):
     def latent(self, n: int, generator: torch.Generator) -> Tensor:
         return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
 
+    def pack(self, x: Tensor) -> Tensor:
+        """[N, C, ...] -> [N / m, m * C, ...]: m consecutive samples become one input of D."""
+        return x.reshape(x.shape[0] // self.pack_size, self.pack_size * x.shape[1], *x.shape[2:])
+
+    def score_packs(self, x: Tensor) -> Tensor:
+        """D's raw output [N / m] for a batch x [N, ...] judged in packs of m."""
+        return self.nets["D"](self.pack(x)).logits
+
     def critic(self, x: Tensor) -> Tensor:
-        """D's raw output [N] for inputs x [N, ...]."""
-        return self.nets["D"](x).logits
+        """D's raw output at each point of x [N, ...] -> [N] (a pack of m copies if packing)."""
+        return self.score_packs(x.repeat_interleave(self.pack_size, dim=0))
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         G = self.nets["G"]
@@ -53,17 +64,19 @@ class GAN(Recipe):
             real = ctx.real_batch()
             with torch.no_grad():
                 fake = G(z)
-            d_real, d_fake = self.critic(real), self.critic(fake)  # [N], [N]
+            d_real, d_fake = self.score_packs(real), self.score_packs(fake)  # [N/m], [N/m]
             terms = {"d_loss": self.loss.d_loss(d_real, d_fake)}
             if self.gp_weight > 0:
-                gp = gradient_penalty(self.critic, real, fake, ctx.generator)
+                critic = self.nets["D"]
+                gp = gradient_penalty(lambda x: critic(x).logits, self.pack(real), self.pack(fake),
+                                      ctx.generator)
                 terms["d_gp"] = self.gp_weight * gp
             stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
             if not self.loss.probabilistic:
                 # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
                 stats["critic_w1"] = d_real.mean() - d_fake.mean()
             return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
-        d_fake = self.critic(G(z))
+        d_fake = self.score_packs(G(z))
         return PhaseOutput({"g_loss": self.loss.g_loss(d_fake)})
 
     @torch.no_grad()
