@@ -27,21 +27,25 @@ def save_figure(fig: Any, path: Path) -> Path:
 
 
 def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Path:
-    """Losses (left) and periodic evaluation metrics (right, one axis each) against step."""
+    """Losses (first panel) and each periodic evaluation metric (one panel each) against step."""
     eval_keys = sorted({k for r in records for k in r if k.startswith("eval/")})
-    fig, axes = plt.subplots(1, 1 + len(eval_keys), figsize=(5 + 3.2 * len(eval_keys), 3.4),
-                             squeeze=False)
-    ax = axes[0, 0]
+    ncols = min(3, 1 + len(eval_keys))
+    nrows = -(-(1 + len(eval_keys)) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    axes = axes.ravel()
+    ax = axes[0]
     for key in TRAIN_KEYS:
         points = [(r["step"], r[key]) for r in records if key in r]
         if points:
             ax.plot(*zip(*points, strict=True), label=key, lw=1.2)
     ax.set(xlabel="step", title="training")
     ax.legend(fontsize=8)
-    for ax, key in zip(axes[0, 1:], eval_keys, strict=True):
+    for ax, key in zip(axes[1:], eval_keys, strict=False):
         points = [(r["step"], r[key]) for r in records if key in r]
         ax.plot(*zip(*points, strict=True), marker="o", ms=3)
         ax.set(xlabel="step", title=key.removeprefix("eval/"))
+    for ax in axes[1 + len(eval_keys):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return save_figure(fig, path)
 

@@ -64,7 +64,7 @@ def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
             return d_probability(recipe.critic(x), recipe.loss).cpu().numpy()
 
     summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
-    title = f"step {trainer.step}: {summary}"
+    title = f"step {trainer.step}\n{summary}"
     label = "D(x)" if recipe.loss.probabilistic else "critic D(x)"
     if real.shape[1] == 2:
         plot_samples_2d(real, fake, critic, path, title, label)
