@@ -45,29 +45,29 @@ def test_parameter_counts_follow_width_and_depth(depth):
     assert sum(p.numel() for p in D.parameters()) == d_expected
 
 
-def test_discriminator_is_leaky_relu_0_2_mlp_written_out():
-    """An independent forward pass from the weights: Linear -> LeakyReLU(0.2) -> ... -> Linear."""
-    _, D = build()
-    linears = [m for m in D.modules() if isinstance(m, nn.Linear)]
-    x = torch.randn(7, 2)
+def forward_written_out(net: nn.Module, x: torch.Tensor, activation) -> tuple:
+    """An independent forward pass from the weights: Linear -> activation -> ... -> Linear."""
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     h = x
     for layer in linears[:-1]:
-        h = F.leaky_relu(h @ layer.weight.T + layer.bias, negative_slope=0.2)
-    logits = (h @ linears[-1].weight.T + linears[-1].bias)[:, 0]
+        h = activation(h @ layer.weight.T + layer.bias)
+    return h, h @ linears[-1].weight.T + linears[-1].bias  # (last hidden, output)
+
+
+def test_discriminator_is_leaky_relu_0_2_mlp_written_out():
+    _, D = build()
+    x = torch.randn(7, 2)
+    features, logits = forward_written_out(D, x, lambda h: F.leaky_relu(h, negative_slope=0.2))
     out = D(x)
-    torch.testing.assert_close(out.features, h)
-    torch.testing.assert_close(out.logits, logits)
+    torch.testing.assert_close(out.features, features)
+    torch.testing.assert_close(out.logits, logits[:, 0])
     assert (out.features < 0).any()  # leaky, not ReLU
 
 
 def test_generator_is_relu_mlp_written_out():
     G, _ = build()
-    linears = [m for m in G.modules() if isinstance(m, nn.Linear)]
     z = torch.randn(7, 3)
-    h = z
-    for layer in linears[:-1]:
-        h = torch.relu(h @ layer.weight.T + layer.bias)
-    torch.testing.assert_close(G(z), h @ linears[-1].weight.T + linears[-1].bias)
+    torch.testing.assert_close(G(z), forward_written_out(G, z, torch.relu)[1])
 
 
 def test_examples_do_not_mix_without_batchnorm():
