@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES, d_probability
+from gankit.losses import LOSSES, d_display
 
 # Small batches written out by hand: r = D(x) on real data, f = D(G(z)) on fakes.
 R = [2.0, -1.0, 0.5]
@@ -145,11 +145,11 @@ def test_paper_default_constraints():
         assert LOSSES[name].default_clip == LOSSES[name].default_gp_weight == 0.0
 
 
-def test_d_probability_applies_sigmoid_only_to_logit_losses():
+def test_d_display_applies_sigmoid_only_to_logit_losses():
     out = torch.tensor([-2.0, 0.0, 3.0])
     expected = torch.tensor([sigmoid(t) for t in out.tolist()])
-    torch.testing.assert_close(d_probability(out, LOSSES["non-saturating"]), expected)
-    assert torch.equal(d_probability(out, LOSSES["wgan-gp"]), out)
+    torch.testing.assert_close(d_display(out, LOSSES["non-saturating"]), expected)
+    assert torch.equal(d_display(out, LOSSES["wgan-gp"]), out)
     assert [LOSSES[n].probabilistic for n in sorted(EXPECTED)] == [
         False, False, True, True, False, False  # hinge, lsgan, minimax, non-sat., wgan, wgan-gp
     ]

@@ -11,25 +11,21 @@ from gankit.data import DATASETS, GaussianMixture
 from gankit.errors import ConfigError
 
 
-def dataset(*names):
-    """The first registered of ``names`` (the WGAN-GP sets have been renamed while in review)."""
-    for name in names:
-        if name in DATASETS:
-            return DATASETS[name]()
-    raise AssertionError(f"none of {names} is registered; known: {DATASETS.names()}")
+def dataset(name):
+    return DATASETS[name]()
 
 
 def seeded(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
-# name(s) -> (number of modes, std) of the protocol
+# name -> (number of modes, std) of the protocol
 MIXTURES = {
-    ("ring8",): (8, 0.01),  # PacGAN (Lin et al. 2018), after VEEGAN
-    ("grid25",): (25, 0.05),
-    ("wgangp-ring8", "ring8-wgan"): (8, 0.02),  # WGAN-GP's released toy code
-    ("wgangp-grid25", "grid25-wgan"): (25, 0.05 / 2.828),
-    ("gaussian-1d",): (1, 0.5),  # Goodfellow et al. 2014, Fig. 1
+    "ring8": (8, 0.01),  # PacGAN (Lin et al. 2018), after VEEGAN
+    "grid25": (25, 0.05),
+    "wgangp-ring8": (8, 0.02 / 1.414),  # WGAN-GP's released toy code, data divided by 1.414
+    "wgangp-grid25": (25, 0.05 / 2.828),
+    "gaussian-1d": (1, 0.5),  # Goodfellow et al. 2014, Fig. 1
 }
 
 
@@ -51,14 +47,16 @@ def test_grid25_is_the_5x5_grid_with_std_0_05():
     assert {tuple(c) for c in data.modes.tolist()} == expected
 
 
-def test_wgangp_ring8_has_radius_2_and_std_0_02():
-    data = dataset("wgangp-ring8", "ring8-wgan")
-    assert data.mode_std == 0.02 and data.modes.shape == (8, 2)
-    torch.testing.assert_close(data.modes.norm(dim=1), torch.full((8,), 2.0), rtol=0, atol=1e-6)
+def test_wgangp_ring8_is_radius_2_std_0_02_scaled_by_1_over_1_414():
+    data = dataset("wgangp-ring8")
+    assert data.mode_std == pytest.approx(0.02 / 1.414, rel=1e-12)
+    assert data.modes.shape == (8, 2) and data.modes.dtype == torch.float32
+    radius = torch.full((8,), 2.0 / 1.414)
+    torch.testing.assert_close(data.modes.norm(dim=1), radius, rtol=0, atol=1e-6)
 
 
 def test_wgangp_grid25_is_the_grid_scaled_by_1_over_2_828():
-    data = dataset("wgangp-grid25", "grid25-wgan")
+    data = dataset("wgangp-grid25")
     scaled = {tuple(round(v / 2.828, 6) for v in c)
               for c in itertools.product([-4, -2, 0, 2, 4], repeat=2)}
     assert {tuple(round(v, 6) for v in c) for c in data.modes.tolist()} == scaled
@@ -74,12 +72,12 @@ def test_gaussian_1d_is_n_4_0_5():
     assert x.std().item() == pytest.approx(0.5, rel=5 / math.sqrt(2e5))
 
 
-@pytest.mark.parametrize("names", list(MIXTURES), ids=[n[0] for n in MIXTURES])
-def test_mixture_sample_statistics(names):
+@pytest.mark.parametrize("name", list(MIXTURES))
+def test_mixture_sample_statistics(name):
     """Each sample's nearest mode is its own (modes are > 10 std apart); per mode, the count is
     n/K (chi-square), the mean is the center and each coordinate's std is the declared std."""
-    k, std = MIXTURES[names]
-    data = dataset(*names)
+    k, std = MIXTURES[name]
+    data = dataset(name)
     assert (len(data.modes), data.mode_std) == (k, pytest.approx(std))
     n = 4000 * k
     x = data.sample(n, seeded(1)).double()  # [n, dim]

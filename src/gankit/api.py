@@ -24,7 +24,13 @@ from gankit.config import Config, build_config, load_config, read_yaml
 from gankit.data import DATASETS
 from gankit.errors import CheckpointError, GankitError
 from gankit.recipes import RECIPES
-from gankit.snapshots import EVAL_SEED, evaluate_toy, toy_snapshot
+from gankit.snapshots import (
+    EVAL_SEED,
+    draw_eval_samples,
+    generate,
+    toy_eval_metrics,
+    toy_snapshot,
+)
 from gankit.trainer import Trainer
 
 
@@ -35,10 +41,13 @@ class Run:
                  progress: bool = True) -> None:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        torch.manual_seed(config.train.seed)  # network initialization
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
         self.data = DATASETS[config.data.name]()
         data_shape = (self.data.dim,)
-        self.recipe = RECIPES[config.recipe](config, data_shape)
+        with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
+            torch.manual_seed(config.train.seed)
+            self.recipe = RECIPES[config.recipe](config, data_shape)
         hooks = [toy_snapshot(self.data, config.data.n_eval)]
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
 
@@ -47,33 +56,30 @@ class Run:
         return self.trainer.step
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
-        """Train to ``steps`` generator steps (default ``train.steps``); returns logged records."""
-        if self.run_dir is not None:
+        """Train to ``steps`` generator steps (default ``train.steps``); returns logged records.
+
+        Training past ``train.steps`` raises ``train.steps`` to the new target (the learning-rate
+        schedule spans the whole run), and ``config.yaml`` records it.
+        """
+        total = self.trainer.plan(steps)
+        if self.run_dir is not None and self.trainer.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
             (self.run_dir / "config.yaml").write_text(text)
-        return self.trainer.fit(steps)
+        return self.trainer.fit(total)
 
     def sample(self, n: int, seed: int = 0) -> Tensor:
         """``n`` generated points [n, ...] on the CPU, reproducible for a given seed."""
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
-        self.recipe.eval()
-        try:
-            samples = self.recipe.sample(n, generator).cpu()
-        finally:
-            self.recipe.train()
-        if not torch.isfinite(samples).all():
-            raise GankitError(f"the generator at step {self.step} outputs NaN or inf; "
-                              "its weights are not finite (train from an earlier checkpoint)")
-        return samples
+        return generate(self.recipe, n, generator).cpu()
 
     def evaluate(self, n: int | None = None, seed: int = EVAL_SEED) -> dict[str, float]:
         """The data's metrics on ``n`` samples (default ``data.n_eval``: 2,500 as in PacGAN)."""
-        n = n or self.config.data.n_eval
-        generator = torch.Generator(self.trainer.device).manual_seed(seed)
-        return evaluate_toy(self.data, self.sample(n, seed), generator)
+        n = self.config.data.n_eval if n is None else n
+        fake, real = draw_eval_samples(self.data, self.recipe, n, seed, self.trainer.device)
+        return toy_eval_metrics(self.data, fake, real)
 
     def restore(self, checkpoint: str | Path | None = None) -> Run:
         """Load a checkpoint (default: the run directory's latest) to continue or to use."""

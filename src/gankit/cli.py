@@ -41,10 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
     sample.add_argument("--out", type=Path, required=True, help="output .npy file")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", help="run on this device (default: the run's train.device)")
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("--n", type=int, help="number of samples (default: data.n_eval)")
+    evaluate.add_argument("--device", help="run on this device (default: the run's train.device)")
 
     experiment = commands.add_parser("experiment", help="run one of the theory experiments")
     experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")
@@ -81,8 +83,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(to_json(run.evaluate()))
 
 
+def _device(args: argparse.Namespace) -> list[str]:
+    """A CUDA-trained run can be sampled or evaluated on a CPU machine with --device cpu."""
+    return [f"train.device={args.device}"] if args.device else []
+
+
 def cmd_sample(args: argparse.Namespace) -> None:
-    run = load(args.run_dir, progress=False)
+    if args.out.is_dir():
+        raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy")
+    run = load(args.run_dir, _device(args), progress=False)
     samples = run.sample(args.n, args.seed).numpy()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.save(args.out, samples)
@@ -90,7 +99,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    run = load(args.run_dir, progress=False)
+    run = load(args.run_dir, _device(args), progress=False)
     metrics = run.evaluate(args.n)
     write_json(args.run_dir / "eval.json", {"step": run.step, **metrics})
     print(to_json(metrics))
@@ -124,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + stop.signum
     except GankitError as err:
         print(f"gankit: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path the user gave cannot be read or written
+        print(f"gankit: error: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("gankit: error: out of memory; use a smaller batch_size, width or sample count",
+              file=sys.stderr)
         return 2
     return 0
 

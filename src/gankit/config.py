@@ -34,6 +34,7 @@ class DataConfig:
 
     def check(self) -> None:
         _positive(self, "batch_size", "n_eval", section="data")
+        check_n_eval(self.n_eval, "data.n_eval")
 
 
 @dataclass
@@ -85,6 +86,7 @@ class TrainConfig:
     plot_every: int = 500
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
+    threads: int = 0  # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1)
 
     def check(self) -> None:
         _positive(
@@ -99,6 +101,9 @@ class TrainConfig:
                 raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
         if not -(2**63) <= self.seed < 2**64:  # what torch.manual_seed accepts
             raise ConfigError(f"train.seed must be in [-2^63, 2^64), got {_show(self.seed)}")
+        if self.threads < 0:
+            raise ConfigError(f"train.threads must be >= 0 (0: torch's default), "
+                              f"got {self.threads}")
         if not 0 <= self.lr_decay_from <= 1:
             raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
         if self.optimizer not in ("adam", "rmsprop"):
@@ -126,6 +131,16 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+MAX_EVAL_SAMPLES = 10_000
+
+
+def check_n_eval(n: int, what: str) -> None:
+    """Exact W1 solves an n x n transport problem: n^2 float64 costs must fit in memory."""
+    if not 1 <= n <= MAX_EVAL_SAMPLES:
+        raise ConfigError(f"{what} must be in [1, {MAX_EVAL_SAMPLES}] (exact W1 needs n^2 memory), "
+                          f"got {n}")
 
 
 def _positive(obj: object, *keys: str, section: str) -> None:

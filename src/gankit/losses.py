@@ -41,6 +41,8 @@ class LossSpec:
     d_loss: DLoss  # (d_real [N], d_fake [N]) -> scalar
     g_loss: GLoss  # (d_fake [N]) -> scalar
     probabilistic: bool  # True: D's output is a logit and sigmoid(D) is a probability
+    # True: E[D(x)] - E[D(G(z))] is the critic's estimate of W1 (Kantorovich-Rubinstein duality)
+    estimates_w1: bool = False
     default_gp_weight: float = 0.0
     default_clip: float = 0.0
 
@@ -87,10 +89,12 @@ def hinge_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
 LOSSES.register("minimax")(LossSpec(bce_d_loss, minimax_g_loss, probabilistic=True))
 LOSSES.register("non-saturating")(LossSpec(bce_d_loss, non_saturating_g_loss, probabilistic=True))
 LOSSES.register("wgan")(
-    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, default_clip=0.01)
+    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, estimates_w1=True,
+             default_clip=0.01)
 )
 LOSSES.register("wgan-gp")(
-    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, default_gp_weight=10.0)
+    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, estimates_w1=True,
+             default_gp_weight=10.0)
 )
 LOSSES.register("lsgan")(
     LossSpec(least_squares_d_loss, least_squares_g_loss, probabilistic=False)
@@ -98,6 +102,6 @@ LOSSES.register("lsgan")(
 LOSSES.register("hinge")(LossSpec(hinge_d_loss, wasserstein_g_loss, probabilistic=False))
 
 
-def d_probability(d_out: Tensor, spec: LossSpec) -> Tensor:
+def d_display(d_out: Tensor, spec: LossSpec) -> Tensor:
     """D's output as shown to a person: sigmoid for logit losses, the raw score otherwise."""
     return torch.sigmoid(d_out) if spec.probabilistic else d_out

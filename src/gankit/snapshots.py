@@ -13,22 +13,50 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit.config import check_n_eval
 from gankit.data import ToyDistribution
 from gankit.divergences import wasserstein1
-from gankit.losses import d_probability
+from gankit.errors import GankitError
+from gankit.losses import d_display
 from gankit.metrics.toy import toy_metrics
 from gankit.plots import plot_density_1d, plot_samples_2d, plot_training_curves
+from gankit.recipes import Recipe
 from gankit.runlog import read_metrics
 from gankit.trainer import Trainer
 
-EVAL_SEED = 20140610  # fixed, distinct from training seeds: every snapshot sees the same z
+EVAL_SEED = 20140610  # fixed, distinct from training seeds: every evaluation sees the same z
 
 
-def evaluate_toy(dataset: ToyDistribution, fake: Tensor, generator: torch.Generator
-                 ) -> dict[str, float]:
-    """Exact W1 to fresh real samples; on mixtures also PacGAN's mode metrics."""
-    real = dataset.sample(len(fake), generator, fake.device).cpu()
-    fake = fake.cpu()
+def draw_eval_samples(dataset: ToyDistribution, recipe: Recipe, n: int, seed: int,
+                      device: torch.device) -> tuple[Tensor, Tensor]:
+    """``n`` generated and ``n`` fresh real points [n, dim] (CPU) from one seeded generator.
+
+    The networks are in eval mode and nothing touches the training RNG, so evaluating never
+    changes a run, and the snapshot at step s and ``gankit eval`` at step s agree exactly.
+    """
+    check_n_eval(n, "number of evaluation samples")
+    generator = torch.Generator(device).manual_seed(seed)
+    fake = generate(recipe, n, generator)
+    real = dataset.sample(n, generator, device)
+    return fake.cpu(), real.cpu()
+
+
+def generate(recipe: Recipe, n: int, generator: torch.Generator) -> Tensor:
+    """``n`` samples from the recipe in eval mode; NaN or inf output is a clear error."""
+    was_training = recipe.training
+    recipe.eval()
+    try:
+        fake = recipe.sample(n, generator)
+    finally:
+        recipe.train(was_training)
+    if not torch.isfinite(fake).all():
+        raise GankitError("the generator outputs NaN or inf; its weights are not finite "
+                          "(use an earlier checkpoint)")
+    return fake
+
+
+def toy_eval_metrics(dataset: ToyDistribution, fake: Tensor, real: Tensor) -> dict[str, float]:
+    """Exact W1 between the two sets; on mixtures also PacGAN's mode metrics."""
     if dataset.modes is not None and len(dataset.modes) > 1:
         return toy_metrics(fake, real, dataset.modes, dataset.mode_std)
     return {"w1": wasserstein1(fake, real)}
@@ -38,15 +66,13 @@ def toy_snapshot(dataset: ToyDistribution, n_eval: int):
     """A trainer hook: log toy metrics, then plot samples over D and the training curves."""
 
     def snapshot(trainer: Trainer) -> None:
-        generator = torch.Generator(trainer.device).manual_seed(EVAL_SEED)
-        fake = trainer.recipe.sample(n_eval, generator)
-        metrics = evaluate_toy(dataset, fake, generator)
+        fake, real = draw_eval_samples(dataset, trainer.recipe, n_eval, EVAL_SEED, trainer.device)
+        metrics = toy_eval_metrics(dataset, fake, real)
         trainer.log_eval(metrics)
         if trainer.run_dir is None:
             return
-        real = dataset.sample(n_eval, generator, trainer.device).cpu().numpy()
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
-        plot_toy(trainer, real, fake.cpu().numpy(), path, metrics)
+        plot_toy(trainer, real.numpy(), fake.numpy(), path, metrics)
         if trainer.logger is not None:
             trainer.logger.image("samples", path, trainer.step)
         plot_training_curves(read_metrics(trainer.run_dir), trainer.run_dir / "training.png")
@@ -61,7 +87,7 @@ def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
     def critic(points: np.ndarray) -> np.ndarray:
         x = torch.as_tensor(points, dtype=torch.float32, device=trainer.device)
         with torch.no_grad():
-            return d_probability(recipe.critic(x), recipe.loss).cpu().numpy()
+            return d_display(recipe.critic(x), recipe.loss).cpu().numpy()
 
     summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
     title = f"step {trainer.step}\n{summary}"

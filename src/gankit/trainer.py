@@ -15,6 +15,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,18 +77,23 @@ class Trainer:
         self.device = torch.device(config.train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise GankitError(f"train.device is {config.train.device!r} but CUDA is not available")
+        if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
+            raise GankitError(f"train.device is {config.train.device!r} but this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
         self.recipe = recipe.to(self.device)
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.hooks = list(hooks)
         self.progress = progress
-        self.is_main = not dist.is_initialized() or dist.get_rank() == 0
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.is_main = self.rank == 0
         self.specs = recipe.optimizers()
         self.optimizers = {
             name: build_optimizer(self._params(spec.networks), spec.lr, config)
             for name, spec in self.specs.items()
         }
-        self.generator = torch.Generator(self.device).manual_seed(config.train.seed)
+        # Each process draws its own data and latents; rank 0 of any run matches a 1-process run.
+        self.generator = torch.Generator(self.device).manual_seed(config.train.seed + self.rank)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator)
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
@@ -99,9 +105,16 @@ class Trainer:
         return [p for name in networks for p in self.recipe.nets[name].parameters()]
 
     # ----------------------------------------------------------------------------- training
+    def plan(self, steps: int | None) -> int:
+        """The step to train to; a target past ``train.steps`` becomes the new ``train.steps``,
+        so the learning-rate schedule (``lr_decay_from``) spans the whole run."""
+        total = self.config.train.steps if steps is None else steps
+        self.config.train.steps = max(total, self.config.train.steps)
+        return total
+
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
-        total = self.config.train.steps if steps is None else steps
+        total = self.plan(steps)
         if self.run_dir is not None and self.is_main:
             self.logger = RunLogger(self.run_dir)
         previous_handlers = self._catch_signals()
@@ -234,7 +247,9 @@ class Trainer:
         tensors["rng.generator"] = self.generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
         plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
-                 "config": self.config.to_dict(), "optimizers": optimizers}
+                 "config": self.config.to_dict(), "device": self.device.type,
+                 "optimizers": optimizers,
+                 "optimizer_types": {k: type(v).__name__ for k, v in self.optimizers.items()}}
         return tensors, plain
 
     def _last_checkpoint(self) -> Path | None:
@@ -246,14 +261,16 @@ class Trainer:
         Weights that are no longer finite are never saved: the run stops instead, naming the
         last good checkpoint, so that one stays the newest.
         """
-        if self.run_dir is None or not self.is_main:
+        if self.run_dir is None:
             return None
         bad = [name for name, p in self.recipe.nets.named_parameters()
                if not torch.isfinite(p).all()]
-        if bad:
+        if bad:  # checked on every rank, so that all of them stop together
             raise NonFiniteLossError(
                 f"non-finite weights ({bad[0]}) after step {self.step}; "
                 f"last good checkpoint: {self._last_checkpoint() or 'none'}")
+        if not self.is_main:
+            return None
         tensors, plain = self.state()
         path = save_checkpoint(checkpoint_dir(self.run_dir, self.step), tensors, plain)
         prune_checkpoints(self.run_dir, self.config.train.keep_checkpoints)
@@ -262,6 +279,11 @@ class Trainer:
     def restore(self, path: Path) -> None:
         """Load a checkpoint written by :meth:`save` into this trainer."""
         tensors, plain = load_checkpoint(path)
+        for name, kind in plain.get("optimizer_types", {}).items():
+            if name in self.optimizers and type(self.optimizers[name]).__name__ != kind:
+                raise CheckpointError(
+                    f"checkpoint {path} trained optimizer {name!r} with {kind}, the config asks "
+                    f"for {type(self.optimizers[name]).__name__}; keep train.optimizer to resume")
         nets = {k.removeprefix("nets."): v for k, v in tensors.items() if k.startswith("nets.")}
         try:
             self.recipe.nets.load_state_dict(nets)
@@ -270,10 +292,15 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError) as err:
             first = str(err).strip().splitlines()[0]
             raise CheckpointError(f"checkpoint {path} does not match this model: {first}") from None
-        for name, opt in self.optimizers.items():  # the current config's learning rates win
+        for opt in self.optimizers.values():  # the current config's hyper-parameters win
             for group in opt.param_groups:
-                group["lr"] = self.specs[name].lr
-        self.generator.set_state(tensors["rng.generator"])
+                group.update(opt.defaults)
+        if plain.get("device", self.device.type) == self.device.type:
+            self.generator.set_state(tensors["rng.generator"])
+        else:  # a CUDA generator's state does not fit a CPU one: same weights, new random stream
+            warnings.warn(f"checkpoint {path} was written on {plain['device']}, this run is on "
+                          f"{self.device.type}: continuing with a fresh random stream",
+                          stacklevel=2)
         torch.set_rng_state(tensors["rng.torch"])
         self.step = int(plain["step"])
         self.elapsed = float(plain.get("elapsed", 0.0))

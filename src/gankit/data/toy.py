@@ -4,8 +4,9 @@
   8 Gaussians on a circle of radius 1 with std 0.01, and 25 Gaussians on {-4,-2,0,2,4}^2 with
   std 0.05; evaluated on 2,500 generated samples.
 - ``wgangp-ring8``, ``wgangp-grid25``, ``swiss-roll``: the toy sets of WGAN-GP's released code
-  (Gulrajani et al. 2017): radius 2 with std 0.02; the 5x5 grid spaced 2 with std 0.05 scaled by
-  1/2.828; scikit-learn's swiss roll (noise 0.25) in the (x, z) plane scaled by 1/7.5.
+  (Gulrajani et al. 2017), with the code's final rescaling: 8 Gaussians at radius 2 with std
+  0.02, divided by 1.414; the 5x5 grid spaced 2 with std 0.05, divided by 2.828; the swiss roll
+  (scikit-learn's, noise 0.25) in the (x, z) plane divided by 7.5.
 - ``gaussian-1d``: N(4, 0.5^2), the 1-D picture of Goodfellow et al. 2014, Fig. 1.
 """
 
@@ -94,7 +95,7 @@ def ring(n_modes: int, radius: float, std: float, name: str) -> GaussianMixture:
 
 
 def grid(values: list[float], std: float, name: str) -> GaussianMixture:
-    axis = torch.tensor(values)
+    axis = torch.tensor(values, dtype=torch.float32)
     centers = torch.cartesian_prod(axis, axis)  # [len^2, 2]
     return GaussianMixture(name, 2, centers, std)
 
@@ -102,7 +103,9 @@ def grid(values: list[float], std: float, name: str) -> GaussianMixture:
 DATASETS: Registry = Registry("dataset")
 DATASETS.register("ring8")(lambda: ring(8, radius=1.0, std=0.01, name="ring8"))
 DATASETS.register("grid25")(lambda: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
-DATASETS.register("wgangp-ring8")(lambda: ring(8, radius=2.0, std=0.02, name="wgangp-ring8"))
+DATASETS.register("wgangp-ring8")(
+    lambda: ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
+)
 DATASETS.register("wgangp-grid25")(
     lambda: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="wgangp-grid25")
 )

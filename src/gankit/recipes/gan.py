@@ -72,7 +72,7 @@ class GAN(Recipe):
                                       ctx.generator)
                 terms["d_gp"] = self.gp_weight * gp
             stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
-            if not self.loss.probabilistic:
+            if self.loss.estimates_w1:
                 # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
                 stats["critic_w1"] = d_real.mean() - d_fake.mean()
             return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
