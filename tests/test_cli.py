@@ -215,6 +215,38 @@ def test_eval_of_a_checkpoint_with_nan_weights(trained, tmp_path, capsys):
     one_error_line(capsys, ["eval", str(run_dir)])
 
 
+def test_sample_out_that_is_a_directory(trained, tmp_path, capsys):
+    line = one_error_line(capsys, ["sample", str(trained), "--out", str(tmp_path)])
+    assert "is a directory" in line
+
+
+def test_eval_sample_count_is_bounded_by_exact_transport_memory(trained, capsys):
+    line = one_error_line(capsys, ["eval", str(trained), "--n", "100000"])
+    assert "100000" in line and "10000" in line
+
+
+def test_resume_with_another_optimizer_is_refused(trained, tmp_path, capsys):
+    run_dir = copy_run(trained, tmp_path / "run")
+    line = one_error_line(capsys, ["train", "--resume", str(run_dir), "--set",
+                                   "train.optimizer=rmsprop", "--set", "train.steps=5"])
+    assert "Adam" in line and "RMSprop" in line
+
+
+def test_resume_applies_new_betas(trained, tmp_path):
+    from gankit.api import load
+
+    run = load(copy_run(trained, tmp_path / "run"), ["train.beta1=0.25"], progress=False)
+    assert all(g["betas"][0] == 0.25 for o in run.trainer.optimizers.values()
+               for g in o.param_groups)
+
+
+def test_eval_on_an_explicit_device_matches(trained, capsys):
+    assert main(["eval", str(trained)]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(trained), "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out) == default
+
+
 # --- signals on a real process ------------------------------------------------------------------
 
 TIMEOUT = 120  # seconds; generous for a loaded machine, far above the few seconds it takes

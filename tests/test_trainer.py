@@ -149,13 +149,24 @@ def test_ttur_each_optimizer_holds_its_networks_and_learning_rate(make_run):
     assert [g["lr"] for g in opts["g"].param_groups] == [1e-4]
 
 
-def test_fit_past_the_configured_steps_still_trains(make_run):
-    run = make_run(train={"steps": 2})
+@pytest.mark.parametrize("decay_from", [1.0, 0.5])
+def test_fit_past_the_configured_steps_still_trains(make_run, decay_from):
+    run = make_run(train={"steps": 2, "lr_decay_from": decay_from})
     run.fit()
     before = [p.detach().clone() for p in run.recipe.parameters()]
     run.fit(4)
-    assert run.step == 4
+    assert run.step == 4 and run.config.train.steps == 4  # the schedule now spans 4 steps
     assert changed(before, list(run.recipe.parameters()))
+
+
+def test_linear_decay_schedule(make_run):
+    """lr_decay_from = 0.5 over 10 steps: factor 1 for steps 0-4, then (10 - s) / 5."""
+    trainer = make_run(train={"steps": 10, "lr_decay_from": 0.5}).trainer
+    factors = []
+    for step in range(10):
+        trainer.step = step
+        factors.append(trainer.lr_factor())
+    assert factors == pytest.approx([1, 1, 1, 1, 1, 1.0, 0.8, 0.6, 0.4, 0.2])
 
 
 def test_rmsprop_when_configured(make_run):
