@@ -3,8 +3,9 @@
 For each data set (ring8, grid25) and loss (non-saturating, WGAN-GP, hinge) and several seeds:
 train the shipped config, then measure on 2,500 samples the modes captured, the percentage of
 high-quality samples (within 3 std of a mode), the reverse KL of the mode histogram to uniform and
-the exact W1; plus the training wall and CPU time (one torch thread). The non-saturating GAN trained in the same run is the
-baseline the other rows are compared with (ratio columns).
+the exact W1; plus the training wall and CPU time (one torch thread). The non-saturating GAN
+measured alongside is the baseline of the ratio column. Finished runs are kept in --out, so an
+interrupted benchmark resumes where it stopped.
 
     python benchmarks/toy_modes.py                    # the README table (3 seeds)
     python benchmarks/toy_modes.py --seeds 1 --datasets grid25 --losses hinge
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import torch
 
 import gankit
+from gankit.runlog import to_json
 
 PACGAN_TABLE_1 = {  # (modes, high-quality %, reverse KL), Lin et al. 2018, Table 1
     ("ring8", "GAN"): (6.3, 98.2, 0.45),
@@ -36,8 +39,7 @@ KEYS = ("modes", "high_quality", "reverse_kl", "w1", "seconds", "cpu_seconds")
 
 def run_one(config: str, seed: int, steps: int | None) -> dict[str, float]:
     overrides = [f"train.seed={seed}"] + ([f"train.steps={steps}"] if steps else [])
-    run = gankit.build(config, overrides, progress=False)
-    run.trainer.hooks = []  # time training alone; evaluate once at the end
+    run = gankit.build(config, overrides, progress=False, snapshots=False)  # time training alone
     start, cpu_start = time.perf_counter(), time.process_time()
     run.fit()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
@@ -45,8 +47,15 @@ def run_one(config: str, seed: int, steps: int | None) -> dict[str, float]:
 
 
 def summarize(results: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
-    return {k: (statistics.mean(r[k] for r in results),
-                statistics.pstdev(r[k] for r in results)) for k in KEYS}
+    """Mean and population std per figure; a run with no high-quality sample has reverse KL inf
+    (stored as null in the JSON), which makes that row's mean inf."""
+    out = {}
+    for k in KEYS:
+        values = [math.inf if r[k] is None else float(r[k]) for r in results]
+        finite = all(math.isfinite(v) for v in values)
+        out[k] = ((statistics.mean(values), statistics.pstdev(values)) if finite
+                  else (math.inf, math.nan))
+    return out
 
 
 def table(rows: dict[tuple[str, str], dict[str, tuple[float, float]]]) -> str:
@@ -79,21 +88,23 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    rows, raw = {}, {}
+    # Runs already in --out are kept (the benchmark resumes where it stopped); each new run is
+    # saved as soon as it ends.
+    raw = json.loads(args.out.read_text())["runs"] if args.out.is_file() else {}
+    rows = {}
     for dataset in args.datasets:
         for loss in args.losses:
             config = f"{dataset}-{loss}"
-            results = []
-            for seed in range(args.seeds):
-                results.append(run_one(config, seed, args.steps or STEPS.get(loss)))
-                print(config, f"seed {seed}:", {k: round(v, 3) for k, v in results[-1].items()},
-                      flush=True)
-            rows[(dataset, loss)] = summarize(results)
-            raw[config] = results
+            done = raw.setdefault(config, {})
+            for seed in map(str, range(args.seeds)):
+                if seed not in done:
+                    done[seed] = run_one(config, int(seed), args.steps or STEPS.get(loss))
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(to_json({"threads": args.threads, "runs": raw}))
+                print(config, f"seed {seed}:", done[seed], flush=True)
+            rows[(dataset, loss)] = summarize([done[str(s)] for s in range(args.seeds)])
     print()
     print(table(rows))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"threads": args.threads, "runs": raw}, indent=2))
 
 
 if __name__ == "__main__":

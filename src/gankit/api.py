@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +36,17 @@ class Run:
     """A configured GAN with its data, trainer and (optionally) its run directory."""
 
     def __init__(self, config: Config, run_dir: str | Path | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, snapshots: bool = True) -> None:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        if config.train.threads:
-            torch.set_num_threads(config.train.threads)
         self.data = DATASETS[config.data.name]()
         data_shape = (self.data.dim,)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             torch.manual_seed(config.train.seed)
             self.recipe = RECIPES[config.recipe](config, data_shape)
-        hooks = [toy_snapshot(self.data, config.data.n_eval)]
+        # Snapshots (metrics and pictures every plot_every steps and at the end of each fit) are
+        # what a person looks at; a caller that measures on its own can leave them out.
+        hooks = [toy_snapshot(self.data, config.data.n_eval)] if snapshots else []
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
 
     @property
@@ -91,7 +89,8 @@ class Run:
 
 
 def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | None = None,
-          run_dir: str | Path | None = None, progress: bool = True) -> Run:
+          run_dir: str | Path | None = None, progress: bool = True,
+          snapshots: bool = True) -> Run:
     """A :class:`Run` from a Config, a plain dict, a YAML path or a shipped config name."""
     if isinstance(config, Config):
         if overrides:
@@ -100,7 +99,7 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
         config = build_config(config, overrides)
     else:
         config = load_config(config, overrides)
-    return Run(config, run_dir, progress)
+    return Run(config, run_dir, progress, snapshots)
 
 
 def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True) -> Run:
@@ -110,23 +109,3 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
         raise GankitError(f"not a gankit run directory (no config.yaml): {run_dir}")
     config = build_config(read_yaml(run_dir / "config.yaml"), overrides)
     return Run(config, run_dir, progress).restore()
-
-
-def to_json(record: dict[str, Any]) -> str:
-    """Strict JSON: a non-finite figure (reverse KL with no high-quality sample) becomes null."""
-
-    def finite(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [finite(v) for v in value]
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
-
-    return json.dumps(finite(record), indent=2, allow_nan=False)
-
-
-def write_json(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(record) + "\n")

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from gankit import __version__
-from gankit.api import build, load, to_json, write_json
+from gankit.api import build, load
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import load_config, shipped_configs
 from gankit.errors import GankitError
+from gankit.runlog import to_json, write_json
 from gankit.trainer import TrainingInterrupted
 
 

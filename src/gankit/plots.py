@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "critic_w1")
+TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
+          "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 
 
 def save_figure(fig: Any, path: Path) -> Path:
@@ -43,7 +45,8 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Pat
     for ax, key in zip(axes[1:], eval_keys, strict=False):
         points = [(r["step"], r[key]) for r in records if key in r]
         ax.plot(*zip(*points, strict=True), marker="o", ms=3)
-        ax.set(xlabel="step", title=key.removeprefix("eval/"))
+        name = key.removeprefix("eval/")
+        ax.set(xlabel="step", title=TITLES.get(name, name))
     for ax in axes[1 + len(eval_keys):]:
         ax.set_visible(False)
     fig.tight_layout()

@@ -1,8 +1,10 @@
-"""Where a run's numbers go: ``metrics.jsonl`` (one JSON object a line) and TensorBoard."""
+"""Where a run's numbers go: ``metrics.jsonl`` (one JSON object a line), TensorBoard, and
+strict-JSON figure files (eval.json, experiment results)."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -54,3 +56,23 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
             record = json.loads(line)
             by_step.setdefault(record["step"], {}).update(record)
     return [by_step[s] for s in sorted(by_step)]
+
+
+def to_json(record: dict[str, Any]) -> str:
+    """Strict JSON: a non-finite figure (reverse KL with no high-quality sample) becomes null."""
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(finite(record), indent=2, allow_nan=False)
+
+
+def write_json(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_json(record) + "\n")

@@ -74,6 +74,8 @@ class Trainer:
     def __init__(self, recipe: Recipe, data: Any, config: Config, run_dir: Path | None = None,
                  hooks: Sequence[Hook] = (), progress: bool = True) -> None:
         self.config = config
+        if config.train.threads:  # process-wide: torch has one intra-op thread pool
+            torch.set_num_threads(config.train.threads)
         self.device = torch.device(config.train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise GankitError(f"train.device is {config.train.device!r} but CUDA is not available")

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+from torch import Tensor
+
 from gankit.registry import Registry
 
 Experiment = Callable[..., dict[str, Any]]  # (out_dir: Path, quick: bool) -> figures
@@ -17,3 +21,10 @@ def output_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir / f"{name}.png", out_dir / f"{name}.json"
+
+
+@torch.no_grad()
+def critic_on_grid(critic: Callable[[Tensor], Tensor], x: np.ndarray) -> np.ndarray:
+    """A 1-D critic's raw outputs [N] at the points x [N], without gradients, as float64."""
+    points = torch.as_tensor(x, dtype=torch.float32)[:, None]  # [N, 1]
+    return critic(points).double().numpy()
