@@ -128,8 +128,9 @@ def test_invalid_yaml(tmp_path, capsys):
 
 
 def test_train_needs_a_config_or_resume(capsys, trained):
-    one_error_line(capsys, ["train"])
-    one_error_line(capsys, ["train", "ring8", "--resume", str(trained)])
+    assert "train needs CONFIG" in one_error_line(capsys, ["train"])
+    line = one_error_line(capsys, ["train", "ring8", "--resume", str(trained)])
+    assert "not both" in line
 
 
 def test_training_into_an_existing_run_is_refused(trained, tiny_yaml, capsys):
@@ -197,13 +198,17 @@ def test_damaged_run_config(trained, tmp_path, capsys):
 
 
 def test_sample_count_must_be_positive(trained, tmp_path, capsys):
-    one_error_line(capsys, ["sample", str(trained), "--n", "0", "--out", str(tmp_path / "x.npy")])
+    line = one_error_line(capsys, ["sample", str(trained), "--n", "0",
+                                   "--out", str(tmp_path / "x.npy")])
+    assert "must be >= 1, got 0" in line
 
 
 def test_out_that_is_a_file(tiny_yaml, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    one_error_line(capsys, ["train", str(tiny_yaml), "--out", str(blocker), "--no-progress"])
+    line = one_error_line(capsys, ["train", str(tiny_yaml), "--out", str(blocker),
+                                   "--no-progress"])
+    assert "is a file" in line
 
 
 def test_eval_of_a_checkpoint_with_nan_weights(trained, tmp_path, capsys):
@@ -212,7 +217,7 @@ def test_eval_of_a_checkpoint_with_nan_weights(trained, tmp_path, capsys):
     tensors, state = load_checkpoint(checkpoint)
     tensors["nets.G.out.bias"] = torch.full_like(tensors["nets.G.out.bias"], float("nan"))
     save_checkpoint(checkpoint, tensors, state)  # a well-formed checkpoint of a diverged run
-    one_error_line(capsys, ["eval", str(run_dir)])
+    assert "NaN or inf" in one_error_line(capsys, ["eval", str(run_dir)])
 
 
 def test_sample_out_that_is_a_directory(trained, tmp_path, capsys):
