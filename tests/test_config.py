@@ -399,3 +399,12 @@ def test_fuzzed_values_for_real_keys_raise_only_config_error(pairs):
 
 def test_tiny_fixture_is_itself_valid():
     assert build_config(TINY).train.steps == TINY["train"]["steps"]
+
+
+def test_exponent_floats_without_a_dot_in_files_and_overrides(tmp_path):
+    """YAML 1.1 reads 2e-4 as a string; a float key takes it as the number it means."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: ring8\ntrain: {lr_d: 2e-4}\n")
+    assert load_config(path).train.lr_d == 2e-4
+    assert load_config(path, ["train.lr_g=3e-4"]).train.lr_g == 3e-4
+    assert load_config(path, ["data.name=ring8"]).data.name == "ring8"

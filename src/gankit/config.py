@@ -23,6 +23,7 @@ from gankit.errors import ConfigError
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 # A number the way people write one on a command line; float() alone would also take "nan", "inf".
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_YAML11_EXPONENT = re.compile(r"[-+]?\d+[eE][-+]?\d+")  # 2e-4: a number YAML 1.1 leaves a string
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 
 
@@ -191,6 +192,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         if value is None and type(None) in options:
             return None
         (hint,) = [t for t in options if t is not type(None)]
+    if hint is float and isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value):
+        value = float(value)  # a config file's lr: 2e-4 (YAML 1.1 reads it as a string)
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
