@@ -32,26 +32,13 @@ SNAPSHOT_SEED = 19  # the snapshots' own samples, apart from the training stream
 N_SAMPLES = 20_000
 
 
-def config(steps: int) -> dict[str, Any]:
-    """The shipped gaussian-1d setting, changed where it drew a poor Fig. 1: with DCGAN's
-    beta1 = 0.5 and constant learning rates G settles on a too narrow p_g (std ~0.25 against
-    0.5) that D no longer tells apart, so Adam (0, 0.9) with rates decaying to 0 over the second
-    half; and one wide hidden layer in G, whose two-layer ReLU map piles mass into spikes."""
-    return {
-        "data": {"name": "gaussian-1d", "batch_size": 256},
-        "model": {"latent_dim": 1, "g_hidden": 128, "g_depth": 1, "d_hidden": 64, "d_depth": 2},
-        "loss": {"name": "non-saturating"},
-        "train": {"steps": steps, "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.0, "beta2": 0.9,
-                  "lr_decay_from": 0.5, "log_every": 100, "threads": 1},
-    }
-
 
 @EXPERIMENTS.register(NAME)
 def gan_1d(out_dir: Path, quick: bool = False) -> dict[str, Any]:
     """Train the 1-D GAN and snapshot p_g and D at four steps."""
     steps = 600 if quick else 2000
     snapshots = (20, 100, steps // 2, steps)  # D separates; G arrives; G settles; the end
-    run = build(config(steps), progress=False, snapshots=False)
+    run = build("gaussian-1d", [f"train.steps={steps}"], progress=False, snapshots=False)
     mu, std = run.data.centers.item(), run.data.std
     bulk = np.linspace(mu - 2 * std, mu + 2 * std, 201)  # [B] where |D - 1/2| is measured
     fine = np.linspace(mu - 8 * std, mu + 8 * std, 8001)  # [F] p_data's support for W1
