@@ -45,3 +45,36 @@ def test_packed_training_step_changes_both_networks(make_run, loss):
 def test_batch_must_be_a_multiple_of_the_pack(tiny):
     with pytest.raises(ConfigError, match=r"data.batch_size \(32\) must be a multiple of model"):
         build_config(tiny(model={"pack": 3}))
+
+
+def test_no_weight_average_by_default(make_run):
+    assert "G_ema" not in make_run().recipe.nets
+
+
+def test_weight_average_follows_its_formula_after_each_g_step(make_run):
+    """theta_ema <- beta theta_ema + (1 - beta) theta (Karras et al. 2018), written out."""
+    beta = 0.9
+    run = make_run(train={"steps": 2, "g_ema": beta})
+    G, G_ema = run.recipe.nets["G"], run.recipe.nets["G_ema"]
+    expected = [p.detach().clone() for p in G.parameters()]  # the average starts at G
+    for step in (1, 2):
+        run.fit(step)
+        expected = [beta * e + (1 - beta) * p.detach() for e, p in zip(expected, G.parameters(),
+                                                                        strict=True)]
+        for e, p in zip(expected, G_ema.parameters(), strict=True):
+            torch.testing.assert_close(p, e)
+    assert not torch.equal(next(G.parameters()), next(G_ema.parameters()))
+
+
+def test_samples_come_from_the_weight_average(make_run):
+    run = make_run(train={"steps": 2, "g_ema": 0.5})
+    run.fit()
+    z = run.recipe.latent(5, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = run.recipe.nets["G_ema"](z)
+    torch.testing.assert_close(run.recipe.sample(5, torch.Generator().manual_seed(3)), expected)
+
+
+def test_weight_average_decay_must_be_below_one(tiny):
+    with pytest.raises(ConfigError, match=r"train.g_ema must be in \[0, 1\)"):
+        build_config(tiny(train={"g_ema": 1.0}))

@@ -29,6 +29,7 @@ RESUME_CASES = {
                           train={"steps": 2 * N, "n_critic": 2, "optimizer": "rmsprop"}),
     "minimax, batchnorm G": dict(loss={"name": "minimax"}, model={"g_batchnorm": True},
                                  train={"steps": 2 * N}),
+    "hinge, G weight average": dict(loss={"name": "hinge"}, train={"steps": 2 * N, "g_ema": 0.9}),
 }
 
 

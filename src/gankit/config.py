@@ -88,6 +88,9 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     threads: int = 0  # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1)
+    # Decay beta of an exponential moving average of G's weights, used for sampling and
+    # evaluation (Karras et al. 2018, Sec. A.1: 0.999; Yazici et al. 2019); 0 = off.
+    g_ema: float = 0.0
 
     def check(self) -> None:
         _positive(
@@ -102,6 +105,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
         if not -(2**63) <= self.seed < 2**64:  # what torch.manual_seed accepts
             raise ConfigError(f"train.seed must be in [-2^63, 2^64), got {_show(self.seed)}")
+        if not 0 <= self.g_ema < 1:
+            raise ConfigError(f"train.g_ema must be in [0, 1) (0: off), got {self.g_ema}")
         if self.threads < 0:
             raise ConfigError(f"train.threads must be >= 0 (0: torch's default), "
                               f"got {self.threads}")

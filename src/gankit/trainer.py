@@ -188,6 +188,7 @@ class Trainer:
             with torch.no_grad():
                 for p in self._params(spec.networks):
                     p.clamp_(-spec.clip, spec.clip)
+        self.recipe.after_step(phase)
         for name, value in {**out.terms, **out.stats}.items():
             sums[name] = sums.get(name, 0) + value.detach()
             counts[name] = counts.get(name, 0) + 1

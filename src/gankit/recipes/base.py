@@ -69,6 +69,10 @@ class Recipe(nn.Module, ABC):
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         """Loss terms of one repeat of ``phase``; never calls backward() or step()."""
 
+    def after_step(self, phase: Phase) -> None:
+        """Called after each optimizer step of ``phase``: weight averages and other bookkeeping
+        that is not a gradient step (no backward, no optimizer)."""
+
     @abstractmethod
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """``n`` generated data points, without gradients."""

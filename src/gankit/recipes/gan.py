@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
 
@@ -27,6 +29,9 @@ class GAN(Recipe):
         self.pack_size = config.model.pack
         generator, discriminator = MODELS[config.model.name](config.model, data_shape)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
+        self.g_ema = config.train.g_ema  # beta of the weight average; 0 = off
+        if self.g_ema > 0:  # a network no optimizer steps; checkpointed with the others
+            self.nets["G_ema"] = copy.deepcopy(generator).requires_grad_(False)
         self.loss = LOSSES[config.loss.name]
         self.latent_dim = config.model.latent_dim
         self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
@@ -80,5 +85,18 @@ class GAN(Recipe):
         return PhaseOutput({"g_loss": self.loss.g_loss(d_fake)})
 
     @torch.no_grad()
+    def after_step(self, phase: Phase) -> None:
+        """theta_ema <- beta * theta_ema + (1 - beta) * theta after each G step; buffers copied."""
+        if phase.name != "g" or self.g_ema == 0:
+            return
+        G, G_ema = self.nets["G"], self.nets["G_ema"]
+        for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
+            p_ema.lerp_(p, 1 - self.g_ema)
+        for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+            b_ema.copy_(b)
+
+    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        return self.nets["G"](self.latent(n, generator))
+        """Samples of the weight-averaged G when ``train.g_ema`` > 0, else of G."""
+        G = self.nets["G_ema"] if self.g_ema > 0 else self.nets["G"]
+        return G(self.latent(n, generator))
