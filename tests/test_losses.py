@@ -153,3 +153,19 @@ def test_d_display_applies_sigmoid_only_to_logit_losses():
     assert [LOSSES[n].probabilistic for n in sorted(EXPECTED)] == [
         False, False, True, True, False, False  # hinge, lsgan, minimax, non-sat., wgan, wgan-gp
     ]
+
+
+@pytest.mark.parametrize("label", [1.0, 0.9, 0.75])
+def test_one_sided_label_smoothing_by_hand(label):
+    """-(a log D(x) + (1 - a) log(1 - D(x))) - log(1 - D(G(z))), Salimans et al. 2016, Sec. 3.4."""
+    from gankit.losses import bce_d_loss
+
+    d_real, d_fake = torch.tensor([1.5, -0.5]), torch.tensor([0.3, -2.0])
+
+    def sig(t):
+        return 1 / (1 + math.exp(-t))
+
+    real = [-(label * math.log(sig(r)) + (1 - label) * math.log(1 - sig(r))) for r in d_real]
+    fake = [-math.log(1 - sig(f)) for f in d_fake]
+    expected = sum(real) / 2 + sum(fake) / 2
+    assert bce_d_loss(d_real, d_fake, label).item() == pytest.approx(expected, rel=1e-6)

@@ -123,3 +123,41 @@ def test_without_a_generator_the_global_seed_decides():
         torch.manual_seed(42)
         draws.append(gradient_penalty(lambda x: critic(x).squeeze(1), real, fake))
     assert torch.equal(draws[0], draws[1])
+
+
+# --- R1 / R2 (Mescheder et al. 2018, eq. 9) ----------------------------------------------------
+
+
+def test_zero_centred_penalty_of_a_linear_critic_is_its_squared_norm():
+    from gankit.penalties import gradient_norm_penalty
+
+    w = torch.tensor([3.0, -4.0])
+    x = torch.randn(16, 2)
+    assert gradient_norm_penalty(lambda v: v @ w, x).item() == pytest.approx(25.0, rel=1e-6)
+
+
+def test_zero_centred_penalty_matches_per_example_autograd():
+    from gankit.penalties import gradient_norm_penalty
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    x = torch.randn(6, 3)
+    expected = []
+    for row in x:  # one example at a time, no batching tricks
+        point = row.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(net(point).sum(), point)
+        expected.append(grad.pow(2).sum())
+    penalty = gradient_norm_penalty(lambda v: net(v)[:, 0], x)
+    assert penalty.item() == pytest.approx(torch.stack(expected).mean().item(), rel=1e-5)
+    penalty.backward()  # create_graph: the penalty trains the critic
+    assert net[0].weight.grad.abs().sum() > 0 and net[2].weight.grad.abs().sum() > 0
+
+
+def test_zero_centred_penalty_of_a_quadratic_critic():
+    from gankit.penalties import gradient_norm_penalty
+
+    x = torch.randn(10, 4)
+    # D(x) = ||x||^2 has gradient 2x, so the penalty is E[4 ||x||^2].
+    expected = (4 * x.pow(2).sum(1)).mean().item()
+    assert gradient_norm_penalty(lambda v: v.pow(2).sum(1), x).item() == pytest.approx(
+        expected, rel=1e-6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -78,3 +80,35 @@ def test_samples_come_from_the_weight_average(make_run):
 def test_weight_average_decay_must_be_below_one(tiny):
     with pytest.raises(ConfigError, match=r"train.g_ema must be in \[0, 1\)"):
         build_config(tiny(train={"g_ema": 1.0}))
+
+
+def test_r1_and_r2_terms_are_half_gamma_times_the_gradient_norm(make_run):
+    from gankit.penalties import gradient_norm_penalty
+    from gankit.recipes import Phase, StepContext
+
+    run = make_run(loss={"name": "non-saturating", "r1_weight": 10.0, "r2_weight": 4.0})
+    recipe, data = run.recipe, run.data
+
+    def ctx():
+        return StepContext(data, 32, torch.device("cpu"), torch.Generator().manual_seed(7))
+
+    terms = recipe.run_phase(Phase("d", "d"), ctx()).terms
+    # The same draws as run_phase: latents first, then the real batch.
+    replay = ctx()
+    z = recipe.latent(32, replay.generator)
+    real = replay.real_batch()
+    with torch.no_grad():
+        fake = recipe.nets["G"](z)
+
+    def critic(x):
+        return recipe.nets["D"](x).logits
+
+    torch.testing.assert_close(terms["d_r1"], 5.0 * gradient_norm_penalty(critic, real))
+    torch.testing.assert_close(terms["d_r2"], 2.0 * gradient_norm_penalty(critic, fake))
+
+
+@pytest.mark.parametrize(("loss", "label", "words"), [
+    ("hinge", 0.9, "log-likelihood"), ("non-saturating", 0.3, "(0.5, 1]")])
+def test_label_smoothing_only_where_it_means_something(tiny, loss, label, words):
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        build_config(tiny(loss={"name": loss, "real_label": label}))

@@ -61,12 +61,22 @@ class LossConfig:
     gp_weight: float | None = None
     # None takes the paper default: c = 0.01 for wgan (Arjovsky et al. 2017), else 0 (off).
     clip: float | None = None
+    r1_weight: float = 0.0  # gamma of R1 on real data (Mescheder et al. 2018, eq. 9); 0 = off
+    r2_weight: float = 0.0  # gamma of R2, the same penalty on generated data; 0 = off
+    # Target of real examples in D's log-likelihood loss: 0.9 is one-sided label smoothing
+    # (Salimans et al. 2016, Sec. 3.4); only for minimax and non-saturating.
+    real_label: float = 1.0
 
     def check(self) -> None:
-        for key in ("gp_weight", "clip"):
+        for key in ("gp_weight", "clip", "r1_weight", "r2_weight"):
             value = getattr(self, key)
             if value is not None and value < 0:
                 raise ConfigError(f"loss.{key} must be >= 0, got {value}")
+        if not 0.5 < self.real_label <= 1:
+            raise ConfigError(f"loss.real_label must be in (0.5, 1], got {self.real_label}")
+        if self.real_label < 1 and self.name not in ("minimax", "non-saturating"):
+            raise ConfigError(f"loss.real_label < 1 (label smoothing) needs a log-likelihood "
+                              f"loss (minimax, non-saturating), got loss.name {self.name!r}")
 
 
 @dataclass

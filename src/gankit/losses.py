@@ -50,9 +50,14 @@ class LossSpec:
 LOSSES: Registry[LossSpec] = Registry("loss")
 
 
-def bce_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
-    """-E[log D(x)] - E[log(1 - D(G(z)))]: the negated value function V(D, G)."""
-    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+def bce_d_loss(d_real: Tensor, d_fake: Tensor, real_label: float = 1.0) -> Tensor:
+    """-E[log D(x)] - E[log(1 - D(G(z)))]: the negated value function V(D, G).
+
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, Sec. 3.4): real
+    examples get the target a, i.e. -E[a log D(x) + (1 - a) log(1 - D(x))]; fakes keep 0.
+    """
+    real = real_label * F.softplus(-d_real) + (1 - real_label) * F.softplus(d_real)
+    return real.mean() + F.softplus(d_fake).mean()
 
 
 def minimax_g_loss(d_fake: Tensor) -> Tensor:

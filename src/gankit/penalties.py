@@ -21,6 +21,20 @@ def gradient_penalty(
     """
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # [N, 1, ...]
     eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+    return ((input_gradient_norms(critic, x_hat) - 1) ** 2).mean()
+
+
+def gradient_norm_penalty(critic: Critic, x: Tensor) -> Tensor:
+    r"""$\mathbb{E}_x[\lVert
+abla_x D(x)Vert_2^2]$: the zero-centred penalty of Mescheder et al.
+    2018, eq. 9. On real data it is R1, on generated data R2; the recipe weighs it by
+    $\gamma / 2$."""
+    return (input_gradient_norms(critic, x) ** 2).mean()
+
+
+def input_gradient_norms(critic: Critic, x: Tensor) -> Tensor:
+    """||grad_x D(x)||_2 per example [N], differentiable (``create_graph``) so it can train D."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grad.flatten(1).norm(2, dim=1)

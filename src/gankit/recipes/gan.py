@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.losses import LOSSES
+from gankit.losses import LOSSES, bce_d_loss
 from gankit.models import MODELS
-from gankit.penalties import gradient_penalty
+from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
 
 
@@ -33,6 +34,10 @@ class GAN(Recipe):
         if self.g_ema > 0:  # a network no optimizer steps; checkpointed with the others
             self.nets["G_ema"] = copy.deepcopy(generator).requires_grad_(False)
         self.loss = LOSSES[config.loss.name]
+        # One-sided label smoothing changes only the real targets of the log-likelihood D loss.
+        self.d_loss = (partial(bce_d_loss, real_label=config.loss.real_label)
+                       if config.loss.real_label < 1 else self.loss.d_loss)
+        self.r1_weight, self.r2_weight = config.loss.r1_weight, config.loss.r2_weight
         self.latent_dim = config.model.latent_dim
         self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
         self.clip = config.loss.clip  # c in WGAN
@@ -70,11 +75,17 @@ class GAN(Recipe):
             with torch.no_grad():
                 fake = G(z)
             d_real, d_fake = self.score_packs(real), self.score_packs(fake)  # [N/m], [N/m]
-            terms = {"d_loss": self.loss.d_loss(d_real, d_fake)}
+            terms = {"d_loss": self.d_loss(d_real, d_fake)}
+            packed_critic = self.nets["D"]
+            if self.r1_weight > 0:  # gamma / 2 * E||grad D||^2 (Mescheder et al. 2018, eq. 9)
+                terms["d_r1"] = self.r1_weight / 2 * gradient_norm_penalty(
+                    lambda x: packed_critic(x).logits, self.pack(real))
+            if self.r2_weight > 0:
+                terms["d_r2"] = self.r2_weight / 2 * gradient_norm_penalty(
+                    lambda x: packed_critic(x).logits, self.pack(fake))
             if self.gp_weight > 0:
-                critic = self.nets["D"]
-                gp = gradient_penalty(lambda x: critic(x).logits, self.pack(real), self.pack(fake),
-                                      ctx.generator)
+                gp = gradient_penalty(lambda x: packed_critic(x).logits, self.pack(real),
+                                      self.pack(fake), ctx.generator)
                 terms["d_gp"] = self.gp_weight * gp
             stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
             if self.loss.estimates_w1:
