@@ -169,3 +169,42 @@ def test_one_sided_label_smoothing_by_hand(label):
     fake = [-math.log(1 - sig(f)) for f in d_fake]
     expected = sum(real) / 2 + sum(fake) / 2
     assert bce_d_loss(d_real, d_fake, label).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_feature_matching_by_hand():
+    from gankit.losses import feature_matching_loss
+
+    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
+    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # mean (1, 1)
+    loss = feature_matching_loss(real, fake)
+    assert loss.item() == pytest.approx(1.0 + 4.0)
+    loss.backward()
+    torch.testing.assert_close(fake.grad, torch.tensor([[-1.0, -2.0], [-1.0, -2.0]]))
+
+
+def test_pull_away_term_against_a_double_loop():
+    """Zhao et al. 2017, eq. 6, written as the paper's double sum."""
+    from gankit.losses import pull_away_term
+
+    torch.manual_seed(0)
+    s = torch.randn(5, 3)
+    n = len(s)
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                total += (torch.dot(s[i], s[j]) / (s[i].norm() * s[j].norm())).item() ** 2
+    assert pull_away_term(s).item() == pytest.approx(total / (n * (n - 1)), rel=1e-5)
+
+
+def test_pull_away_term_is_invariant_to_rescaling_a_sample():
+    from gankit.losses import pull_away_term
+
+    torch.manual_seed(1)
+    s = torch.randn(6, 4)
+    scaled = s.clone()
+    scaled[2] *= 7.5
+    scaled[4] *= 0.01
+    assert pull_away_term(scaled).item() == pytest.approx(pull_away_term(s).item(), rel=1e-5)
+    assert pull_away_term(torch.eye(3)).item() == pytest.approx(0.0, abs=1e-7)  # orthogonal
+    assert pull_away_term(torch.ones(4, 2)).item() == pytest.approx(1.0)  # all alike

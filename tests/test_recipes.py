@@ -112,3 +112,17 @@ def test_r1_and_r2_terms_are_half_gamma_times_the_gradient_norm(make_run):
 def test_label_smoothing_only_where_it_means_something(tiny, loss, label, words):
     with pytest.raises(ConfigError, match=re.escape(words)):
         build_config(tiny(loss={"name": loss, "real_label": label}))
+
+
+@pytest.mark.parametrize(("option", "term"), [("feature_matching", "g_fm"), ("pull_away", "g_pt")])
+def test_generator_feature_terms(make_run, option, term):
+    from gankit.recipes import Phase, StepContext
+
+    run = make_run(loss={option: 0.5}, train={"steps": 1})
+    ctx = StepContext(run.data, 32, torch.device("cpu"), torch.Generator().manual_seed(1))
+    terms = run.recipe.run_phase(Phase("g", "g"), ctx).terms
+    assert set(terms) == {"g_loss", term} and terms[term].item() >= 0
+    before = [p.detach().clone() for p in run.recipe.nets["G"].parameters()]
+    run.fit()
+    assert any(not torch.equal(b, p) for b, p in zip(before, run.recipe.nets["G"].parameters(),
+                                                      strict=True))

@@ -66,9 +66,14 @@ class LossConfig:
     # Target of real examples in D's log-likelihood loss: 0.9 is one-sided label smoothing
     # (Salimans et al. 2016, Sec. 3.4); only for minimax and non-saturating.
     real_label: float = 1.0
+    # Weights of extra G terms on D's features: feature matching (Salimans et al. 2016,
+    # Sec. 3.1) and the pull-away term (Zhao et al. 2017, eq. 6; 0.1 in EBGAN); 0 = off.
+    feature_matching: float = 0.0
+    pull_away: float = 0.0
 
     def check(self) -> None:
-        for key in ("gp_weight", "clip", "r1_weight", "r2_weight"):
+        for key in ("gp_weight", "clip", "r1_weight", "r2_weight", "feature_matching",
+                    "pull_away"):
             value = getattr(self, key)
             if value is not None and value < 0:
                 raise ConfigError(f"loss.{key} must be >= 0, got {value}")

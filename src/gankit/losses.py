@@ -107,6 +107,30 @@ LOSSES.register("lsgan")(
 LOSSES.register("hinge")(LossSpec(hinge_d_loss, wasserstein_g_loss, probabilistic=False))
 
 
+def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
+    r"""$\lVert \mathbb{E}_x f(x) - \mathbb{E}_z f(G(z)) \rVert_2^2$ over D's last hidden layer f.
+
+    G matches the statistics of real data instead of maximizing D's output (Salimans et al.
+    2016, Sec. 3.1). Both inputs [N, F]; the real side carries no gradient.
+    """
+    return (real_features.detach().mean(0) - fake_features.mean(0)).pow(2).sum()
+
+
+def pull_away_term(features: Tensor) -> Tensor:
+    r"""EBGAN's repelling regularizer, Zhao et al. 2017, eq. 6.
+
+    $f_{PT}(S) = \frac{1}{N(N-1)} \sum_i \sum_{j \ne i}
+    (\frac{S_i^\top S_j}{\lVert S_i\rVert \lVert S_j\rVert})^2$ over a batch's features S [N, F]:
+    squared cosine similarities, so rescaling any sample leaves it unchanged. It pushes generated
+    samples apart, against mode collapse.
+    """
+    unit = features.flatten(1) / features.flatten(1).norm(dim=1, keepdim=True).clamp_min(1e-12)
+    cosines = unit @ unit.T  # [N, N]
+    n = features.shape[0]
+    off_diagonal = cosines.pow(2).sum() - cosines.diagonal().pow(2).sum()
+    return off_diagonal / (n * (n - 1))
+
+
 def d_display(d_out: Tensor, spec: LossSpec) -> Tensor:
     """D's output as shown to a person: sigmoid for logit losses, the raw score otherwise."""
     return torch.sigmoid(d_out) if spec.probabilistic else d_out

@@ -26,9 +26,8 @@ def gradient_penalty(
 
 
 def gradient_norm_penalty(critic: Critic, x: Tensor) -> Tensor:
-    r"""$\mathbb{E}_x[\lVert
-abla_x D(x)Vert_2^2]$: the zero-centred penalty of Mescheder et al.
-    2018, eq. 9. On real data it is R1, on generated data R2; the recipe weighs it by
+    r"""$\mathbb{E}_x[\lVert\nabla_x D(x)\rVert_2^2]$: the zero-centred penalty of Mescheder et
+    al. 2018, eq. 9. On real data it is R1, on generated data R2; the recipe weighs it by
     $\gamma / 2$."""
     return (input_gradient_norms(critic, x) ** 2).mean()
 

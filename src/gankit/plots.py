@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "d_r1", "d_r2", "critic_w1")
+TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "d_r1", "d_r2", "g_fm", "g_pt", "critic_w1")
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 

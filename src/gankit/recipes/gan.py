@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.losses import LOSSES, bce_d_loss
+from gankit.losses import LOSSES, bce_d_loss, feature_matching_loss, pull_away_term
 from gankit.models import MODELS
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
@@ -38,6 +38,7 @@ class GAN(Recipe):
         self.d_loss = (partial(bce_d_loss, real_label=config.loss.real_label)
                        if config.loss.real_label < 1 else self.loss.d_loss)
         self.r1_weight, self.r2_weight = config.loss.r1_weight, config.loss.r2_weight
+        self.feature_matching, self.pull_away = config.loss.feature_matching, config.loss.pull_away
         self.latent_dim = config.model.latent_dim
         self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
         self.clip = config.loss.clip  # c in WGAN
@@ -92,8 +93,16 @@ class GAN(Recipe):
                 # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
                 stats["critic_w1"] = d_real.mean() - d_fake.mean()
             return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
-        d_fake = self.score_packs(G(z))
-        return PhaseOutput({"g_loss": self.loss.g_loss(d_fake)})
+        out_fake = self.nets["D"](self.pack(G(z)))  # one D pass: logits and features
+        terms = {"g_loss": self.loss.g_loss(out_fake.logits)}
+        if self.feature_matching > 0:
+            with torch.no_grad():
+                real_features = self.nets["D"](self.pack(ctx.real_batch())).features
+            terms["g_fm"] = self.feature_matching * feature_matching_loss(
+                real_features, out_fake.features)
+        if self.pull_away > 0:
+            terms["g_pt"] = self.pull_away * pull_away_term(out_fake.features)
+        return PhaseOutput(terms)
 
     @torch.no_grad()
     def after_step(self, phase: Phase) -> None:
