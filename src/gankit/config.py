@@ -48,10 +48,15 @@ class ModelConfig:
     d_depth: int = 3
     g_batchnorm: bool = False
     pack: int = 1  # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3); 1 = off
+    minibatch_discrimination: int = 0  # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
+    minibatch_stddev: bool = False  # Karras et al. 2018, Sec. 3
 
     def check(self) -> None:
         _positive(self, "latent_dim", "g_hidden", "g_depth", "d_hidden", "d_depth", "pack",
                   section="model")
+        if self.minibatch_discrimination < 0:
+            raise ConfigError("model.minibatch_discrimination must be >= 0 (0: off), "
+                              f"got {self.minibatch_discrimination}")
 
 
 @dataclass

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from gankit.config import ModelConfig
 from gankit.models.base import MODELS, DOutput, packed_shape
+from gankit.models.layers import MinibatchDiscrimination, MinibatchStdDev
 
 
 def _stack(width_in: int, width: int, depth: int, activation: type[nn.Module],
@@ -37,16 +38,28 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x [N, *data_shape] -> DOutput(logits [N], features [N, hidden]) with LeakyReLU(0.2)."""
+    """x [N, *data_shape] -> DOutput(logits [N], features [N, hidden]) with LeakyReLU(0.2).
 
-    def __init__(self, data_shape: tuple[int, ...], hidden: int, depth: int) -> None:
+    Optional batch layers (minibatch discrimination, then minibatch stddev) sit between the last
+    hidden layer and the output; ``features`` are taken before them, per example.
+    """
+
+    def __init__(self, data_shape: tuple[int, ...], hidden: int, depth: int,
+                 minibatch_kernels: int = 0, minibatch_stddev: bool = False) -> None:
         super().__init__()
         self.body = _stack(math.prod(data_shape), hidden, depth, lambda: nn.LeakyReLU(0.2))
-        self.head = nn.Linear(hidden, 1)
+        batch_layers: list[nn.Module] = []
+        if minibatch_kernels:
+            batch_layers.append(MinibatchDiscrimination(hidden, minibatch_kernels))
+        if minibatch_stddev:
+            batch_layers.append(MinibatchStdDev())
+        self.batch_layers = nn.Sequential(*batch_layers)
+        self.head = nn.Linear(hidden + sum(m.extra_features for m in batch_layers), 1)
 
     def forward(self, x: Tensor) -> DOutput:
         features = self.body(x.flatten(1))  # [N, hidden]
-        return DOutput(logits=self.head(features).squeeze(1), features=features)
+        logits = self.head(self.batch_layers(features)).squeeze(1)  # [N]
+        return DOutput(logits=logits, features=features)
 
 
 @MODELS.register("mlp")
@@ -54,5 +67,6 @@ def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Modu
     generator = MLPGenerator(config.latent_dim, data_shape, config.g_hidden, config.g_depth,
                              config.g_batchnorm)
     discriminator = MLPDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
-                                     config.d_depth)
+                                     config.d_depth, config.minibatch_discrimination,
+                                     config.minibatch_stddev)
     return generator, discriminator

@@ -1,0 +1,39 @@
+"""Discriminator layers that look across the batch, against mode collapse.
+
+Both append statistics of the whole minibatch to each example's features, so D can tell a batch
+of near-identical fakes from a diverse real batch. Shared by every model family.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class MinibatchStdDev(nn.Module):
+    """Karras et al. 2018 (ProGAN), Sec. 3: the std of each feature over the batch, averaged to
+    one number, appended to every example as an extra feature: [N, F] -> [N, F + 1]."""
+
+    extra_features = 1
+
+    def forward(self, h: Tensor) -> Tensor:
+        std = torch.sqrt(h.var(dim=0, unbiased=False) + 1e-8)  # [F]
+        return torch.cat([h, std.mean().expand(h.shape[0], 1)], dim=1)
+
+
+class MinibatchDiscrimination(nn.Module):
+    r"""Salimans et al. 2016, Sec. 3.2: $M_i = f(x_i) T$ with T [A, B*C];
+    $c_b(x_i, x_j) = \exp(-\lVert M_{i,b} - M_{j,b} \rVert_{L_1})$ and
+    $o(x_i)_b = \sum_{j=1}^{n} c_b(x_i, x_j)$ (the sum includes j = i, as in the paper);
+    the output is $[f(x_i), o(x_i)]$: [N, A] -> [N, A + B]."""
+
+    def __init__(self, in_features: int, kernels: int, kernel_dim: int = 5) -> None:
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim  # B, C
+        self.extra_features = kernels
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)
+
+    def forward(self, h: Tensor) -> Tensor:
+        m = (h @ self.T).view(-1, self.kernels, self.kernel_dim)  # [N, B, C]
+        l1 = (m[:, None] - m[None, :]).abs().sum(-1)  # [N, N, B]
+        return torch.cat([h, torch.exp(-l1).sum(1)], dim=1)  # [N, A + B]
