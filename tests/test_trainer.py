@@ -29,6 +29,9 @@ RESUME_CASES = {
     "minimax, batchnorm G": dict(loss={"name": "minimax"}, model={"g_batchnorm": True},
                                  train={"steps": 2 * N}),
     "hinge, G weight average": dict(loss={"name": "hinge"}, train={"steps": 2 * N, "g_ema": 0.9}),
+    "hinge, spectral norm, batch layers": dict(
+        loss={"name": "hinge"}, train={"steps": 2 * N},
+        model={"spectral_norm": True, "minibatch_stddev": True, "minibatch_discrimination": 3}),
 }
 
 

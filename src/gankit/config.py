@@ -50,6 +50,7 @@ class ModelConfig:
     pack: int = 1  # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3); 1 = off
     minibatch_discrimination: int = 0  # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
     minibatch_stddev: bool = False  # Karras et al. 2018, Sec. 3
+    spectral_norm: bool = False  # on every D layer (Miyato et al. 2018)
 
     def check(self) -> None:
         _positive(self, "latent_dim", "g_hidden", "g_depth", "d_hidden", "d_depth", "pack",

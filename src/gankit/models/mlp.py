@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from gankit.config import ModelConfig
 from gankit.models.base import MODELS, DOutput, packed_shape
 from gankit.models.layers import MinibatchDiscrimination, MinibatchStdDev
+from gankit.models.spectral_norm import apply_spectral_norm
 
 
 def _stack(width_in: int, width: int, depth: int, activation: type[nn.Module],
@@ -69,4 +70,6 @@ def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Modu
     discriminator = MLPDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
                                      config.d_depth, config.minibatch_discrimination,
                                      config.minibatch_stddev)
+    if config.spectral_norm:
+        apply_spectral_norm(discriminator)
     return generator, discriminator
