@@ -44,7 +44,8 @@ EXPECTED = {
 
 
 def test_registry_holds_exactly_the_documented_losses():
-    assert LOSSES.names() == sorted(EXPECTED)
+    f_gan = [f"f-{name}" for name in F_NAMES]
+    assert LOSSES.names() == sorted([*EXPECTED, *f_gan])
 
 
 def test_unknown_loss_lists_the_known_ones():
@@ -208,3 +209,58 @@ def test_pull_away_term_is_invariant_to_rescaling_a_sample():
     assert pull_away_term(scaled).item() == pytest.approx(pull_away_term(s).item(), rel=1e-5)
     assert pull_away_term(torch.eye(3)).item() == pytest.approx(0.0, abs=1e-7)  # orthogonal
     assert pull_away_term(torch.ones(4, 2)).item() == pytest.approx(1.0)  # all alike
+
+
+# --- f-GAN (Nowozin et al. 2016) ---------------------------------------------------------------
+
+F_NAMES = ["kl", "reverse-kl", "pearson", "hellinger", "js", "gan"]
+
+
+@pytest.mark.parametrize("name", F_NAMES)
+def test_f_conjugate_satisfies_fenchel_young(name):
+    """f*(f'(u)) = u f'(u) - f(u): the conjugate is the right one for f."""
+    from gankit.losses import F_DIVERGENCES
+
+    div = F_DIVERGENCES[name]
+    u = torch.tensor([0.2, 0.7, 1.0, 1.8, 4.0], dtype=torch.float64)
+    t = div.f_prime(u)
+    torch.testing.assert_close(div.conjugate(t), u * t - div.f(u))
+
+
+@pytest.mark.parametrize("name", F_NAMES)
+def test_f_stable_composition_equals_the_naive_one(name):
+    from gankit.losses import F_DIVERGENCES
+
+    div = F_DIVERGENCES[name]
+    v = torch.linspace(-3, 3, 13, dtype=torch.float64)
+    torch.testing.assert_close(div.conjugate_of_activation(v), div.conjugate(div.activation(v)))
+
+
+@pytest.mark.parametrize("name", F_NAMES)
+def test_f_gan_bound_is_tight_at_the_optimal_critic(name):
+    """With T*(x) = f'(p/q), E_P[T] - E_Q[f*(T)] equals D_f(P||Q) = sum q f(p/q) (eq. 4-6)."""
+    from gankit.losses import F_DIVERGENCES
+
+    div = F_DIVERGENCES[name]
+    p = torch.tensor([0.1, 0.4, 0.3, 0.2], dtype=torch.float64)
+    q = torch.tensor([0.25, 0.25, 0.2, 0.3], dtype=torch.float64)
+    t = div.f_prime(p / q)
+    bound = (p * t).sum() - (q * div.conjugate(t)).sum()
+    torch.testing.assert_close(bound, (q * div.f(p / q)).sum())
+    if name == "kl":
+        from gankit.divergences import kl
+
+        assert bound.item() == pytest.approx(kl(p.numpy(), q.numpy()), rel=1e-9)
+
+
+def test_f_gan_gan_is_the_standard_discriminator_loss():
+    d_real, d_fake = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.0, -0.3, 0.0])
+    torch.testing.assert_close(LOSSES["f-gan"].d_loss(d_real, d_fake),
+                               LOSSES["non-saturating"].d_loss(d_real, d_fake))
+
+
+@pytest.mark.parametrize("name", F_NAMES)
+def test_f_gan_losses_train_a_step(make_run, name):
+    run = make_run(loss={"name": f"f-{name}"}, train={"steps": 2})
+    run.fit()
+    assert all(torch.isfinite(p).all() for p in run.recipe.parameters())

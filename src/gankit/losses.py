@@ -13,6 +13,7 @@ how the log-likelihood losses stay finite for any logit.
 | wgan / wgan-gp | $f - r$ | $-f$ | Arjovsky et al. 2017, eq. 3; Gulrajani et al. 2017, eq. 3 |
 | lsgan | $\tfrac12(r-1)^2 + \tfrac12 f^2$ | $\tfrac12(f-1)^2$ | Mao 2017, eq. 2, a=0, b=c=1 |
 | hinge | $\max(0, 1-r) + \max(0, 1+f)$ | $-f$ | Lim & Ye 2017; Miyato et al. 2018, eq. 16-17 |
+| f-kl, f-reverse-kl, f-pearson, f-hellinger, f-js, f-gan | :func:`f_gan_loss` | | Nowozin 2016 |
 
 All are means over the batch. The WGAN critic's Lipschitz constraint is not a loss term: weight
 clipping is applied by the trainer after each critic step, and the gradient penalty lives in
@@ -21,6 +22,7 @@ clipping is applied by the trainer after each critic step, and the gradient pena
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,6 +107,61 @@ LOSSES.register("lsgan")(
     LossSpec(least_squares_d_loss, least_squares_g_loss, probabilistic=False)
 )
 LOSSES.register("hinge")(LossSpec(hinge_d_loss, wasserstein_g_loss, probabilistic=False))
+
+
+@dataclass(frozen=True)
+class FDivergence:
+    r"""One f-GAN objective (Nowozin et al. 2016, Table 6): D's raw output v goes through the
+    output activation $g_f$ into the domain of the conjugate $f^*$; ``conjugate_of_activation``
+    is $f^*(g_f(v))$ written so that it stays finite. ``f`` and ``f_prime`` are the generator
+    function and its derivative, kept for the checks (Fenchel-Young)."""
+
+    activation: Callable[[Tensor], Tensor]  # g_f(v)
+    conjugate_of_activation: Callable[[Tensor], Tensor]  # f*(g_f(v))
+    conjugate: Callable[[Tensor], Tensor]  # f*(t) on its domain
+    f: Callable[[Tensor], Tensor]
+    f_prime: Callable[[Tensor], Tensor]
+
+
+LOG2 = math.log(2.0)
+F_DIVERGENCES: dict[str, FDivergence] = {
+    "kl": FDivergence(lambda v: v, lambda v: torch.exp(v - 1), lambda t: torch.exp(t - 1),
+                      lambda u: u * torch.log(u), lambda u: 1 + torch.log(u)),
+    "reverse-kl": FDivergence(lambda v: -torch.exp(-v), lambda v: v - 1,
+                              lambda t: -1 - torch.log(-t),
+                              lambda u: -torch.log(u), lambda u: -1 / u),
+    "pearson": FDivergence(lambda v: v, lambda v: v**2 / 4 + v, lambda t: t**2 / 4 + t,
+                           lambda u: (u - 1) ** 2, lambda u: 2 * (u - 1)),
+    "hellinger": FDivergence(lambda v: 1 - torch.exp(-v), torch.expm1, lambda t: t / (1 - t),
+                             lambda u: (torch.sqrt(u) - 1) ** 2, lambda u: 1 - 1 / torch.sqrt(u)),
+    "js": FDivergence(lambda v: LOG2 - F.softplus(-v), lambda v: F.softplus(v) - LOG2,
+                      lambda t: -torch.log(2 - torch.exp(t)),
+                      lambda u: u * torch.log(u) - (u + 1) * torch.log((u + 1) / 2),
+                      lambda u: torch.log(2 * u / (u + 1))),
+    "gan": FDivergence(lambda v: -F.softplus(-v), F.softplus,
+                       lambda t: -torch.log(1 - torch.exp(t)),
+                       lambda u: u * torch.log(u) - (u + 1) * torch.log(u + 1),
+                       lambda u: torch.log(u / (u + 1))),
+}
+
+
+def f_gan_loss(divergence: FDivergence) -> LossSpec:
+    r"""D maximizes $\mathbb{E}_P[g_f(v)] - \mathbb{E}_Q[f^*(g_f(v))]$, a lower bound of
+    $D_f(P \Vert Q)$ (Nowozin et al. 2016, eq. 6); G maximizes $\mathbb{E}_Q[g_f(v)]$, the
+    non-saturating alternative of their Sec. 3.2."""
+
+    def d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
+        return divergence.conjugate_of_activation(d_fake).mean() - divergence.activation(
+            d_real).mean()
+
+    def g_loss(d_fake: Tensor) -> Tensor:
+        return -divergence.activation(d_fake).mean()
+
+    return LossSpec(d_loss, g_loss, probabilistic=False)
+
+
+for _name, _divergence in F_DIVERGENCES.items():
+    LOSSES.register(f"f-{_name}")(f_gan_loss(_divergence))
 
 
 def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
