@@ -53,19 +53,24 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Pat
     return save_figure(fig, path)
 
 
-def plot_samples_2d(real: np.ndarray, fake: np.ndarray, critic: Callable[[np.ndarray], np.ndarray],
-                    path: Path, title: str = "", critic_label: str = "D(x)") -> Path:
-    """Real and generated points over a filled contour of D on their bounding box."""
+Landscape = Callable[[np.ndarray], "tuple[np.ndarray, str] | None"]  # points -> (values, label)
+
+
+def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, path: Path,
+                    title: str = "") -> Path:
+    """Real and generated points over a filled contour of D (``landscape``) on their box."""
     both = np.concatenate([real, fake])
     lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     pad = 0.15 * (hi - lo) + 1e-3
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], 120)
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 120)
     gx, gy = np.meshgrid(xs, ys)
-    values = critic(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(gx.shape)
+    drawn = landscape(np.stack([gx.ravel(), gy.ravel()], 1))
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    contour = ax.contourf(gx, gy, values, levels=20, cmap="coolwarm", alpha=0.75)
-    fig.colorbar(contour, ax=ax, label=critic_label)
+    if drawn is not None:
+        contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20, cmap="coolwarm",
+                              alpha=0.75)
+        fig.colorbar(contour, ax=ax, label=drawn[1])
     ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
     ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=title, aspect="equal")
@@ -74,22 +79,29 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, critic: Callable[[np.nda
 
 
 def draw_density_1d(ax: Any, x: np.ndarray, p_data: np.ndarray, fake: np.ndarray,
-                    d_values: np.ndarray, title: str = "") -> None:
-    """Goodfellow et al. 2014, Fig. 1: p_data (black dots), p_g (green), D(x) (blue dashes)."""
+                    d_values: np.ndarray | None, title: str = "", d_label: str = "D(x)") -> None:
+    """Goodfellow et al. 2014, Fig. 1: p_data (black dots), p_g (green), D(x) (blue dashes).
+
+    D's axis is [0, 1] with the 1/2 line for probabilities, free otherwise."""
     ax.plot(x, p_data, "k:", lw=2, label="p_data")
     ax.hist(fake, bins=60, range=(x[0], x[-1]), density=True, histtype="step", color="green",
             lw=1.5, label="p_g")
     ax.set(title=title, xlabel="x", ylabel="density")
     ax.legend(loc="upper left", fontsize=7)
+    if d_values is None:
+        return
     d_axis = ax.twinx()
-    d_axis.plot(x, d_values, "b--", lw=1.5, label="D(x)")
-    d_axis.axhline(0.5, color="gray", lw=0.6)
-    d_axis.set_ylim(0, 1)
+    d_axis.plot(x, d_values, "b--", lw=1.5, label=d_label)
+    if d_label == "D(x)":
+        d_axis.axhline(0.5, color="gray", lw=0.6)
+        d_axis.set_ylim(0, 1)
     d_axis.legend(loc="upper right", fontsize=7)
 
 
-def plot_density_1d(x: np.ndarray, p_data: np.ndarray, fake: np.ndarray, d_values: np.ndarray,
+def plot_density_1d(x: np.ndarray, p_data: np.ndarray, fake: np.ndarray, landscape: Landscape,
                     path: Path, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
-    draw_density_1d(ax, x, p_data, fake, d_values, title)
+    drawn = landscape(x[:, None])
+    values, label = drawn if drawn is not None else (None, "")
+    draw_density_1d(ax, x, p_data, fake, values, title, label)
     return save_figure(fig, path)

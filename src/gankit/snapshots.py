@@ -17,7 +17,6 @@ from gankit.config import check_n_eval
 from gankit.data import ToyDistribution
 from gankit.divergences import wasserstein1
 from gankit.errors import GankitError
-from gankit.losses import d_display
 from gankit.metrics.toy import toy_metrics
 from gankit.plots import plot_density_1d, plot_samples_2d, plot_training_curves
 from gankit.recipes import Recipe
@@ -82,22 +81,20 @@ def toy_snapshot(dataset: ToyDistribution, n_eval: int):
 
 def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
              metrics: dict[str, float]) -> None:
-    recipe = trainer.recipe
-
-    def critic(points: np.ndarray) -> np.ndarray:
+    def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:
         x = torch.as_tensor(points, dtype=torch.float32, device=trainer.device)
         with torch.no_grad():
-            return d_display(recipe.critic(x), recipe.loss).cpu().numpy()
+            drawn = trainer.recipe.landscape(x)
+        return None if drawn is None else (drawn[0].cpu().numpy(), drawn[1])
 
     summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
     title = f"step {trainer.step}\n{summary}"
-    label = "D(x)" if recipe.loss.probabilistic else "critic D(x)"
     if real.shape[1] == 2:
-        plot_samples_2d(real, fake, critic, path, title, label)
+        plot_samples_2d(real, fake, landscape, path, title)
     elif real.shape[1] == 1:
         lo, hi = np.percentile(np.concatenate([real, fake]), [0.5, 99.5])
         x = np.linspace(lo - 1, hi + 1, 400, dtype=np.float32)
         dataset_pdf = getattr(trainer.data, "pdf", None)
         p_data = (dataset_pdf(torch.as_tensor(x)[:, None]).numpy() if dataset_pdf
                   else np.histogram(real[:, 0], bins=len(x), range=(x[0], x[-1]), density=True)[0])
-        plot_density_1d(x, p_data, fake[:, 0], critic(x[:, None]), path, title)
+        plot_density_1d(x, p_data, fake[:, 0], landscape, path, title)

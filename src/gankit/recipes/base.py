@@ -69,6 +69,11 @@ class Recipe(nn.Module, ABC):
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         """Loss terms of one repeat of ``phase``; never calls backward() or step()."""
 
+    def landscape(self, x: Tensor) -> tuple[Tensor, str] | None:
+        """What D says at points x [N, ...], drawn under the samples in snapshots: (values [N],
+        axis label), or None when the recipe has no such picture."""
+        return None
+
     def after_step(self, phase: Phase) -> None:
         """Called after each optimizer step of ``phase``: weight averages and other bookkeeping
         that is not a gradient step (no backward, no optimizer)."""

@@ -9,7 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.losses import LOSSES, bce_d_loss, feature_matching_loss, pull_away_term
+from gankit.losses import (
+    LOSSES,
+    bce_d_loss,
+    d_display,
+    feature_matching_loss,
+    pull_away_term,
+)
 from gankit.models import MODELS
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
@@ -67,6 +73,10 @@ class GAN(Recipe):
     def critic(self, x: Tensor) -> Tensor:
         """D's raw output at each point of x [N, ...] -> [N] (a pack of m copies if packing)."""
         return self.score_packs(x.repeat_interleave(self.pack_size, dim=0))
+
+    def landscape(self, x: Tensor) -> tuple[Tensor, str]:
+        label = "D(x)" if self.loss.probabilistic else "critic D(x)"
+        return d_display(self.critic(x), self.loss), label
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         G = self.nets["G"]
