@@ -76,6 +76,10 @@ class LossConfig:
     # Sec. 3.1) and the pull-away term (Zhao et al. 2017, eq. 6; 0.1 in EBGAN); 0 = off.
     feature_matching: float = 0.0
     pull_away: float = 0.0
+    # BEGAN (recipe "began", Berthelot et al. 2017): the diversity ratio gamma (0.5 is one of
+    # the paper's settings) and the learning rate lambda_k of k_t (0.001 in the paper).
+    began_gamma: float = 0.5
+    began_lambda_k: float = 0.001
 
     def check(self) -> None:
         for key in ("gp_weight", "clip", "r1_weight", "r2_weight", "feature_matching",
@@ -83,6 +87,10 @@ class LossConfig:
             value = getattr(self, key)
             if value is not None and value < 0:
                 raise ConfigError(f"loss.{key} must be >= 0, got {value}")
+        if not 0 < self.began_gamma <= 1:
+            raise ConfigError(f"loss.began_gamma must be in (0, 1], got {self.began_gamma}")
+        if self.began_lambda_k < 0:
+            raise ConfigError(f"loss.began_lambda_k must be >= 0, got {self.began_lambda_k}")
         if not 0.5 < self.real_label <= 1:
             raise ConfigError(f"loss.real_label must be in (0.5, 1], got {self.real_label}")
         if self.real_label < 1 and self.name not in ("minimax", "non-saturating"):

@@ -1,0 +1,87 @@
+r"""BEGAN, Berthelot et al. 2017: an auto-encoder D and a proportional control of the balance.
+
+Notation (Sec. 3.3-3.4): $\mathcal{L}(v) = |v - D(v)|$ the auto-encoder loss,
+$\mathcal{L}_D = \mathcal{L}(x) - k_t \mathcal{L}(G(z_D))$, $\mathcal{L}_G = \mathcal{L}(G(z_G))$,
+$k_{t+1} = \mathrm{clip}_{[0,1]}(k_t + \lambda_k(\gamma\mathcal{L}(x) - \mathcal{L}(G(z_G))))$,
+and the global convergence measure $M = \mathcal{L}(x) + |\gamma\mathcal{L}(x) -
+\mathcal{L}(G(z_G))|$, logged as ``convergence_m``. $\gamma$ (the diversity ratio) is
+``loss.began_gamma``; $\lambda_k$ is ``loss.began_lambda_k``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.models import MODELS
+from gankit.models.autoencoder import MLPAutoencoder
+from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
+
+
+class EquilibriumControl(nn.Module):
+    """Holds k_t as a buffer, so checkpoints carry it and resume stays exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("k", torch.zeros(()))  # k_0 = 0 (Sec. 3.4)
+
+
+@RECIPES.register("began")
+class BEGAN(Recipe):
+    def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        generator, _ = MODELS[config.model.name](config.model, data_shape)
+        model = config.model
+        autoencoder = MLPAutoencoder(data_shape, model.d_hidden, model.d_depth, model.latent_dim)
+        self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
+                                   "balance": EquilibriumControl()})
+        self.gamma, self.lambda_k = config.loss.began_gamma, config.loss.began_lambda_k
+        self.latent_dim = model.latent_dim
+        self.train_config = config.train
+        # L(x) of the latest D step and L(G(z_G)) of the latest G step, for k_t and M.
+        self._last_real_loss = self._last_fake_loss = torch.zeros(())
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        return {"d": OptimizerSpec(("D",), self.train_config.lr_d),
+                "g": OptimizerSpec(("G",), self.train_config.lr_g)}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("d", "d", repeats=self.train_config.n_critic), Phase("g", "g")]
+
+    def energy(self, x: Tensor) -> Tensor:
+        """L(x) [N]: D's reconstruction error per example."""
+        return self.nets["D"](x).logits
+
+    def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
+        G, k = self.nets["G"], self.nets["balance"].k
+        z = torch.randn(ctx.batch_size, self.latent_dim, generator=ctx.generator,
+                        device=ctx.device)
+        if phase.name == "d":
+            real = ctx.real_batch()
+            with torch.no_grad():
+                fake = G(z)
+            real_loss, fake_loss = self.energy(real).mean(), self.energy(fake).mean()
+            self._last_real_loss = real_loss.detach()
+            return PhaseOutput({"d_loss": real_loss - k * fake_loss},
+                               {"ae_real": real_loss.detach(), "ae_fake": fake_loss.detach()})
+        fake_loss = self.energy(G(z)).mean()
+        self._last_fake_loss = fake_loss.detach()
+        balance = self.gamma * self._last_real_loss - self._last_fake_loss
+        return PhaseOutput({"g_loss": fake_loss},
+                           {"k": k.clone(), "convergence_m": self._last_real_loss + balance.abs()})
+
+    @torch.no_grad()
+    def after_step(self, phase: Phase) -> None:
+        if phase.name == "g":  # k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)
+            k = self.nets["balance"].k
+            balance = self.gamma * self._last_real_loss - self._last_fake_loss
+            k.copy_((k + self.lambda_k * balance).clamp(0, 1))
+
+    def landscape(self, x: Tensor) -> tuple[Tensor, str]:
+        return self.energy(x), "auto-encoder loss L(x)"
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
+        return self.nets["G"](z)
