@@ -42,7 +42,8 @@ DATASET_CONFIGS, LOSS_OVERLAYS = shipped_configs()
 
 def test_there_are_shipped_configs():
     assert "ring8" in DATASET_CONFIGS and "grid25" in DATASET_CONFIGS
-    assert set(LOSS_OVERLAYS) <= set(LOSSES.names()) and "wgan-gp" in LOSS_OVERLAYS
+    assert set(LOSS_OVERLAYS) <= {*LOSSES.names(), *RECIPES.names()}
+    assert "wgan-gp" in LOSS_OVERLAYS and "began" in LOSS_OVERLAYS
 
 
 @pytest.mark.parametrize("name", DATASET_CONFIGS)
