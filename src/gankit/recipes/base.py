@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gankit.config import TrainConfig
 from gankit.registry import Registry
 
 
@@ -81,6 +82,22 @@ class Recipe(nn.Module, ABC):
     @abstractmethod
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """``n`` generated data points, without gradients."""
+
+
+def adversarial_optimizers(train: TrainConfig, d_clip: float = 0.0) -> dict[str, OptimizerSpec]:
+    """The two players' optimizers: "d" steps D at lr_d, "g" steps G at lr_g (TTUR)."""
+    return {"d": OptimizerSpec(("D",), train.lr_d, clip=d_clip),
+            "g": OptimizerSpec(("G",), train.lr_g)}
+
+
+def adversarial_phases(train: TrainConfig) -> list[Phase]:
+    """n_critic D phases, then one G phase (Goodfellow et al. 2014, Alg. 1)."""
+    return [Phase("d", "d", repeats=train.n_critic), Phase("g", "g")]
+
+
+def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:
+    """z ~ N(0, I) [n, dim] on the generator's device."""
+    return torch.randn(n, dim, generator=generator, device=generator.device)
 
 
 RECIPES: Registry[type[Recipe]] = Registry("recipe")

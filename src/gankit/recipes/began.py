@@ -16,7 +16,17 @@ from torch import Tensor, nn
 from gankit.config import Config
 from gankit.models import MODELS
 from gankit.models.autoencoder import MLPAutoencoder
-from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
+from gankit.recipes.base import (
+    RECIPES,
+    OptimizerSpec,
+    Phase,
+    PhaseOutput,
+    Recipe,
+    StepContext,
+    adversarial_optimizers,
+    adversarial_phases,
+    gaussian_latent,
+)
 
 
 class EquilibriumControl(nn.Module):
@@ -43,11 +53,10 @@ class BEGAN(Recipe):
         self._last_real_loss = self._last_fake_loss = torch.zeros(())
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
-        return {"d": OptimizerSpec(("D",), self.train_config.lr_d),
-                "g": OptimizerSpec(("G",), self.train_config.lr_g)}
+        return adversarial_optimizers(self.train_config)
 
     def phases(self) -> list[Phase]:
-        return [Phase("d", "d", repeats=self.train_config.n_critic), Phase("g", "g")]
+        return adversarial_phases(self.train_config)
 
     def energy(self, x: Tensor) -> Tensor:
         """L(x) [N]: D's reconstruction error per example."""
@@ -55,8 +64,7 @@ class BEGAN(Recipe):
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         G, k = self.nets["G"], self.nets["balance"].k
-        z = torch.randn(ctx.batch_size, self.latent_dim, generator=ctx.generator,
-                        device=ctx.device)
+        z = gaussian_latent(ctx.batch_size, self.latent_dim, ctx.generator)
         if phase.name == "d":
             real = ctx.real_batch()
             with torch.no_grad():
@@ -83,5 +91,4 @@ class BEGAN(Recipe):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
-        return self.nets["G"](z)
+        return self.nets["G"](gaussian_latent(n, self.latent_dim, generator))

@@ -18,7 +18,17 @@ from gankit.losses import (
 )
 from gankit.models import MODELS
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
-from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
+from gankit.recipes.base import (
+    RECIPES,
+    OptimizerSpec,
+    Phase,
+    PhaseOutput,
+    Recipe,
+    StepContext,
+    adversarial_optimizers,
+    adversarial_phases,
+    gaussian_latent,
+)
 
 
 @RECIPES.register("gan")
@@ -51,16 +61,13 @@ class GAN(Recipe):
         self.train_config = config.train
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
-        return {
-            "d": OptimizerSpec(("D",), self.train_config.lr_d, clip=self.clip),
-            "g": OptimizerSpec(("G",), self.train_config.lr_g),
-        }
+        return adversarial_optimizers(self.train_config, d_clip=self.clip)
 
     def phases(self) -> list[Phase]:
-        return [Phase("d", "d", repeats=self.train_config.n_critic), Phase("g", "g")]
+        return adversarial_phases(self.train_config)
 
     def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
+        return gaussian_latent(n, self.latent_dim, generator)
 
     def pack(self, x: Tensor) -> Tensor:
         """[N, C, ...] -> [N / m, m * C, ...]: m consecutive samples become one input of D."""
@@ -87,16 +94,20 @@ class GAN(Recipe):
                 fake = G(z)
             d_real, d_fake = self.score_packs(real), self.score_packs(fake)  # [N/m], [N/m]
             terms = {"d_loss": self.d_loss(d_real, d_fake)}
-            packed_critic = self.nets["D"]
+            D = self.nets["D"]
+
+            def packed_logits(x: Tensor) -> Tensor:  # penalties act on D's (packed) inputs
+                return D(x).logits
+
             if self.r1_weight > 0:  # gamma / 2 * E||grad D||^2 (Mescheder et al. 2018, eq. 9)
                 terms["d_r1"] = self.r1_weight / 2 * gradient_norm_penalty(
-                    lambda x: packed_critic(x).logits, self.pack(real))
+                    packed_logits, self.pack(real))
             if self.r2_weight > 0:
                 terms["d_r2"] = self.r2_weight / 2 * gradient_norm_penalty(
-                    lambda x: packed_critic(x).logits, self.pack(fake))
+                    packed_logits, self.pack(fake))
             if self.gp_weight > 0:
-                gp = gradient_penalty(lambda x: packed_critic(x).logits, self.pack(real),
-                                      self.pack(fake), ctx.generator)
+                gp = gradient_penalty(packed_logits, self.pack(real), self.pack(fake),
+                                      ctx.generator)
                 terms["d_gp"] = self.gp_weight * gp
             stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
             if self.loss.estimates_w1:
