@@ -39,7 +39,7 @@ class Run:
                  progress: bool = True, snapshots: bool = True) -> None:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.data = DATASETS[config.data.name]()
+        self.data = DATASETS[config.data.name](config.data)
         data_shape = (self.data.dim,)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             torch.manual_seed(config.train.seed)

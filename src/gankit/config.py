@@ -32,10 +32,21 @@ class DataConfig:
     name: str = "ring8"  # a key of gankit.data.DATASETS
     batch_size: int = 256
     n_eval: int = 2500  # samples for evaluation; 2,500 in PacGAN (Lin et al. 2018)
+    # Image data: side of the square images (0: the data set's own size; image-folder needs
+    # one), colour channels of image-folder (1 grey, 3 RGB), its folder and optional cache file.
+    image_size: int = 0
+    channels: int = 3
+    path: str = ""
+    cache: str = ""
 
     def check(self) -> None:
         _positive(self, "batch_size", "n_eval", section="data")
         check_n_eval(self.n_eval, "data.n_eval")
+        if self.image_size and not 4 <= self.image_size <= 1024:
+            raise ConfigError(f"data.image_size must be in [4, 1024] (0: the data's own size), "
+                              f"got {self.image_size}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
 
 
 @dataclass

@@ -29,6 +29,10 @@ class ToyDistribution(ABC):
     name: str
     dim: int
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.dim,)
+
     @abstractmethod
     def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:
@@ -100,16 +104,17 @@ def grid(values: list[float], std: float, name: str) -> GaussianMixture:
     return GaussianMixture(name, 2, centers, std)
 
 
-DATASETS: Registry = Registry("dataset")
-DATASETS.register("ring8")(lambda: ring(8, radius=1.0, std=0.01, name="ring8"))
-DATASETS.register("grid25")(lambda: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
+DATASETS: Registry = Registry("dataset")  # name -> (DataConfig -> data source)
+DATASETS.register("ring8")(lambda config: ring(8, radius=1.0, std=0.01, name="ring8"))
+DATASETS.register("grid25")(lambda config: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
 DATASETS.register("wgangp-ring8")(
-    lambda: ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
+    lambda config: ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
 )
 DATASETS.register("wgangp-grid25")(
-    lambda: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="wgangp-grid25")
+    lambda config: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828,
+                        name="wgangp-grid25")
 )
-DATASETS.register("swiss-roll")(lambda: SwissRoll("swiss-roll", 2))
+DATASETS.register("swiss-roll")(lambda config: SwissRoll("swiss-roll", 2))
 DATASETS.register("gaussian-1d")(
-    lambda: GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)
+    lambda config: GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)
 )

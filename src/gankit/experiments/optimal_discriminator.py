@@ -25,7 +25,7 @@ from scipy import integrate, stats
 from scipy.special import expit
 from torch import Tensor, nn
 
-from gankit.config import Config, build_config
+from gankit.config import Config, DataConfig, build_config
 from gankit.data import DATASETS
 from gankit.divergences import js
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
@@ -113,7 +113,7 @@ def optimal_discriminator(out_dir: Path, quick: bool = False) -> dict[str, Any]:
         "train": {"steps": steps, "lr_d": 1e-2, "beta1": 0.9, "lr_decay_from": 0.5,
                   "log_every": steps // 40, "threads": 1},
     })
-    data = DATASETS["gaussian-1d"]()
+    data = DATASETS["gaussian-1d"](DataConfig())
     with torch.random.fork_rng(devices=[]):  # seed D's initialization, leave the caller's RNG
         torch.manual_seed(config.train.seed)
         recipe = FixedGeneratorDiscriminator(config, MU_G, SIGMA_G)

