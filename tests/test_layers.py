@@ -50,8 +50,8 @@ def test_discriminator_with_batch_layers_trains(make_run):
     run = make_run(model={"minibatch_discrimination": 6, "minibatch_stddev": True},
                    train={"steps": 1})
     D = run.recipe.nets["D"]
-    assert D.head.in_features == 16 + 6 + 1
+    assert D.head.out.in_features == 16 + 6 + 1
     before = {k: v.clone() for k, v in D.state_dict().items()}
     run.fit()
     changed = [k for k, v in D.state_dict().items() if not torch.equal(before[k], v)]
-    assert "batch_layers.0.T" in changed and "head.weight" in changed
+    assert "head.batch_layers.0.T" in changed and "head.out.weight" in changed

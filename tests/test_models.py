@@ -114,9 +114,9 @@ def test_one_full_d_and_g_step_changes_both_networks(make_run, loss, batchnorm):
 @pytest.mark.parametrize(("loss", "moves"), [("wgan-gp", False), ("non-saturating", True)])
 def test_output_bias_moves_only_for_losses_that_see_a_shift(make_run, loss, moves):
     run = make_run(loss={"name": loss}, train={"steps": 1})
-    bias = run.recipe.nets["D"].head.bias.detach().clone()
+    bias = run.recipe.nets["D"].head.out.bias.detach().clone()
     run.fit()
-    assert torch.equal(run.recipe.nets["D"].head.bias, bias) is not moves
+    assert torch.equal(run.recipe.nets["D"].head.out.bias, bias) is not moves
 
 
 def test_generator_output_is_unbounded_linear():

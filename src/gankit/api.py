@@ -18,9 +18,11 @@ import yaml
 from torch import Tensor
 
 from gankit.checkpoint import latest_checkpoint
-from gankit.config import Config, build_config, load_config, read_yaml
-from gankit.data import DATASETS
+from gankit.config import Config, build_config, check_n_eval, load_config, read_yaml
+from gankit.data import DATASETS, ImageDataset
 from gankit.errors import CheckpointError, GankitError
+from gankit.image_eval import feature_extractor, image_metrics, image_snapshot
+from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import RECIPES
 from gankit.snapshots import (
     EVAL_SEED,
@@ -40,13 +42,18 @@ class Run:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = DATASETS[config.data.name](config.data)
-        data_shape = (self.data.dim,)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             torch.manual_seed(config.train.seed)
-            self.recipe = RECIPES[config.recipe](config, data_shape)
+            self.recipe = RECIPES[config.recipe](config, self.data.shape)
+        self.is_image = isinstance(self.data, ImageDataset)
         # Snapshots (metrics and pictures every plot_every steps and at the end of each fit) are
         # what a person looks at; a caller that measures on its own can leave them out.
-        hooks = [toy_snapshot(self.data, config.data.n_eval)] if snapshots else []
+        hooks = []
+        if snapshots and self.is_image:
+            features = feature_extractor(self.data, device=config.train.device)
+            hooks = [image_snapshot(self.data, config.data.n_eval, features)]
+        elif snapshots:
+            hooks = [toy_snapshot(self.data, config.data.n_eval)]
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
 
     @property
@@ -73,10 +80,25 @@ class Run:
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
         return generate(self.recipe, n, generator).cpu()
 
-    def evaluate(self, n: int | None = None, seed: int = EVAL_SEED) -> dict[str, float]:
-        """The data's metrics on ``n`` samples (default ``data.n_eval``: 2,500 as in PacGAN)."""
+    def evaluate(self, n: int | None = None, seed: int = EVAL_SEED,
+                 features: str | FeatureExtractor | None = None,
+                 weights: str | None = None) -> dict[str, float]:
+        """The data's metrics on ``n`` samples (default ``data.n_eval``: 2,500 as in PacGAN).
+
+        Toy data: mode metrics and exact W1. Images: FID, KID, precision/recall and
+        density/coverage in the space of ``features`` (a :class:`FeatureExtractor`, or
+        ``"digits"`` / ``"inception"`` with its ``weights`` file; default: the digit
+        classifier on digit data), classifier scores, StackedMNIST modes and the memorization
+        check (:func:`gankit.image_eval.image_metrics`).
+        """
         n = self.config.data.n_eval if n is None else n
-        fake, real = draw_eval_samples(self.data, self.recipe, n, seed, self.trainer.device)
+        device = self.trainer.device
+        if self.is_image:
+            check_n_eval(n, "number of evaluation samples")
+            if not isinstance(features, FeatureExtractor):
+                features = feature_extractor(self.data, features, weights, device)
+            return image_metrics(self.recipe, self.data, n, device, features, seed)
+        fake, real = draw_eval_samples(self.data, self.recipe, n, seed, device)
         return toy_eval_metrics(self.data, fake, real)
 
     def restore(self, checkpoint: str | Path | None = None) -> Run:

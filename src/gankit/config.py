@@ -62,10 +62,16 @@ class ModelConfig:
     minibatch_discrimination: int = 0  # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
     minibatch_stddev: bool = False  # Karras et al. 2018, Sec. 3
     spectral_norm: bool = False  # on every D layer (Miyato et al. 2018)
+    # Normalization between D's convolutions: batch (DCGAN), layer (per example, safe with
+    # gradient penalties, Gulrajani et al. 2017, Sec. 4) or none. The MLP's D has none.
+    d_norm: str = "none"
 
     def check(self) -> None:
         _positive(self, "latent_dim", "g_hidden", "g_depth", "d_hidden", "d_depth", "pack",
                   section="model")
+        if self.d_norm not in ("batch", "layer", "none"):
+            raise ConfigError(f"model.d_norm must be 'batch', 'layer' or 'none', "
+                              f"got {self.d_norm!r}")
         if self.minibatch_discrimination < 0:
             raise ConfigError("model.minibatch_discrimination must be >= 0 (0: off), "
                               f"got {self.minibatch_discrimination}")
@@ -131,8 +137,17 @@ class TrainConfig:
     # Decay beta of an exponential moving average of G's weights, used for sampling and
     # evaluation (Karras et al. 2018, Sec. A.1: 0.999; Yazici et al. 2019); 0 = off.
     g_ema: float = 0.0
+    # Speed (Sec. "Speed" of the README): bf16 autocast of the forward passes (losses stay
+    # float32), channels-last memory for image networks, and one G(z) per step shared by the
+    # last D step and the G step, as the PyTorch DCGAN example does (off: the G step draws a
+    # fresh z, Goodfellow et al. 2014, Alg. 1).
+    precision: str = "fp32"
+    channels_last: bool = False
+    reuse_fake: bool = False
 
     def check(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"train.precision must be 'fp32' or 'bf16', got {self.precision!r}")
         _positive(
             self, "steps", "n_critic", "log_every", "plot_every", "checkpoint_every",
             "keep_checkpoints", section="train",

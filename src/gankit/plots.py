@@ -1,4 +1,5 @@
-"""Pictures of a run: loss curves, samples over the discriminator's landscape, 1-D densities.
+"""Pictures of a run: loss curves, samples over the discriminator's landscape, 1-D densities,
+image grids.
 
 Plain functions of arrays and callables; they write PNGs and own no models.
 """
@@ -15,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "d_r1", "d_r2", "g_fm", "g_pt", "critic_w1")
+TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "d_r1", "d_r2", "g_fm", "g_pt", "critic_w1",
+              "convergence_m")
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 
@@ -105,3 +107,32 @@ def plot_density_1d(x: np.ndarray, p_data: np.ndarray, fake: np.ndarray, landsca
     values, label = drawn if drawn is not None else (None, "")
     draw_density_1d(ax, x, p_data, fake, values, title, label)
     return save_figure(fig, path)
+
+
+def image_grid(images: np.ndarray, ncol: int, min_tile: int = 48, pad: int = 2) -> np.ndarray:
+    """Images [N, C, H, W] in [-1, 1] (C = 1 or 3) -> one uint8 picture [rows, cols, 3]: tiles
+    in rows of ``ncol``, each enlarged by an integer factor (nearest) to at least ``min_tile``
+    pixels, so 8-px digits stay visible; a white ``pad`` between tiles."""
+    n, c, h, w = images.shape
+    scale = max(1, -(-min_tile // max(h, w)))
+    tiles = np.clip((images + 1) * 127.5, 0, 255).round().astype(np.uint8)
+    tiles = np.repeat(tiles, 3, axis=1) if c == 1 else tiles
+    tiles = tiles.repeat(scale, axis=2).repeat(scale, axis=3).transpose(0, 2, 3, 1)
+    th, tw = h * scale, w * scale
+    rows = -(-n // ncol)
+    grid = np.full((rows * (th + pad) + pad, ncol * (tw + pad) + pad, 3), 255, dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        r, col = divmod(i, ncol)
+        top, left = pad + r * (th + pad), pad + col * (tw + pad)
+        grid[top:top + th, left:left + tw] = tile
+    return grid
+
+
+def save_image_grid(images: np.ndarray, path: Path, ncol: int = 8) -> Path:
+    """Write :func:`image_grid` of ``images`` as a PNG (exact pixels, no resampling blur)."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image_grid(images, ncol)).save(path)
+    return path

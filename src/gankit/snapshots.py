@@ -40,12 +40,15 @@ def draw_eval_samples(dataset: ToyDistribution, recipe: Recipe, n: int, seed: in
     return fake.cpu(), real.cpu()
 
 
-def generate(recipe: Recipe, n: int, generator: torch.Generator) -> Tensor:
-    """``n`` samples from the recipe in eval mode; NaN or inf output is a clear error."""
+def generate(recipe: Recipe, n: int, generator: torch.Generator, z: Tensor | None = None
+             ) -> Tensor:
+    """``n`` samples from the recipe in eval mode (at latents ``z`` if given); NaN or inf
+    output is a clear error."""
     was_training = recipe.training
     recipe.eval()
     try:
-        fake = recipe.sample(n, generator)
+        with torch.no_grad():
+            fake = recipe.sample(n, generator) if z is None else recipe.decode(z)
     finally:
         recipe.train(was_training)
     if not torch.isfinite(fake).all():

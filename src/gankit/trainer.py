@@ -83,6 +83,9 @@ class Trainer:
             raise GankitError(f"train.device is {config.train.device!r} but this machine has "
                               f"{torch.cuda.device_count()} CUDA device(s)")
         self.recipe = recipe.to(self.device)
+        if config.train.channels_last:  # 4-D weights only; linear layers are unaffected
+            self.recipe.to(memory_format=torch.channels_last)
+        self.autocast_dtype = torch.bfloat16 if config.train.precision == "bf16" else None
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.hooks = list(hooks)
@@ -96,7 +99,8 @@ class Trainer:
         }
         # Each process draws its own data and latents; rank 0 of any run matches a 1-process run.
         self.generator = torch.Generator(self.device).manual_seed(config.train.seed + self.rank)
-        self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator)
+        self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator,
+                               config.train.channels_last)
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.history: list[dict[str, float]] = []
@@ -169,8 +173,11 @@ class Trainer:
         spec = self.specs[phase.optimizer]
         for name, net in self.recipe.nets.items():
             # Only the stepped networks need weight gradients; others still pass input gradients.
-            net.requires_grad_(name in spec.networks)
-        out = self.recipe.run_phase(phase, self.ctx)
+            net.requires_grad_(name in spec.networks or name in phase.records_graph_of)
+        # bf16 autocast covers the forward passes; D's outputs and the losses are float32.
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                            enabled=self.autocast_dtype is not None):
+            out = self.recipe.run_phase(phase, self.ctx)
         loss = sum(out.terms.values())
         if not torch.isfinite(loss):
             values = ", ".join(f"{k}={v.item():.4g}" for k, v in out.terms.items())

@@ -32,7 +32,14 @@ from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
 from gankit.losses import LOSSES
 from gankit.models import MODELS
 from gankit.plots import save_figure
-from gankit.recipes.base import OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
+from gankit.recipes.base import (
+    OptimizerSpec,
+    Phase,
+    PhaseOutput,
+    Recipe,
+    StepContext,
+    gaussian_latent,
+)
 from gankit.runlog import write_json
 from gankit.trainer import Trainer
 
@@ -75,9 +82,11 @@ class FixedGeneratorDiscriminator(Recipe):
         real, fake = ctx.real_batch(), self.sample(ctx.batch_size, ctx.generator)  # [N, 1] each
         return PhaseOutput({"d_loss": self.loss.d_loss(self.critic(real), self.critic(fake))})
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        return self.nets["G"](torch.randn(n, 1, generator=generator, device=generator.device))
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return gaussian_latent(n, 1, generator)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.nets["G"](z)
 
 
 def value_at_optimum(p_data: Any, p_g: Any) -> float:

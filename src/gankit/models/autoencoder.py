@@ -33,4 +33,4 @@ class MLPAutoencoder(nn.Module):
         flat = x.flatten(1)  # [N, size]
         code = self.encoder(flat)  # [N, code_dim]
         energy = (flat - self.decoder(code)).abs().mean(1)  # [N]
-        return DOutput(logits=energy, features=code)
+        return DOutput(logits=energy.float(), features=code.float())

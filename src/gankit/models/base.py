@@ -27,3 +27,7 @@ def packed_shape(data_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
 # (model config, shape of one data point) -> (generator, discriminator taking packed input)
 ModelBuilder = Callable[[ModelConfig, tuple[int, ...]], tuple[nn.Module, nn.Module]]
 MODELS: Registry[ModelBuilder] = Registry("model")
+
+# (model config, shape of one data point) -> auto-encoder D for energy recipes (BEGAN)
+AutoencoderBuilder = Callable[[ModelConfig, tuple[int, ...]], nn.Module]
+AUTOENCODERS: Registry[AutoencoderBuilder] = Registry("auto-encoder model")

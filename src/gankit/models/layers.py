@@ -1,13 +1,16 @@
-"""Discriminator layers that look across the batch, against mode collapse.
+"""Discriminator layers that look across the batch, against mode collapse, and the head that
+turns D's last features into its output.
 
-Both append statistics of the whole minibatch to each example's features, so D can tell a batch
-of near-identical fakes from a diverse real batch. Shared by every model family.
+The batch layers append statistics of the whole minibatch to each example's features, so D can
+tell a batch of near-identical fakes from a diverse real batch. Shared by every model family.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from gankit.models.base import DOutput
 
 
 class MinibatchStdDev(nn.Module):
@@ -37,3 +40,28 @@ class MinibatchDiscrimination(nn.Module):
         m = (h @ self.T).view(-1, self.kernels, self.kernel_dim)  # [N, B, C]
         l1 = (m[:, None] - m[None, :]).abs().sum(-1)  # [N, N, B]
         return torch.cat([h, torch.exp(-l1).sum(1)], dim=1)  # [N, A + B]
+
+
+class CriticHead(nn.Module):
+    """Last features [N, F] -> DOutput(logits [N], features [N, F]): the optional batch layers
+    (minibatch discrimination, then minibatch stddev) and one linear output unit.
+
+    ``features`` are taken before the batch layers, per example (feature matching and the
+    pull-away term must not see other examples). Both outputs are float32, so that the losses
+    are computed in full precision under bf16 autocast.
+    """
+
+    def __init__(self, in_features: int, minibatch_kernels: int = 0,
+                 minibatch_stddev: bool = False) -> None:
+        super().__init__()
+        batch_layers: list[nn.Module] = []
+        if minibatch_kernels:
+            batch_layers.append(MinibatchDiscrimination(in_features, minibatch_kernels))
+        if minibatch_stddev:
+            batch_layers.append(MinibatchStdDev())
+        self.batch_layers = nn.Sequential(*batch_layers)
+        self.out = nn.Linear(in_features + sum(m.extra_features for m in batch_layers), 1)
+
+    def forward(self, features: Tensor) -> DOutput:
+        logits = self.out(self.batch_layers(features)).squeeze(1)
+        return DOutput(logits=logits.float(), features=features.float())

@@ -7,8 +7,10 @@ import math
 from torch import Tensor, nn
 
 from gankit.config import ModelConfig
+from gankit.errors import ConfigError
+from gankit.models.autoencoder import MLPAutoencoder
 from gankit.models.base import MODELS, DOutput, packed_shape
-from gankit.models.layers import MinibatchDiscrimination, MinibatchStdDev
+from gankit.models.layers import CriticHead
 from gankit.models.spectral_norm import apply_spectral_norm
 
 
@@ -39,32 +41,24 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x [N, *data_shape] -> DOutput(logits [N], features [N, hidden]) with LeakyReLU(0.2).
-
-    Optional batch layers (minibatch discrimination, then minibatch stddev) sit between the last
-    hidden layer and the output; ``features`` are taken before them, per example.
-    """
+    """x [N, *data_shape] -> DOutput(logits [N], features [N, hidden]) with LeakyReLU(0.2)
+    hidden layers and a :class:`CriticHead` (with its optional batch layers)."""
 
     def __init__(self, data_shape: tuple[int, ...], hidden: int, depth: int,
                  minibatch_kernels: int = 0, minibatch_stddev: bool = False) -> None:
         super().__init__()
         self.body = _stack(math.prod(data_shape), hidden, depth, lambda: nn.LeakyReLU(0.2))
-        batch_layers: list[nn.Module] = []
-        if minibatch_kernels:
-            batch_layers.append(MinibatchDiscrimination(hidden, minibatch_kernels))
-        if minibatch_stddev:
-            batch_layers.append(MinibatchStdDev())
-        self.batch_layers = nn.Sequential(*batch_layers)
-        self.head = nn.Linear(hidden + sum(m.extra_features for m in batch_layers), 1)
+        self.head = CriticHead(hidden, minibatch_kernels, minibatch_stddev)
 
     def forward(self, x: Tensor) -> DOutput:
-        features = self.body(x.flatten(1))  # [N, hidden]
-        logits = self.head(self.batch_layers(features)).squeeze(1)  # [N]
-        return DOutput(logits=logits, features=features)
+        return self.head(self.body(x.flatten(1)))
 
 
 @MODELS.register("mlp")
 def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    if config.d_norm != "none":
+        raise ConfigError(f"model mlp has no normalization in D; model.d_norm must be 'none', "
+                          f"got {config.d_norm!r}")
     generator = MLPGenerator(config.latent_dim, data_shape, config.g_hidden, config.g_depth,
                              config.g_batchnorm)
     discriminator = MLPDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
@@ -73,3 +67,7 @@ def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Modu
     if config.spectral_norm:
         apply_spectral_norm(discriminator)
     return generator, discriminator
+
+
+def build_mlp_autoencoder(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    return MLPAutoencoder(data_shape, config.d_hidden, config.d_depth, config.latent_dim)

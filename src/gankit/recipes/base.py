@@ -32,6 +32,9 @@ class Phase:
     name: str
     optimizer: str
     repeats: int = 1  # e.g. n_critic discriminator steps per generator step
+    # Networks (besides the stepped ones) whose autograd graph this phase records for a later
+    # phase: the D phase keeps G's graph when the G phase reuses its fake batch.
+    records_graph_of: tuple[str, ...] = ()
 
 
 @dataclass
@@ -48,9 +51,13 @@ class StepContext:
     batch_size: int
     device: torch.device
     generator: torch.Generator
+    channels_last: bool = False  # image batches [N, C, H, W] in channels-last memory
 
     def real_batch(self) -> Tensor:
-        return self.data.sample(self.batch_size, self.generator, self.device)
+        batch = self.data.sample(self.batch_size, self.generator, self.device)
+        if self.channels_last and batch.dim() == 4:
+            return batch.contiguous(memory_format=torch.channels_last)
+        return batch
 
 
 class Recipe(nn.Module, ABC):
@@ -80,8 +87,17 @@ class Recipe(nn.Module, ABC):
         that is not a gradient step (no backward, no optimizer)."""
 
     @abstractmethod
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        """``n`` draws z [n, ...] from the prior."""
+
+    @abstractmethod
+    def decode(self, z: Tensor) -> Tensor:
+        """The generator used for sampling (the weight average, if kept) at latents z."""
+
+    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """``n`` generated data points, without gradients."""
+        return self.decode(self.latent(n, generator))
 
 
 def adversarial_optimizers(train: TrainConfig, d_clip: float = 0.0) -> dict[str, OptimizerSpec]:
@@ -91,8 +107,10 @@ def adversarial_optimizers(train: TrainConfig, d_clip: float = 0.0) -> dict[str,
 
 
 def adversarial_phases(train: TrainConfig) -> list[Phase]:
-    """n_critic D phases, then one G phase (Goodfellow et al. 2014, Alg. 1)."""
-    return [Phase("d", "d", repeats=train.n_critic), Phase("g", "g")]
+    """n_critic D phases, then one G phase (Goodfellow et al. 2014, Alg. 1); with
+    ``train.reuse_fake`` the D phase records G's graph for the G phase."""
+    recorded = ("G",) if train.reuse_fake else ()
+    return [Phase("d", "d", repeats=train.n_critic, records_graph_of=recorded), Phase("g", "g")]
 
 
 def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:

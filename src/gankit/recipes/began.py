@@ -14,8 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.models import MODELS
-from gankit.models.autoencoder import MLPAutoencoder
+from gankit.models import AUTOENCODERS, MODELS
 from gankit.recipes.base import (
     RECIPES,
     OptimizerSpec,
@@ -43,7 +42,7 @@ class BEGAN(Recipe):
         super().__init__()
         generator, _ = MODELS[config.model.name](config.model, data_shape)
         model = config.model
-        autoencoder = MLPAutoencoder(data_shape, model.d_hidden, model.d_depth, model.latent_dim)
+        autoencoder = AUTOENCODERS[model.name](model, data_shape)
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
         self.gamma, self.lambda_k = config.loss.began_gamma, config.loss.began_lambda_k
@@ -64,7 +63,7 @@ class BEGAN(Recipe):
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         G, k = self.nets["G"], self.nets["balance"].k
-        z = gaussian_latent(ctx.batch_size, self.latent_dim, ctx.generator)
+        z = self.latent(ctx.batch_size, ctx.generator)
         if phase.name == "d":
             real = ctx.real_batch()
             with torch.no_grad():
@@ -89,6 +88,8 @@ class BEGAN(Recipe):
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         return self.energy(x), "auto-encoder loss L(x)"
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        return self.nets["G"](gaussian_latent(n, self.latent_dim, generator))
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return gaussian_latent(n, self.latent_dim, generator)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.nets["G"](z)

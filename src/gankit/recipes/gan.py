@@ -59,6 +59,8 @@ class GAN(Recipe):
         self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
         self.clip = config.loss.clip  # c in WGAN
         self.train_config = config.train
+        self.reuse_fake = config.train.reuse_fake
+        self._fake: Tensor | None = None  # the last D step's G(z), for the G step to reuse
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         return adversarial_optimizers(self.train_config, d_clip=self.clip)
@@ -86,35 +88,13 @@ class GAN(Recipe):
         return d_display(self.critic(x), self.loss), label
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
-        G = self.nets["G"]
-        z = self.latent(ctx.batch_size, ctx.generator)  # [N, latent_dim]
         if phase.name == "d":
-            real = ctx.real_batch()
-            with torch.no_grad():
-                fake = G(z)
-            d_real, d_fake = self.score_packs(real), self.score_packs(fake)  # [N/m], [N/m]
-            terms = {"d_loss": self.d_loss(d_real, d_fake)}
-            D = self.nets["D"]
-
-            def packed_logits(x: Tensor) -> Tensor:  # penalties act on D's (packed) inputs
-                return D(x).logits
-
-            if self.r1_weight > 0:  # gamma / 2 * E||grad D||^2 (Mescheder et al. 2018, eq. 9)
-                terms["d_r1"] = self.r1_weight / 2 * gradient_norm_penalty(
-                    packed_logits, self.pack(real))
-            if self.r2_weight > 0:
-                terms["d_r2"] = self.r2_weight / 2 * gradient_norm_penalty(
-                    packed_logits, self.pack(fake))
-            if self.gp_weight > 0:
-                gp = gradient_penalty(packed_logits, self.pack(real), self.pack(fake),
-                                      ctx.generator)
-                terms["d_gp"] = self.gp_weight * gp
-            stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
-            if self.loss.estimates_w1:
-                # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
-                stats["critic_w1"] = d_real.mean() - d_fake.mean()
-            return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
-        out_fake = self.nets["D"](self.pack(G(z)))  # one D pass: logits and features
+            return self.d_phase(ctx)
+        if self._fake is not None:  # G(z) of the last D step, its graph recorded (reuse_fake)
+            fake, self._fake = self._fake, None
+        else:
+            fake = self.nets["G"](self.latent(ctx.batch_size, ctx.generator))
+        out_fake = self.nets["D"](self.pack(fake))  # one D pass: logits and features
         terms = {"g_loss": self.loss.g_loss(out_fake.logits)}
         if self.feature_matching > 0:
             with torch.no_grad():
@@ -124,6 +104,40 @@ class GAN(Recipe):
         if self.pull_away > 0:
             terms["g_pt"] = self.pull_away * pull_away_term(out_fake.features)
         return PhaseOutput(terms)
+
+    def d_phase(self, ctx: StepContext) -> PhaseOutput:
+        """D's loss on a real and a generated batch, plus the configured penalties."""
+        G = self.nets["G"]
+        z = self.latent(ctx.batch_size, ctx.generator)  # [N, latent_dim]
+        real = ctx.real_batch()
+        if self.reuse_fake:  # G's graph is recorded (Phase.records_graph_of) for the G step
+            self._fake = G(z)
+            fake = self._fake.detach()
+        else:
+            with torch.no_grad():
+                fake = G(z)
+        d_real, d_fake = self.score_packs(real), self.score_packs(fake)  # [N/m], [N/m]
+        terms = {"d_loss": self.d_loss(d_real, d_fake)}
+        D = self.nets["D"]
+
+        def packed_logits(x: Tensor) -> Tensor:  # penalties act on D's (packed) inputs
+            return D(x).logits
+
+        if self.r1_weight > 0:  # gamma / 2 * E||grad D||^2 (Mescheder et al. 2018, eq. 9)
+            terms["d_r1"] = self.r1_weight / 2 * gradient_norm_penalty(
+                packed_logits, self.pack(real))
+        if self.r2_weight > 0:
+            terms["d_r2"] = self.r2_weight / 2 * gradient_norm_penalty(
+                packed_logits, self.pack(fake))
+        if self.gp_weight > 0:
+            gp = gradient_penalty(packed_logits, self.pack(real), self.pack(fake),
+                                  ctx.generator)
+            terms["d_gp"] = self.gp_weight * gp
+        stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
+        if self.loss.estimates_w1:
+            # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
+            stats["critic_w1"] = d_real.mean() - d_fake.mean()
+        return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
 
     @torch.no_grad()
     def after_step(self, phase: Phase) -> None:
@@ -136,8 +150,6 @@ class GAN(Recipe):
         for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
             b_ema.copy_(b)
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        """Samples of the weight-averaged G when ``train.g_ema`` > 0, else of G."""
-        G = self.nets["G_ema"] if self.g_ema > 0 else self.nets["G"]
-        return G(self.latent(n, generator))
+    def decode(self, z: Tensor) -> Tensor:
+        """The weight-averaged G when ``train.g_ema`` > 0, else G."""
+        return self.nets["G_ema" if self.g_ema > 0 else "G"](z)

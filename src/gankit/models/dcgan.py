@@ -1,0 +1,152 @@
+"""DCGAN, Radford et al. 2016: all-convolutional G and D for square images of 8 to 64 pixels.
+
+The paper's guidelines (Sec. 3): strided convolutions instead of pooling, batch norm in G (and
+in D except its first layer), ReLU in G with tanh at its output, LeakyReLU(0.2) in D, and
+weights drawn from N(0, 0.02). Each stride-2 layer doubles (G) or halves (D) the side, from a
+4x4 base (8, 16, 32, 64 px) or a 7x7 base (28 px, MNIST); channel widths double towards the
+base: ``width`` channels at the largest hidden resolution, ``width * 2^(n-1)`` at the base.
+D's last feature map is flattened into :class:`CriticHead` (a linear unit on it equals the
+paper's final base x base convolution), which adds the optional batch layers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import ModelConfig
+from gankit.errors import ConfigError
+from gankit.models.base import MODELS, DOutput, packed_shape
+from gankit.models.layers import CriticHead
+from gankit.models.spectral_norm import apply_spectral_norm
+
+SIZES = (8, 16, 28, 32, 64)
+
+
+def resolution_plan(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(base side, number of stride-2 layers) for images of ``shape`` [C, S, S]."""
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in SIZES:
+        raise ConfigError(f"model dcgan takes square images of {', '.join(map(str, SIZES))} px "
+                          f"[C, S, S], got data of shape {list(shape)}")
+    side = shape[1]
+    base = 7 if side == 28 else 4
+    return base, int(math.log2(side // base))
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    """batch: BatchNorm2d; layer: normalize over (C, H, W) per example (GroupNorm with one
+    group), which keeps examples independent for gradient penalties; none: identity."""
+    return {"batch": lambda: nn.BatchNorm2d(channels),
+            "layer": lambda: nn.GroupNorm(1, channels),
+            "none": nn.Identity}[kind]()
+
+
+class DCGANGenerator(nn.Module):
+    """z [N, latent_dim] -> images [N, C, S, S]: a base x base projection, then stride-2
+    transposed convolutions (kernel 4), each followed by the norm and the activation."""
+
+    def __init__(self, latent_dim: int, shape: tuple[int, ...], width: int, norm: str = "batch",
+                 activation: type[nn.Module] = nn.ReLU, output: nn.Module | None = None) -> None:
+        super().__init__()
+        base, n = resolution_plan(shape)
+        widths = [width * 2 ** (n - 1 - i) for i in range(n)]  # base ... S/2
+        layers: list[nn.Module] = [nn.Unflatten(1, (latent_dim, 1, 1)),
+                                   nn.ConvTranspose2d(latent_dim, widths[0], base, 1, 0,
+                                                      bias=norm == "none"),
+                                   _norm(norm, widths[0]), activation()]
+        for c_in, c_out in zip(widths, widths[1:], strict=False):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
+                       _norm(norm, c_out), activation()]
+        layers += [nn.ConvTranspose2d(widths[-1], shape[0], 4, 2, 1),
+                   nn.Tanh() if output is None else output]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class DCGANEncoder(nn.Module):
+    """images [N, C, S, S] -> last feature map flattened [N, width * 2^(n-1) * base^2]: stride-2
+    convolutions (kernel 4); no norm after the first (Radford et al. 2016, Sec. 3)."""
+
+    def __init__(self, shape: tuple[int, ...], width: int, norm: str = "batch",
+                 activation: type[nn.Module] | None = None) -> None:
+        super().__init__()
+        base, n = resolution_plan(shape)
+        widths = [width * 2**i for i in range(n)]  # S/2 ... base
+        act = activation or (lambda: nn.LeakyReLU(0.2))
+        layers: list[nn.Module] = [nn.Conv2d(shape[0], widths[0], 4, 2, 1), act()]
+        for c_in, c_out in zip(widths, widths[1:], strict=False):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
+                       _norm(norm, c_out), act()]
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.out_features = widths[-1] * base * base
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images [N, C, S, S] -> DOutput(logits [N], features [N, F])."""
+
+    def __init__(self, shape: tuple[int, ...], width: int, norm: str = "batch",
+                 minibatch_kernels: int = 0, minibatch_stddev: bool = False) -> None:
+        super().__init__()
+        self.body = DCGANEncoder(shape, width, norm)
+        self.head = CriticHead(self.body.out_features, minibatch_kernels, minibatch_stddev)
+
+    def forward(self, x: Tensor) -> DOutput:
+        return self.head(self.body(x))
+
+
+class ConvAutoencoder(nn.Module):
+    """BEGAN's D (Berthelot et al. 2017, Sec. 3.5, with DCGAN blocks and ELU, no norm):
+    x -> code [N, code_dim] -> reconstruction; DOutput(logits = L(x) = mean |x - D(x)| [N],
+    features = code)."""
+
+    def __init__(self, shape: tuple[int, ...], width: int, code_dim: int) -> None:
+        super().__init__()
+        self.encoder = DCGANEncoder(shape, width, norm="none", activation=nn.ELU)
+        self.to_code = nn.Linear(self.encoder.out_features, code_dim)
+        self.decoder = DCGANGenerator(code_dim, shape, width, norm="none", activation=nn.ELU,
+                                      output=nn.Identity())
+
+    def forward(self, x: Tensor) -> DOutput:
+        code = self.to_code(self.encoder(x))  # [N, code_dim]
+        energy = (x - self.decoder(code)).abs().flatten(1).mean(1)  # [N]
+        return DOutput(logits=energy.float(), features=code.float())
+
+
+@torch.no_grad()
+def dcgan_init(network: nn.Module) -> nn.Module:
+    """Weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0 (Radford et al. 2016, Sec. 4)."""
+    for layer in network.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.normal_(layer.weight, 1.0, 0.02)
+            nn.init.zeros_(layer.bias)
+    return network
+
+
+@MODELS.register("dcgan")
+def build_dcgan(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """``g_hidden`` / ``d_hidden`` are the widths (DCGAN's ngf / ndf, 64 in the paper); G uses
+    batch norm when ``g_batchnorm``, D uses ``d_norm``."""
+    generator = DCGANGenerator(config.latent_dim, data_shape, config.g_hidden,
+                               "batch" if config.g_batchnorm else "none")
+    discriminator = DCGANDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
+                                       config.d_norm, config.minibatch_discrimination,
+                                       config.minibatch_stddev)
+    dcgan_init(generator), dcgan_init(discriminator)
+    if config.spectral_norm:  # after the init: the parametrization wraps the drawn weights
+        apply_spectral_norm(discriminator)
+    return generator, discriminator
+
+
+def build_dcgan_autoencoder(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    return dcgan_init(ConvAutoencoder(data_shape, config.d_hidden, config.latent_dim))
