@@ -42,7 +42,10 @@ DATASET_CONFIGS, LOSS_OVERLAYS = shipped_configs()
 
 def test_there_are_shipped_configs():
     assert "ring8" in DATASET_CONFIGS and "grid25" in DATASET_CONFIGS
-    assert set(LOSS_OVERLAYS) <= {*LOSSES.names(), *RECIPES.names()}
+    assert {"mnist5k", "digits8", "stacked-mnist", "image-folder"} <= set(DATASET_CONFIGS)
+    # An overlay is named after its loss or recipe, optionally with a model option (hinge-sn).
+    assert {name.removesuffix("-sn") for name in LOSS_OVERLAYS} <= {*LOSSES.names(),
+                                                                    *RECIPES.names()}
     assert "wgan-gp" in LOSS_OVERLAYS and "began" in LOSS_OVERLAYS
 
 
@@ -62,7 +65,9 @@ def test_every_loss_overlay_combines_with_a_data_set(loss):
     if loss == "began":  # a recipe rather than a loss of the GAN recipe
         assert combined.recipe == "began"
     else:
-        assert combined.loss.name == loss
+        assert combined.loss.name == loss.removesuffix("-sn")
+    assert combined.model.spectral_norm is loss.endswith("-sn")
+    combined.model.spectral_norm = False
     assert (combined.data, combined.model) == (base.data, base.model)
 
 

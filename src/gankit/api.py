@@ -17,6 +17,7 @@ import torch
 import yaml
 from torch import Tensor
 
+from gankit import distributed
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, build_config, check_n_eval, load_config, read_yaml
 from gankit.data import DATASETS, ImageDataset
@@ -39,6 +40,8 @@ class Run:
 
     def __init__(self, config: Config, run_dir: str | Path | None = None,
                  progress: bool = True, snapshots: bool = True) -> None:
+        # Under torchrun: join the process group; CUDA processes take cuda:LOCAL_RANK.
+        config.train.device = distributed.init_from_env(config.train.device)
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = DATASETS[config.data.name](config.data)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gankit import __version__
+from gankit import __version__, distributed
 from gankit.api import build, load
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import load_config, shipped_configs
@@ -80,8 +80,9 @@ def cmd_train(args: argparse.Namespace) -> None:
                               f"'gankit train --resume {out}' or choose another --out")
         run = build(config, run_dir=out, progress=progress)
     run.fit()
-    print(f"run directory: {run.run_dir}")
-    print(to_json(run.evaluate()))
+    if run.trainer.is_main:  # under torchrun the other processes are done
+        print(f"run directory: {run.run_dir}")
+        print(to_json(run.evaluate()))
 
 
 def _device(args: argparse.Namespace) -> list[str]:
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         print("gankit: error: out of memory; use a smaller batch_size, width or sample count",
               file=sys.stderr)
         return 2
+    finally:
+        distributed.shutdown()
     return 0
 
 

@@ -11,16 +11,20 @@ Critic = Callable[[Tensor], Tensor]  # x [N, ...] -> scores [N]
 
 
 def gradient_penalty(
-    critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+    critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator | None = None,
+    eps: Tensor | None = None,
 ) -> Tensor:
     r"""WGAN-GP's two-sided penalty, Gulrajani et al. 2017, eq. 3.
 
     $\mathbb{E}_{\hat x}[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]$ with
     $\hat x = \epsilon x + (1-\epsilon)\tilde x$ and one $\epsilon \sim U[0, 1]$ per example
-    (Algorithm 1, line 6). ``create_graph=True`` so the penalty trains D.
+    (Algorithm 1, line 6), drawn with ``generator`` unless given as ``eps`` [N].
+    ``create_graph=True`` so the penalty trains D.
     """
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # [N, 1, ...]
-    eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    if eps is None:
+        eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    eps = eps.to(real.dtype).reshape(eps_shape)
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
     return ((input_gradient_norms(critic, x_hat) - 1) ** 2).mean()
 

@@ -3,10 +3,12 @@
 Generic over recipes (:mod:`gankit.recipes.base`): each training step runs the recipe's phases
 in order, each ``repeats`` times (k discriminator steps per generator step, Goodfellow et al.
 2014, Alg. 1), with one optimizer and learning rate per phase (TTUR, Heusel et al. 2017).
+Under torchrun, gradients are averaged over processes before each step (gankit.distributed).
 
 Determinism: every random draw of the loop (data, latents, penalty interpolation) comes from one
 ``torch.Generator`` whose state is checkpointed with the weights, optimizer moments and the global
-RNG, so a resumed run continues bit-exactly on CPU. Under torch.distributed only rank 0 writes.
+RNG, so a resumed run continues bit-exactly on CPU, with any number of processes. Under
+torch.distributed only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from gankit import __version__
+from gankit import __version__, distributed
 from gankit.checkpoint import (
     checkpoint_dir,
     join_tensors,
@@ -82,7 +83,13 @@ class Trainer:
         if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
             raise GankitError(f"train.device is {config.train.device!r} but this machine has "
                               f"{torch.cuda.device_count()} CUDA device(s)")
+        self.rank, self.world_size = distributed.world()
+        distributed.check_batch(config.data.batch_size, config.model.pack, self.world_size)
         self.recipe = recipe.to(self.device)
+        if self.world_size > 1:
+            for name in list(recipe.nets):
+                recipe.nets[name] = distributed.sync_batchnorm(recipe.nets[name], self.device)
+            distributed.broadcast_state(recipe)
         if config.train.channels_last:  # 4-D weights only; linear layers are unaffected
             self.recipe.to(memory_format=torch.channels_last)
         self.autocast_dtype = torch.bfloat16 if config.train.precision == "bf16" else None
@@ -90,17 +97,17 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.hooks = list(hooks)
         self.progress = progress
-        self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.is_main = self.rank == 0
         self.specs = recipe.optimizers()
         self.optimizers = {
             name: build_optimizer(self._params(spec.networks), spec.lr, config)
             for name, spec in self.specs.items()
         }
-        # Each process draws its own data and latents; rank 0 of any run matches a 1-process run.
-        self.generator = torch.Generator(self.device).manual_seed(config.train.seed + self.rank)
+        # One stream on every process: each draws the global batch and keeps its shard, so a
+        # step does the same on any number of processes (gankit.distributed).
+        self.generator = torch.Generator(self.device).manual_seed(config.train.seed)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator,
-                               config.train.channels_last)
+                               config.train.channels_last, self.rank, self.world_size)
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.history: list[dict[str, float]] = []
@@ -143,7 +150,9 @@ class Trainer:
                 window_steps += 1
                 bar.update(1)
                 if self.step % train.log_every == 0 or self.step == total:
-                    record = {k: (sums[k] / counts[k]).item() for k in sums}
+                    means = distributed.average({k: sums[k] / counts[k] for k in sums},
+                                                self.world_size)
+                    record = {k: v.item() for k, v in means.items()}
                     record["steps_per_s"] = window_steps / max(now - window_start, 1e-9)
                     self._log(record)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()
@@ -190,6 +199,8 @@ class Trainer:
             group["lr"] = spec.lr * self.lr_factor()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.world_size > 1:
+            distributed.average_gradients(self._params(spec.networks), self.world_size)
         optimizer.step()
         if spec.clip > 0:  # WGAN weight clipping to [-c, c] (Arjovsky et al. 2017, Alg. 1 l. 7)
             with torch.no_grad():

@@ -10,6 +10,7 @@ parts (an auxiliary Q head, two generators, a statistics network) need no change
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import TrainConfig
+from gankit.distributed import shard
 from gankit.registry import Registry
 
 
@@ -45,19 +47,34 @@ class PhaseOutput:
 
 @dataclass
 class StepContext:
-    """What a phase may draw on: the data, the device and the one seeded random generator."""
+    """What a phase may draw on: the data, the device and the one seeded random generator.
+
+    Under torchrun every process draws the global batch from the same stream and keeps its
+    shard (:mod:`gankit.distributed`), so draws go through :meth:`draw`.
+    """
 
     data: Any  # a data source with .sample(n, generator, device)
-    batch_size: int
+    batch_size: int  # global: summed over processes
     device: torch.device
     generator: torch.Generator
     channels_last: bool = False  # image batches [N, C, H, W] in channels-last memory
+    rank: int = 0
+    world_size: int = 1
+
+    def draw(self, sampler: Callable[[int, torch.Generator], Tensor],
+             n: int | None = None) -> Tensor:
+        """This process's shard of ``sampler(n, generator)`` (n: the global batch size)."""
+        return shard(sampler(n or self.batch_size, self.generator), self.rank, self.world_size)
 
     def real_batch(self) -> Tensor:
-        batch = self.data.sample(self.batch_size, self.generator, self.device)
+        batch = self.draw(lambda n, g: self.data.sample(n, g, self.device))
         if self.channels_last and batch.dim() == 4:
             return batch.contiguous(memory_format=torch.channels_last)
         return batch
+
+    def uniform(self, n: int) -> Tensor:
+        """This process's shard of n draws from U[0, 1) (n global)."""
+        return self.draw(lambda k, g: torch.rand(k, generator=g, device=self.device), n)
 
 
 class Recipe(nn.Module, ABC):

@@ -63,7 +63,7 @@ class BEGAN(Recipe):
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         G, k = self.nets["G"], self.nets["balance"].k
-        z = self.latent(ctx.batch_size, ctx.generator)
+        z = ctx.draw(self.latent)
         if phase.name == "d":
             real = ctx.real_batch()
             with torch.no_grad():

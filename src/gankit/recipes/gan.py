@@ -93,7 +93,7 @@ class GAN(Recipe):
         if self._fake is not None:  # G(z) of the last D step, its graph recorded (reuse_fake)
             fake, self._fake = self._fake, None
         else:
-            fake = self.nets["G"](self.latent(ctx.batch_size, ctx.generator))
+            fake = self.nets["G"](ctx.draw(self.latent))
         out_fake = self.nets["D"](self.pack(fake))  # one D pass: logits and features
         terms = {"g_loss": self.loss.g_loss(out_fake.logits)}
         if self.feature_matching > 0:
@@ -108,7 +108,7 @@ class GAN(Recipe):
     def d_phase(self, ctx: StepContext) -> PhaseOutput:
         """D's loss on a real and a generated batch, plus the configured penalties."""
         G = self.nets["G"]
-        z = self.latent(ctx.batch_size, ctx.generator)  # [N, latent_dim]
+        z = ctx.draw(self.latent)  # [N, latent_dim]
         real = ctx.real_batch()
         if self.reuse_fake:  # G's graph is recorded (Phase.records_graph_of) for the G step
             self._fake = G(z)
@@ -130,8 +130,8 @@ class GAN(Recipe):
             terms["d_r2"] = self.r2_weight / 2 * gradient_norm_penalty(
                 packed_logits, self.pack(fake))
         if self.gp_weight > 0:
-            gp = gradient_penalty(packed_logits, self.pack(real), self.pack(fake),
-                                  ctx.generator)
+            eps = ctx.uniform(ctx.batch_size // self.pack_size)  # one per (packed) example
+            gp = gradient_penalty(packed_logits, self.pack(real), self.pack(fake), eps=eps)
             terms["d_gp"] = self.gp_weight * gp
         stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean()}
         if self.loss.estimates_w1:
