@@ -45,7 +45,20 @@ def test_width_sets_the_channels_doubling_towards_the_base():
     G, D = build((1, 32, 32), g_hidden=8, d_hidden=6)  # 4 -> 8 -> 16 -> 32: three doublings
     g_convs = [m.out_channels for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
     d_convs = [m.out_channels for m in D.modules() if isinstance(m, nn.Conv2d)]
-    assert g_convs == [32, 16, 8, 1] and d_convs == [6, 12, 24]
+    assert g_convs == [16, 8, 1] and d_convs == [6, 12, 24]
+    projection = G.net[0]  # z -> 32 channels at 4x4
+    assert isinstance(projection, nn.Linear) and projection.out_features == 32 * 4 * 4
+
+
+def test_projection_is_the_transposed_convolution_on_a_1x1_input():
+    """Radford et al.'s first layer: a matrix product reshaped to [C, base, base], the same map
+    as ConvTranspose2d(latent, C, base) applied to z as a 1x1 image."""
+    G, _ = build((1, 28, 28), g_hidden=4)
+    projection = G.net[0]
+    conv = nn.ConvTranspose2d(5, 8, 7, bias=False)
+    conv.weight.data.copy_(projection.weight.T.reshape(5, 8, 7, 7))
+    z = torch.randn(3, 5)
+    torch.testing.assert_close(G.net[1](projection(z)), conv(z[:, :, None, None]))
 
 
 def test_unsupported_sizes_are_a_clear_error():
