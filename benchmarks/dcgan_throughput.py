@@ -1,7 +1,9 @@
 """Throughput of a DCGAN-28 training step: gankit's trainer against a plain PyTorch loop.
 
 The baseline is what common scripts do: the DCGAN architecture written out here with
-``nn.Sequential``, float32, and G(z) computed twice per step (once for D's step, once for G's).
+``nn.Sequential``, float32, batches from a ``DataLoader`` over the images held in memory, and
+G(z) computed twice per step (once for D's step, once for G's). The same loop fed by gankit's
+in-memory sampler is shown too, to separate the data pipeline from the training step.
 gankit runs the shipped ``mnist5k`` config (bf16 autocast, one G(z) per step, fused Adam) with
 each speed option switched off in turn, to show what each one buys. Every variant trains on the same
 mnist5k batches (batch 64, non-saturating loss, Adam 2e-4), is warmed up, then timed over the
@@ -24,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 import gankit
 from gankit.config import DataConfig
@@ -49,8 +52,10 @@ def plain_models() -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
-def plain_loop(steps: int) -> float:
-    """Seconds for ``steps`` steps of the plain float32 loop (after a warm-up)."""
+def plain_loop(steps: int, loader: bool) -> float:
+    """Seconds for ``steps`` steps of the plain float32 loop (after a warm-up); batches from a
+    DataLoader over a TensorDataset (``loader``), as tutorials write it, or drawn in memory
+    with gankit's sampler (one gather per batch)."""
     torch.manual_seed(0)
     G, D = plain_models()
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -58,9 +63,23 @@ def plain_loop(steps: int) -> float:
     data = DATASETS["mnist5k"](DataConfig(name="mnist5k"))
     generator = torch.Generator().manual_seed(0)
     ones, zeros = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
+    images = TensorDataset(data.images.float() / 127.5 - 1)
+    batches = DataLoader(images, batch_size=BATCH, shuffle=True, drop_last=True,
+                         generator=generator)
+    stream = iter(())
+
+    def next_batch() -> torch.Tensor:
+        nonlocal stream
+        if not loader:
+            return data.sample(BATCH, generator)
+        try:
+            return next(stream)[0]
+        except StopIteration:  # a new epoch
+            stream = iter(batches)
+            return next(stream)[0]
 
     def step() -> None:
-        real = data.sample(BATCH, generator)
+        real = next_batch()
         z = torch.randn(BATCH, LATENT, generator=generator)
         d_loss = (F.binary_cross_entropy_with_logits(D(real), ones)
                   + F.binary_cross_entropy_with_logits(D(G(z).detach()), zeros))
@@ -89,7 +108,8 @@ def gankit_loop(steps: int, overrides: list[str]) -> float:
 
 
 VARIANTS = {
-    "plain PyTorch, fp32, G(z) twice (baseline)": None,
+    "plain PyTorch, fp32, G(z) twice, DataLoader (baseline)": "loader",
+    "plain PyTorch, fp32, G(z) twice, in-memory batches": "memory",
     "gankit, fp32, G(z) twice": ["train.precision=fp32", "train.channels_last=false",
                                  "train.reuse_fake=false"],
     "gankit, fp32, one G(z)": ["train.precision=fp32", "train.channels_last=false"],
@@ -108,19 +128,20 @@ def main() -> None:
     seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _ in range(args.rounds):
         for name, overrides in VARIANTS.items():
-            elapsed = (plain_loop(args.steps) if overrides is None else
+            elapsed = (plain_loop(args.steps, overrides == "loader")
+                       if isinstance(overrides, str) else
                        gankit_loop(args.steps, [*overrides, f"train.threads={args.threads}"]))
             seconds[name].append(elapsed)
     baseline = args.steps * BATCH / statistics.median(seconds[next(iter(VARIANTS))])
     rows = []
     print(f"DCGAN-28, batch {BATCH}, {args.steps} steps x {args.rounds} rounds, "
           f"{args.threads} threads")
-    print(f"{'variant':58s} {'images/s':>9s} {'steps/s':>8s} {'ratio':>6s}")
+    print(f"{'variant':62s} {'images/s':>9s} {'steps/s':>8s} {'ratio':>6s}")
     for name, times in seconds.items():
         images = args.steps * BATCH / statistics.median(times)
         rows.append({"variant": name, "images_per_s": images, "steps_per_s": images / BATCH,
                      "ratio": images / baseline})
-        print(f"{name:58s} {images:9.0f} {images / BATCH:8.2f} {images / baseline:6.2f}x")
+        print(f"{name:62s} {images:9.0f} {images / BATCH:8.2f} {images / baseline:6.2f}x")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"steps": args.steps, "rounds": args.rounds,
                                    "threads": args.threads, "batch": BATCH,

@@ -12,6 +12,8 @@ paper's final base x base convolution), which adds the optional batch layers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -51,8 +53,10 @@ class DCGANGenerator(nn.Module):
     followed by the norm and the activation."""
 
     def __init__(self, latent_dim: int, shape: tuple[int, ...], width: int, norm: str = "batch",
-                 activation: type[nn.Module] = nn.ReLU, output: nn.Module | None = None) -> None:
+                 activation: Callable[[], nn.Module] | None = None,
+                 output: nn.Module | None = None) -> None:
         super().__init__()
+        activation = activation or partial(nn.ReLU, inplace=True)
         base, n = resolution_plan(shape)
         widths = [width * 2 ** (n - 1 - i) for i in range(n)]  # base ... S/2
         layers: list[nn.Module] = [nn.Linear(latent_dim, widths[0] * base * base,
@@ -75,11 +79,11 @@ class DCGANEncoder(nn.Module):
     convolutions (kernel 4); no norm after the first (Radford et al. 2016, Sec. 3)."""
 
     def __init__(self, shape: tuple[int, ...], width: int, norm: str = "batch",
-                 activation: type[nn.Module] | None = None) -> None:
+                 activation: Callable[[], nn.Module] | None = None) -> None:
         super().__init__()
         base, n = resolution_plan(shape)
         widths = [width * 2**i for i in range(n)]  # S/2 ... base
-        act = activation or (lambda: nn.LeakyReLU(0.2))
+        act = activation or partial(nn.LeakyReLU, 0.2, inplace=True)
         layers: list[nn.Module] = [nn.Conv2d(shape[0], widths[0], 4, 2, 1), act()]
         for c_in, c_out in zip(widths, widths[1:], strict=False):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),

@@ -1,0 +1,87 @@
+"""Image quality at a fixed training-time budget: losses on mnist5k, mode coverage on StackedMNIST.
+
+Each entry trains a shipped config on one CPU thread until its training time (the trainer's
+clock, which leaves out evaluation and checkpoints) reaches the budget, then runs the same
+evaluation as ``gankit eval``: FID / KID / precision / recall in the feature space of the
+project's digit classifier (``gankit.metrics.digit_classifier``) on 2,500 samples against
+2,500 training digits, and on StackedMNIST the modes out of 1,000 and KL(generated || uniform)
+over 26,000 samples (PacGAN Table 2's protocol, with our classifier and data: indicative only).
+
+    .venv/bin/python benchmarks/image_quality.py [--budget 300] [--stacked-budget 450] [--only NAME]
+
+Resumable: finished entries are kept in benchmarks/results/image_quality.json (delete an entry
+to redo it); sample grids go to benchmarks/results/image-quality/NAME.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+import gankit
+from gankit.image_eval import write_sample_grid
+
+RESULTS = Path(__file__).parent / "results" / "image_quality.json"
+GRIDS = Path(__file__).parent / "results" / "image-quality"
+
+ENTRIES = {  # name -> (shipped config, overrides, which budget)
+    "non-saturating": ("mnist5k", [], "mnist"),
+    "wgan-gp": ("mnist5k-wgan-gp", [], "mnist"),
+    "hinge+sn": ("mnist5k-hinge-sn", [], "mnist"),
+    "lsgan": ("mnist5k-lsgan", [], "mnist"),
+    "began": ("mnist5k-began", [], "mnist"),
+    "stacked: dcgan": ("stacked-mnist", ["model.minibatch_discrimination=0"], "stacked"),
+    "stacked: + minibatch stddev": ("stacked-mnist", ["model.minibatch_discrimination=0",
+                                                      "model.minibatch_stddev=true"], "stacked"),
+    "stacked: + minibatch discrimination (shipped)": ("stacked-mnist", [], "stacked"),
+}
+REPORTED = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score",
+            "label_kl", "nn_ratio", "stacked_modes", "stacked_reverse_kl", "fid_held_out")
+
+
+def train_for(config: str, overrides: list[str], budget: float) -> gankit.Run:
+    run = gankit.build(config, overrides=[*overrides, "train.threads=1", "train.steps=1000000"],
+                       progress=False, snapshots=False)
+    while run.trainer.elapsed < budget:
+        run.fit(run.step + 50)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=300, help="training seconds, mnist5k")
+    parser.add_argument("--stacked-budget", type=float, default=450,
+                        help="training seconds, StackedMNIST")
+    parser.add_argument("--only", help="run just this entry")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    budgets = {"mnist": args.budget, "stacked": args.stacked_budget}
+    for name, (config, overrides, group) in ENTRIES.items():
+        if name in results or (args.only and name != args.only):
+            continue
+        start = time.perf_counter()
+        run = train_for(config, overrides, budgets[group])
+        metrics = run.evaluate()
+        GRIDS.mkdir(parents=True, exist_ok=True)
+        slug = name.replace(": ", "-").replace(" ", "-").replace("+", "").replace("(", "")
+        write_sample_grid(run.recipe, run.trainer.device, GRIDS / f"{slug.rstrip(')')}.png")
+        results[name] = {"config": config, "overrides": overrides, "steps": run.step,
+                         "train_seconds": run.trainer.elapsed,
+                         "wall_seconds": time.perf_counter() - start,
+                         **{k: metrics[k] for k in REPORTED if k in metrics}}
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(name, json.dumps(results[name]), flush=True)
+    print(f"\n{'entry':46s} {'steps':>6s} " + " ".join(f"{k[:10]:>10s}" for k in REPORTED[:6]))
+    for name, row in results.items():
+        values = " ".join(f"{row[k]:10.3g}" if k in row else f"{'':10s}" for k in REPORTED[:6])
+        print(f"{name:46s} {row['steps']:6d} {values}")
+
+
+if __name__ == "__main__":
+    main()
