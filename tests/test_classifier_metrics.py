@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from gankit.metrics.classifier import classifier_score, label_histogram_kl, stacked_mnist_modes
 from gankit.metrics.memorization import nearest_neighbour_check
@@ -58,3 +59,15 @@ def test_memorization_check_tells_copies_from_fresh_samples():
     copies = nearest_neighbour_check(train[:200] + 1e-4, train, held_out)
     assert 0.8 < fresh["ratio"] < 1.25 and fresh["near_copies"] < 0.05
     assert copies["ratio"] < 0.01 and copies["near_copies"] == 1.0
+
+
+def test_nearest_distances_match_a_kd_tree():
+    from scipy.spatial import cKDTree
+
+    from gankit.metrics.memorization import _nearest_distances
+
+    rng = np.random.default_rng(2)
+    train, queries = rng.normal(size=(700, 6)), rng.normal(size=(300, 6))
+    expected = cKDTree(train).query(queries)[0]
+    got = _nearest_distances(torch.as_tensor(queries), torch.as_tensor(train), chunk=64)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-9)

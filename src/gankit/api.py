@@ -101,6 +101,9 @@ class Run:
             if not isinstance(features, FeatureExtractor):
                 features = feature_extractor(self.data, features, weights, device)
             return image_metrics(self.recipe, self.data, n, device, features, seed)
+        if features is not None:
+            raise GankitError(f"features {features!r} are for image data; "
+                              f"{self.config.data.name} is measured without them")
         fake, real = draw_eval_samples(self.data, self.recipe, n, seed, device)
         return toy_eval_metrics(self.data, fake, real)
 

@@ -18,6 +18,7 @@ from gankit.api import build, load
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import load_config, shipped_configs
 from gankit.errors import GankitError
+from gankit.image_eval import FEATURE_NAMES
 from gankit.runlog import to_json, write_json
 from gankit.trainer import TrainingInterrupted
 
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("--n", type=int, help="number of samples (default: data.n_eval)")
     evaluate.add_argument("--device", help="run on this device (default: the run's train.device)")
+    evaluate.add_argument("--features", choices=FEATURE_NAMES,
+                          help="image feature space for FID/KID/precision/recall (default: "
+                               "digits on digit data, none for a folder of images)")
+    evaluate.add_argument("--weights", type=Path, metavar="PATH",
+                          help="InceptionV3 weights for --features inception (pytorch-fid's "
+                               "pt_inception-2015-12-05-6726825d.pth; nothing is downloaded)")
 
     experiment = commands.add_parser("experiment", help="run one of the theory experiments")
     experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")
@@ -102,7 +109,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     run = load(args.run_dir, _device(args), progress=False)
-    metrics = run.evaluate(args.n)
+    if args.weights is not None and args.features != "inception":
+        raise GankitError("--weights is for --features inception")
+    metrics = run.evaluate(args.n, features=args.features,
+                           weights=str(args.weights) if args.weights else None)
     write_json(args.run_dir / "eval.json", {"step": run.step, **metrics})
     print(to_json(metrics))
 

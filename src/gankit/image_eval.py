@@ -110,7 +110,9 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
     if features is not None:
         f_real, f_fake = features.features(real), features.features(fake)
         metrics["fid"] = fid(f_real, f_fake)
-        metrics["kid"], metrics["kid_std"] = kid(f_real, f_fake, seed=seed)
+        # subsets of at most half the samples, so that they differ and the std means something
+        subset = max(2, min(1000, n // 2))
+        metrics["kid"], metrics["kid_std"] = kid(f_real, f_fake, subset_size=subset, seed=seed)
         metrics |= precision_recall(f_real, f_fake) | density_coverage(f_real, f_fake)
     if data.held_out is not None:
         held, _ = data.reference(n, cpu, "held_out")

@@ -43,7 +43,8 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Pat
         if points:
             ax.plot(*zip(*points, strict=True), label=key, lw=1.2)
     ax.set(xlabel="step", title="training")
-    ax.legend(fontsize=8)
+    if ax.lines:  # no loss is logged before the first log_every steps
+        ax.legend(fontsize=8)
     for ax, key in zip(axes[1:], eval_keys, strict=False):
         points = [(r["step"], r[key]) for r in records if key in r]
         ax.plot(*zip(*points, strict=True), marker="o", ms=3)

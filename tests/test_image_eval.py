@@ -1,0 +1,132 @@
+"""Image runs end to end: snapshots (grids, interpolation strip, curves, TensorBoard), the
+metrics of ``gankit eval`` with its feature choices, and latent interpolation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+import gankit
+from gankit.cli import main
+from gankit.errors import GankitError
+from gankit.image_eval import ChannelwiseClassifier, image_metrics
+from gankit.metrics.digit_classifier import load_digit_classifier
+from gankit.sampling import interpolation_path, slerp
+
+FAST = ["train.threads=1", "model.g_hidden=16", "model.d_hidden=16", "data.n_eval=200"]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """digits8 trained 4 steps through the CLI with a snapshot every 2 steps."""
+    run_dir = tmp_path_factory.mktemp("img") / "run"
+    argv = ["train", "digits8", "--out", str(run_dir), "--no-progress",
+            "--set", "train.steps=4", "--set", "train.plot_every=2"]
+    for item in FAST:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    return run_dir
+
+
+def test_snapshots_write_grids_strip_curves_and_tensorboard(digits_run):
+    grids = sorted(p.name for p in (digits_run / "samples").glob("*.png"))
+    assert grids == ["step-0000002.png", "step-0000004.png"]
+    assert (digits_run / "interpolation.png").is_file() and (digits_run / "training.png").is_file()
+    from PIL import Image
+
+    with Image.open(digits_run / "samples" / grids[0]) as grid:
+        assert min(grid.size) > 8 * 8  # an 8x8 grid of 8x8 digits (plus borders)
+    records = [json.loads(line) for line in (digits_run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "eval/fid" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(digits_run / "tensorboard"), size_guidance={"images": 0}).Reload()
+    assert {"samples", "interpolation"} <= set(events.Tags()["images"])
+    assert "eval/fid" in events.Tags()["scalars"]
+
+
+def test_eval_reports_every_image_metric(digits_run, capsys):
+    capsys.readouterr()
+    assert main(["eval", str(digits_run), "--n", "200"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    expected = {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
+                "fid_held_out", "nn_ratio", "near_copies", "classifier_score", "label_kl"}
+    assert expected <= metrics.keys()
+    assert all(math.isfinite(metrics[k]) for k in expected)
+    assert metrics["kid_std"] > 0  # subsets of 100 of the 200 samples differ
+    assert metrics["fid"] > metrics["fid_held_out"] > 0  # 4 steps: far from real digits
+    assert 1 <= metrics["classifier_score"] <= 10
+    written = json.loads((digits_run / "eval.json").read_text())
+    assert written["step"] == 4 and written["fid"] == metrics["fid"]
+
+
+def _one_error(capsys, argv) -> str:
+    assert main(argv) == 2
+    return capsys.readouterr().err.strip()
+
+
+def test_eval_feature_choices_are_checked(digits_run, tmp_path, capsys):
+    err = _one_error(capsys, ["eval", str(digits_run), "--features", "inception"])
+    assert "need the weights file: --weights PATH" in err
+    missing = tmp_path / "pt_inception.pth"
+    err = _one_error(capsys, ["eval", str(digits_run), "--features", "inception",
+                              "--weights", str(missing)])
+    assert str(missing) in err and len(err.splitlines()) == 1
+    err = _one_error(capsys, ["eval", str(digits_run), "--weights", str(missing)])
+    assert "--weights is for --features inception" in err
+
+
+def test_features_are_refused_for_toy_data(make_run):
+    with pytest.raises(GankitError, match="for image data"):
+        make_run().evaluate(100, features="digits")
+
+
+def test_stacked_mnist_modes_are_counted_with_the_classifier():
+    run = gankit.build("stacked-mnist", overrides=FAST, progress=False, snapshots=False)
+    run.fit(1)
+    features = ChannelwiseClassifier(load_digit_classifier("mnist5k", "cpu"), 28)
+    metrics = image_metrics(run.recipe, run.data, 100, run.trainer.device, features,
+                            mode_samples=300)
+    assert 1 <= metrics["stacked_modes"] <= 300 and metrics["stacked_reverse_kl"] >= 0
+    assert "classifier_score" not in metrics  # per-channel labels are counted as modes instead
+
+
+def test_real_stacked_digits_cover_the_modes_a_uniform_draw_would():
+    """The classifier-based mode count on real StackedMNIST is what uniform sampling gives:
+    300 draws of 1,000 modes hit 1000 (1 - 0.999^300) = 259 distinct ones on average."""
+    from gankit.config import DataConfig
+    from gankit.data import DATASETS
+    from gankit.metrics.classifier import stacked_mnist_modes
+
+    data = DATASETS["stacked-mnist"](DataConfig(name="stacked-mnist"))
+    images, labels = data.reference(300, torch.Generator().manual_seed(0), "held_out")
+    features = ChannelwiseClassifier(load_digit_classifier("mnist5k", "cpu"), 28)
+    predicted = features.labels(images)
+    assert (predicted == labels).all(1).float().mean() > 0.93  # 98.5% per digit, cubed
+    assert 230 <= stacked_mnist_modes(predicted)["modes"] <= 290
+
+
+def test_slerp_keeps_norms_between_equal_length_ends_and_hits_the_ends():
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(5, 64, generator=gen, dtype=torch.float64), None
+    b = torch.randn(5, 64, generator=gen, dtype=torch.float64)
+    b = b / b.norm(dim=1, keepdim=True) * a.norm(dim=1, keepdim=True)
+    path = interpolation_path(a, b, 7)
+    assert path.shape == (5, 7, 64)
+    torch.testing.assert_close(path[:, 0], a)
+    torch.testing.assert_close(path[:, -1], b)
+    torch.testing.assert_close(path.norm(dim=2), a.norm(dim=1, keepdim=True).expand(5, 7))
+    # a straight line dips inside the sphere; the great circle's angle grows uniformly in t
+    line = interpolation_path(a, b, 7, spherical=False)
+    assert (line[:, 3].norm(dim=1) < a.norm(dim=1) * 0.9).all()
+    cos = torch.nn.functional.cosine_similarity(path[:, 1:], path[:, :-1], dim=2)
+    torch.testing.assert_close(cos, cos[:, :1].expand_as(cos))
+
+
+def test_slerp_between_parallel_latents_is_the_straight_line():
+    a = torch.ones(1, 4)
+    torch.testing.assert_close(slerp(a, 2 * a, torch.tensor([0.5]))[:, 0], 1.5 * a)
