@@ -37,3 +37,11 @@ def test_api_example_runs(tmp_path, monkeypatch):
     assert again.step == 600 and (tmp_path / "runs" / "api-demo" / "training.png").is_file()
     assert os.path.isfile(tmp_path / "runs" / "api-demo" / "config.yaml")
     assert run.step == 300
+
+
+def test_image_api_example_runs():
+    example = next(block for block in code_blocks("python") if '"digits8"' in block)
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
+    digits = namespace["digits"]
+    assert digits.step == 200 and digits.sample(16).shape == (16, 1, 8, 8)
