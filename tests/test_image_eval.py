@@ -45,7 +45,7 @@ def test_snapshots_write_grids_strip_curves_and_tensorboard(digits_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(digits_run / "tensorboard"), size_guidance={"images": 0}).Reload()
-    assert {"samples", "interpolation"} <= set(events.Tags()["images"])
+    assert {"samples", "interpolation", "training"} <= set(events.Tags()["images"])
     assert "eval/fid" in events.Tags()["scalars"]
 
 

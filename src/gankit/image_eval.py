@@ -144,14 +144,17 @@ def image_snapshot(data: ImageDataset, n_eval: int, features: FeatureExtractor |
         trainer.log_eval(metrics)
         if trainer.run_dir is None:
             return
-        pictures = {"samples": trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png",
-                    "interpolation": trainer.run_dir / "interpolation.png"}
-        write_sample_grid(trainer.recipe, trainer.device, pictures["samples"])
-        write_interpolation_strip(trainer.recipe, trainer.device, pictures["interpolation"])
+        pictures = {
+            "samples": write_sample_grid(trainer.recipe, trainer.device, trainer.run_dir
+                                         / "samples" / f"step-{trainer.step:07d}.png"),
+            "interpolation": write_interpolation_strip(trainer.recipe, trainer.device,
+                                                       trainer.run_dir / "interpolation.png"),
+            "training": plot_training_curves(read_metrics(trainer.run_dir),
+                                             trainer.run_dir / "training.png"),
+        }
         if trainer.logger is not None:
             for tag, path in pictures.items():
                 trainer.logger.image(tag, path, trainer.step)
-        plot_training_curves(read_metrics(trainer.run_dir), trainer.run_dir / "training.png")
 
     return snapshot
 
