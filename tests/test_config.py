@@ -417,3 +417,17 @@ def test_exponent_floats_without_a_dot_in_files_and_overrides(tmp_path):
     assert load_config(path).train.lr_d == 2e-4
     assert load_config(path, ["train.lr_g=3e-4"]).train.lr_g == 3e-4
     assert load_config(path, ["data.name=ring8"]).data.name == "ring8"
+
+
+@pytest.mark.parametrize("option", ["model.spectral_norm=true", "train.g_ema=0.999",
+                                    "loss.r1_weight=1", "loss.pull_away=0.1", "model.pack=2",
+                                    "train.reuse_fake=true", "model.d_norm=batch"])
+def test_began_refuses_options_it_would_ignore(option):
+    key = option.split("=")[0].replace(".", "[.]")
+    with pytest.raises(ConfigError, match=f"recipe began does not use {key}="):
+        build_config(tiny_dict(recipe="began"), [option])
+
+
+@pytest.mark.parametrize("name", ["mnist5k-began", "grid25-began", "digits8-began"])
+def test_began_overlay_combines_with_image_and_toy_configs(name):
+    assert load_config(name).recipe == "began"

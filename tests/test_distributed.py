@@ -32,9 +32,14 @@ def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
 
-@pytest.mark.parametrize("loss", ["non-saturating", "wgan-gp"])
-def test_two_processes_keep_identical_replicas_and_match_one_process(tiny, tmp_path, loss):
-    config = tiny(loss={"name": loss}, train={"log_every": 5, "n_critic": 2})
+@pytest.mark.parametrize("sections", [
+    {"loss": {"name": "non-saturating"}},
+    {"loss": {"name": "wgan-gp"}},
+    # BEGAN's k_t (a buffer, compared below) must follow the energies of the global batch
+    {"recipe": "began", "loss": {"began_lambda_k": 0.05}},
+], ids=["non-saturating", "wgan-gp", "began"])
+def test_two_processes_keep_identical_replicas_and_match_one_process(tiny, tmp_path, sections):
+    config = tiny(**sections, train={"log_every": 5, "n_critic": 2})
     done = torchrun(str(WORKER), str(tmp_path), json.dumps(config), str(STEPS))
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [load_file(str(tmp_path / f"rank-{r}.safetensors")) for r in (0, 1)]
@@ -53,6 +58,14 @@ def test_two_processes_keep_identical_replicas_and_match_one_process(tiny, tmp_p
     for ours, reference in zip(distributed_history, history, strict=True):
         for key in ("d_loss", "g_loss"):
             assert ours[key] == pytest.approx(reference[key], rel=1e-4, abs=1e-6)
+
+
+def test_a_non_finite_loss_in_one_process_stops_every_process(tiny, tmp_path):
+    done = torchrun(str(WORKER.with_name("ddp_nan.py")), str(tmp_path), json.dumps(tiny()))
+    assert done.returncode == 0, done.stderr[-3000:]
+    for rank in (0, 1):
+        message = (tmp_path / f"rank-{rank}.txt").read_text()
+        assert "non-finite loss in phase 'd' at step 3" in message
 
 
 def test_cli_under_torchrun_then_resume_with_one_process(tiny, tmp_path):

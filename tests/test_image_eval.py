@@ -130,3 +130,22 @@ def test_slerp_keeps_norms_between_equal_length_ends_and_hits_the_ends():
 def test_slerp_between_parallel_latents_is_the_straight_line():
     a = torch.ones(1, 4)
     torch.testing.assert_close(slerp(a, 2 * a, torch.tensor([0.5]))[:, 0], 1.5 * a)
+
+
+def test_eval_needs_enough_samples_for_its_metrics(digits_run, capsys):
+    err = _one_error(capsys, ["eval", str(digits_run), "--n", "5"])
+    assert "image metrics need at least 10 samples" in err and "got 5" in err
+
+
+def test_stacked_memorization_is_checked_digit_by_digit():
+    from gankit.config import DataConfig
+    from gankit.data import DATASETS
+    from gankit.data.images import to_unit_range
+    from gankit.image_eval import memorization_metrics
+
+    data = DATASETS["stacked-mnist"](DataConfig(name="stacked-mnist"))
+    copies = to_unit_range(data.images[:300]).reshape(100, 3, 28, 28)  # triples of train digits
+    fresh = to_unit_range(data.held_out[:300]).reshape(100, 3, 28, 28)
+    copied, original = memorization_metrics(copies, data), memorization_metrics(fresh, data)
+    assert copied["near_copies"] == 1.0 and copied["nn_ratio"] < 1e-6
+    assert original["near_copies"] < 0.05 and 0.8 < original["nn_ratio"] < 1.25

@@ -189,6 +189,24 @@ class Config:
         if self.data.batch_size % self.model.pack:
             raise ConfigError(f"data.batch_size ({self.data.batch_size}) must be a multiple of "
                               f"model.pack ({self.model.pack})")
+        if self.recipe == "began":
+            self._check_began()
+
+    def _check_began(self) -> None:
+        """BEGAN's D is an auto-encoder trained on its own energies: options of the classifier
+        D, of the adversarial losses and of the GAN recipe's loop have no effect there, so
+        setting one is refused rather than silently ignored."""
+        off = {"model.spectral_norm": False, "model.pack": 1, "model.minibatch_discrimination": 0,
+               "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
+               "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
+               "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
+               "train.g_ema": 0.0, "train.reuse_fake": False}
+        used = [f"{key}={_show(value)}" for key, default in off.items()
+                if (value := getattr(getattr(self, key.split(".")[0]), key.split(".")[1]))
+                not in (default, 0)]
+        if used:
+            raise ConfigError(f"recipe began does not use {', '.join(used)} (its D is an "
+                              f"auto-encoder trained on reconstruction energies); remove them")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

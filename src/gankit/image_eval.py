@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.data import ImageDataset, StackedImages
+from gankit.data.images import to_unit_range
 from gankit.errors import GankitError
 from gankit.metrics.classifier import classifier_score, label_histogram_kl, stacked_mnist_modes
 from gankit.metrics.extractors import Classifier, FeatureExtractor
@@ -28,6 +29,7 @@ from gankit.sampling import interpolation_path
 from gankit.snapshots import EVAL_SEED, generate
 from gankit.trainer import Trainer
 
+MIN_IMAGE_SAMPLES = 10  # k-NN radii need k + 1 samples; a classifier score needs a histogram
 STACKED_MNIST_SAMPLES = 26_000  # PacGAN Table 2 and MEG count StackedMNIST modes over 26,000
 GRID_SIZE = 64  # samples in a grid: 8 x 8
 FEATURE_NAMES = ("digits", "inception")
@@ -100,8 +102,12 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
     smaller): FID, KID, precision/recall, density/coverage in ``features``' space; with a
     classifier the classifier score and the label histogram's KL to uniform (StackedMNIST:
     modes and KL over ``mode_samples``, 26,000 by default); the nearest-neighbour memorization
-    check against the training set in pixel space; and ``fid_held_out``, the FID of held-out
-    real images, the floor that sample noise sets for this n."""
+    check against the training set in pixel space; and ``fid_held_out``, the FID between
+    training and held-out real images (as many as the held-out split has, up to n), the floor
+    that sample noise sets."""
+    if n < MIN_IMAGE_SAMPLES:
+        raise GankitError(f"image metrics need at least {MIN_IMAGE_SAMPLES} samples "
+                          f"(nearest-neighbour radii, classifier scores), got {n}")
     generator = torch.Generator(device).manual_seed(seed)
     fake = generate_batched(recipe, n, generator)
     cpu = torch.Generator().manual_seed(seed)
@@ -116,11 +122,10 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
         metrics |= precision_recall(f_real, f_fake) | density_coverage(f_real, f_fake)
     if data.held_out is not None:
         held, _ = data.reference(n, cpu, "held_out")
-        if features is not None:
-            metrics["fid_held_out"] = fid(f_real, features.features(held))
-        check = nearest_neighbour_check(fake, data.reference(len(data), cpu)[0], held)
-        metrics["nn_ratio"], metrics["near_copies"] = check["ratio"], check["near_copies"]
-    if isinstance(features, ChannelwiseClassifier):
+        if features is not None:  # as many images on each side: FID's bias depends on the count
+            metrics["fid_held_out"] = fid(f_real[:len(held)], features.features(held))
+        metrics |= memorization_metrics(fake, data)
+    if isinstance(features, ChannelwiseClassifier) and data.n_classes:
         if isinstance(data, StackedImages):
             count = mode_samples or STACKED_MNIST_SAMPLES
             many = fake if count == n else generate_batched(recipe, count, generator)
@@ -131,6 +136,18 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
             metrics["classifier_score"] = classifier_score(probs)[0]
             metrics["label_kl"] = label_histogram_kl(probs.argmax(1), features.n_classes)
     return metrics
+
+
+def memorization_metrics(fake: Tensor, data: ImageDataset) -> dict[str, float]:
+    """The nearest-neighbour check in pixel space against every training image, with all
+    held-out images as the yardstick. StackedMNIST is checked digit by digit (each channel
+    against the training digits): a random triple of digits is almost never a training
+    example, so whole images would look original whatever G does."""
+    if isinstance(data, StackedImages):
+        fake = fake.reshape(-1, 1, *fake.shape[2:])
+    check = nearest_neighbour_check(fake, to_unit_range(data.images),
+                                    to_unit_range(data.held_out))
+    return {"nn_ratio": check["ratio"], "near_copies": check["near_copies"]}
 
 
 def image_snapshot(data: ImageDataset, n_eval: int, features: FeatureExtractor | None):

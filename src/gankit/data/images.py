@@ -253,6 +253,7 @@ def _write_cache(path: Path, images: Tensor, fingerprint: str) -> None:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    # one temporary file per process: torchrun's processes may all build the cache at once
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     save_file({"images": images.contiguous()}, str(partial), {"fingerprint": fingerprint})
     os.replace(partial, path)  # atomic: a crash never leaves a half-written cache

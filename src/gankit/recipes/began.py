@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from gankit import distributed
 from gankit.config import Config
 from gankit.models import AUTOENCODERS, MODELS
 from gankit.recipes.base import (
@@ -73,7 +74,11 @@ class BEGAN(Recipe):
             return PhaseOutput({"d_loss": real_loss - k * fake_loss},
                                {"ae_real": real_loss.detach(), "ae_fake": fake_loss.detach()})
         fake_loss = self.energy(G(z)).mean()
-        self._last_fake_loss = fake_loss.detach()
+        # k_t follows the global batch: under torchrun every process updates it from the
+        # energies averaged over all shards, so k_t stays the same everywhere (and as on 1).
+        means = distributed.average({"real": self._last_real_loss, "fake": fake_loss.detach()},
+                                    ctx.world_size)
+        self._last_real_loss, self._last_fake_loss = means["real"], means["fake"]
         balance = self.gamma * self._last_real_loss - self._last_fake_loss
         return PhaseOutput({"g_loss": fake_loss},
                            {"k": k.clone(), "convergence_m": self._last_real_loss + balance.abs()})
