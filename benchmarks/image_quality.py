@@ -9,14 +9,16 @@ over 26,000 samples (PacGAN Table 2's protocol, with our classifier and data: in
 
     .venv/bin/python benchmarks/image_quality.py [--budget 300] [--stacked-budget 450] [--only NAME]
 
-Resumable: finished entries are kept in benchmarks/results/image_quality.json (delete an entry
-to redo it); sample grids go to benchmarks/results/image-quality/NAME.png.
+Resumable: finished entries are kept in benchmarks/results/image_quality.json with their budget
+(an entry is redone when its budget changes, or when deleted); sample grids go to
+benchmarks/results/image-quality/NAME.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import time
 from pathlib import Path
 
@@ -62,15 +64,19 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     budgets = {"mnist": args.budget, "stacked": args.stacked_budget}
     for name, (config, overrides, group) in ENTRIES.items():
-        if name in results or (args.only and name != args.only):
+        if args.only and name != args.only:
             continue
+        if results.get(name, {}).get("budget_seconds") == budgets[group]:
+            continue  # finished with this budget (another budget reruns it)
         start = time.perf_counter()
         run = train_for(config, overrides, budgets[group])
         metrics = run.evaluate()
         GRIDS.mkdir(parents=True, exist_ok=True)
         slug = name.replace(": ", "-").replace(" ", "-").replace("+", "").replace("(", "")
         write_sample_grid(run.recipe, run.trainer.device, GRIDS / f"{slug.rstrip(')')}.png")
-        results[name] = {"config": config, "overrides": overrides, "steps": run.step,
+        results[name] = {"config": config, "overrides": overrides,
+                         "budget_seconds": budgets[group], "torch": torch.__version__,
+                         "cpu": platform.processor() or platform.machine(), "steps": run.step,
                          "train_seconds": run.trainer.elapsed,
                          "wall_seconds": time.perf_counter() - start,
                          **{k: metrics[k] for k in REPORTED if k in metrics}}

@@ -135,6 +135,7 @@ TRICKS = {
     "f-hellinger": {"loss": {"name": "f-hellinger"}},
     "f-reverse-kl": {"loss": {"name": "f-reverse-kl"}},
     "f-js": {"loss": {"name": "f-js"}},
+    "f-gan": {"loss": {"name": "f-gan"}},
     "began": {"recipe": "began"},
     "fast": {"train": {"precision": "bf16", "channels_last": True, "reuse_fake": True}},
 }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -31,6 +32,8 @@ from torch import Tensor, nn
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from gankit.errors import GankitError
+
+COLLECTIVE_TIMEOUT = timedelta(hours=2)
 
 
 def launched_by_torchrun() -> bool:
@@ -44,7 +47,9 @@ def init_from_env(device: str) -> str:
         return device
     cuda = device.startswith("cuda")
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
+        # rank 0 evaluates snapshots (minutes with InceptionV3) while the others wait in the
+        # next collective: give that wait more than the default 10 minutes of NCCL
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
     if cuda:
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         torch.cuda.set_device(device)
