@@ -136,7 +136,7 @@ TRICKS = {
     "f-reverse-kl": {"loss": {"name": "f-reverse-kl"}},
     "f-js": {"loss": {"name": "f-js"}},
     "f-gan": {"loss": {"name": "f-gan"}},
-    "began": {"recipe": "began"},
+    "began": {"recipe": "began", "model": {"d_norm": "none"}},
     "fast": {"train": {"precision": "bf16", "channels_last": True, "reuse_fake": True}},
 }
 
