@@ -78,6 +78,32 @@ def test_precision_recall_extremes():
     assert collapsed["precision"] == 1.0 and collapsed["recall"] < 0.1
 
 
+def test_precision_recall_by_hand_in_one_dimension():
+    real = np.array([[0.0], [1.0], [2.0], [10.0]])  # 1-NN radii: 1, 1, 1, 8
+    fake = np.array([[0.5], [3.5], [30.0]])  # 1-NN radii: 3, 3, 26.5
+    # precision: 0.5 is in the ball of 0 (and 1); 3.5 is 1.5 from 2 (radius 1) and 6.5 from 10
+    # (radius 8): inside; 30 is in none -> 2/3. recall: 0, 1, 2 are within 3 of 0.5 or 3.5;
+    # 10 is 6.5 from 3.5 (radius 3) and 20 from 30 (radius 26.5): inside -> 4/4.
+    assert precision_recall(real, fake, k=1) == {"precision": pytest.approx(2 / 3),
+                                                 "recall": 1.0}
+
+
+def test_precision_recall_match_a_loop_over_the_definition():
+    rng = np.random.default_rng(5)
+    real, fake = rng.normal(size=(60, 3)), rng.normal(0.5, 1.2, size=(50, 3))
+    k = 3
+
+    def radius(points, i):  # distance to the k-th nearest other point
+        return sorted(np.linalg.norm(points[i] - q) for j, q in enumerate(points) if j != i)[k - 1]
+
+    def inside(x, points):
+        return any(np.linalg.norm(x - p) <= radius(points, i) for i, p in enumerate(points))
+
+    expected = {"precision": np.mean([inside(x, real) for x in fake]),
+                "recall": np.mean([inside(x, fake) for x in real])}
+    assert precision_recall(real, fake, k=k) == pytest.approx(expected)
+
+
 def test_density_and_coverage_by_hand():
     real = np.array([[0.0], [1.0], [2.0], [10.0]])  # 1-NN radii: 1, 1, 1, 8
     fake = np.array([[0.5], [20.0]])

@@ -40,6 +40,26 @@ def test_matches_torchs_spectral_norm():
     torch.testing.assert_close(ours(x), theirs(x), rtol=1e-4, atol=1e-5)
 
 
+def test_one_step_from_the_same_u_equals_torchs():
+    """Before convergence too, step for step. torch keeps v and iterates u <- Wv, v <- W^T u;
+    we keep u and iterate v <- W^T u, u <- W v, v <- W^T u: the same sequence, so torch's
+    state v = normalize(W^T u) gives the same sigma at every step."""
+    torch.manual_seed(2)
+    ours = spectral_norm(nn.Conv2d(3, 8, 4))
+    theirs = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 8, 4))
+    with torch.no_grad():
+        theirs.parametrizations.weight.original.copy_(ours.parametrizations.weight.original)
+        theirs.bias.copy_(ours.bias)
+        u = ours.parametrizations.weight[0].u
+        w = ours.parametrizations.weight.original.flatten(1)
+        theirs.parametrizations.weight[0]._v.copy_(torch.nn.functional.normalize(w.T @ u, dim=0))
+    x = torch.randn(2, 3, 9, 9)
+    for _ in range(3):  # each forward: one iteration from the shared state, then sigma
+        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(ours.parametrizations.weight[0].u,
+                                   theirs.parametrizations.weight[0]._u)
+
+
 def test_eval_mode_keeps_the_estimate_and_gradients_reach_the_weight():
     torch.manual_seed(2)
     layer = spectral_norm(nn.Linear(3, 3))
