@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import gankit
 from gankit.config import DataConfig
 from gankit.data import DATASETS
+from gankit.data.images import to_unit_range
 
 RESULTS = Path(__file__).parent / "results" / "dcgan_throughput.json"
 BATCH, LATENT, WIDTH = 64, 100, 64
@@ -63,7 +64,7 @@ def plain_loop(steps: int, loader: bool) -> float:
     data = DATASETS["mnist5k"](DataConfig(name="mnist5k"))
     generator = torch.Generator().manual_seed(0)
     ones, zeros = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
-    images = TensorDataset(data.images.float() / 127.5 - 1)
+    images = TensorDataset(to_unit_range(data.images))
     batches = DataLoader(images, batch_size=BATCH, shuffle=True, drop_last=True,
                          generator=generator)
     stream = iter(())

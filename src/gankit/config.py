@@ -201,9 +201,11 @@ class Config:
                "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
                "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
                "train.g_ema": 0.0, "train.reuse_fake": False}
-        used = [f"{key}={_show(value)}" for key, default in off.items()
-                if (value := getattr(getattr(self, key.split(".")[0]), key.split(".")[1]))
-                not in (default, 0)]
+        used = []
+        for key, default in off.items():
+            section, name = key.split(".")
+            if (value := getattr(getattr(self, section), name)) not in (default, 0):
+                used.append(f"{key}={_show(value)}")
         if used:
             raise ConfigError(f"recipe began does not use {', '.join(used)} (its D is an "
                               f"auto-encoder trained on reconstruction energies); remove them")

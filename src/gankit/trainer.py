@@ -189,10 +189,10 @@ class Trainer:
                             enabled=self.autocast_dtype is not None):
             out = self.recipe.run_phase(phase, self.ctx)
         loss = sum(out.terms.values())
-        finite = loss.detach()
+        checked = loss.detach()
         if self.world_size > 1:  # all processes stop together (a lone one would hang the rest)
-            finite = distributed.average({"loss": finite}, self.world_size)["loss"]
-        if not torch.isfinite(finite):
+            checked = distributed.average({"loss": checked}, self.world_size)["loss"]
+        if not torch.isfinite(checked):
             values = ", ".join(f"{k}={v.item():.4g}" for k, v in out.terms.items())
             raise NonFiniteLossError(
                 f"non-finite loss in phase {phase.name!r} at step {self.step + 1} ({values}); "
