@@ -62,8 +62,11 @@ def test_two_processes_keep_identical_replicas_and_match_one_process(tiny, tmp_p
 
 def test_a_non_finite_loss_in_one_process_stops_every_process(tiny, tmp_path):
     done = torchrun(str(WORKER.with_name("ddp_nan.py")), str(tmp_path), json.dumps(tiny()))
-    assert done.returncode == 0, done.stderr[-3000:]
+    # What matters is that both processes raise rather than hang (torchrun's timeout would end
+    # this run); gloo's teardown after the error occasionally aborts one process (exit -6),
+    # so the exit code is not asserted, only each process's own report of the error.
     for rank in (0, 1):
+        assert (tmp_path / f"rank-{rank}.txt").is_file(), done.stderr[-3000:]
         message = (tmp_path / f"rank-{rank}.txt").read_text()
         assert "non-finite loss in phase 'd' at step 3" in message
 
