@@ -1,0 +1,134 @@
+"""What this machine runs natively, and the training precision that follows from it.
+
+bfloat16 autocast is a large win where the hardware computes it (CPUs with AVX-512 BF16 or AMX,
+GPUs since Ampere) and a large loss where it is emulated: on an AVX2-only CPU a bf16 matmul ran
+at 0.9 GFLOP/s against 45.6 in fp32, and a DCGAN step 10-16x slower. ``train.precision: auto``
+therefore picks bf16 only where it is native:
+
+- CUDA: ``torch.cuda.is_bf16_supported()``.
+- CPU: oneDNN must report bf16 support (``torch.ops.mkldnn._is_mkldnn_bf16_supported()``), and a
+  short probe (a few small matmuls, ~50 ms) must find bf16 at least as fast as fp32. The probe
+  catches CPUs that report bf16 but run it slowly, and processes that cap oneDNN's instruction
+  set (``ONEDNN_MAX_CPU_ISA=AVX2``).
+
+Every benchmark records :func:`describe` with its figures, since ratios differ between CPUs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import time
+from dataclasses import dataclass
+
+import torch
+
+PRECISIONS = ("auto", "fp32", "bf16")
+# bf16 must be at least this fast relative to fp32 in the probe to count as native; emulated
+# bf16 is 10-50x slower, native 1.3-3x faster, so the threshold is far from both.
+_NATIVE_SPEEDUP = 1.0
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    precision: str  # "fp32" or "bf16": what the trainer runs
+    requested: str  # what train.precision said
+    reason: str  # one line for the log and the run directory
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.precision == "bf16" else None
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (``lscpu``'s Model name), or the platform's best guess."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def onednn_bf16_supported() -> bool:
+    """oneDNN's own verdict on native bf16 (AVX-512 BF16 / AMX) for this process."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_bf16_speedup(size: int = 256, repeats: int = 20) -> float:
+    """fp32 time / bf16 time of ``repeats`` [size x size] matmuls on this CPU (> 1: bf16 faster).
+
+    Each is warmed up once and timed at its best of three, so a busy machine does not decide.
+    """
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator)
+    b = torch.randn(size, size, generator=generator)
+
+    def best(x: torch.Tensor, y: torch.Tensor) -> float:
+        torch.mm(x, y)  # warm-up: kernel selection, page faults
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                torch.mm(x, y)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return best(a, b) / best(a.bfloat16(), b.bfloat16())
+
+
+def bf16_native(device: torch.device) -> tuple[bool, str]:
+    """Whether ``device`` computes bf16 natively, with the evidence as a phrase."""
+    if device.type == "cuda":
+        supported = torch.cuda.is_bf16_supported()
+        return supported, f"torch.cuda.is_bf16_supported() is {supported}"
+    if device.type != "cpu":
+        return False, f"no bf16 check for device type {device.type!r}"
+    if not onednn_bf16_supported():
+        return False, "oneDNN reports no native bf16 on this CPU"
+    speedup = cpu_bf16_speedup()
+    if speedup < _NATIVE_SPEEDUP:
+        return False, f"oneDNN reports bf16, but a probe ran it {1 / speedup:.1f}x slower than fp32"
+    return True, f"oneDNN reports native bf16; a probe ran it {speedup:.1f}x faster than fp32"
+
+
+def choose_precision(requested: str, device: torch.device) -> PrecisionChoice:
+    """The precision to train in: ``auto`` follows :func:`bf16_native`; an explicit ``bf16`` on
+    hardware that emulates it is kept, with the measured slowdown in ``reason`` (the caller
+    warns); ``fp32`` is kept as asked."""
+    if requested == "fp32":
+        return PrecisionChoice("fp32", requested, "fp32 as configured")
+    native, evidence = bf16_native(device)
+    if requested == "auto":
+        return PrecisionChoice("bf16" if native else "fp32", requested, f"auto: {evidence}")
+    if native:
+        return PrecisionChoice("bf16", requested, f"bf16 as configured ({evidence})")
+    slowdown = ""
+    if device.type == "cpu":
+        slowdown = f"; a probe ran bf16 {1 / cpu_bf16_speedup():.1f}x slower than fp32"
+    return PrecisionChoice("bf16", requested, f"bf16 as configured, but it is emulated here "
+                           f"({evidence}{slowdown}); train.precision=auto would use fp32")
+
+
+def describe(device: str | torch.device = "cpu") -> dict[str, object]:
+    """The hardware facts a speed figure depends on, for benchmark results and run directories."""
+    device = torch.device(device)
+    facts: dict[str, object] = {
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_bf16": onednn_bf16_supported(),
+        "threads": torch.get_num_threads(),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+    }
+    if device.type == "cuda" and torch.cuda.is_available():
+        facts["gpu"] = torch.cuda.get_device_name(device)
+        facts["cuda_bf16"] = torch.cuda.is_bf16_supported()
+    return facts
