@@ -22,7 +22,7 @@ TINY: dict[str, Any] = {
     "model": {"name": "mlp", "latent_dim": 2, "g_hidden": 16, "g_depth": 2,
               "d_hidden": 16, "d_depth": 2},
     "loss": {"name": "non-saturating"},
-    "train": {"steps": 6, "n_critic": 1, "lr_g": 1e-3, "lr_d": 1e-3, "seed": 0,
+    "train": {"steps": 6, "n_critic": 1, "lr_g": 1e-3, "lr_d": 1e-3, "seed": 0, "precision": "fp32",
               "log_every": 1000, "plot_every": 1000, "checkpoint_every": 1000,
               "keep_checkpoints": 3},
 }

@@ -1,7 +1,23 @@
-"""gankit: train, sample and evaluate GANs, with the theory made executable."""
+"""gankit: train, sample and evaluate GANs, with the theory made executable.
+
+``import gankit`` is light: the API (and with it torch) loads on first use of ``gankit.build``,
+``gankit.load`` or ``gankit.Run``, so the command line answers ``--help`` at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-
-from gankit.api import Run, build, load  # noqa: E402
-
 __all__ = ["Run", "__version__", "build", "load"]
+
+if TYPE_CHECKING:
+    from gankit.api import Run, build, load
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Run", "build", "load"):
+        from gankit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'gankit' has no attribute {name!r}")

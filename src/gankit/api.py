@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,14 @@ from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, build_config, check_n_eval, load_config, read_yaml
 from gankit.data import DATASETS, ImageDataset
 from gankit.errors import CheckpointError, GankitError
-from gankit.image_eval import feature_extractor, image_metrics, image_snapshot
+from gankit.image_eval import feature_extractor, feature_name, image_metrics, image_snapshot
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import RECIPES
+from gankit.runlog import read_json_or_none, write_json
 from gankit.snapshots import (
     EVAL_SEED,
     draw_eval_samples,
+    eval_settings,
     generate,
     toy_eval_metrics,
     toy_snapshot,
@@ -58,6 +61,8 @@ class Run:
         elif snapshots:
             hooks = [toy_snapshot(self.data, config.data.n_eval)]
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
+        # the last fit's final metrics with their settings (eval.json's record), if measured
+        self.result: dict[str, Any] | None = None
 
     @property
     def step(self) -> int:
@@ -74,7 +79,46 @@ class Run:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
             (self.run_dir / "config.yaml").write_text(text)
-        return self.trainer.fit(total)
+        history = self.trainer.fit(total)
+        final = self.trainer.last_eval
+        if final.get("step") == self.step:  # the last snapshot measured the finished run
+            self.result = dict(final)
+            if self.run_dir is not None:
+                self.save_evaluation(self.result)
+        return history
+
+    def evaluation(self, n: int | None = None, seed: int = EVAL_SEED,
+                   features: str | FeatureExtractor | None = None,
+                   weights: str | None = None) -> dict[str, Any]:
+        """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
+        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``)."""
+        n = self.config.data.n_eval if n is None else n
+        if self.is_image and not isinstance(features, FeatureExtractor):
+            features = feature_extractor(self.data, features, weights, self.trainer.device)
+        metrics = self.evaluate(n, seed, features, weights)
+        name = feature_name(features) if self.is_image else None
+        return {"step": self.step, **eval_settings(n, name, seed), **metrics}
+
+    def save_evaluation(self, record: dict[str, Any]) -> Path:
+        """Write ``record`` (from :meth:`evaluation`) to the run directory: ``eval.json`` for
+        the run's own settings (``data.n_eval``, the data's default features, the fixed seed),
+        ``eval-FEATURES-nN-seedS.json`` beside it for any other, so that an evaluation with
+        other settings never overwrites it. Replacing a file of another step is said."""
+        if self.run_dir is None:
+            raise GankitError("this run has no run directory to write its evaluation to")
+        default_features = "digits" if self.is_image and self.data.n_classes else None
+        settings = {k: record.get(k) for k in ("n", "features", "seed")}
+        if settings == eval_settings(self.config.data.n_eval, default_features, EVAL_SEED):
+            path = self.run_dir / "eval.json"
+        else:
+            path = self.run_dir / (f"eval-{settings['features'] or 'none'}-n{settings['n']}"
+                                   f"-seed{settings['seed']}.json")
+        previous = read_json_or_none(path)
+        if previous is not None and previous.get("step") != record.get("step"):
+            warnings.warn(f"replaced {path} of step {previous.get('step')} with step "
+                          f"{record.get('step')}", stacklevel=2)
+        write_json(path, record)
+        return path
 
     def sample(self, n: int, seed: int = 0) -> Tensor:
         """``n`` generated points [n, ...] on the CPU, reproducible for a given seed."""

@@ -1,72 +1,134 @@
-"""``gankit``: train, resume, sample, evaluate and run the theory experiments from a shell.
+"""``gankit``: train, resume, sample, evaluate, export and run the theory experiments from a shell.
 
-Every user mistake ends in one line on stderr (``gankit: error: ...``) and exit status 2;
-an interrupted run saves a checkpoint first and exits with 128 + the signal number.
+It composes with a shell: results go to stdout (``train`` and ``eval`` print one JSON object,
+``sample`` and ``export`` the path they wrote), everything else (progress bar, run directory,
+notices, warnings) to stderr, so ``gankit train ring8 | jq .modes`` works. Every user mistake
+ends in one line on stderr (``gankit: error: ...``) and exit status 2; an interrupted run saves
+a checkpoint first and exits with 128 + the signal number; a closed pipe ends quietly.
+
+The parser imports nothing heavy: torch and the rest load inside the commands, so ``--help``
+and shell completion answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import NoReturn
 
-import numpy as np
+from gankit import __version__
+from gankit.config import FEATURES
+from gankit.errors import GankitError, TrainingInterrupted
 
-from gankit import __version__, distributed
-from gankit.api import build, load
-from gankit.checkpoint import latest_checkpoint
-from gankit.config import load_config, shipped_configs
-from gankit.errors import GankitError
-from gankit.image_eval import FEATURE_NAMES
-from gankit.runlog import to_json, write_json
-from gankit.trainer import TrainingInterrupted
+SAMPLE_FORMATS = ("npy", "png-dir")
+EXPORT_FORMATS = ("state_dict", "torchscript", "onnx")  # gankit.export.EXPORT_FORMATS
+SHELLS = ("bash", "zsh")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one-line errors (argparse prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"gankit: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(2)
+
+
+def _path(text: str) -> Path:
+    """A path flag; ``~`` expands even where the shell leaves it (``--out=~/runs``)."""
+    return Path(text).expanduser()
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gankit", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="gankit", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train from a config, or resume a run")
     train.add_argument("config", nargs="?",
                        help="a YAML file or a shipped config name (see 'gankit configs')")
-    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value, e.g. --set train.lr_d=2e-4 (repeatable)")
-    train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIME)")
-    train.add_argument("--resume", type=Path, metavar="RUN_DIR",
+    _add_overrides(train)
+    train.add_argument("--out", type=_path, help="run directory (default: runs/NAME-TIME)")
+    train.add_argument("--resume", type=_path, metavar="RUN_DIR",
                        help="continue RUN_DIR from its latest checkpoint (its config + --set)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
-    sample.add_argument("run_dir", type=Path)
+    sample.add_argument("run_dir", type=_path)
     sample.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
-    sample.add_argument("--out", type=Path, required=True, help="output .npy file")
+    sample.add_argument("--out", type=_path, required=True,
+                        help="output file (npy) or folder (png-dir), written exactly there")
+    sample.add_argument("--format", choices=SAMPLE_FORMATS, default="npy",
+                        help="npy: one array [N, ...]; png-dir: one PNG per image, the layout "
+                             "clean-fid and torch-fidelity read (default npy)")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--device", help="run on this device (default: the run's train.device)")
+    _add_device(sample)
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
-    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument("run_dir", type=_path)
     evaluate.add_argument("--n", type=int, help="number of samples (default: data.n_eval)")
-    evaluate.add_argument("--device", help="run on this device (default: the run's train.device)")
-    evaluate.add_argument("--features", choices=FEATURE_NAMES,
+    evaluate.add_argument("--seed", type=int, help="seed of the evaluation's draws "
+                          "(default: the fixed one training snapshots use)")
+    _add_device(evaluate)
+    evaluate.add_argument("--features", choices=FEATURES,
                           help="image feature space for FID/KID/precision/recall (default: "
                                "digits on digit data, none for a folder of images)")
-    evaluate.add_argument("--weights", type=Path, metavar="PATH",
+    evaluate.add_argument("--weights", type=_path, metavar="PATH",
                           help="InceptionV3 weights for --features inception (pytorch-fid's "
                                "pt_inception-2015-12-05-6726825d.pth; nothing is downloaded)")
 
+    export = commands.add_parser("export", help="write a trained run's generator alone")
+    export.add_argument("run_dir", type=_path)
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True,
+                        help="state_dict (safetensors weights), torchscript, or onnx "
+                             "(needs the onnx package)")
+    export.add_argument("--out", type=_path, required=True, help="output file")
+    export.add_argument("--ema", action="store_true",
+                        help="export the weight average of G (runs with train.g_ema > 0)")
+
     experiment = commands.add_parser("experiment", help="run one of the theory experiments")
     experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")
-    experiment.add_argument("--out", type=Path, default=Path("runs/experiments"),
+    experiment.add_argument("--out", type=_path, default=Path("runs/experiments"),
                             help="output directory (default runs/experiments)")
     experiment.add_argument("--quick", action="store_true", help="a fast, smaller version")
 
-    commands.add_parser("configs", help="list the shipped configs")
+    commands.add_parser("configs", help="list the shipped configs, one line each")
+    config = commands.add_parser("config", help="inspect a config without training")
+    config_commands = config.add_subparsers(dest="config_command", required=True,
+                                            parser_class=_Parser)
+    show = config_commands.add_parser("show", help="print the resolved YAML, defaults filled")
+    show.add_argument("config", help="a YAML file or a shipped config name")
+    _add_overrides(show)
+
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=SHELLS)
     return parser
 
 
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set train.lr_d=2e-4 (repeatable)")
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", help="run on this device (default: the run's train.device)")
+
+
+def _print_result(record: dict) -> None:
+    from gankit.runlog import to_json
+
+    print(to_json(record), flush=True)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    from gankit.api import build, load
+    from gankit.checkpoint import latest_checkpoint
+    from gankit.config import load_config
+
     progress = not args.no_progress
     if args.resume is not None:
         if args.config is not None:
@@ -88,8 +150,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         run = build(config, run_dir=out, progress=progress)
     run.fit()
     if run.trainer.is_main:  # under torchrun the other processes are done
-        print(f"run directory: {run.run_dir}")
-        print(to_json(run.evaluate()))
+        print(f"run directory: {run.run_dir}", file=sys.stderr)
+        record = run.result  # the final snapshot's metrics, already in eval.json
+        if record is None:
+            record = run.evaluation()
+            run.save_evaluation(record)
+        _print_result(record)
 
 
 def _device(args: argparse.Namespace) -> list[str]:
@@ -98,23 +164,42 @@ def _device(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    if args.out.is_dir():
-        raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy")
+    from gankit.api import load
+    from gankit.sample_files import write_samples
+
+    if args.format == "npy" and args.out.is_dir():
+        raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy "
+                          f"(or --format png-dir for a folder of PNGs)")
     run = load(args.run_dir, _device(args), progress=False)
-    samples = run.sample(args.n, args.seed).numpy()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.out, samples)
-    print(f"wrote {samples.shape} samples to {args.out}")
+    samples = run.sample(args.n, args.seed)
+    path = write_samples(samples, args.out, args.format)
+    print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
+    print(path)
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    run = load(args.run_dir, _device(args), progress=False)
+    from gankit.api import load
+    from gankit.snapshots import EVAL_SEED
+
     if args.weights is not None and args.features != "inception":
         raise GankitError("--weights is for --features inception")
-    metrics = run.evaluate(args.n, features=args.features,
-                           weights=str(args.weights) if args.weights else None)
-    write_json(args.run_dir / "eval.json", {"step": run.step, **metrics})
-    print(to_json(metrics))
+    run = load(args.run_dir, _device(args), progress=False)
+    record = run.evaluation(args.n, EVAL_SEED if args.seed is None else args.seed,
+                            features=args.features,
+                            weights=str(args.weights) if args.weights else None)
+    path = run.save_evaluation(record)
+    print(f"wrote {path}", file=sys.stderr)
+    _print_result(record)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from gankit.api import load
+    from gankit.export import export_generator
+
+    run = load(args.run_dir, ["train.device=cpu"], progress=False)
+    path = export_generator(run.recipe, args.format, args.out, ema=args.ema)
+    print(f"wrote the generator ({args.format}) to {path}", file=sys.stderr)
+    print(path)
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
@@ -123,23 +208,61 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     if args.name == "list":
         print("\n".join(EXPERIMENTS.names()))
         return
-    results = EXPERIMENTS[args.name](args.out / args.name, quick=args.quick)
-    print(to_json(results))
+    _print_result(EXPERIMENTS[args.name](args.out / args.name, quick=args.quick))
 
 
 def cmd_configs(args: argparse.Namespace) -> None:
+    from gankit.config import config_summary, shipped_configs
+
     datasets, losses = shipped_configs()
-    print("data sets:", " ".join(datasets))
-    print("losses:   ", " ".join(losses))
-    print("train one as NAME or NAME-LOSS, e.g. 'gankit train grid25-wgan-gp'")
+    width = max(map(len, datasets + losses))
+    print("data sets (gankit train NAME):")
+    for name in datasets:
+        print(f"  {name:{width}s}  {config_summary(name)}")
+    print("loss overlays (gankit train NAME-LOSS, e.g. grid25-wgan-gp):")
+    for name in losses:
+        print(f"  {name:{width}s}  {config_summary('losses/' + name)}")
+
+
+def cmd_config(args: argparse.Namespace) -> None:
+    import yaml
+
+    from gankit.config import load_config
+
+    config = load_config(args.config, args.overrides)
+    print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+
+
+def cmd_completion(args: argparse.Namespace) -> None:
+    import shtab
+
+    print(shtab.complete(_parser(), shell=args.shell))
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "export": cmd_export,
+            "experiment": cmd_experiment, "configs": cmd_configs, "config": cmd_config,
+            "completion": cmd_completion}
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"gankit: warning: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    command = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
-               "experiment": cmd_experiment, "configs": cmd_configs}[args.command]
     try:
-        command(args)
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return done.code if isinstance(done.code, int) else 2
+    previous_showwarning = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing more can be said, and that is fine.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except TrainingInterrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)
         return 128 + stop.signum
@@ -154,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     finally:
-        distributed.shutdown()
+        warnings.showwarning = previous_showwarning
+        if "gankit.distributed" in sys.modules:
+            sys.modules["gankit.distributed"].shutdown()
     return 0
 
 

@@ -25,6 +25,8 @@ SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _YAML11_EXPONENT = re.compile(r"[-+]?\d+[eE][-+]?\d+")  # 2e-4: a number YAML 1.1 leaves a string
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
+FEATURES = ("digits", "inception")  # image feature spaces of gankit eval (gankit.image_eval)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class DataConfig:
     cache: str = ""
 
     def check(self) -> None:
+        self.path, self.cache = _expand(self.path), _expand(self.cache)
         _positive(self, "batch_size", "n_eval", section="data")
         check_n_eval(self.n_eval, "data.n_eval")
         if self.image_size and not 4 <= self.image_size <= 1024:
@@ -140,14 +143,16 @@ class TrainConfig:
     # Speed (Sec. "Speed" of the README): bf16 autocast of the forward passes (losses stay
     # float32), channels-last memory for image networks, and one G(z) per step shared by the
     # last D step and the G step, as the PyTorch DCGAN example does (off: the G step draws a
-    # fresh z, Goodfellow et al. 2014, Alg. 1).
-    precision: str = "fp32"
+    # fresh z, Goodfellow et al. 2014, Alg. 1). precision "auto" is bf16 where the device
+    # computes it natively and fp32 where it would be emulated (gankit.hardware).
+    precision: str = "auto"
     channels_last: bool = False
     reuse_fake: bool = False
 
     def check(self) -> None:
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"train.precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"train.precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {self.precision!r}")
         _positive(
             self, "steps", "n_critic", "log_every", "plot_every", "checkpoint_every",
             "keep_checkpoints", section="train",
@@ -222,6 +227,11 @@ def check_n_eval(n: int, what: str) -> None:
     if not 1 <= n <= MAX_EVAL_SAMPLES:
         raise ConfigError(f"{what} must be in [1, {MAX_EVAL_SAMPLES}] (exact W1 needs n^2 memory), "
                           f"got {n}")
+
+
+def _expand(path: str) -> str:
+    """``~/anime`` -> ``/home/me/anime``: config paths expand ``~`` as a shell would."""
+    return str(Path(path).expanduser()) if path.startswith("~") else path
 
 
 def _positive(obj: object, *keys: str, section: str) -> None:
@@ -330,7 +340,7 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 def resolve_path(name_or_path: str | Path) -> Path:
     """A config file path, or the file of a shipped data-set config (``grid25``)."""
-    path = Path(name_or_path)
+    path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
     shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
@@ -348,6 +358,13 @@ def shipped_configs() -> tuple[list[str], list[str]]:
     return datasets, losses
 
 
+def config_summary(name: str) -> str:
+    """The one-line description of a shipped config (``grid25``, ``losses/hinge``): the first
+    line of its file, a comment by convention."""
+    first = (SHIPPED_CONFIGS / f"{name}.yaml").read_text().split("\n", 1)[0]
+    return first.removeprefix("#").strip()
+
+
 def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
     """Plain config data of a file or shipped name, with ``base:`` chains and loss overlays.
 
@@ -356,6 +373,8 @@ def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> 
     ``configs/losses/LOSS.yaml`` merged on top (the loss's paper hyper-parameters).
     """
     name = str(name_or_path)
+    if name.startswith("~"):
+        name = str(Path(name).expanduser())
     if name in _chain:
         raise ConfigError(f"config base chain loops: {' -> '.join(_chain + (name,))}")
     path = Path(name)

@@ -1,5 +1,10 @@
 """Errors that reach the user as one clear line (the CLI prints them without a traceback)."""
 
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
 
 class GankitError(Exception):
     """Base class: anything the user can fix by changing input, config or files."""
@@ -15,3 +20,12 @@ class CheckpointError(GankitError):
 
 class NonFiniteLossError(GankitError):
     """Training produced NaN or inf; the message names the step and the last good checkpoint."""
+
+
+class TrainingInterrupted(GankitError):
+    """SIGINT/SIGTERM arrived; a checkpoint of the last finished step was saved first."""
+
+    def __init__(self, signum: int, step: int, checkpoint: Path | None) -> None:
+        self.signum = signum
+        where = f"checkpoint saved to {checkpoint}" if checkpoint else "no run directory to save to"
+        super().__init__(f"interrupted by {signal.Signals(signum).name} at step {step}; {where}")

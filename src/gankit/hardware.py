@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
 # bf16 must be at least this fast relative to fp32 in the probe to count as native; emulated
 # bf16 is 10-50x slower, native 1.3-3x faster, so the threshold is far from both.
 _NATIVE_SPEEDUP = 1.0
@@ -35,6 +34,7 @@ class PrecisionChoice:
     precision: str  # "fp32" or "bf16": what the trainer runs
     requested: str  # what train.precision said
     reason: str  # one line for the log and the run directory
+    emulated: bool = False  # bf16 was forced on hardware that emulates it: worth a warning
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -113,8 +113,9 @@ def choose_precision(requested: str, device: torch.device) -> PrecisionChoice:
     slowdown = ""
     if device.type == "cpu":
         slowdown = f"; a probe ran bf16 {1 / cpu_bf16_speedup():.1f}x slower than fp32"
-    return PrecisionChoice("bf16", requested, f"bf16 as configured, but it is emulated here "
-                           f"({evidence}{slowdown}); train.precision=auto would use fp32")
+    return PrecisionChoice("bf16", requested, f"train.precision is bf16, but this hardware "
+                           f"emulates it ({evidence}{slowdown}); train.precision=auto would use "
+                           f"fp32", emulated=True)
 
 
 def describe(device: str | torch.device = "cpu") -> dict[str, object]:

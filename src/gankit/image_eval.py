@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gankit.config import FEATURES
 from gankit.data import ImageDataset, StackedImages
 from gankit.data.images import to_unit_range
 from gankit.errors import GankitError
@@ -26,13 +27,12 @@ from gankit.plots import plot_training_curves, save_image_grid
 from gankit.recipes import Recipe
 from gankit.runlog import read_metrics
 from gankit.sampling import interpolation_path
-from gankit.snapshots import EVAL_SEED, generate
+from gankit.snapshots import EVAL_SEED, eval_settings, generate
 from gankit.trainer import Trainer
 
 MIN_IMAGE_SAMPLES = 10  # k-NN radii need k + 1 samples; a classifier score needs a histogram
 STACKED_MNIST_SAMPLES = 26_000  # PacGAN Table 2 and MEG count StackedMNIST modes over 26,000
 GRID_SIZE = 64  # samples in a grid: 8 x 8
-FEATURE_NAMES = ("digits", "inception")
 
 
 class ChannelwiseClassifier:
@@ -78,12 +78,22 @@ def feature_extractor(data: object, name: str | None = None, weights: str | None
 
         return InceptionFeatures.from_file(weights, device)
     if name != "digits":
-        raise GankitError(f"features must be one of {', '.join(FEATURE_NAMES)}, got {name!r}")
+        raise GankitError(f"features must be one of {', '.join(FEATURES)}, got {name!r}")
     from gankit.metrics.digit_classifier import load_digit_classifier
 
     which = "digits8" if getattr(data, "name", "") == "digits8" else "mnist5k"
     return ChannelwiseClassifier(load_digit_classifier(which, device), 8 if which == "digits8"
                                  else 28)
+
+
+def feature_name(features: FeatureExtractor | None) -> str | None:
+    """The feature space's name as ``--features`` spells it (``digits``, ``inception``), or
+    the extractor's own name for one a user brought."""
+    if features is None:
+        return None
+    if isinstance(features, ChannelwiseClassifier):
+        return "digits"
+    return features.name
 
 
 def generate_batched(recipe: Recipe, n: int, generator: torch.Generator,
@@ -153,12 +163,14 @@ def memorization_metrics(fake: Tensor, data: ImageDataset) -> dict[str, float]:
 def image_snapshot(data: ImageDataset, n_eval: int, features: FeatureExtractor | None):
     """A trainer hook: metrics (``eval/`` curves), an 8x8 grid of fixed latents
     (``samples/step-*.png``), a latent interpolation strip and the curves, also in TensorBoard.
-    StackedMNIST modes are counted over ``n_eval`` samples here (26,000 in ``gankit eval``)."""
+    StackedMNIST modes are counted over ``n_eval`` samples during training and over 26,000 at
+    the last step, whose metrics are the run's result (the same as ``gankit eval``'s)."""
 
     def snapshot(trainer: Trainer) -> None:
+        mode_samples = None if trainer.at_final_step else n_eval
         metrics = image_metrics(trainer.recipe, data, n_eval, trainer.device, features,
-                                mode_samples=n_eval)
-        trainer.log_eval(metrics)
+                                mode_samples=mode_samples)
+        trainer.log_eval(metrics, eval_settings(n_eval, feature_name(features), EVAL_SEED))
         if trainer.run_dir is None:
             return
         pictures = {

@@ -16,7 +16,8 @@ class RunLogger:
     """Appends scalar records to ``metrics.jsonl`` and TensorBoard under ``run_dir/tensorboard``.
 
     A record is ``{"step": int, name: float, ...}``; names with a ``/`` group in TensorBoard
-    (``loss/d_loss``, ``eval/modes``).
+    (``eval/modes``, ``lr/d``), and ``tags`` maps the others to their TensorBoard tag
+    (``d_loss`` -> ``loss/d_loss``) while metrics.jsonl keeps the short names.
     """
 
     def __init__(self, run_dir: Path) -> None:
@@ -27,11 +28,35 @@ class RunLogger:
         self._jsonl = open(self.run_dir / "metrics.jsonl", "a")
         self._tb = SummaryWriter(str(self.run_dir / "tensorboard"))
 
-    def log(self, step: int, scalars: dict[str, float]) -> None:
+    def log(self, step: int, scalars: dict[str, float],
+            tags: dict[str, str] | None = None) -> None:
         self._jsonl.write(json.dumps({"step": step, **scalars}) + "\n")
         self._jsonl.flush()
         for name, value in scalars.items():
-            self._tb.add_scalar(name, value, step)
+            self._tb.add_scalar((tags or {}).get(name, name), value, step)
+
+    def text(self, tag: str, text: str) -> None:
+        """Text in TensorBoard's Text tab, shown verbatim (indented: a Markdown code block)."""
+        self._tb.add_text(tag, "\n".join("    " + line for line in text.splitlines()))
+
+    def hparams(self, config: dict[str, Any], metrics: dict[str, Any]) -> None:
+        """The run's hyper-parameters (``train.lr_d``, ...) next to its final metrics in
+        TensorBoard's HParams tab; the metrics are the ``eval/`` scalars already logged."""
+        from torch.utils.tensorboard.summary import hparams
+
+        flat = {f"{section}.{key}": value for section, values in config.items()
+                if isinstance(values, dict) for key, value in values.items()
+                if isinstance(value, (bool, int, float, str))}
+        flat |= {key: value for key, value in config.items() if isinstance(value, str)}
+        finals = {f"eval/{k}": float(v) for k, v in metrics.items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step"
+                  and k not in flat and math.isfinite(v)}
+        experiment, start, end = hparams(flat, finals)
+        for summary in (experiment, start, end):
+            self._tb.file_writer.add_summary(summary)
+
+    def write_json(self, name: str, record: dict[str, Any]) -> None:
+        write_json(self.run_dir / name, record)
 
     def image(self, tag: str, png_path: Path, step: int) -> None:
         """Show a saved PNG in TensorBoard's Images tab too."""
@@ -71,6 +96,15 @@ def to_json(record: dict[str, Any]) -> str:
         return value
 
     return json.dumps(finite(record), indent=2, allow_nan=False)
+
+
+def read_json_or_none(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``; None when the file is missing or is not one."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:

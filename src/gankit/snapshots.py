@@ -64,13 +64,19 @@ def toy_eval_metrics(dataset: ToyDistribution, fake: Tensor, real: Tensor) -> di
     return {"w1": wasserstein1(fake, real)}
 
 
+def eval_settings(n: int, features: str | None, seed: int) -> dict[str, object]:
+    """How a set of metrics was measured, recorded with them (eval.json, ``gankit train``'s
+    result): two evaluations compare only when these agree."""
+    return {"n": n, "features": features, "seed": seed}
+
+
 def toy_snapshot(dataset: ToyDistribution, n_eval: int):
     """A trainer hook: log toy metrics, then plot samples over D and the training curves."""
 
     def snapshot(trainer: Trainer) -> None:
         fake, real = draw_eval_samples(dataset, trainer.recipe, n_eval, EVAL_SEED, trainer.device)
         metrics = toy_eval_metrics(dataset, fake, real)
-        trainer.log_eval(metrics)
+        trainer.log_eval(metrics, eval_settings(n_eval, None, EVAL_SEED))
         if trainer.run_dir is None:
             return
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -37,20 +39,17 @@ from gankit.checkpoint import (
     split_tensors,
 )
 from gankit.config import Config
-from gankit.errors import CheckpointError, GankitError, NonFiniteLossError
+from gankit.errors import (
+    CheckpointError,
+    GankitError,
+    NonFiniteLossError,
+    TrainingInterrupted,
+)
+from gankit.hardware import choose_precision, describe
 from gankit.recipes.base import Phase, Recipe, StepContext
 from gankit.runlog import RunLogger
 
 Hook = Callable[["Trainer"], None]
-
-
-class TrainingInterrupted(GankitError):
-    """SIGINT/SIGTERM arrived; a checkpoint of the last finished step was saved first."""
-
-    def __init__(self, signum: int, step: int, checkpoint: Path | None) -> None:
-        self.signum = signum
-        where = f"checkpoint saved to {checkpoint}" if checkpoint else "no run directory to save to"
-        super().__init__(f"interrupted by {signal.Signals(signum).name} at step {step}; {where}")
 
 
 def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.optim.Optimizer:
@@ -93,7 +92,9 @@ class Trainer:
             distributed.broadcast_state(recipe)
         if config.train.channels_last:  # 4-D weights only; linear layers are unaffected
             self.recipe.to(memory_format=torch.channels_last)
-        self.autocast_dtype = torch.bfloat16 if config.train.precision == "bf16" else None
+        # train.precision "auto" follows the hardware; the choice is announced by fit()
+        self.precision = choose_precision(config.train.precision, self.device)
+        self.autocast_dtype = self.precision.autocast_dtype
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.hooks = list(hooks)
@@ -114,6 +115,11 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.logger: RunLogger | None = None
         self._signal: int | None = None
+        self._announced = False
+        self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
+        self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
+        self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
+        self.at_final_step = False  # True while the hooks of fit()'s last step run
 
     def _params(self, networks: Sequence[str]) -> list[Tensor]:
         return [p for name in networks for p in self.recipe.nets[name].parameters()]
@@ -123,14 +129,29 @@ class Trainer:
         """The step to train to; a target past ``train.steps`` becomes the new ``train.steps``,
         so the learning-rate schedule (``lr_decay_from``) spans the whole run."""
         total = self.config.train.steps if steps is None else steps
-        self.config.train.steps = max(total, self.config.train.steps)
+        if total > self.config.train.steps:
+            self._note_stretch(self.config.train.steps, total)
+            self.config.train.steps = total
         return total
+
+    def _note_stretch(self, old: int, new: int) -> None:
+        """Warn when a new ``train.steps`` moves the learning-rate decay: the run goes on, but
+        it is no longer the run that a ``new``-step config trains from the start."""
+        start = self.config.train.lr_decay_from
+        if start >= 1 or old == new:
+            return  # constant learning rates: N + N steps equal 2N straight, bit for bit
+        begun = (f"; the decay had begun at step {start * old:.0f}, so the learning rates "
+                 f"rise again" if self.step > start * old else "")
+        warnings.warn(f"train.steps {old} -> {new} stretches the learning-rate schedule: "
+                      f"the linear decay (lr_decay_from {start}) now starts at step "
+                      f"{start * new:.0f} instead of {start * old:.0f}{begun}", stacklevel=3)
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
         total = self.plan(steps)
         if self.run_dir is not None and self.is_main:
             self.logger = RunLogger(self.run_dir)
+            self._announce()
         previous_handlers = self._catch_signals()
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main))
@@ -141,9 +162,11 @@ class Trainer:
         train = self.config.train
         try:
             while self.step < total:
+                step_losses: list[tuple[str, dict[str, Tensor]]] = []
                 for phase in self.recipe.phases():
                     for _ in range(phase.repeats):
-                        self._run_phase(phase, sums, counts)
+                        step_losses.append((phase.name, self._run_phase(phase, sums, counts)))
+                self._check_finite(step_losses)
                 self.step += 1
                 now = time.perf_counter()
                 self.elapsed += now - clock
@@ -155,6 +178,7 @@ class Trainer:
                                                 self.world_size)
                     record = {k: v.item() for k, v in means.items()}
                     record["steps_per_s"] = window_steps / max(now - window_start, 1e-9)
+                    record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
                     self._log(record)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()
                                      if k in ("d_loss", "g_loss", "critic_w1")})
@@ -163,12 +187,14 @@ class Trainer:
                 if self.step % train.checkpoint_every == 0 or self.step == total:
                     self.save()
                 if self.step % train.plot_every == 0 or self.step == total:
-                    self._run_hooks()
+                    self._run_hooks(final=self.step == total)
                 if self._signal is not None:
                     raise TrainingInterrupted(self._signal, self.step, self.save())
                 clock = time.perf_counter()  # hooks and saves are not training time
             if self._signal is not None:  # arrived during the final save or hooks
                 raise TrainingInterrupted(self._signal, self.step, self._last_checkpoint())
+            if self.logger is not None and self.last_eval.get("step") == self.step:
+                self.logger.hparams(self.config.to_dict(), self.last_eval)
         finally:
             for net in self.recipe.nets.values():
                 net.requires_grad_(True)
@@ -179,7 +205,26 @@ class Trainer:
                 self.logger = None
         return self.history
 
-    def _run_phase(self, phase: Phase, sums: dict[str, Tensor], counts: dict[str, int]) -> None:
+    def _announce(self) -> None:
+        """Say once per trainer, and record in the run directory, what precision runs and why."""
+        if self._announced:
+            return
+        self._announced = True
+        choice = self.precision
+        if choice.emulated:
+            warnings.warn(choice.reason, stacklevel=3)
+        else:
+            print(f"gankit: precision {choice.precision} ({choice.reason})", file=sys.stderr)
+        self.logger.write_json("hardware.json", {"precision": choice.precision,
+                                                 "precision_requested": choice.requested,
+                                                 "precision_reason": choice.reason,
+                                                 **describe(self.device)})
+        self.logger.text("config", yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+
+    def _run_phase(self, phase: Phase, sums: dict[str, Tensor],
+                   counts: dict[str, int]) -> dict[str, Tensor]:
+        """One optimizer step of ``phase``; returns its detached loss terms, which
+        :meth:`_check_finite` inspects once per training step (one host sync, not one a phase)."""
         spec = self.specs[phase.optimizer]
         for name, net in self.recipe.nets.items():
             # Only the stepped networks need weight gradients; others still pass input gradients.
@@ -189,18 +234,10 @@ class Trainer:
                             enabled=self.autocast_dtype is not None):
             out = self.recipe.run_phase(phase, self.ctx)
         loss = sum(out.terms.values())
-        checked = loss.detach()
-        if self.world_size > 1:  # all processes stop together (a lone one would hang the rest)
-            checked = distributed.average({"loss": checked}, self.world_size)["loss"]
-        if not torch.isfinite(checked):
-            values = ", ".join(f"{k}={v.item():.4g}" for k, v in out.terms.items())
-            raise NonFiniteLossError(
-                f"non-finite loss in phase {phase.name!r} at step {self.step + 1} ({values}); "
-                f"last good checkpoint: {self._last_checkpoint() or 'none'}"
-            )
         optimizer = self.optimizers[phase.optimizer]
+        self.last_lr[phase.optimizer] = spec.lr * self.lr_factor()
         for group in optimizer.param_groups:
-            group["lr"] = spec.lr * self.lr_factor()
+            group["lr"] = self.last_lr[phase.optimizer]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.world_size > 1:
@@ -211,9 +248,28 @@ class Trainer:
                 for p in self._params(spec.networks):
                     p.clamp_(-spec.clip, spec.clip)
         self.recipe.after_step(phase)
+        self.term_names.update(out.terms)
         for name, value in {**out.terms, **out.stats}.items():
             sums[name] = sums.get(name, 0) + value.detach()
             counts[name] = counts.get(name, 0) + 1
+        return {name: value.detach() for name, value in out.terms.items()}
+
+    def _check_finite(self, step_losses: list[tuple[str, dict[str, Tensor]]]) -> None:
+        """Stop on a NaN or infinite loss anywhere in the step, naming the first phase that had
+        one. A non-finite loss also poisons the weights it stepped, so the run cannot go on; the
+        checkpoints on disk are untouched (:meth:`save` refuses non-finite weights)."""
+        totals = torch.stack([sum(terms.values()) for _, terms in step_losses])
+        if self.world_size > 1:  # all processes stop together (a lone one would hang the rest)
+            totals = distributed.average({"loss": totals}, self.world_size)["loss"]
+        if bool(torch.isfinite(totals).all()):  # the step's one host sync
+            return
+        bad = int((~torch.isfinite(totals)).nonzero()[0])
+        name, terms = step_losses[bad]
+        values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+        raise NonFiniteLossError(
+            f"non-finite loss in phase {name!r} at step {self.step + 1} ({values}); "
+            f"last good checkpoint: {self._last_checkpoint() or 'none'}"
+        )
 
     def lr_factor(self) -> float:
         """Learning-rate multiplier of the current step: 1, then linear to 0 (train.lr_decay_from).
@@ -229,21 +285,35 @@ class Trainer:
     def _log(self, record: dict[str, float]) -> None:
         self.history.append({"step": self.step, **record})
         if self.logger is not None:
-            self.logger.log(self.step, record)
+            # TensorBoard groups: the recipe's loss terms under loss/, its other stats under
+            # stats/, the trainer's own figures under train/ (names with a / keep theirs)
+            tags = {name: f"{'loss' if name in self.term_names else 'stats'}/{name}"
+                    for name in record if "/" not in name}
+            tags["steps_per_s"] = "train/steps_per_s"
+            self.logger.log(self.step, record, tags)
 
-    def log_eval(self, record: dict[str, float]) -> None:
-        """Hooks report periodic metrics here (``eval/`` in TensorBoard and metrics.jsonl)."""
+    def log_eval(self, record: dict[str, float], settings: dict[str, Any] | None = None) -> None:
+        """Hooks report periodic metrics here (``eval/`` in TensorBoard and metrics.jsonl).
+
+        ``settings`` (n, features, seed) say how they were measured; the latest report is kept
+        as :attr:`last_eval`, so that the end of a run need not evaluate a second time.
+        """
         self._log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
+        self.last_eval = {"step": self.step, **(settings or {}), **record}
 
-    def _run_hooks(self) -> None:
+    def _run_hooks(self, final: bool = False) -> None:
+        """Run the hooks; ``final`` (the last step of :meth:`fit`) tells them to measure in
+        full, as ``gankit eval`` would, since their metrics are then the run's result."""
         if not self.is_main or not self.hooks:
             return
+        self.at_final_step = final
         self.recipe.eval()  # snapshots must not touch batch-norm statistics
         try:
             for hook in self.hooks:
                 hook(self)
         finally:
             self.recipe.train()
+            self.at_final_step = False
 
     # ------------------------------------------------------------------------ signals
     def _catch_signals(self) -> dict[int, Any]:
@@ -310,6 +380,7 @@ class Trainer:
                     f"checkpoint {path} trained optimizer {name!r} with {kind}, the config asks "
                     f"for {type(self.optimizers[name]).__name__}; keep train.optimizer to resume")
         nets = {k.removeprefix("nets."): v for k, v in tensors.items() if k.startswith("nets.")}
+        _check_same_networks(path, nets, self.recipe.nets.state_dict())
         try:
             self.recipe.nets.load_state_dict(nets)
             for name, opt in self.optimizers.items():
@@ -329,3 +400,22 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch"])
         self.step = int(plain["step"])
         self.elapsed = float(plain.get("elapsed", 0.0))
+        saved_steps = plain.get("config", {}).get("train", {}).get("steps")
+        if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
+            self._note_stretch(saved_steps, self.config.train.steps)
+
+
+def _check_same_networks(path: Path, saved: dict[str, Tensor], model: dict[str, Tensor]) -> None:
+    """Name the first tensor whose presence or shape differs between a checkpoint and the model
+    built from the config (torch's own message lists every key, in one paragraph)."""
+    for key in sorted(saved.keys() | model.keys()):
+        if key not in model:
+            raise CheckpointError(f"checkpoint {path} does not match this model: it has "
+                                  f"{key} {list(saved[key].shape)}, the model has no such tensor")
+        if key not in saved:
+            raise CheckpointError(f"checkpoint {path} does not match this model: the model has "
+                                  f"{key} {list(model[key].shape)}, the checkpoint has none")
+        if saved[key].shape != model[key].shape:
+            raise CheckpointError(f"checkpoint {path} does not match this model: {key} is "
+                                  f"{list(saved[key].shape)} in the checkpoint and "
+                                  f"{list(model[key].shape)} in the model")

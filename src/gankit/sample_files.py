@@ -1,0 +1,51 @@
+"""Generated samples as files other tools read: one ``.npy`` array, or a folder of PNGs.
+
+A folder of PNGs (``000000.png``, ...) is the input that clean-fid, torch-fidelity and people
+read; it holds 8-bit images mapped from the generator's [-1, 1] range by the inverse of the
+map that brought the data into it (``gankit.data.images``), so real and generated folders
+compare like with like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from torch import Tensor
+
+from gankit.data.images import to_uint8
+from gankit.errors import GankitError
+
+
+def write_samples(samples: Tensor, out: Path, fmt: str) -> Path:
+    """Write ``samples`` [N, ...] to exactly ``out`` (no suffix is added) as ``fmt``."""
+    out = Path(out)
+    if fmt == "npy":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "wb") as file:  # np.save(path) would append .npy to another suffix
+            np.save(file, samples.numpy())
+        return out
+    if fmt == "png-dir":
+        return write_png_dir(samples, out)
+    raise GankitError(f"sample format must be npy or png-dir, got {fmt!r}")
+
+
+def write_png_dir(images: Tensor, folder: Path) -> Path:
+    """One PNG per image of [N, C, H, W] (C = 1 grey, 3 RGB) into a new or empty ``folder``."""
+    from PIL import Image
+
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise GankitError(f"--format png-dir needs images [N, 1 or 3, H, W], these samples are "
+                          f"{list(images.shape)}; use --format npy")
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise GankitError(f"--out {folder} exists and is not an empty folder; png-dir writes "
+                          f"a new folder of images")
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = to_uint8(images).permute(0, 2, 3, 1).numpy()  # [N, H, W, C]
+    digits = max(6, len(str(len(pixels) - 1)))
+    for i, image in enumerate(pixels):
+        mode = "L" if image.shape[2] == 1 else "RGB"
+        Image.fromarray(image[..., 0] if mode == "L" else image, mode).save(
+            folder / f"{i:0{digits}d}.png")
+    return folder
