@@ -353,3 +353,30 @@ def test_a_signal_saves_a_checkpoint_and_stops(make_run, tmp_path, signum):
     resumed = make_run(run_dir=tmp_path, train={"steps": 5}).restore()
     resumed.fit()
     assert_identical(all_tensors(straight), all_tensors(resumed))
+
+
+def test_the_non_finite_check_runs_once_per_step_over_all_its_phases(make_run):
+    """One host sync a step (not one a phase): the check sees every repeat of every phase."""
+    run = make_run(train={"steps": 4, "n_critic": 3})
+    seen = []
+    original = run.trainer._check_finite
+    run.trainer._check_finite = lambda losses: (seen.append([name for name, _ in losses]),
+                                                original(losses))[1]
+    run.fit()
+    assert seen == [["d", "d", "d", "g"]] * 4
+
+
+def test_a_non_finite_g_loss_names_the_g_phase(make_run):
+    run = make_run(train={"steps": 5})
+    original = run.recipe.loss.g_loss
+
+    def g_loss(d_fake):  # turns NaN at step 2
+        value = original(d_fake)
+        return value * float("nan") if run.trainer.step + 1 == 2 else value
+
+    spec = run.recipe.loss
+    run.recipe.loss = type("NaNAtStep2", (), {
+        "g_loss": staticmethod(g_loss), "d_loss": staticmethod(spec.d_loss),
+        "probabilistic": spec.probabilistic, "estimates_w1": spec.estimates_w1})()
+    with pytest.raises(NonFiniteLossError, match=r"phase 'g' at step 2 \(g_loss=nan\)"):
+        run.fit()

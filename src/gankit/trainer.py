@@ -176,7 +176,9 @@ class Trainer:
                 if self.step % train.log_every == 0 or self.step == total:
                     means = distributed.average({k: sums[k] / counts[k] for k in sums},
                                                 self.world_size)
-                    record = {k: v.item() for k, v in means.items()}
+                    # one device-to-host copy for all figures (one sync on CUDA)
+                    record = dict(zip(means, torch.stack(list(means.values())).tolist(),
+                                      strict=True))
                     record["steps_per_s"] = window_steps / max(now - window_start, 1e-9)
                     record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
                     self._log(record)
