@@ -1,0 +1,149 @@
+"""Write a trained generator alone, z [N, ...] -> x [N, ...], for use outside gankit.
+
+Three formats (``EXPORT_FORMATS``), each one file, G in eval mode on the CPU in float32:
+
+- ``state_dict``: G's weights as a safetensors file, to load into gankit or your own copy of the
+  network (``G.load_state_dict(safetensors.torch.load_file(path))``). Loading executes no code
+  (no pickle), the same rule as our checkpoints; the network's definition is not in the file.
+- ``torchscript``: G traced at an example latent and saved with ``torch.jit.save``, to run from
+  C++/libtorch or ``torch.jit.load`` with no gankit or Python source. ``torch.jit`` is deprecated
+  in favour of ``torch.export`` but it is still what libtorch loads; its deprecation warnings
+  are silenced here.
+- ``onnx``: the graph for other runtimes (onnxruntime, TensorRT, the browser), input ``"z"``,
+  output ``"x"``, a dynamic batch axis. Needs the ``onnx`` and ``onnxscript`` packages (torch's
+  ``torch.export``-based exporter; the TorchScript-based one is deprecated).
+
+Every file carries the same metadata (safetensors header, TorchScript extra file
+``gankit.json``, ONNX ``metadata_props``): the gankit version, which network (``G`` or the
+weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists.
+
+    export_generator(run.recipe, "onnx", Path("g.onnx"), ema=True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from gankit import __version__
+from gankit.errors import GankitError
+from gankit.recipes.base import Recipe
+
+EXPORT_FORMATS = ("state_dict", "torchscript", "onnx")
+METADATA_FILE = "gankit.json"  # the TorchScript extra file with the metadata
+
+
+def generator_of(recipe: Recipe, ema: bool = False) -> nn.Module:
+    """The recipe's generator network: ``nets["G"]``, or the weight average ``nets["G_ema"]``
+    with ``ema`` (kept when the run trains with ``train.g_ema`` > 0)."""
+    name = "G_ema" if ema else "G"
+    if name in recipe.nets:
+        return recipe.nets[name]
+    if ema:
+        raise GankitError("this run keeps no weight average G_ema to export (it was trained "
+                          "with train.g_ema = 0); leave out --ema, or train with train.g_ema > 0")
+    raise GankitError(f"recipe {type(recipe).__name__} has no generator network 'G' "
+                      f"(networks: {', '.join(recipe.nets)})")
+
+
+def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = False) -> Path:
+    """Write the recipe's generator (``G_ema`` with ``ema``) in format ``fmt`` to exactly
+    ``out`` (parent directories created; written to a temporary sibling and renamed, so a failed
+    export leaves no partial file). The recipe is not changed. Returns ``out``."""
+    if fmt not in EXPORT_FORMATS:
+        raise GankitError(f"unknown export format {fmt!r}; known: {', '.join(EXPORT_FORMATS)}")
+    if fmt == "onnx":
+        _require_onnx()  # before any work, so a missing package is the one line the user sees
+    G = standalone(generator_of(recipe, ema))
+    # Two latents, not one: torch.export would specialize a batch of size 1 into the graph.
+    z = recipe.latent(2, torch.Generator()).float()  # [2, ...] on the CPU
+    with torch.no_grad():
+        x = G(z)  # [2, ...]
+    metadata = {"gankit_version": __version__, "network": "G_ema" if ema else "G",
+                "latent_shape": json.dumps(list(z.shape[1:])),
+                "output_shape": json.dumps(list(x.shape[1:]))}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _replacing(out) as tmp, _quiet_torch():
+        _WRITERS[fmt](G, z, tmp, metadata)
+    return out
+
+
+def standalone(G: nn.Module) -> nn.Module:
+    """A copy of G in eval mode, on the CPU, float32 weights in contiguous memory, no grads."""
+    G = copy.deepcopy(G).to(device="cpu", dtype=torch.float32,
+                            memory_format=torch.contiguous_format)
+    return G.eval().requires_grad_(False)
+
+
+def _write_state_dict(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+    from safetensors.torch import save
+
+    # save() to bytes, not save_file(): that one creates the file readable by its owner only.
+    path.write_bytes(save({k: v.contiguous() for k, v in G.state_dict().items()}, metadata))
+
+
+def _write_torchscript(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+    traced = torch.jit.trace(G, z)  # the trace re-runs G at z and checks the outputs agree
+    torch.jit.save(traced, path, _extra_files={METADATA_FILE: json.dumps(metadata)})
+
+
+def _write_onnx(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+    program = torch.onnx.export(
+        G, (z,), input_names=["z"], output_names=["x"],
+        dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True, verbose=False)
+    program.model.metadata_props.update(metadata)
+    # One self-contained file: the exporter's default puts the weights in a "<file>.data" sidecar.
+    program.save(path, external_data=False)
+
+
+_WRITERS: dict[str, Callable[[nn.Module, Tensor, Path, dict[str, str]], None]] = {
+    "state_dict": _write_state_dict, "torchscript": _write_torchscript, "onnx": _write_onnx}
+
+
+def _require_onnx() -> None:
+    """torch's ONNX exporter imports onnx and onnxscript lazily, deep in the export; check here."""
+    for package in ("onnx", "onnxscript"):
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise GankitError(f"ONNX export needs the {package} package, which is not installed: "
+                              "pip install onnx onnxscript") from None
+
+
+@contextlib.contextmanager
+def _replacing(out: Path) -> Iterator[Path]:
+    """A temporary path next to ``out``, renamed to ``out`` when the block succeeds."""
+    # Not mkstemp: the writers create the file themselves, so it gets the usual permissions.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _quiet_torch() -> Iterator[None]:
+    """Silence torch's notices about its own API (deprecations of torch.jit, the ONNX exporter's
+    "torchvision is not installed" log lines); UserWarnings such as TracerWarning still show."""
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    onnx_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        onnx_log.setLevel(level)
