@@ -114,10 +114,13 @@ def test_replacing_an_evaluation_of_another_step_is_said(toy_run, tmp_path, caps
 
     run_dir = shutil.copytree(toy_run[0], tmp_path / "run")
     record = json.loads((run_dir / "eval.json").read_text())
-    (run_dir / "eval.json").write_text(json.dumps({**record, "step": 1}))
+    (run_dir / "eval.json").write_text(json.dumps({**record, "step": 9}))  # a later step's
     assert main(["eval", str(run_dir)]) == 0
     err = capsys.readouterr().err
-    assert "gankit: warning: replaced" in err and "step 1 with step 3" in err
+    assert "gankit: warning: replaced" in err and "step 9 with step 3" in err
+    (run_dir / "eval.json").write_text(json.dumps({**record, "step": 1}))  # progress: quiet
+    assert main(["eval", str(run_dir)]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_a_closed_pipe_ends_quietly_with_status_0():
@@ -323,3 +326,49 @@ def test_light_imports_leave_torch_alone():
                          check=True).stdout
     assert out.strip() == "False"
     assert torch.__version__  # and the API still loads on use
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def test_export_writes_the_generator_that_reloads(image_run, tmp_path, capsys):
+    import gankit
+    from gankit.cli import EXPORT_FORMATS
+    from gankit.export import EXPORT_FORMATS as FORMATS
+
+    assert EXPORT_FORMATS == FORMATS  # the parser's choices are the module's formats
+    out = tmp_path / "G.pt"
+    assert main(["export", str(image_run), "--format", "torchscript", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    run = gankit.load(image_run, progress=False)
+    z = run.recipe.latent(4, torch.Generator().manual_seed(1))
+    with torch.no_grad(), pytest.warns(DeprecationWarning):
+        scripted = torch.jit.load(str(out))
+    run.generator.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(z), run.generator(z), atol=1e-5, rtol=1e-5)
+
+
+def test_run_generator_is_what_sample_uses(image_run):
+    import gankit
+
+    run = gankit.load(image_run, progress=False)
+    assert run.generator is run.recipe.nets["G"]
+    ema = gankit.build(tiny_dict(train={"steps": 1, "g_ema": 0.9}), progress=False,
+                       snapshots=False)
+    assert ema.generator is ema.recipe.nets["G_ema"]
+
+
+def test_export_bad_input_is_one_line(toy_run, tmp_path, capsys):
+    line = one_error_line(capsys, ["export", str(toy_run[0]), "--format", "pickle",
+                                   "--out", str(tmp_path / "g")])
+    assert "'pickle'" in line and "onnx" in line
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "config.yaml").write_text((toy_run[0] / "config.yaml").read_text())
+    line = one_error_line(capsys, ["export", str(empty), "--format", "state_dict",
+                                   "--out", str(tmp_path / "g")])
+    assert "no checkpoint" in line
+    line = one_error_line(capsys, ["export", str(toy_run[0]), "--format", "state_dict",
+                                   "--ema", "--out", str(tmp_path / "g")])
+    assert "g_ema" in line and not (tmp_path / "g").exists()

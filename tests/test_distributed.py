@@ -78,7 +78,8 @@ def test_cli_under_torchrun_then_resume_with_one_process(tiny, tmp_path):
     done = torchrun("-m", "gankit", "train", str(config_file), "--out", str(out),
                     "--no-progress", "--set", "train.steps=10")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("run directory:") == 1  # only rank 0 reports
+    assert done.stderr.count("run directory:") == 1  # only rank 0 reports
+    assert json.loads(done.stdout)["step"] == 10  # and its stdout is the one result
     assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1].endswith("10")
     resumed = gankit.load(out, ["train.steps=20"], progress=False)
     resumed.trainer.hooks = []

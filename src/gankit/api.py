@@ -16,13 +16,14 @@ from typing import Any
 
 import torch
 import yaml
-from torch import Tensor
+from torch import Tensor, nn
 
 from gankit import distributed
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, build_config, check_n_eval, load_config, read_yaml
 from gankit.data import DATASETS, ImageDataset
 from gankit.errors import CheckpointError, GankitError
+from gankit.export import generator_of
 from gankit.image_eval import feature_extractor, feature_name, image_metrics, image_snapshot
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import RECIPES
@@ -68,6 +69,12 @@ class Run:
     def step(self) -> int:
         return self.trainer.step
 
+    @property
+    def generator(self) -> nn.Module:
+        """The network that :meth:`sample` runs: the weight average G_ema when the run keeps
+        one (``train.g_ema`` > 0), else G; the live module, z [N, latent_dim] -> x [N, ...]."""
+        return generator_of(self.recipe, ema="G_ema" in self.recipe.nets)
+
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train to ``steps`` generator steps (default ``train.steps``); returns logged records.
 
@@ -103,7 +110,9 @@ class Run:
         """Write ``record`` (from :meth:`evaluation`) to the run directory: ``eval.json`` for
         the run's own settings (``data.n_eval``, the data's default features, the fixed seed),
         ``eval-FEATURES-nN-seedS.json`` beside it for any other, so that an evaluation with
-        other settings never overwrites it. Replacing a file of another step is said."""
+        other settings never overwrites it. A record of a later step than ``record``'s (an
+        evaluation of an older checkpoint) is replaced with a warning; one of an earlier step
+        is the run's progress and is updated quietly."""
         if self.run_dir is None:
             raise GankitError("this run has no run directory to write its evaluation to")
         default_features = "digits" if self.is_image and self.data.n_classes else None
@@ -114,7 +123,8 @@ class Run:
             path = self.run_dir / (f"eval-{settings['features'] or 'none'}-n{settings['n']}"
                                    f"-seed{settings['seed']}.json")
         previous = read_json_or_none(path)
-        if previous is not None and previous.get("step") != record.get("step"):
+        old_step, new_step = (previous or {}).get("step"), record.get("step")
+        if isinstance(old_step, int) and isinstance(new_step, int) and old_step > new_step:
             warnings.warn(f"replaced {path} of step {previous.get('step')} with step "
                           f"{record.get('step')}", stacklevel=2)
         write_json(path, record)

@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
                              "(needs the onnx package)")
     export.add_argument("--out", type=_path, required=True, help="output file")
     export.add_argument("--ema", action="store_true",
-                        help="export the weight average of G (runs with train.g_ema > 0)")
+                        help="export the weight average G_ema, which sampling uses (runs with "
+                             "train.g_ema > 0); default: G")
 
     experiment = commands.add_parser("experiment", help="run one of the theory experiments")
     experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")
@@ -198,7 +199,11 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     run = load(args.run_dir, ["train.device=cpu"], progress=False)
     path = export_generator(run.recipe, args.format, args.out, ema=args.ema)
-    print(f"wrote the generator ({args.format}) to {path}", file=sys.stderr)
+    which = "G_ema" if args.ema else "G"
+    print(f"wrote the generator {which} ({args.format}) to {path}", file=sys.stderr)
+    if not args.ema and "G_ema" in run.recipe.nets:
+        print("gankit: note: this run keeps the weight average G_ema, which 'gankit sample' "
+              "uses; --ema exports that one", file=sys.stderr)
     print(path)
 
 
