@@ -94,7 +94,7 @@ def test_batch_must_split_evenly_over_processes(tiny, monkeypatch):
     from gankit import distributed
 
     monkeypatch.setattr(distributed, "world", lambda: (0, 3))
-    with pytest.raises(GankitError, match=r"batch_size \(32\).*\(3 x 1\)"):
+    with pytest.raises(GankitError, match=r"batch_size \(32\).*processes \(3\)"):
         gankit.build(tiny(), progress=False, snapshots=False)
 
 

@@ -380,3 +380,40 @@ def test_a_non_finite_g_loss_names_the_g_phase(make_run):
         "probabilistic": spec.probabilistic, "estimates_w1": spec.estimates_w1})()
     with pytest.raises(NonFiniteLossError, match=r"phase 'g' at step 2 \(g_loss=nan\)"):
         run.fit()
+
+
+# --- what the trainer shows is the recipe's -----------------------------------------------------
+
+
+def test_the_progress_bar_shows_the_recipes_headline_or_all_its_terms(make_run):
+    run = make_run(train={"steps": 2})
+    run.fit()
+    record = {"d_loss": 1.0, "g_loss": 2.0, "d_real": 0.5, "critic_w1": 0.1}
+    assert run.trainer._headline(record) == ["d_loss", "g_loss", "critic_w1"]
+    run.recipe.headline = ()  # a recipe that names none: every loss term it returned
+    assert run.trainer._headline(record) == ["d_loss", "g_loss"]
+
+
+def test_training_curves_draw_whatever_the_recipe_logs(tmp_path, monkeypatch):
+    from gankit import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
+    records = [{"step": s, "q_loss": 1.0 / s, "gap": 0.1 * s, "steps_per_s": 9.0, "lr/d": 1e-3,
+                "eval/modes": s} for s in (1, 2, 3)]
+    plots.plot_training_curves(records, tmp_path / "t.png", terms={"q_loss"})
+    axes = [ax for ax in figures[0].axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["losses", "statistics", "modes captured"]
+    assert [line.get_label() for line in axes[0].lines] == ["q_loss"]
+    assert [line.get_label() for line in axes[1].lines] == ["gap"]
+
+
+def test_a_recipes_batch_multiple_is_checked_per_process():
+    from gankit.distributed import check_batch
+    from gankit.errors import GankitError
+
+    check_batch(12, 2, 3, "model.pack")
+    with pytest.raises(GankitError, match=r"processes times model.pack \(2 x 3\)"):
+        check_batch(9, 2, 3, "model.pack")
+    with pytest.raises(GankitError, match=r"number of processes \(2\)$"):
+        check_batch(9, 2)

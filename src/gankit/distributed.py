@@ -63,10 +63,13 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
-def check_batch(batch_size: int, pack: int, size: int) -> None:
-    if batch_size % (size * pack):
+def check_batch(batch_size: int, size: int, multiple: int = 1, why: str = "") -> None:
+    """Every process's shard must hold whole groups of ``multiple`` examples (a recipe's
+    :attr:`~gankit.recipes.base.Recipe.batch_multiple`, e.g. PacGAN's packs), named by ``why``."""
+    if batch_size % (size * multiple):
+        what = f" times {why} ({size} x {multiple})" if multiple > 1 else f" ({size})"
         raise GankitError(f"data.batch_size ({batch_size}) must be a multiple of the number of "
-                          f"processes times model.pack ({size} x {pack})")
+                          f"processes{what}")
 
 
 def shard(x: Tensor, rank: int, size: int) -> Tensor:

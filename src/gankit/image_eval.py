@@ -179,7 +179,8 @@ def image_snapshot(data: ImageDataset, n_eval: int, features: FeatureExtractor |
             "interpolation": write_interpolation_strip(trainer.recipe, trainer.device,
                                                        trainer.run_dir / "interpolation.png"),
             "training": plot_training_curves(read_metrics(trainer.run_dir),
-                                             trainer.run_dir / "training.png"),
+                                             trainer.run_dir / "training.png",
+                                             trainer.term_names),
         }
         if trainer.logger is not None:
             for tag, path in pictures.items():

@@ -6,7 +6,7 @@ Plain functions of arrays and callables; they write PNGs and own no models.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-TRAIN_KEYS = ("d_loss", "g_loss", "d_gp", "d_r1", "d_r2", "g_fm", "g_pt", "critic_w1",
-              "convergence_m")
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 
@@ -30,27 +28,35 @@ def save_figure(fig: Any, path: Path) -> Path:
     return path
 
 
-def plot_training_curves(records: Sequence[dict[str, float]], path: Path) -> Path:
-    """Losses (first panel) and each periodic evaluation metric (one panel each) against step."""
-    eval_keys = sorted({k for r in records for k in r if k.startswith("eval/")})
-    ncols = min(3, 1 + len(eval_keys))
-    nrows = -(-(1 + len(eval_keys)) // ncols)
+def plot_training_curves(records: Sequence[dict[str, float]], path: Path,
+                         terms: Collection[str] = ()) -> Path:
+    """The recipe's loss ``terms`` (first panel), its other logged figures (second panel) and
+    each periodic evaluation metric (one panel each) against step. Whatever a recipe logs is
+    drawn; the trainer's own figures (``steps_per_s``, ``lr/``) are left out."""
+    logged = sorted({k for r in records for k in r} - {"step", "steps_per_s"})
+    eval_keys = [k for k in logged if k.startswith("eval/")]
+    recipe_keys = [k for k in logged if "/" not in k]
+    panels = [("losses", [k for k in recipe_keys if k in terms]),
+              ("statistics", [k for k in recipe_keys if k not in terms])]
+    panels = [panel for panel in panels if panel[1]] or [("losses", [])]
+    count = len(panels) + len(eval_keys)
+    ncols = min(3, count)
+    nrows = -(-count // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     axes = axes.ravel()
-    ax = axes[0]
-    for key in TRAIN_KEYS:
-        points = [(r["step"], r[key]) for r in records if key in r]
-        if points:
-            ax.plot(*zip(*points, strict=True), label=key, lw=1.2)
-    ax.set(xlabel="step", title="training")
-    if ax.lines:  # no loss is logged before the first log_every steps
-        ax.legend(fontsize=8)
-    for ax, key in zip(axes[1:], eval_keys, strict=False):
+    for ax, (title, keys) in zip(axes, panels, strict=False):
+        for key in keys:
+            ax.plot(*zip(*[(r["step"], r[key]) for r in records if key in r], strict=True),
+                    label=key, lw=1.2)
+        ax.set(xlabel="step", title=title)
+        if ax.lines:  # nothing is logged before the first log_every steps
+            ax.legend(fontsize=8)
+    for ax, key in zip(axes[len(panels):], eval_keys, strict=False):
         points = [(r["step"], r[key]) for r in records if key in r]
         ax.plot(*zip(*points, strict=True), marker="o", ms=3)
         name = key.removeprefix("eval/")
         ax.set(xlabel="step", title=TITLES.get(name, name))
-    for ax in axes[1 + len(eval_keys):]:
+    for ax in axes[count:]:
         ax.set_visible(False)
     fig.tight_layout()
     return save_figure(fig, path)

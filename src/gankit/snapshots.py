@@ -83,7 +83,8 @@ def toy_snapshot(dataset: ToyDistribution, n_eval: int):
         plot_toy(trainer, real.numpy(), fake.numpy(), path, metrics)
         if trainer.logger is not None:
             trainer.logger.image("samples", path, trainer.step)
-        plot_training_curves(read_metrics(trainer.run_dir), trainer.run_dir / "training.png")
+        plot_training_curves(read_metrics(trainer.run_dir), trainer.run_dir / "training.png",
+                             trainer.term_names)
 
     return snapshot
 

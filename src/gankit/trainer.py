@@ -84,7 +84,7 @@ class Trainer:
             raise GankitError(f"train.device is {config.train.device!r} but this machine has "
                               f"{torch.cuda.device_count()} CUDA device(s)")
         self.rank, self.world_size = distributed.world()
-        distributed.check_batch(config.data.batch_size, config.model.pack, self.world_size)
+        distributed.check_batch(config.data.batch_size, self.world_size, *recipe.batch_multiple)
         self.recipe = recipe.to(self.device)
         if self.world_size > 1:
             for name in list(recipe.nets):
@@ -182,8 +182,7 @@ class Trainer:
                     record["steps_per_s"] = window_steps / max(now - window_start, 1e-9)
                     record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
                     self._log(record)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()
-                                     if k in ("d_loss", "g_loss", "critic_w1")})
+                    bar.set_postfix({k: f"{record[k]:.3g}" for k in self._headline(record)})
                     sums.clear(), counts.clear()
                     window_start, window_steps = now, 0
                 if self.step % train.checkpoint_every == 0 or self.step == total:
@@ -206,6 +205,11 @@ class Trainer:
                 self.logger.close()
                 self.logger = None
         return self.history
+
+    def _headline(self, record: dict[str, float]) -> list[str]:
+        """The figures the progress bar shows: the recipe's headline ones, or all its terms."""
+        names = self.recipe.headline or sorted(self.term_names)
+        return [name for name in names if name in record]
 
     def _announce(self) -> None:
         """Say once per trainer, and record in the run directory, what precision runs and why."""

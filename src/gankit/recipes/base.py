@@ -78,9 +78,24 @@ class StepContext:
 
 
 class Recipe(nn.Module, ABC):
-    """Base class: subclasses fill ``self.nets`` and implement the four methods below."""
+    """Base class: subclasses fill ``self.nets`` and implement the four methods below.
+
+    State that must survive a resume lives in ``self.nets``: weights, and anything else as a
+    buffer of a small module there (BEGAN's k_t is :class:`~gankit.recipes.began.
+    EquilibriumControl`; an image pool would be a buffer of stored images). Checkpoints save
+    ``nets.state_dict()`` whole, so such state needs no code in the trainer or checkpoint.
+    """
 
     nets: nn.ModuleDict
+    # The figures the progress bar shows, in order (empty: every loss term); all terms and
+    # stats are logged and plotted whatever this says.
+    headline: tuple[str, ...] = ()
+
+    @property
+    def batch_multiple(self) -> tuple[int, str]:
+        """Each process's batch must hold whole groups of this many examples, and the config
+        key that asks for it (PacGAN's packs: ``model.pack``); 1 when any size works."""
+        return 1, ""
 
     @abstractmethod
     def optimizers(self) -> dict[str, OptimizerSpec]:

@@ -52,6 +52,8 @@ class BEGAN(Recipe):
         # L(x) of the latest D step and L(G(z_G)) of the latest G step, for k_t and M.
         self._last_real_loss = self._last_fake_loss = torch.zeros(())
 
+    headline = ("d_loss", "g_loss", "k", "convergence_m")
+
     def optimizers(self) -> dict[str, OptimizerSpec]:
         return adversarial_optimizers(self.train_config)
 

@@ -62,6 +62,12 @@ class GAN(Recipe):
         self.reuse_fake = config.train.reuse_fake
         self._fake: Tensor | None = None  # the last D step's G(z), for the G step to reuse
 
+    headline = ("d_loss", "g_loss", "critic_w1")
+
+    @property
+    def batch_multiple(self) -> tuple[int, str]:
+        return self.pack_size, "model.pack"
+
     def optimizers(self) -> dict[str, OptimizerSpec]:
         return adversarial_optimizers(self.train_config, d_clip=self.clip)
 
