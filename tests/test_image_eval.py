@@ -64,6 +64,14 @@ def test_eval_reports_every_image_metric(digits_run, capsys):
     assert written["step"] == 4 and written["fid"] == metrics["fid"]
 
 
+def test_channelwise_outputs_are_features_and_probabilities_of_one_pass():
+    features = ChannelwiseClassifier(load_digit_classifier("digits8", "cpu"), 8)
+    images = torch.rand(30, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    f, probs = features.outputs(images)  # resized to 8x8 first
+    assert torch.equal(f, features.features(images))
+    assert torch.equal(probs, features.probabilities(images))
+
+
 def _one_error(capsys, argv) -> str:
     assert main(argv) == 2
     return capsys.readouterr().err.strip()
