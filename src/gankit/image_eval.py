@@ -109,7 +109,8 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
     modes and KL over ``mode_samples``, 26,000 by default); the nearest-neighbour memorization
     check against the training set in pixel space; and ``fid_held_out``, the FID between
     training and held-out real images (as many as the held-out split has, up to n), the floor
-    that sample noise sets."""
+    that sample noise sets. When the held-out split has fewer than n images (mnist5k: 1,000),
+    ``fid_held_out_n`` says how many that FID used."""
     if n < MIN_IMAGE_SAMPLES:
         raise GankitError(f"image metrics need at least {MIN_IMAGE_SAMPLES} samples "
                           f"(nearest-neighbour radii, classifier scores), got {n}")
@@ -135,6 +136,8 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
         held, _ = data.reference(n, cpu, "held_out")
         if features is not None:  # as many images on each side: FID's bias depends on the count
             metrics["fid_held_out"] = fid(f_real[:len(held)], features.features(held))
+            if len(held) < n:
+                metrics["fid_held_out_n"] = len(held)
         metrics |= memorization_metrics(fake, data)
     if classify:
         if stacked:
