@@ -118,6 +118,24 @@ def test_outputs_do_not_depend_on_the_batch_size(name, split):
     torch.testing.assert_close(classifier.features(images), features, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", SIZES)
+def test_channels_last_outputs_match_the_plain_forward_pass(name, split, shipped):
+    """The classifier runs its net in channels_last for speed: the same function up to the
+    convolutions' summation order."""
+    classifier = shipped[name]
+    images = to_unit_range(split[name].held_out[:200])
+    features, probs = classifier.outputs(images)
+    with torch.device("meta"):  # no initialisation, no draw from the global RNG
+        plain = dc.DigitNet(classifier.net.config)
+    weights = {k: v.contiguous() for k, v in classifier.net.state_dict().items()}  # NCHW
+    plain.load_state_dict(weights, assign=True)
+    with torch.no_grad():
+        h, logits = plain.eval()(images)
+    torch.testing.assert_close(features, h, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(probs, logits.softmax(1), rtol=1e-5, atol=1e-6)
+    assert torch.equal(probs.argmax(1), logits.argmax(1))
+
+
 @pytest.mark.parametrize("shape", [(4, 1, 28, 28), (4, 3, 8, 8), (1, 8, 8), (4, 1, 8, 9)])
 def test_wrong_image_shape_names_got_and_expected(shape, shipped):
     with pytest.raises(dc.ImageShapeError, match=r"\[N, 1, 8, 8\], got \[") as err:

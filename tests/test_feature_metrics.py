@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
+import torch
+from scipy.spatial.distance import cdist
 
+from gankit.metrics import features
 from gankit.metrics.features import (
     density_coverage,
     fid,
@@ -60,6 +63,35 @@ def test_kid_one_subset_of_everything_equals_the_double_sum():
     assert mean == pytest.approx(mmd2_loops(x, y), rel=1e-9) and std == 0.0
 
 
+def test_kid_from_all_kernel_entries_equals_the_per_subset_loops(monkeypatch):
+    """40 points, 20 subsets of 20: building the kernel matrices once is the cheaper path; its
+    estimates are the double sums over the subsets that the same seed draws."""
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(40, 8)), rng.normal(0.5, 1.0, size=(40, 8))
+
+    def refuse(*args):
+        raise AssertionError("expected the kernel-matrix path for these sizes")
+
+    monkeypatch.setattr(features, "_mmd2_unbiased", refuse)
+    mean, std = kid(x, y, subsets=20, subset_size=20, seed=7)
+    draws = np.random.default_rng(7)
+    expected = [mmd2_loops(x[draws.choice(40, 20, replace=False)],
+                           y[draws.choice(40, 20, replace=False)]) for _ in range(20)]
+    assert mean == pytest.approx(np.mean(expected), rel=1e-9)
+    assert std == pytest.approx(np.std(expected), rel=1e-9)
+
+
+def test_kid_subset_estimates_agree_between_the_two_paths():
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(90, 5)), rng.normal(0.3, 1.2, size=(70, 5))
+    index_x = np.stack([rng.choice(90, 30, replace=False) for _ in range(6)])
+    index_y = np.stack([rng.choice(70, 30, replace=False) for _ in range(6)])
+    at_once = features._mmd2_subsets(x, y, index_x, index_y)
+    one_by_one = [features._mmd2_unbiased(x[i], y[j]) for i, j in zip(index_x, index_y,
+                                                                        strict=True)]
+    np.testing.assert_allclose(at_once, one_by_one, rtol=1e-10)
+
+
 def test_kid_is_near_zero_for_one_distribution_and_works_on_few_samples():
     rng = np.random.default_rng(3)
     same = kid(rng.normal(size=(300, 8)), rng.normal(size=(300, 8)), subsets=20, subset_size=100)
@@ -110,6 +142,44 @@ def test_density_and_coverage_by_hand():
     # 0.5 lies in the balls of 0, 1 (and of 10? |10-0.5| = 9.5 > 8: no) -> 2 balls; 20 in none.
     assert density_coverage(real, fake, k=1) == {"density": pytest.approx(2 / 2),
                                                  "coverage": pytest.approx(2 / 4)}
+
+
+def test_density_and_coverage_match_a_loop_over_the_definition():
+    rng = np.random.default_rng(9)
+    real, fake = rng.normal(size=(60, 3)), rng.normal(0.5, 1.2, size=(50, 3))
+    k = 5
+    radii = np.sort(cdist(real, real), axis=1)[:, k]  # column 0: the point itself
+    balls = [[np.linalg.norm(f - r) <= radius for f in fake]
+             for r, radius in zip(real, radii, strict=True)]
+    expected = {"density": sum(map(sum, balls)) / (k * len(fake)),
+                "coverage": np.mean([any(row) for row in balls])}
+    assert density_coverage(real, fake, k=k) == pytest.approx(expected)
+
+
+def test_knn_radii_are_the_sorted_distances():
+    x = np.random.default_rng(10).normal(size=(80, 6))
+    expected = np.sort(cdist(x, x), axis=1)[:, 4]
+    got = features._knn_radii(torch.from_numpy(x), 4).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
+def test_results_do_not_depend_on_the_block_size(monkeypatch):
+    """Row blocks bound the memory; blocks of 1 to 3 rows give the same numbers."""
+    rng = np.random.default_rng(11)
+    real, fake = rng.normal(size=(70, 4)), rng.normal(0.3, 1.1, size=(60, 4))
+    index_real = np.stack([rng.choice(70, 20, replace=False) for _ in range(5)])
+    index_fake = np.stack([rng.choice(60, 20, replace=False) for _ in range(5)])
+
+    def everything():
+        return (precision_recall(real, fake), density_coverage(real, fake),
+                features._mmd2_subsets(real, fake, index_real, index_fake))
+
+    whole = everything()
+    monkeypatch.setattr(features, "BLOCK_ENTRIES", 200)
+    assert features._row_blocks(70, 70)[0] == slice(0, 2)
+    blocked = everything()
+    assert blocked[:2] == whole[:2]
+    assert blocked[2] == pytest.approx(whole[2], rel=1e-10)
 
 
 def test_bad_feature_arrays_are_clear_errors():

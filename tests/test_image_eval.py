@@ -58,10 +58,26 @@ def test_eval_reports_every_image_metric(digits_run, capsys):
     assert expected <= metrics.keys()
     assert all(math.isfinite(metrics[k]) for k in expected)
     assert metrics["kid_std"] > 0  # subsets of 100 of the 200 samples differ
+    assert "fid_held_out_n" not in metrics  # 200 of the 359 held-out digits: as many as fakes
     assert metrics["fid"] > metrics["fid_held_out"] > 0  # 4 steps: far from real digits
     assert 1 <= metrics["classifier_score"] <= 10
     written = json.loads((digits_run / "eval.json").read_text())
     assert written["step"] == 4 and written["fid"] == metrics["fid"]
+
+
+def test_fid_held_out_says_how_many_images_it_used_beyond_the_split(digits_run, capsys):
+    capsys.readouterr()
+    assert main(["eval", str(digits_run), "--n", "400"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["fid_held_out_n"] == 359  # digits8's whole held-out split, not n = 400
+
+
+def test_channelwise_outputs_are_features_and_probabilities_of_one_pass():
+    features = ChannelwiseClassifier(load_digit_classifier("digits8", "cpu"), 8)
+    images = torch.rand(30, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    f, probs = features.outputs(images)  # resized to 8x8 first
+    assert torch.equal(f, features.features(images))
+    assert torch.equal(probs, features.probabilities(images))
 
 
 def _one_error(capsys, argv) -> str:

@@ -57,6 +57,11 @@ class ChannelwiseClassifier:
         """Class probabilities of the first channel (single-channel digit data)."""
         return self.inner.probabilities(self._channels(images)[0])
 
+    def outputs(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`features` and :meth:`probabilities`, each channel classified once."""
+        parts = [self.inner.outputs(x) for x in self._channels(images)]
+        return torch.cat([f for f, _ in parts], dim=1), parts[0][1]
+
     def labels(self, images: Tensor) -> Tensor:
         return torch.stack([self.inner.probabilities(x).argmax(1)
                             for x in self._channels(images)], dim=1)
@@ -114,7 +119,8 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
     modes and KL over ``mode_samples``, 26,000 by default); the nearest-neighbour memorization
     check against the training set in pixel space; and ``fid_held_out``, the FID between
     training and held-out real images (as many as the held-out split has, up to n), the floor
-    that sample noise sets."""
+    that sample noise sets. When the held-out split has fewer than n images (mnist5k: 1,000),
+    ``fid_held_out_n`` says how many that FID used."""
     if n < MIN_IMAGE_SAMPLES:
         raise GankitError(f"image metrics need at least {MIN_IMAGE_SAMPLES} samples "
                           f"(nearest-neighbour radii, classifier scores), got {n}")
@@ -122,9 +128,15 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
     fake = generate_batched(recipe, n, generator)
     cpu = torch.Generator().manual_seed(seed)
     real, _ = data.reference(n, cpu, "train")
+    classify = isinstance(features, ChannelwiseClassifier) and bool(data.n_classes)
+    stacked = isinstance(data, StackedImages)
     metrics: dict[str, float] = {}
     if features is not None:
-        f_real, f_fake = features.features(real), features.features(fake)
+        f_real = features.features(real)
+        if classify and not stacked:  # one pass gives the features and the scores' p(y|x)
+            f_fake, probs = features.outputs(fake)
+        else:
+            f_fake = features.features(fake)
         metrics["fid"] = fid(f_real, f_fake)
         # subsets of at most half the samples, so that they differ and the std means something
         subset = max(2, min(1000, n // 2))
@@ -134,15 +146,16 @@ def image_metrics(recipe: Recipe, data: ImageDataset, n: int, device: torch.devi
         held, _ = data.reference(n, cpu, "held_out")
         if features is not None:  # as many images on each side: FID's bias depends on the count
             metrics["fid_held_out"] = fid(f_real[:len(held)], features.features(held))
+            if len(held) < n:
+                metrics["fid_held_out_n"] = len(held)
         metrics |= memorization_metrics(fake, data)
-    if isinstance(features, ChannelwiseClassifier) and data.n_classes:
-        if isinstance(data, StackedImages):
+    if classify:
+        if stacked:
             count = mode_samples or STACKED_MNIST_SAMPLES
             many = fake if count == n else generate_batched(recipe, count, generator)
             metrics |= {f"stacked_{k}": v for k, v in
                         stacked_mnist_modes(features.labels(many)).items()}
         else:
-            probs = features.probabilities(fake)
             metrics["classifier_score"] = classifier_score(probs)[0]
             metrics["label_kl"] = label_histogram_kl(probs.argmax(1), features.n_classes)
     return metrics

@@ -109,7 +109,9 @@ class DigitClassifier:
 
     def __init__(self, net: DigitNet, dataset_name: str, device: torch.device | str = "cpu",
                  batch_size: int = 500, info: dict[str, Any] | None = None) -> None:
-        self.net = net.to(device).eval()
+        # channels_last: in NCHW, max-pooling took half of the CPU forward pass (2x faster in
+        # all); the convolutions then sum in another order, features agree to ~3e-7 relative.
+        self.net = net.to(device, memory_format=torch.channels_last).eval()
         self.dataset_name = dataset_name
         self.name = f"digits-{dataset_name}"
         self.n_classes = net.config.n_classes
@@ -125,6 +127,11 @@ class DigitClassifier:
         """Softmax class probabilities [N, n_classes] (CPU), p(y|x) of the classifier score."""
         return self._forward(images)[1].softmax(1)
 
+    def outputs(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`features` and :meth:`probabilities` from one forward pass."""
+        features, logits = self._forward(images)
+        return features, logits.softmax(1)
+
     def predict(self, images: Tensor) -> Tensor:
         """Most probable class [N] int64 (CPU)."""
         return self._forward(images)[1].argmax(1)
@@ -139,7 +146,8 @@ class DigitClassifier:
         if not images.is_floating_point():
             raise ImageShapeError(f"{self.name} takes float images in [-1, 1], got {images.dtype}"
                                   " (gankit.data.images.to_unit_range converts uint8)")
-        outputs = [self.net(batch.to(self.device, torch.float32))
+        outputs = [self.net(batch.to(self.device, torch.float32,
+                                     memory_format=torch.channels_last))
                    for batch in images.split(self.batch_size)]
         features, logits = (torch.cat(parts).float().cpu() for parts in zip(*outputs, strict=True))
         return features, logits  # [N, hidden], [N, n_classes]

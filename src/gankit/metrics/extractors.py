@@ -28,3 +28,7 @@ class Classifier(FeatureExtractor, Protocol):
     def probabilities(self, images: Tensor) -> Tensor:
         """Images [N, C, H, W] in [-1, 1] -> class probabilities [N, n_classes] on the CPU."""
         ...
+
+    def outputs(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Features and class probabilities of one forward pass, for callers that need both."""
+        ...
