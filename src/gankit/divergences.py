@@ -33,7 +33,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import ot
 import torch
 
 # Network-simplex iteration cap; POT's default (1e5) stops short of the optimum for
@@ -163,6 +162,8 @@ def _w1_1d(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 def _w1_exact_ot(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """W1 in n-D by the exact network-simplex solver of POT (Bonneel et al. 2011)."""
+    import ot  # 1.5 s to import (it loads scikit-learn): only where n-D W1 is computed
+
     # backend="scipy" computes the Euclidean cost with cdist directly; POT's default expands
     # ||x||^2 + ||y||^2 - 2<x, y>, which loses digits for far-from-origin points.
     cost = ot.dist(x, y, metric="euclidean", backend="scipy")  # [N, M]
