@@ -45,7 +45,7 @@ from gankit.errors import (
     NonFiniteLossError,
     TrainingInterrupted,
 )
-from gankit.hardware import choose_precision, describe
+from gankit.hardware import PrecisionChoice, choose_precision, describe
 from gankit.recipes.base import Phase, Recipe, StepContext
 from gankit.runlog import RunLogger
 
@@ -93,7 +93,7 @@ class Trainer:
         if config.train.channels_last:  # 4-D weights only; linear layers are unaffected
             self.recipe.to(memory_format=torch.channels_last)
         # train.precision "auto" follows the hardware; the choice is announced by fit()
-        self.precision = choose_precision(config.train.precision, self.device)
+        self.precision = self._agreed(choose_precision(config.train.precision, self.device))
         self.autocast_dtype = self.precision.autocast_dtype
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -120,6 +120,16 @@ class Trainer:
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
         self.at_final_step = False  # True while the hooks of fit()'s last step run
+
+    def _agreed(self, choice: PrecisionChoice) -> PrecisionChoice:
+        """Under torchrun every process probes its own hardware; ``auto`` takes bf16 only if
+        all of them found it native, so that the replicas compute alike."""
+        if self.world_size == 1 or choice.requested != "auto":
+            return choice
+        native = torch.tensor(float(choice.precision == "bf16"), device=self.device)
+        if distributed.average({"bf16": native}, self.world_size)["bf16"].item() == 1.0:
+            return choice
+        return PrecisionChoice("fp32", "auto", "auto: not every process computes bf16 natively")
 
     def _params(self, networks: Sequence[str]) -> list[Tensor]:
         return [p for name in networks for p in self.recipe.nets[name].parameters()]
