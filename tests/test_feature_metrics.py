@@ -183,7 +183,7 @@ def test_results_do_not_depend_on_the_block_size(monkeypatch):
 
 
 def test_bad_feature_arrays_are_clear_errors():
-    with pytest.raises(ValueError, match="must be \\[N, D\\]"):
+    with pytest.raises(ValueError, match=r"has shape \(5,\); expected \[N, d\] with N >= 2"):
         fid(np.zeros(5), np.zeros((5, 2)))
     with pytest.raises(ValueError, match="k must be in"):
         precision_recall(np.zeros((3, 2)), np.zeros((3, 2)), k=5)

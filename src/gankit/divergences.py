@@ -33,19 +33,13 @@ import warnings
 from typing import Any
 
 import numpy as np
-import torch
+
+from gankit.arrays import as_matrix, to_numpy
 
 # Network-simplex iteration cap; POT's default (1e5) stops short of the optimum for
 # 4,000 vs 4,000 points in 2-D.
 EMD_MAX_ITER = 10_000_000
 _EMD_OPTIMAL = 1  # POT's result code for an optimal solution
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """Convert a list, numpy array or torch tensor (any device, any grad state) to float64 numpy."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 def _probabilities(p: Any, name: str) -> np.ndarray:
@@ -122,20 +116,6 @@ def js(p: Any, q: Any) -> float:
     return min(max(value, 0.0), math.log(2))
 
 
-def _points(x: Any, name: str) -> np.ndarray:
-    """Samples as a float64 array [N, d]; a 1-D array [N] is read as N points in 1-D."""
-    arr = to_numpy(x)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(
-            f"{name} has shape {arr.shape}; expected [N] or [N, d] with N >= 1 and d >= 1"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} has non-finite entries (NaN or inf); samples must be finite")
-    return arr
-
-
 def _sample_weights(weights: Any | None, n: int, name: str) -> np.ndarray:
     """Uniform 1/n if None, else validated non-negative weights of length n, summing to 1."""
     if weights is None:
@@ -197,7 +177,8 @@ def wasserstein1(
     with ``ot.emd2`` on the Euclidean cost matrix, O(N M) memory; a few thousand points per side
     take seconds.
     """
-    x_arr, y_arr = _points(x, "x"), _points(y, "y")
+    x_arr = as_matrix(x, "x", vector_as_column=True)  # [N, d]
+    y_arr = as_matrix(y, "y", vector_as_column=True)  # [M, d]
     if x_arr.shape[1] != y_arr.shape[1]:
         raise ValueError(
             f"x has dimension {x_arr.shape[1]} and y has {y_arr.shape[1]}; they must match"

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gankit.divergences import kl, to_numpy
+from gankit.arrays import to_numpy
+from gankit.divergences import kl
 
 
 def classifier_score(probs: object, splits: int = 10) -> tuple[float, float]:

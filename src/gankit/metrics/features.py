@@ -22,18 +22,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.divergences import to_numpy
+from gankit.arrays import as_matrix
 
 BLOCK_ENTRIES = 1 << 22  # pairwise entries held at once: 32 MB of float64
 
 
-def _features(x: object, name: str) -> np.ndarray:
-    a = to_numpy(x)
-    if a.ndim != 2 or len(a) < 2:
-        raise ValueError(f"{name} must be [N, D] with N >= 2, got shape {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} holds NaN or inf")
-    return a
+def _feature_tensors(real: object, fake: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both feature sets checked ([N, D], N >= 2, finite) as float64 tensors for the k-NN code."""
+    return (torch.from_numpy(as_matrix(real, "real", min_rows=2)),
+            torch.from_numpy(as_matrix(fake, "fake", min_rows=2)))
 
 
 def _row_blocks(n_rows: int, n_cols: int) -> list[slice]:
@@ -61,7 +58,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
 def fid(real: object, fake: object) -> float:
     """Frechet distance between Gaussians fitted to the two feature sets (FID for Inception
     features; with other extractors the same formula, a different scale)."""
-    a, b = _features(real, "real"), _features(fake, "fake")
+    a, b = as_matrix(real, "real", min_rows=2), as_matrix(fake, "fake", min_rows=2)
     return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
 
 
@@ -75,7 +72,7 @@ def kid(real: object, fake: object, subsets: int = 100, subset_size: int = 1000,
     when that is less work than one kernel matrix per subset (:func:`_mmd2_unbiased`, for
     large N); both give the same numbers to float rounding.
     """
-    a, b = _features(real, "real"), _features(fake, "fake")
+    a, b = as_matrix(real, "real", min_rows=2), as_matrix(fake, "fake", min_rows=2)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"feature sizes differ: real {a.shape[1]}, fake {b.shape[1]}")
     m = min(subset_size, len(a), len(b))
@@ -162,7 +159,7 @@ def _knn_radii(x: Tensor, k: int) -> Tensor:
 def precision_recall(real: object, fake: object, k: int = 3) -> dict[str, float]:
     """Improved precision and recall (Kynkaanniemi et al. 2019): a sample is inside a set's
     manifold if it lies within the k-NN radius of at least one of the set's points."""
-    a, b = (torch.from_numpy(_features(x, name)) for x, name in ((real, "real"), (fake, "fake")))
+    a, b = _feature_tensors(real, fake)
     radii_real, radii_fake = _knn_radii(a, k), _knn_radii(b, k)
     fake_inside = torch.zeros(len(b), dtype=torch.bool)  # precision: in some real ball
     real_inside = torch.zeros(len(a), dtype=torch.bool)  # recall: in some fake ball
@@ -177,7 +174,7 @@ def density_coverage(real: object, fake: object, k: int = 5) -> dict[str, float]
     """Density and coverage (Naeem et al. 2020): density counts, per fake, the real k-NN balls
     that hold it (divided by k; 1 on average when the distributions match, not capped);
     coverage is the share of real balls that hold at least one fake."""
-    a, b = (torch.from_numpy(_features(x, name)) for x, name in ((real, "real"), (fake, "fake")))
+    a, b = _feature_tensors(real, fake)
     radii = _knn_radii(a, k)
     held, covered = 0, torch.zeros(len(a), dtype=torch.bool)
     for rows, d in _distance_blocks(a, b):

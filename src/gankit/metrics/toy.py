@@ -33,23 +33,15 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from gankit.divergences import kl, to_numpy, wasserstein1
+from gankit.arrays import as_matrix, to_numpy
+from gankit.divergences import kl, wasserstein1
 
 HIGH_QUALITY_STDS = 3.0  # "within three standard deviations" (VEEGAN; PacGAN)
 
 
-def _matrix(x: Any, name: str, what: str) -> np.ndarray:
-    arr = to_numpy(x)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} has shape {arr.shape}; expected {what} with both sizes >= 1")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} has non-finite entries (NaN or inf); entries must be finite")
-    return arr
-
-
 def _validated(samples: Any, modes: Any, std: float) -> tuple[np.ndarray, np.ndarray]:
-    x = _matrix(samples, "samples", "[N, d]")
-    mu = _matrix(modes, "modes", "[K, d]")
+    x = as_matrix(samples, "samples")
+    mu = as_matrix(modes, "modes")
     if x.shape[1] != mu.shape[1]:
         raise ValueError(
             f"samples have dimension {x.shape[1]} and modes {mu.shape[1]}; they must match"
