@@ -33,7 +33,7 @@ def tiny_dict(**sections: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(TINY)
     for section, values in sections.items():
         if isinstance(values, dict):
-            out[section].update(values)
+            out.setdefault(section, {}).update(values)
         else:
             out[section] = values
     return out
@@ -53,7 +53,7 @@ def make_run() -> Callable[..., Any]:
     run and cost more than the training steps of a tiny model.
     """
     from gankit.api import Run
-    from gankit.config import build_config
+    from gankit.resolve import build_config
 
     def make(run_dir: Path | None = None, hooks: bool = False, **sections: Any) -> Any:
         run = Run(build_config(tiny_dict(**sections)), run_dir, progress=False)

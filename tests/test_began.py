@@ -10,7 +10,7 @@ from gankit.recipes import Phase, StepContext
 
 @pytest.fixture
 def began(make_run):
-    return make_run(recipe="began", loss={"began_gamma": 0.7, "began_lambda_k": 0.5},
+    return make_run(recipe="began", began={"gamma": 0.7, "lambda_k": 0.5},
                     train={"steps": 2})
 
 

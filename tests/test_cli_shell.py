@@ -191,7 +191,7 @@ def test_unknown_format_is_one_line(toy_run, capsys):
 
 
 def test_config_show_prints_the_resolved_yaml(capsys):
-    from gankit.config import load_config
+    from gankit.resolve import load_config
 
     assert main(["config", "show", "grid25-wgan-gp", "--set", "train.steps=7"]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
@@ -224,7 +224,7 @@ def test_tilde_expands_in_flags_and_config_paths(tmp_path, monkeypatch, capsys):
     config = write_config(tmp_path / "tiny.yaml", tiny_dict(train={"steps": 1}))
     assert main(["train", "~/tiny.yaml", "--out=~/run", "--no-progress"]) == 0
     assert (tmp_path / "run" / "eval.json").is_file()
-    from gankit.config import load_config
+    from gankit.resolve import load_config
 
     assert load_config(config, ["data.path=~/faces"]).data.path == str(tmp_path / "faces")
 

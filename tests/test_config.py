@@ -13,8 +13,6 @@ from gankit.api import Run
 from gankit.config import (
     Config,
     TrainConfig,
-    build_config,
-    load_config,
     parse_overrides,
     shipped_configs,
 )
@@ -23,6 +21,7 @@ from gankit.errors import ConfigError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
 from gankit.recipes import RECIPES
+from gankit.resolve import build_config, load_config
 
 
 def config_error(data=None, overrides=None) -> str:

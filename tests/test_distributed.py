@@ -36,7 +36,7 @@ def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
     {"loss": {"name": "non-saturating"}},
     {"loss": {"name": "wgan-gp"}},
     # BEGAN's k_t (a buffer, compared below) must follow the energies of the global batch
-    {"recipe": "began", "loss": {"began_lambda_k": 0.05}},
+    {"recipe": "began", "began": {"lambda_k": 0.05}},
 ], ids=["non-saturating", "wgan-gp", "began"])
 def test_two_processes_keep_identical_replicas_and_match_one_process(tiny, tmp_path, sections):
     config = tiny(**sections, train={"log_every": 5, "n_critic": 2})

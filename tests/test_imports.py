@@ -33,3 +33,9 @@ def test_metrics_load_torch_but_no_training_plotting_or_transport(module):
 def test_the_api_still_loads_on_first_use():
     loaded = loaded_after("import gankit; gankit.build")
     assert {"torch", "gankit.api", "gankit.trainer"} <= loaded
+
+
+def test_the_config_schema_imports_no_registry():
+    loaded = loaded_after("import gankit.config")
+    assert not loaded & {"gankit.recipes", "gankit.models", "gankit.data", "gankit.losses",
+                         "gankit.registry"}

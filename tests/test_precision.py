@@ -76,7 +76,8 @@ def test_the_probe_measures_a_real_ratio():
 
 
 def test_auto_is_the_default_and_every_shipped_config_uses_it():
-    from gankit.config import TrainConfig, load_config, shipped_configs
+    from gankit.config import TrainConfig, shipped_configs
+    from gankit.resolve import load_config
 
     assert TrainConfig().precision == "auto"
     datasets, losses = shipped_configs()

@@ -7,8 +7,8 @@ import re
 import pytest
 import torch
 
-from gankit.config import build_config
 from gankit.errors import ConfigError
+from gankit.resolve import build_config
 
 
 def test_pack_stacks_consecutive_samples(make_run):

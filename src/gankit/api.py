@@ -20,13 +20,14 @@ from torch import Tensor, nn
 
 from gankit import distributed
 from gankit.checkpoint import latest_checkpoint
-from gankit.config import Config, build_config, check_n_eval, load_config, read_yaml
+from gankit.config import Config, check_n_eval, read_yaml
 from gankit.data import DATASETS, ImageDataset
 from gankit.errors import CheckpointError, GankitError
 from gankit.export import generator_of
 from gankit.image_eval import feature_extractor, feature_name, image_metrics, image_snapshot
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import RECIPES
+from gankit.resolve import build_config, load_config
 from gankit.runlog import read_json_or_none, write_json
 from gankit.snapshots import (
     EVAL_SEED,

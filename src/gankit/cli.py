@@ -128,7 +128,7 @@ def _print_result(record: dict) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from gankit.api import build, load
     from gankit.checkpoint import latest_checkpoint
-    from gankit.config import load_config
+    from gankit.resolve import load_config
 
     progress = not args.no_progress
     if args.resume is not None:
@@ -232,7 +232,7 @@ def cmd_configs(args: argparse.Namespace) -> None:
 def cmd_config(args: argparse.Namespace) -> None:
     import yaml
 
-    from gankit.config import load_config
+    from gankit.resolve import load_config
 
     config = load_config(args.config, args.overrides)
     print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")

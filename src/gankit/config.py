@@ -1,9 +1,13 @@
 """Typed run configuration: YAML -> dataclasses, with one-line errors for every bad input.
 
-A config has four sections (`data`, `model`, `loss`, `train`) plus the recipe name. Every key is
-typed; unknown keys, wrong types and out-of-range values raise :class:`ConfigError` naming the
-dotted key, the bad value and what is allowed. Command-line overrides use the same dotted keys:
-``--set train.lr_d=2e-4``.
+A config has four shared sections (`data`, `model`, `loss`, `train`), the recipe name, and the
+recipe's own section named after it (``began: {gamma: 0.5}``), whose dataclass the recipe
+declares (:attr:`gankit.recipes.base.Recipe.Options`). Every key is typed; unknown keys, wrong
+types and out-of-range values raise :class:`ConfigError` naming the dotted key, the bad value
+and what is allowed. Command-line overrides use the same dotted keys: ``--set train.lr_d=2e-4``.
+
+This module is the bottom layer: it knows no registry. :mod:`gankit.resolve` checks a config
+against the registries (names, paper defaults, the recipe's options).
 """
 
 from __future__ import annotations
@@ -96,10 +100,6 @@ class LossConfig:
     # Sec. 3.1) and the pull-away term (Zhao et al. 2017, eq. 6; 0.1 in EBGAN); 0 = off.
     feature_matching: float = 0.0
     pull_away: float = 0.0
-    # BEGAN (recipe "began", Berthelot et al. 2017): the diversity ratio gamma (0.5 is one of
-    # the paper's settings) and the learning rate lambda_k of k_t (0.001 in the paper).
-    began_gamma: float = 0.5
-    began_lambda_k: float = 0.001
 
     def check(self) -> None:
         for key in ("gp_weight", "clip", "r1_weight", "r2_weight", "feature_matching",
@@ -107,10 +107,6 @@ class LossConfig:
             value = getattr(self, key)
             if value is not None and value < 0:
                 raise ConfigError(f"loss.{key} must be >= 0, got {value}")
-        if not 0 < self.began_gamma <= 1:
-            raise ConfigError(f"loss.began_gamma must be in (0, 1], got {self.began_gamma}")
-        if self.began_lambda_k < 0:
-            raise ConfigError(f"loss.began_lambda_k must be >= 0, got {self.began_lambda_k}")
         if not 0.5 < self.real_label <= 1:
             raise ConfigError(f"loss.real_label must be in (0.5, 1], got {self.real_label}")
         if self.real_label < 1 and self.name not in ("minimax", "non-saturating"):
@@ -187,6 +183,9 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # The recipe's own options (a dataclass it declares), read from the section named after
+    # the recipe; None for a recipe without options. Filled by gankit.resolve.
+    options: Any = field(default=None, metadata={"section": False})
 
     def check(self) -> None:
         for section in (self.data, self.model, self.loss, self.train):
@@ -194,29 +193,27 @@ class Config:
         if self.data.batch_size % self.model.pack:
             raise ConfigError(f"data.batch_size ({self.data.batch_size}) must be a multiple of "
                               f"model.pack ({self.model.pack})")
-        if self.recipe == "began":
-            self._check_began()
-
-    def _check_began(self) -> None:
-        """BEGAN's D is an auto-encoder trained on its own energies: options of the classifier
-        D, of the adversarial losses and of the GAN recipe's loop have no effect there, so
-        setting one is refused rather than silently ignored."""
-        off = {"model.spectral_norm": False, "model.pack": 1, "model.minibatch_discrimination": 0,
-               "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
-               "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
-               "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
-               "train.g_ema": 0.0, "train.reuse_fake": False}
-        used = []
-        for key, default in off.items():
-            section, name = key.split(".")
-            if (value := getattr(getattr(self, section), name)) not in (default, 0):
-                used.append(f"{key}={_show(value)}")
-        if used:
-            raise ConfigError(f"recipe began does not use {', '.join(used)} (its D is an "
-                              f"auto-encoder trained on reconstruction energies); remove them")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data that reads back to this config: the shared sections, then the recipe's."""
+        out = {f.name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+               for f in dataclasses.fields(self)
+               if f.metadata.get("section", True) and (value := getattr(self, f.name)) is not None}
+        if self.options is not None:
+            out[self.recipe] = dataclasses.asdict(self.options)
+        return out
+
+
+def refuse_unused(config: Config, unused: dict[str, Any], recipe: str, why: str) -> None:
+    """Refuse, in one line, keys of the shared sections that ``recipe`` would silently ignore:
+    ``unused`` maps ``section.key`` to its off value (0 and the off value both count as off)."""
+    used = []
+    for key, off in unused.items():
+        section, name = key.split(".")
+        if (value := getattr(getattr(config, section), name)) not in (off, 0):
+            used.append(f"{key}={_show(value)}")
+    if used:
+        raise ConfigError(f"recipe {recipe} does not use {', '.join(used)} ({why}); remove them")
 
 
 MAX_EVAL_SAMPLES = 10_000
@@ -250,15 +247,22 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# Keys that moved, with where they are now: an old config fails with a line naming the new key.
+MOVED_KEYS = {"loss.began_gamma": "began.gamma", "loss.began_lambda_k": "began.lambda_k"}
+
+
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     """Build dataclass ``cls`` from plain data, checking keys and types recursively."""
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a mapping, got {type(data).__name__} {_show(data)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("section", True)}
     unknown = sorted(set(data) - set(fields), key=str)  # YAML keys need not be strings
     if unknown:
         key = f"{prefix}{unknown[0]}"
+        if key in MOVED_KEYS:
+            raise ConfigError(f"config key {key} is now {MOVED_KEYS[key]} (the recipe's own "
+                              f"section); rename it")
         if not key.isprintable():  # keep the message on one line
             key = repr(key)
         raise ConfigError(
@@ -407,33 +411,3 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a text (UTF-8) file") from None
     return data or {}
-
-
-def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Config:
-    """Plain data (+ ``--set`` overrides) -> a checked :class:`Config`, paper defaults filled."""
-    from gankit.losses import LOSSES  # late: losses import nothing from here, avoid a cycle
-
-    if not isinstance(data, dict):  # e.g. a YAML file holding a list or a bare string
-        raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
-    config = from_dict(Config, merge(data, parse_overrides(overrides or [])))
-    spec = LOSSES[config.loss.name]
-    if config.loss.gp_weight is None:
-        config.loss.gp_weight = spec.default_gp_weight
-    if config.loss.clip is None:
-        config.loss.clip = spec.default_clip
-    config.check()
-    _check_names(config)
-    return config
-
-
-def _check_names(config: Config) -> None:
-    from gankit.data import DATASETS
-    from gankit.models import MODELS
-    from gankit.recipes import RECIPES
-
-    RECIPES[config.recipe], DATASETS[config.data.name], MODELS[config.model.name]  # noqa: B018
-
-
-def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (a path or a shipped name), apply overrides and check everything."""
-    return build_config(read_config_data(name_or_path), overrides)

@@ -25,7 +25,7 @@ from scipy import integrate, stats
 from scipy.special import expit
 from torch import Tensor, nn
 
-from gankit.config import Config, DataConfig, build_config
+from gankit.config import Config, DataConfig
 from gankit.data import DATASETS
 from gankit.divergences import js
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
@@ -40,6 +40,7 @@ from gankit.recipes.base import (
     StepContext,
     gaussian_latent,
 )
+from gankit.resolve import build_config
 from gankit.runlog import write_json
 from gankit.trainer import Trainer
 

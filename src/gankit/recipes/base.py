@@ -12,12 +12,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from gankit.config import TrainConfig
+
+if TYPE_CHECKING:
+    from gankit.config import Config
 from gankit.distributed import shard
 from gankit.registry import Registry
 
@@ -90,6 +93,15 @@ class Recipe(nn.Module, ABC):
     # The figures the progress bar shows, in order (empty: every loss term); all terms and
     # stats are logged and plotted whatever this says.
     headline: tuple[str, ...] = ()
+    # The recipe's own options: a dataclass read from the config section named after the
+    # recipe (``began: {gamma: 0.5}``), with a ``check()`` that raises ConfigError; it arrives
+    # as ``config.options``. None: the recipe has no section.
+    Options: ClassVar[type | None] = None
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        """Refuse, with a ConfigError, shared-section settings this recipe would ignore
+        (:func:`gankit.config.refuse_unused`); called once the whole config is parsed."""
 
     @property
     def batch_multiple(self) -> tuple[int, str]:

@@ -5,16 +5,19 @@ $\mathcal{L}_D = \mathcal{L}(x) - k_t \mathcal{L}(G(z_D))$, $\mathcal{L}_G = \ma
 $k_{t+1} = \mathrm{clip}_{[0,1]}(k_t + \lambda_k(\gamma\mathcal{L}(x) - \mathcal{L}(G(z_G))))$,
 and the global convergence measure $M = \mathcal{L}(x) + |\gamma\mathcal{L}(x) -
 \mathcal{L}(G(z_G))|$, logged as ``convergence_m``. $\gamma$ (the diversity ratio) is
-``loss.began_gamma``; $\lambda_k$ is ``loss.began_lambda_k``.
+``began.gamma``; $\lambda_k$ is ``began.lambda_k`` (the recipe's own config section).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from gankit import distributed
-from gankit.config import Config
+from gankit.config import Config, refuse_unused
+from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, MODELS
 from gankit.recipes.base import (
     RECIPES,
@@ -37,8 +40,37 @@ class EquilibriumControl(nn.Module):
         self.register_buffer("k", torch.zeros(()))  # k_0 = 0 (Sec. 3.4)
 
 
+@dataclass
+class BEGANOptions:
+    """The ``began:`` section of a config."""
+
+    gamma: float = 0.5  # diversity ratio gamma = E L(G(z)) / E L(x); 0.5 is one of Sec. 4's
+    lambda_k: float = 0.001  # learning rate of k_t (Sec. 3.4: 0.001)
+
+    def check(self) -> None:
+        if not 0 < self.gamma <= 1:
+            raise ConfigError(f"began.gamma must be in (0, 1], got {self.gamma}")
+        if self.lambda_k < 0:
+            raise ConfigError(f"began.lambda_k must be >= 0, got {self.lambda_k}")
+
+
 @RECIPES.register("began")
 class BEGAN(Recipe):
+    Options = BEGANOptions
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        """BEGAN's D is an auto-encoder trained on its own energies: options of the classifier
+        D, of the adversarial losses and of the GAN recipe's loop have no effect there, so
+        setting one is refused rather than silently ignored."""
+        refuse_unused(config, {
+            "model.spectral_norm": False, "model.pack": 1, "model.minibatch_discrimination": 0,
+            "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
+            "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
+            "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
+            "train.g_ema": 0.0, "train.reuse_fake": False,
+        }, "began", "its D is an auto-encoder trained on reconstruction energies")
+
     def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
         super().__init__()
         generator, _ = MODELS[config.model.name](config.model, data_shape)
@@ -46,7 +78,7 @@ class BEGAN(Recipe):
         autoencoder = AUTOENCODERS[model.name](model, data_shape)
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
-        self.gamma, self.lambda_k = config.loss.began_gamma, config.loss.began_lambda_k
+        self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k
         self.latent_dim = model.latent_dim
         self.train_config = config.train
         # L(x) of the latest D step and L(G(z_G)) of the latest G step, for k_t and M.
