@@ -19,7 +19,7 @@ from gankit.config import (
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
 from gankit.losses import LOSSES
-from gankit.models import MODELS
+from gankit.models import GENERATORS
 from gankit.recipes import RECIPES
 from gankit.resolve import build_config, load_config
 
@@ -52,7 +52,7 @@ def test_there_are_shipped_configs():
 def test_every_shipped_config_loads_and_names_registered_parts(name):
     config = load_config(name)
     assert config.recipe in RECIPES and config.loss.name in LOSSES
-    assert config.model.name in MODELS and config.data.name in DATASETS
+    assert config.model.name in GENERATORS and config.data.name in DATASETS
     assert config.loss.gp_weight is not None and config.loss.clip is not None
     # Invariance: a config written out and read back is the same config.
     assert build_config(config.to_dict()) == config

@@ -11,7 +11,7 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError
-from gankit.models import AUTOENCODERS, MODELS, DOutput
+from gankit.models import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput
 from gankit.models.dcgan import SIZES, resolution_plan
 from gankit.models.spectral_norm import SpectralNorm
 
@@ -24,7 +24,7 @@ def build(shape, **kwargs):
     config = ModelConfig(**{"name": "dcgan", "latent_dim": 5, "g_hidden": 4, "d_hidden": 3,
                             "g_batchnorm": True, "d_norm": "batch", **kwargs})
     torch.manual_seed(0)
-    return MODELS["dcgan"](config, shape)
+    return GENERATORS["dcgan"](config, shape), DISCRIMINATORS["dcgan"](config, shape)
 
 
 @pytest.mark.parametrize("side", SIZES)

@@ -18,7 +18,7 @@ import gankit
 from conftest import tiny_dict
 from gankit.errors import GankitError
 from gankit.export import EXPORT_FORMATS, METADATA_FILE, export_generator, generator_of
-from gankit.models import MODELS
+from gankit.models import GENERATORS, build_part
 
 # Both runs keep a weight average (beta small, so three steps move it well away from G). The
 # image run trains in bf16 with channels-last weights: the export must still be plain float32.
@@ -57,7 +57,7 @@ def reference(run, z, ema: bool):
 
 
 def reload_state_dict(run, path: Path):
-    G, _ = MODELS[run.config.model.name](run.config.model, run.data.shape)  # fresh weights
+    G = build_part(GENERATORS, run.config.model, "generator", run.data.shape)  # fresh weights
     G.load_state_dict(load_file(path))
     G.eval().requires_grad_(False)
     return G

@@ -9,14 +9,14 @@ from torch import nn
 
 from gankit.config import ModelConfig
 from gankit.losses import LOSSES
-from gankit.models import MODELS, DOutput
+from gankit.models import DISCRIMINATORS, GENERATORS, DOutput
 
 
 def build(data_shape=(2,), **kwargs):
     config = ModelConfig(**{"latent_dim": 3, "g_hidden": 16, "g_depth": 2, "d_hidden": 12,
                             "d_depth": 2, **kwargs})
     torch.manual_seed(0)
-    return MODELS["mlp"](config, data_shape)
+    return GENERATORS["mlp"](config, data_shape), DISCRIMINATORS["mlp"](config, data_shape)
 
 
 @pytest.mark.parametrize("data_shape", [(2,), (1,), (3, 4)])
@@ -88,9 +88,11 @@ def test_batchnorm_only_in_the_generator_and_only_when_asked():
     assert G(torch.randn(4, 3)).shape == (4, 2)
 
 
-def test_unknown_model_lists_mlp():
-    with pytest.raises(Exception, match="mlp"):
-        MODELS["dcgan-ish"]
+def test_unknown_networks_list_the_known_ones():
+    with pytest.raises(Exception, match="unknown generator 'dcgan-ish'; known: dcgan, mlp"):
+        GENERATORS["dcgan-ish"]
+    with pytest.raises(Exception, match="unknown discriminator 'x'; known: dcgan, mlp"):
+        DISCRIMINATORS["x"]
 
 
 @pytest.mark.parametrize("loss", LOSSES.names())
@@ -126,3 +128,46 @@ def test_generator_output_is_unbounded_linear():
         G.out.bias.fill_(10.0)
     assert G(torch.zeros(1, 3)).min().item() > 5.0
     assert math.isclose(G.out.bias[0].item(), 10.0)
+
+
+# --- networks by part, heads on D's features ---------------------------------------------------
+
+
+def test_parts_are_chosen_one_by_one(make_run):
+    run = make_run(model={"name": "mlp"})
+    assert type(run.recipe.nets["G"]).__name__ == "MLPGenerator"
+    images = {"data": {"name": "digits8", "batch_size": 8, "n_eval": 16},
+              "model": {"name": "dcgan", "latent_dim": 4, "g_hidden": 4, "d_hidden": 4,
+                        "discriminator": "dcgan", "generator": "dcgan", "d_norm": "none"}}
+    mixed = make_run(**images)
+    assert type(mixed.recipe.nets["D"]).__name__ == "DCGANDiscriminator"
+
+
+def test_an_unknown_part_is_one_config_line():
+    from conftest import tiny_dict
+    from gankit.errors import ConfigError
+    from gankit.resolve import build_config
+
+    with pytest.raises(ConfigError, match="unknown discriminator 'unet'; known: dcgan, mlp"):
+        build_config(tiny_dict(model={"discriminator": "unet"}))
+    with pytest.raises(ConfigError, match="unknown generator 'unet'"):
+        build_config(tiny_dict(model={"generator": "unet"}))
+    with pytest.raises(ConfigError, match="unknown auto-encoder discriminator 'dcgan-x'"):
+        build_config(tiny_dict(recipe="began", model={"discriminator": "dcgan-x"}))
+
+
+def test_a_head_on_the_features_comes_from_the_same_pass():
+    from gankit.models.heads import WithHeads, feature_width
+
+    _, D = build()
+    width = feature_width(D, (2,))
+    classifier = nn.Linear(width, 5)
+    wrapped = WithHeads(D, {"class": classifier})
+    x = torch.randn(7, 2)
+    out, plain = wrapped(x), D(x)
+    torch.testing.assert_close(out.logits, plain.logits)
+    torch.testing.assert_close(out.heads["class"], classifier(plain.features))
+    assert out.heads["class"].shape == (7, 5)
+    out.heads["class"].sum().backward()  # gradients reach the head and D's body
+    assert classifier.weight.grad is not None
+    assert any(p.grad is not None for p in D.parameters())

@@ -58,7 +58,11 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = "mlp"  # a key of gankit.models.MODELS
+    name: str = "mlp"  # the network family (gankit.models): the default of every part
+    # Parts chosen one by one ("" = the family): keys of gankit.models.GENERATORS and of the
+    # discriminator registry the recipe uses (DISCRIMINATORS; AUTOENCODERS for BEGAN)
+    generator: str = ""
+    discriminator: str = ""
     latent_dim: int = 2
     g_hidden: int = 256
     g_depth: int = 3  # hidden layers

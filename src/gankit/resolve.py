@@ -49,16 +49,18 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
     config.check()
     if config.options is not None:
         config.options.check()
-    recipe.check_config(config)
     _check_names(config)
+    recipe.check_config(config)
     return config
 
 
 def _check_names(config: Config) -> None:
     from gankit.data import DATASETS
-    from gankit.models import MODELS
+    from gankit.models import GENERATORS, check_family, part_name
 
-    DATASETS[config.data.name], MODELS[config.model.name]  # noqa: B018
+    DATASETS[config.data.name]  # noqa: B018
+    check_family(config.model.name)
+    GENERATORS[part_name(config.model, "generator")]  # noqa: B018
 
 
 def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:

@@ -30,7 +30,7 @@ from gankit.data import DATASETS
 from gankit.divergences import js
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
 from gankit.losses import LOSSES
-from gankit.models import MODELS
+from gankit.models import DISCRIMINATORS, build_part
 from gankit.plots import save_figure
 from gankit.recipes.base import (
     OptimizerSpec,
@@ -65,7 +65,7 @@ class FixedGeneratorDiscriminator(Recipe):
 
     def __init__(self, config: Config, mu_g: float, sigma_g: float) -> None:
         super().__init__()
-        _, discriminator = MODELS[config.model.name](config.model, (1,))
+        discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", (1,))
         self.nets = nn.ModuleDict({"G": AffineGenerator(mu_g, sigma_g), "D": discriminator})
         self.loss = LOSSES[config.loss.name]
         self.lr = config.train.lr_d

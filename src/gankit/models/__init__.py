@@ -1,13 +1,21 @@
-"""Generator and discriminator networks, keyed by the config's ``model.name``.
+"""Networks by part: ``GENERATORS``, ``DISCRIMINATORS`` and ``AUTOENCODERS`` (BEGAN's D), each
+keyed by family (``mlp``, ``dcgan``); a config picks each part (``model.generator``,
+``model.discriminator``), both defaulting to ``model.name``.
 
 Every discriminator returns one :class:`DOutput` record, so feature matching and auxiliary heads
-need no second forward pass. ``AUTOENCODERS`` holds each family's auto-encoder D (BEGAN).
+(:mod:`gankit.models.heads`) need no second forward pass.
 """
 
-from gankit.models import dcgan, mlp
-from gankit.models.base import AUTOENCODERS, MODELS, DOutput
+from gankit.models import dcgan, mlp  # noqa: F401  (registers the families)
+from gankit.models.base import (
+    AUTOENCODERS,
+    DISCRIMINATORS,
+    GENERATORS,
+    DOutput,
+    build_part,
+    check_family,
+    part_name,
+)
 
-AUTOENCODERS.register("mlp")(mlp.build_mlp_autoencoder)
-AUTOENCODERS.register("dcgan")(dcgan.build_dcgan_autoencoder)
-
-__all__ = ["AUTOENCODERS", "MODELS", "DOutput"]
+__all__ = ["AUTOENCODERS", "DISCRIMINATORS", "GENERATORS", "DOutput", "build_part",
+           "check_family", "part_name"]

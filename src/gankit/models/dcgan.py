@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError
-from gankit.models.base import MODELS, DOutput, packed_shape
+from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput, packed_shape
 from gankit.models.layers import CriticHead
 from gankit.models.spectral_norm import apply_spectral_norm
 
@@ -140,20 +140,26 @@ def dcgan_init(network: nn.Module) -> nn.Module:
     return network
 
 
-@MODELS.register("dcgan")
-def build_dcgan(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-    """``g_hidden`` / ``d_hidden`` are the widths (DCGAN's ngf / ndf, 64 in the paper); G uses
-    batch norm when ``g_batchnorm``, D uses ``d_norm``."""
-    generator = DCGANGenerator(config.latent_dim, data_shape, config.g_hidden,
-                               "batch" if config.g_batchnorm else "none")
+@GENERATORS.register("dcgan")
+def build_dcgan_generator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    """``g_hidden`` is the width (DCGAN's ngf, 64 in the paper); batch norm when
+    ``g_batchnorm``."""
+    return dcgan_init(DCGANGenerator(config.latent_dim, data_shape, config.g_hidden,
+                                     "batch" if config.g_batchnorm else "none"))
+
+
+@DISCRIMINATORS.register("dcgan")
+def build_dcgan_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    """``d_hidden`` is the width (DCGAN's ndf, 64 in the paper); ``d_norm`` between convolutions."""
     discriminator = DCGANDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
                                        config.d_norm, config.minibatch_discrimination,
                                        config.minibatch_stddev)
-    dcgan_init(generator), dcgan_init(discriminator)
+    dcgan_init(discriminator)
     if config.spectral_norm:  # after the init: the parametrization wraps the drawn weights
         apply_spectral_norm(discriminator)
-    return generator, discriminator
+    return discriminator
 
 
+@AUTOENCODERS.register("dcgan")
 def build_dcgan_autoencoder(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
     return dcgan_init(ConvAutoencoder(data_shape, config.d_hidden, config.latent_dim))

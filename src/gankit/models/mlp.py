@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.autoencoder import MLPAutoencoder
-from gankit.models.base import MODELS, DOutput, packed_shape
+from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput, packed_shape
 from gankit.models.layers import CriticHead
 from gankit.models.spectral_norm import apply_spectral_norm
 
@@ -54,20 +54,25 @@ class MLPDiscriminator(nn.Module):
         return self.head(self.body(x.flatten(1)))
 
 
-@MODELS.register("mlp")
-def build_mlp(config: ModelConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+@GENERATORS.register("mlp")
+def build_mlp_generator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    return MLPGenerator(config.latent_dim, data_shape, config.g_hidden, config.g_depth,
+                        config.g_batchnorm)
+
+
+@DISCRIMINATORS.register("mlp")
+def build_mlp_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
     if config.d_norm != "none":
         raise ConfigError(f"model mlp has no normalization in D; model.d_norm must be 'none', "
                           f"got {config.d_norm!r}")
-    generator = MLPGenerator(config.latent_dim, data_shape, config.g_hidden, config.g_depth,
-                             config.g_batchnorm)
     discriminator = MLPDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
                                      config.d_depth, config.minibatch_discrimination,
                                      config.minibatch_stddev)
     if config.spectral_norm:
         apply_spectral_norm(discriminator)
-    return generator, discriminator
+    return discriminator
 
 
+@AUTOENCODERS.register("mlp")
 def build_mlp_autoencoder(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
     return MLPAutoencoder(data_shape, config.d_hidden, config.d_depth, config.latent_dim)

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from gankit import distributed
 from gankit.config import Config, refuse_unused
 from gankit.errors import ConfigError
-from gankit.models import AUTOENCODERS, MODELS
+from gankit.models import AUTOENCODERS, GENERATORS, build_part, part_name
 from gankit.recipes.base import (
     RECIPES,
     OptimizerSpec,
@@ -70,12 +70,13 @@ class BEGAN(Recipe):
             "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
             "train.g_ema": 0.0, "train.reuse_fake": False,
         }, "began", "its D is an auto-encoder trained on reconstruction energies")
+        AUTOENCODERS[part_name(config.model, "discriminator")]  # an unknown name: one line
 
     def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
         super().__init__()
-        generator, _ = MODELS[config.model.name](config.model, data_shape)
         model = config.model
-        autoencoder = AUTOENCODERS[model.name](model, data_shape)
+        generator = build_part(GENERATORS, model, "generator", data_shape)
+        autoencoder = build_part(AUTOENCODERS, model, "discriminator", data_shape)
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
         self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k

@@ -16,7 +16,7 @@ from gankit.losses import (
     feature_matching_loss,
     pull_away_term,
 )
-from gankit.models import MODELS
+from gankit.models import DISCRIMINATORS, GENERATORS, build_part, part_name
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import (
     RECIPES,
@@ -44,7 +44,8 @@ class GAN(Recipe):
     def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
         super().__init__()
         self.pack_size = config.model.pack
-        generator, discriminator = MODELS[config.model.name](config.model, data_shape)
+        generator = build_part(GENERATORS, config.model, "generator", data_shape)
+        discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", data_shape)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
         self.g_ema = config.train.g_ema  # beta of the weight average; 0 = off
         if self.g_ema > 0:  # a network no optimizer steps; checkpointed with the others
@@ -63,6 +64,10 @@ class GAN(Recipe):
         self._fake: Tensor | None = None  # the last D step's G(z), for the G step to reuse
 
     headline = ("d_loss", "g_loss", "critic_w1")
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        DISCRIMINATORS[part_name(config.model, "discriminator")]  # an unknown name: one line
 
     @property
     def batch_multiple(self) -> tuple[int, str]:

@@ -1,0 +1,47 @@
+"""Heads on a discriminator's features: one D pass gives its logits, its features and every
+head's output, in :attr:`DOutput.heads`.
+
+Later recipes put their extra outputs here rather than in a second network: AC-GAN's auxiliary
+classifier (Odena et al. 2017), InfoGAN's Q head sharing D's body (Chen et al. 2016, Sec. 5), a
+projection discriminator's class embedding (Miyato & Koyama 2018, eq. 3). A head is any module
+from features [N, F] to an output [N, ...].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gankit.models.base import DOutput
+
+
+class WithHeads(nn.Module):
+    """``body`` (a discriminator returning :class:`DOutput`) with ``heads`` on its features.
+
+    The body's logits and features pass through unchanged, so losses written for the plain D
+    work on the wrapped one; ``out.heads[name]`` is ``heads[name](out.features)``.
+    """
+
+    def __init__(self, body: nn.Module, heads: dict[str, nn.Module]) -> None:
+        super().__init__()
+        self.body = body
+        self.heads = nn.ModuleDict(heads)
+
+    def forward(self, x: Tensor) -> DOutput:
+        out = self.body(x)
+        computed = {name: head(out.features) for name, head in self.heads.items()}
+        return DOutput(out.logits, out.features, {**out.heads, **computed})
+
+
+@torch.no_grad()
+def feature_width(discriminator: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """F of a discriminator's features [N, F] for inputs of ``input_shape``: the size a head's
+    first layer takes (measured on two zero inputs, in eval mode, state left as it was)."""
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        parameter = next(discriminator.parameters(), None)
+        device = parameter.device if parameter is not None else "cpu"
+        return discriminator(torch.zeros(2, *input_shape, device=device)).features.shape[1]
+    finally:
+        discriminator.train(was_training)
