@@ -1,0 +1,85 @@
+"""The relativistic GAN (Jolicoeur-Martineau 2019): RSGAN, or RaSGAN with average: true."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gankit.config import Config, refuse_unused
+from gankit.models import DISCRIMINATORS, GENERATORS, build_part
+from gankit.recipes.base import (
+    RECIPES,
+    OptimizerSpec,
+    Phase,
+    PhaseOutput,
+    Recipe,
+    StepContext,
+    adversarial_optimizers,
+    adversarial_phases,
+    gaussian_latent,
+)
+
+
+@dataclass
+class RelativisticOptions:
+    """The ``relativistic:`` section of a config."""
+
+    average: bool = False  # RaSGAN: against the other batch's mean critic value
+
+    def check(self) -> None:
+        """Every value of a bool is allowed; the schema has already checked the type."""
+
+
+@RECIPES.register("relativistic")
+class Relativistic(Recipe):
+    Options = RelativisticOptions
+    headline = ("d_loss", "g_loss")
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        refuse_unused(config, {"model.pack": 1, "train.reuse_fake": False}, "relativistic",
+                      "its G phase draws its own fake batch and D sees single samples")
+
+    def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleDict({
+            "G": build_part(GENERATORS, config.model, "generator", data_shape),
+            "D": build_part(DISCRIMINATORS, config.model, "discriminator", data_shape),
+        })
+        self.average = config.options.average
+        self.latent_dim = config.model.latent_dim
+        self.train_config = config.train
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        return adversarial_optimizers(self.train_config)  # "d" steps D, "g" steps G
+
+    def phases(self) -> list[Phase]:
+        return adversarial_phases(self.train_config)  # n_critic D phases, then one G phase
+
+    def relativistic_loss(self, c_a: Tensor, c_b: Tensor) -> Tensor:
+        """-E log σ(C(a) - C(b)) (RSGAN), or its averaged two-sided form (RaSGAN); the
+        player who minimizes it wants a to look more realistic than b."""
+        if not self.average:
+            return F.softplus(-(c_a - c_b)).mean()  # -log σ(t) = softplus(-t)
+        return (F.softplus(-(c_a - c_b.mean())).mean()
+                + F.softplus(c_b - c_a.mean()).mean())  # -log(1 - σ(t)) = softplus(t)
+
+    def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
+        D = self.nets["D"]
+        real = ctx.real_batch()
+        fake = self.nets["G"](ctx.draw(self.latent))
+        if phase.name == "d":
+            c_real, c_fake = D(real).logits, D(fake.detach()).logits  # [N], [N]
+            return PhaseOutput({"d_loss": self.relativistic_loss(c_real, c_fake)},
+                               {"d_gap": (c_real - c_fake).mean().detach()})
+        c_real, c_fake = D(real).logits, D(fake).logits
+        return PhaseOutput({"g_loss": self.relativistic_loss(c_fake, c_real)})
+
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return gaussian_latent(n, self.latent_dim, generator)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.nets["G"](z)
