@@ -55,3 +55,20 @@ def test_discriminator_with_batch_layers_trains(make_run):
     run.fit()
     changed = [k for k, v in D.state_dict().items() if not torch.equal(before[k], v)]
     assert "head.batch_layers.0.T" in changed and "head.out.weight" in changed
+
+
+def test_float32_linear_keeps_data_coordinates_exact_under_bf16_autocast():
+    """G's output and D's input layers of the MLPs: bf16 would round 4.01 to 4.0 (steps of
+    0.016 there), a third of a grid mode's std."""
+    from torch import nn
+
+    from gankit.models.layers import Float32Linear
+
+    torch.manual_seed(0)
+    layer, plain = Float32Linear(3, 2), nn.Linear(3, 2)
+    plain.load_state_dict(layer.state_dict())  # the same keys as nn.Linear
+    x = torch.randn(5, 3) + 4.0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, rounded = layer(x), plain(x)
+    assert out.dtype == torch.float32 and rounded.dtype == torch.bfloat16
+    torch.testing.assert_close(out, plain(x), rtol=0, atol=1e-6)

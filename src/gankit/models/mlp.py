@@ -10,15 +10,15 @@ from gankit.config import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.autoencoder import MLPAutoencoder
 from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput, packed_shape
-from gankit.models.layers import CriticHead
+from gankit.models.layers import CriticHead, Float32Linear
 from gankit.models.spectral_norm import apply_spectral_norm
 
 
 def _stack(width_in: int, width: int, depth: int, activation: type[nn.Module],
-           batchnorm: bool = False) -> nn.Sequential:
+           batchnorm: bool = False, first: type[nn.Linear] = nn.Linear) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(depth):
-        layers.append(nn.Linear(width_in if i == 0 else width, width))
+        layers.append((first if i == 0 else nn.Linear)(width_in if i == 0 else width, width))
         if batchnorm:
             layers.append(nn.BatchNorm1d(width))
         layers.append(activation())
@@ -34,7 +34,7 @@ class MLPGenerator(nn.Module):
         self.latent_dim = latent_dim
         self.data_shape = data_shape
         self.body = _stack(latent_dim, hidden, depth, nn.ReLU, batchnorm)
-        self.out = nn.Linear(hidden, math.prod(data_shape))
+        self.out = Float32Linear(hidden, math.prod(data_shape))  # points: float32 (layers.py)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.out(self.body(z)).view(-1, *self.data_shape)
@@ -47,7 +47,8 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, data_shape: tuple[int, ...], hidden: int, depth: int,
                  minibatch_kernels: int = 0, minibatch_stddev: bool = False) -> None:
         super().__init__()
-        self.body = _stack(math.prod(data_shape), hidden, depth, lambda: nn.LeakyReLU(0.2))
+        self.body = _stack(math.prod(data_shape), hidden, depth, lambda: nn.LeakyReLU(0.2),
+                           first=Float32Linear)  # data coordinates in: float32 (layers.py)
         self.head = CriticHead(hidden, minibatch_kernels, minibatch_stddev)
 
     def forward(self, x: Tensor) -> DOutput:
