@@ -2,7 +2,7 @@
 
 An mnist5k run (the shipped config, briefly trained) is evaluated as ``gankit eval`` does it, on
 ``--n`` samples (2,500 by default, ``data.n_eval``). Each part is timed by wrapping the names that
-:func:`gankit.image_eval.image_metrics` calls (generation, the metric functions, the feature
+:func:`gankit.evaluation.images.image_metrics` calls (generation, the metric functions, the feature
 extractor's methods), so the profile follows whatever image_metrics does and nothing is run
 twice; "other" is the rest of the total (drawing real images, bookkeeping). Each round runs one
 full evaluation; the table shows the median over the rounds of wall and CPU seconds (CPU summed
@@ -33,14 +33,15 @@ from unittest import mock
 import torch
 
 import gankit
-from gankit import image_eval
+from gankit.evaluation import images as image_eval
+from gankit.evaluation.features import feature_extractor
 from gankit.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "eval_profile.json"
 TARGET_SECONDS = 10.0  # issue 8: 2,500 digit samples on 2 cores
-# part of the table -> names in gankit.image_eval that image_metrics calls for it
+# part of the table -> names in gankit.evaluation.images that image_metrics calls for it
 PARTS = {
-    "generation": ("generate_batched",),
+    "generation": ("generate",),
     "FID (+ held-out)": ("fid",),
     "KID": ("kid",),
     "precision/recall": ("precision_recall",),
@@ -88,7 +89,8 @@ def profile_once(run: gankit.Run, features: object, n: int) -> dict[str, dict[st
         patch.start()
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        image_eval.image_metrics(run.recipe, run.data, n, run.trainer.device, features)
+        image_eval.image_metrics(run.recipe, run.plan.latents, run.data, n, run.trainer.device,
+                                 features)
         total = [time.perf_counter() - wall, time.process_time() - cpu]
     finally:
         for patch in reversed(patches):
@@ -113,7 +115,7 @@ def main() -> None:
                        snapshots=False)
     if args.steps:
         run.fit(args.steps)
-    features = image_eval.feature_extractor(run.data, device=run.trainer.device)
+    features = feature_extractor(run.data, device=run.trainer.device)
     rounds = [profile_once(run, features, args.n) for _ in range(args.rounds)]
     median = {kind: {part: statistics.median(r[kind][part] for r in rounds)
                      for part in rounds[0][kind]} for kind in ("wall", "cpu")}

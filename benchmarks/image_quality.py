@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 import gankit
-from gankit.image_eval import write_sample_grid
+from gankit.evaluation.images import write_sample_grid
 
 RESULTS = Path(__file__).parent / "results" / "image_quality.json"
 GRIDS = Path(__file__).parent / "results" / "image-quality"
@@ -76,7 +76,8 @@ def main() -> None:
         metrics = run.evaluate()
         GRIDS.mkdir(parents=True, exist_ok=True)
         slug = name.replace(": ", "-").replace(" ", "-").replace("+", "").replace("(", "")
-        write_sample_grid(run.recipe, run.trainer.device, GRIDS / f"{slug.rstrip(')')}.png")
+        write_sample_grid(run.recipe, run.plan.latents, run.trainer.device,
+                          GRIDS / f"{slug.rstrip(')')}.png")
         results[name] = {"config": config, "overrides": overrides,
                          "budget_seconds": budgets[group], "torch": torch.__version__,
                          "cpu": platform.processor() or platform.machine(), "steps": run.step,

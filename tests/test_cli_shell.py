@@ -19,7 +19,7 @@ from PIL import Image
 from conftest import tiny_dict
 from gankit.cli import main
 from gankit.data.images import to_uint8
-from gankit.snapshots import EVAL_SEED
+from gankit.evaluation import EVAL_SEED
 
 IMAGES = tiny_dict(data={"name": "digits8", "batch_size": 16, "n_eval": 20},
                    model={"name": "dcgan", "latent_dim": 8, "g_hidden": 4, "d_hidden": 4,
@@ -60,18 +60,16 @@ def toy_run(tmp_path_factory):
 
 def count_evaluations(monkeypatch) -> list[int]:
     """Count the toy metric computations, wherever they are called from."""
-    import gankit.api
-    import gankit.snapshots
+    import gankit.evaluation.toy
 
     calls = []
-    original = gankit.snapshots.toy_eval_metrics
+    original = gankit.evaluation.toy.toy_eval_metrics
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(gankit.snapshots, "toy_eval_metrics", counting)
-    monkeypatch.setattr(gankit.api, "toy_eval_metrics", counting)
+    monkeypatch.setattr(gankit.evaluation.toy, "toy_eval_metrics", counting)
     return calls
 
 

@@ -21,22 +21,21 @@ from torch import Tensor, nn
 from gankit import distributed
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, check_n_eval, read_yaml
-from gankit.data import DATASETS, ImageDataset
+from gankit.data import DATASETS
 from gankit.errors import CheckpointError, GankitError
+from gankit.evaluation import (
+    EVAL_SEED,
+    LatentSource,
+    eval_settings,
+    feature_name,
+    generate,
+    plan_for,
+)
 from gankit.export import generator_of
-from gankit.image_eval import feature_extractor, feature_name, image_metrics, image_snapshot
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import RECIPES
 from gankit.resolve import build_config, load_config
 from gankit.runlog import read_json_or_none, write_json
-from gankit.snapshots import (
-    EVAL_SEED,
-    draw_eval_samples,
-    eval_settings,
-    generate,
-    toy_eval_metrics,
-    toy_snapshot,
-)
 from gankit.trainer import Trainer
 
 
@@ -53,15 +52,12 @@ class Run:
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             torch.manual_seed(config.train.seed)
             self.recipe = RECIPES[config.recipe](config, self.data.shape)
-        self.is_image = isinstance(self.data, ImageDataset)
+        # What this run measures and draws, and where its latents come from: sample(),
+        # evaluate() and the snapshots all follow this one plan.
+        self.plan = plan_for(self.recipe, self.data)
         # Snapshots (metrics and pictures every plot_every steps and at the end of each fit) are
         # what a person looks at; a caller that measures on its own can leave them out.
-        hooks = []
-        if snapshots and self.is_image:
-            features = feature_extractor(self.data, device=config.train.device)
-            hooks = [image_snapshot(self.data, config.data.n_eval, features)]
-        elif snapshots:
-            hooks = [toy_snapshot(self.data, config.data.n_eval)]
+        hooks = self.plan.hooks(config.data.n_eval, config.train.device) if snapshots else []
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
         # the last fit's final metrics with their settings (eval.json's record), if measured
         self.result: dict[str, Any] | None = None
@@ -101,11 +97,9 @@ class Run:
         """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
         ``features``, ``seed`` first (the record of eval.json and of ``gankit train``)."""
         n = self.config.data.n_eval if n is None else n
-        if self.is_image and not isinstance(features, FeatureExtractor):
-            features = feature_extractor(self.data, features, weights, self.trainer.device)
-        metrics = self.evaluate(n, seed, features, weights)
-        name = feature_name(features) if self.is_image else None
-        return {"step": self.step, **eval_settings(n, name, seed), **metrics}
+        features = self.plan.features(features, weights, self.trainer.device)
+        metrics = self.evaluate(n, seed, features)
+        return {"step": self.step, **eval_settings(n, feature_name(features), seed), **metrics}
 
     def save_evaluation(self, record: dict[str, Any]) -> Path:
         """Write ``record`` (from :meth:`evaluation`) to the run directory: ``eval.json`` for
@@ -116,9 +110,9 @@ class Run:
         is the run's progress and is updated quietly."""
         if self.run_dir is None:
             raise GankitError("this run has no run directory to write its evaluation to")
-        default_features = "digits" if self.is_image and self.data.n_classes else None
         settings = {k: record.get(k) for k in ("n", "features", "seed")}
-        if settings == eval_settings(self.config.data.n_eval, default_features, EVAL_SEED):
+        own = eval_settings(self.config.data.n_eval, self.plan.default_features, EVAL_SEED)
+        if settings == own:
             path = self.run_dir / "eval.json"
         else:
             path = self.run_dir / (f"eval-{settings['features'] or 'none'}-n{settings['n']}"
@@ -131,12 +125,14 @@ class Run:
         write_json(path, record)
         return path
 
-    def sample(self, n: int, seed: int = 0) -> Tensor:
-        """``n`` generated points [n, ...] on the CPU, reproducible for a given seed."""
+    def sample(self, n: int, seed: int = 0, latents: LatentSource | None = None) -> Tensor:
+        """``n`` generated points [n, ...] on the CPU, reproducible for a given seed, at
+        latents drawn from ``latents`` (default: the run's own source, the prior)."""
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
-        return generate(self.recipe, n, generator).cpu()
+        source = self.plan.latents if latents is None else latents
+        return generate(self.recipe, source.draw(n, generator))
 
     def evaluate(self, n: int | None = None, seed: int = EVAL_SEED,
                  features: str | FeatureExtractor | None = None,
@@ -147,20 +143,13 @@ class Run:
         density/coverage in the space of ``features`` (a :class:`FeatureExtractor`, or
         ``"digits"`` / ``"inception"`` with its ``weights`` file; default: the digit
         classifier on digit data), classifier scores, StackedMNIST modes and the memorization
-        check (:func:`gankit.image_eval.image_metrics`).
+        check (:func:`gankit.evaluation.images.image_metrics`). A recipe without an
+        unconditional generator measures nothing: {}.
         """
         n = self.config.data.n_eval if n is None else n
+        check_n_eval(n, "number of evaluation samples")
         device = self.trainer.device
-        if self.is_image:
-            check_n_eval(n, "number of evaluation samples")
-            if not isinstance(features, FeatureExtractor):
-                features = feature_extractor(self.data, features, weights, device)
-            return image_metrics(self.recipe, self.data, n, device, features, seed)
-        if features is not None:
-            raise GankitError(f"features {features!r} are for image data; "
-                              f"{self.config.data.name} is measured without them")
-        fake, real = draw_eval_samples(self.data, self.recipe, n, seed, device)
-        return toy_eval_metrics(self.data, fake, real)
+        return self.plan.evaluate(n, seed, self.plan.features(features, weights, device), device)
 
     def restore(self, checkpoint: str | Path | None = None) -> Run:
         """Load a checkpoint (default: the run directory's latest) to continue or to use."""

@@ -180,7 +180,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.api import load
-    from gankit.snapshots import EVAL_SEED
+    from gankit.evaluation import EVAL_SEED
 
     if args.weights is not None and args.features != "inception":
         raise GankitError("--weights is for --features inception")

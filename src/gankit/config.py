@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _YAML11_EXPONENT = re.compile(r"[-+]?\d+[eE][-+]?\d+")  # 2e-4: a number YAML 1.1 leaves a string
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
-FEATURES = ("digits", "inception")  # image feature spaces of gankit eval (gankit.image_eval)
+FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
 
 
 @dataclass

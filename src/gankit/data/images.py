@@ -23,6 +23,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -66,10 +67,17 @@ class ImageDataset:
     held_out_labels: Tensor | None = None
     n_classes: int = 0  # 0: unlabelled
     _on_device: dict[str, Tensor] = field(default_factory=dict, repr=False)
+    kind: ClassVar[str] = "images"  # what evaluation measures and draws (gankit.evaluation)
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.images.shape[1:])
+
+    @property
+    def channels_are_examples(self) -> bool:
+        """Whether each channel of an example is a separate example of a 1-channel set with
+        its own label (StackedMNIST), so that metrics classify and compare channel by channel."""
+        return False
 
     def __len__(self) -> int:
         return len(self.images)
@@ -109,6 +117,10 @@ class StackedImages(ImageDataset):
     @property
     def shape(self) -> tuple[int, ...]:
         return (self.channels, *self.images.shape[2:])
+
+    @property
+    def channels_are_examples(self) -> bool:
+        return True
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -28,6 +29,7 @@ class ToyDistribution(ABC):
 
     name: str
     dim: int
+    kind: ClassVar[str] = "points"  # what evaluation measures and draws (gankit.evaluation)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from gankit.config import TrainConfig
 if TYPE_CHECKING:
     from gankit.config import Config
 from gankit.distributed import shard
+from gankit.errors import GankitError
 from gankit.registry import Registry
 
 
@@ -130,17 +131,21 @@ class Recipe(nn.Module, ABC):
         """Called after each optimizer step of ``phase``: weight averages and other bookkeeping
         that is not a gradient step (no backward, no optimizer)."""
 
-    @abstractmethod
     def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        """``n`` draws z [n, ...] from the prior."""
+        """``n`` draws z [n, ...] from the prior. A recipe with an unconditional generator
+        defines this and :meth:`decode`; one without (a D-only or translation recipe) leaves
+        both, and has nothing for sampling and evaluation to draw."""
+        raise GankitError(f"recipe {type(self).__name__} has no unconditional generator to "
+                          f"sample from (it defines no latent())")
 
-    @abstractmethod
     def decode(self, z: Tensor) -> Tensor:
         """The generator used for sampling (the weight average, if kept) at latents z."""
+        raise GankitError(f"recipe {type(self).__name__} has no unconditional generator to "
+                          f"sample from (it defines no decode())")
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        """``n`` generated data points, without gradients."""
+        """``n`` generated data points from the prior, without gradients."""
         return self.decode(self.latent(n, generator))
 
 

@@ -1,5 +1,5 @@
-"""Image runs end to end: snapshots (grids, interpolation strip, curves, TensorBoard), the
-metrics of ``gankit eval`` with its feature choices, and latent interpolation."""
+"""Image runs end to end: snapshots (grids, interpolation strip, curves, TensorBoard) and the
+metrics of ``gankit eval`` with its feature choices (gankit.evaluation.images, .features)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import torch
 import gankit
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.image_eval import ChannelwiseClassifier, image_metrics
+from gankit.evaluation.features import ChannelwiseClassifier
+from gankit.evaluation.images import image_metrics
+from gankit.evaluation.latents import PriorLatents
 from gankit.metrics.digit_classifier import load_digit_classifier
-from gankit.sampling import interpolation_path, slerp
 
 FAST = ["train.threads=1", "model.g_hidden=16", "model.d_hidden=16", "data.n_eval=200"]
 
@@ -105,8 +106,8 @@ def test_stacked_mnist_modes_are_counted_with_the_classifier():
     run = gankit.build("stacked-mnist", overrides=FAST, progress=False, snapshots=False)
     run.fit(1)
     features = ChannelwiseClassifier(load_digit_classifier("mnist5k", "cpu"), 28)
-    metrics = image_metrics(run.recipe, run.data, 100, run.trainer.device, features,
-                            mode_samples=300)
+    metrics = image_metrics(run.recipe, PriorLatents(run.recipe), run.data, 100,
+                            run.trainer.device, features, mode_samples=300)
     assert 1 <= metrics["stacked_modes"] <= 300 and metrics["stacked_reverse_kl"] >= 0
     assert "classifier_score" not in metrics  # per-channel labels are counted as modes instead
 
@@ -126,28 +127,6 @@ def test_real_stacked_digits_cover_the_modes_a_uniform_draw_would():
     assert 230 <= stacked_mnist_modes(predicted)["modes"] <= 290
 
 
-def test_slerp_keeps_norms_between_equal_length_ends_and_hits_the_ends():
-    gen = torch.Generator().manual_seed(0)
-    a, b = torch.randn(5, 64, generator=gen, dtype=torch.float64), None
-    b = torch.randn(5, 64, generator=gen, dtype=torch.float64)
-    b = b / b.norm(dim=1, keepdim=True) * a.norm(dim=1, keepdim=True)
-    path = interpolation_path(a, b, 7)
-    assert path.shape == (5, 7, 64)
-    torch.testing.assert_close(path[:, 0], a)
-    torch.testing.assert_close(path[:, -1], b)
-    torch.testing.assert_close(path.norm(dim=2), a.norm(dim=1, keepdim=True).expand(5, 7))
-    # a straight line dips inside the sphere; the great circle's angle grows uniformly in t
-    line = interpolation_path(a, b, 7, spherical=False)
-    assert (line[:, 3].norm(dim=1) < a.norm(dim=1) * 0.9).all()
-    cos = torch.nn.functional.cosine_similarity(path[:, 1:], path[:, :-1], dim=2)
-    torch.testing.assert_close(cos, cos[:, :1].expand_as(cos))
-
-
-def test_slerp_between_parallel_latents_is_the_straight_line():
-    a = torch.ones(1, 4)
-    torch.testing.assert_close(slerp(a, 2 * a, torch.tensor([0.5]))[:, 0], 1.5 * a)
-
-
 def test_eval_needs_enough_samples_for_its_metrics(digits_run, capsys):
     err = _one_error(capsys, ["eval", str(digits_run), "--n", "5"])
     assert "image metrics need at least 10 samples" in err and "got 5" in err
@@ -157,7 +136,7 @@ def test_stacked_memorization_is_checked_digit_by_digit():
     from gankit.config import DataConfig
     from gankit.data import DATASETS
     from gankit.data.images import to_unit_range
-    from gankit.image_eval import memorization_metrics
+    from gankit.evaluation.images import memorization_metrics
 
     data = DATASETS["stacked-mnist"](DataConfig(name="stacked-mnist"))
     copies = to_unit_range(data.images[:300]).reshape(100, 3, 28, 28)  # triples of train digits

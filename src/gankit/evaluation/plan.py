@@ -1,0 +1,113 @@
+"""What a run measures and draws: the plan :func:`~gankit.evaluation.plan_for` makes, and the
+snapshot hook that carries it out during training.
+
+Everything draws from its own seeded generator with the networks in eval mode and no
+gradients, so a snapshot never changes the training run (resume stays bit-exact) and
+``gankit eval`` at step s repeats the snapshot of step s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from gankit.evaluation.features import feature_name
+from gankit.evaluation.latents import LatentSource
+from gankit.metrics.extractors import FeatureExtractor
+
+if TYPE_CHECKING:
+    from gankit.trainer import Trainer
+
+EVAL_SEED = 20140610  # fixed, distinct from training seeds: every evaluation sees the same z
+
+
+@dataclass
+class Measurement:
+    """One evaluation's metrics, with the samples they were computed on when a picture of the
+    same snapshot draws them (the toy plot shows the measured points)."""
+
+    metrics: dict[str, float]
+    fake: Tensor | None = None  # [n, ...] on the CPU
+    real: Tensor | None = None
+
+
+# (n, seed, features, device, full) -> Measurement; ``full`` False is the cheaper periodic
+# measurement during training (StackedMNIST counts modes over n, not 26,000).
+Measure = Callable[[int, int, "FeatureExtractor | None", torch.device, bool], Measurement]
+# (trainer, the snapshot's measurement) -> the PNG written into the run directory
+Picture = Callable[["Trainer", Measurement], Path]
+# (a feature-space name or an extractor or None, a weights file, device) -> extractor or None
+FeatureChoice = Callable[[Any, "str | None", "torch.device | str"], "FeatureExtractor | None"]
+
+
+def no_features(features: Any, weights: str | None, device: torch.device | str) -> None:
+    """A plan that measures nothing needs no feature space."""
+    return None
+
+
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """What a run measures and draws, and where its latents come from.
+
+    ``measure`` None: nothing to measure (a recipe without an unconditional generator); the
+    snapshot then draws the training curves alone. ``pictures`` maps a TensorBoard tag to what
+    draws it, in order; the training curves (``training``) come last in every plan.
+    """
+
+    kind: str  # the data's kind the plan was made for: "points", "images"
+    latents: LatentSource  # Run.sample, gankit sample, the metrics and the pictures draw here
+    measure: Measure | None = None
+    pictures: Mapping[str, Picture] = field(default_factory=dict)
+    features: FeatureChoice = no_features  # resolves eval's --features / --weights
+    default_features: str | None = None  # the feature space of the run's own record, eval.json
+
+    def evaluate(self, n: int, seed: int, features: FeatureExtractor | None,
+                 device: torch.device) -> dict[str, float]:
+        """The metrics of a full measurement (what ``gankit eval`` reports); {} if none."""
+        if self.measure is None:
+            return {}
+        return self.measure(n, seed, features, device, True).metrics
+
+    def hooks(self, n_eval: int, device: torch.device | str) -> list[Callable[[Trainer], None]]:
+        """The trainer hooks of a run: one snapshot, in the default feature space."""
+        return [snapshot_hook(self, n_eval, self.features(None, None, device))]
+
+
+def eval_settings(n: int, features: str | None, seed: int) -> dict[str, object]:
+    """How a set of metrics was measured, recorded with them (eval.json, ``gankit train``'s
+    result): two evaluations compare only when these agree."""
+    return {"n": n, "features": features, "seed": seed}
+
+
+def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor | None
+                  ) -> Callable[[Trainer], None]:
+    """A trainer hook: the plan's metrics (``eval/`` curves; at the final step measured in
+    full, so they are the run's result and equal ``gankit eval``'s), its pictures and the
+    training curves, each also in TensorBoard."""
+
+    def snapshot(trainer: Trainer) -> None:
+        measured = Measurement({})
+        if plan.measure is not None:
+            measured = plan.measure(n_eval, EVAL_SEED, features, trainer.device,
+                                    trainer.at_final_step)
+            trainer.log_eval(measured.metrics,
+                             eval_settings(n_eval, feature_name(features), EVAL_SEED))
+        if trainer.run_dir is None:
+            return
+        from gankit.plots import plot_training_curves
+        from gankit.runlog import read_metrics
+
+        written = {tag: draw(trainer, measured) for tag, draw in plan.pictures.items()}
+        written["training"] = plot_training_curves(read_metrics(trainer.run_dir),
+                                                   trainer.run_dir / "training.png",
+                                                   trainer.term_names)
+        if trainer.logger is not None:
+            for tag, path in written.items():
+                trainer.logger.image(tag, path, trainer.step)
+
+    return snapshot

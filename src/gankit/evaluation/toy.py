@@ -1,0 +1,88 @@
+"""Evaluating a toy run: mode metrics and exact W1 on points, and a picture of the samples over
+what D says (a contour in 2-D; p_data, a histogram of p_g and D(x) in 1-D)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gankit.data import ToyDistribution
+from gankit.divergences import wasserstein1
+from gankit.errors import GankitError
+from gankit.evaluation.latents import LatentSource, generate
+from gankit.evaluation.plan import EvaluationPlan, Measurement
+from gankit.metrics.extractors import FeatureExtractor
+from gankit.metrics.toy import toy_metrics
+from gankit.recipes import Recipe
+
+if TYPE_CHECKING:
+    from gankit.trainer import Trainer
+
+
+def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> EvaluationPlan:
+    """Toy metrics (:func:`toy_eval_metrics`) and the samples over D (``samples/step-*.png``)."""
+
+    def features(choice: Any, weights: str | None, device: torch.device | str) -> None:
+        if choice is not None:
+            raise GankitError(f"features {choice!r} are for image data; {data.name} is measured "
+                              f"without them")
+
+    def measure(n: int, seed: int, features: FeatureExtractor | None, device: torch.device,
+                full: bool) -> Measurement:
+        fake, real = draw_eval_samples(data, recipe, latents, n, seed, device)
+        return Measurement(toy_eval_metrics(data, fake, real), fake, real)
+
+    def points(trainer: Trainer, measured: Measurement) -> Path:
+        path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
+        plot_toy(trainer, measured.real.numpy(), measured.fake.numpy(), path, measured.metrics)
+        return path
+
+    return EvaluationPlan("points", latents, measure, {"samples": points}, features)
+
+
+def draw_eval_samples(data: ToyDistribution, recipe: Recipe, latents: LatentSource, n: int,
+                      seed: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """``n`` generated and ``n`` fresh real points [n, dim] (CPU) from one seeded generator.
+
+    The networks are in eval mode and nothing touches the training RNG, so evaluating never
+    changes a run, and the snapshot at step s and ``gankit eval`` at step s agree exactly.
+    """
+    generator = torch.Generator(device).manual_seed(seed)
+    fake = generate(recipe, latents.draw(n, generator))
+    real = data.sample(n, generator, device)
+    return fake, real.cpu()
+
+
+def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[str, float]:
+    """Exact W1 between the two sets; on mixtures also PacGAN's mode metrics."""
+    if data.modes is not None and len(data.modes) > 1:
+        return toy_metrics(fake, real, data.modes, data.mode_std)
+    return {"w1": wasserstein1(fake, real)}
+
+
+def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
+             metrics: dict[str, float]) -> None:
+    from gankit.plots import plot_density_1d, plot_samples_2d
+
+    def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:
+        x = torch.as_tensor(points, dtype=torch.float32, device=trainer.device)
+        with torch.no_grad():
+            drawn = trainer.recipe.landscape(x)
+        return None if drawn is None else (drawn[0].cpu().numpy(), drawn[1])
+
+    summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
+    title = f"step {trainer.step}\n{summary}"
+    if real.shape[1] == 2:
+        plot_samples_2d(real, fake, landscape, path, title)
+    elif real.shape[1] == 1:
+        lo, hi = np.percentile(np.concatenate([real, fake]), [0.5, 99.5])
+        x = np.linspace(lo - 1, hi + 1, 400, dtype=np.float32)
+        dataset_pdf = getattr(trainer.data, "pdf", None)
+        p_data = (dataset_pdf(torch.as_tensor(x)[:, None]).numpy() if dataset_pdf
+                  else np.histogram(real[:, 0], bins=len(x), range=(x[0], x[-1]), density=True)[0])
+        plot_density_1d(x, p_data, fake[:, 0], landscape, path, title)
