@@ -77,7 +77,7 @@ def plain_loop(steps: int, loader: bool, device: torch.device) -> float:
     def next_batch() -> torch.Tensor:
         nonlocal stream
         if not loader:
-            return data.sample(BATCH, generator).to(device)
+            return data.sample(BATCH, generator)["x"].to(device)
         try:
             return next(stream)[0].to(device)
         except StopIteration:  # a new epoch

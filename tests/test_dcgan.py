@@ -180,7 +180,7 @@ def test_reusing_the_fake_batch_equals_computing_g_twice(make_run):
     bce = nn.functional.binary_cross_entropy_with_logits
     for _ in range(3):
         z = torch.randn(16, 8, generator=generator)
-        real = run.data.sample(16, generator)
+        real = run.data.sample(16, generator)["x"]
         d_real, d_fake = D2(real).logits, D2(G2(z).detach()).logits
         d_loss = bce(d_real, torch.ones(16)) + bce(d_fake, torch.zeros(16))
         opt_d.zero_grad(), d_loss.backward(), opt_d.step()

@@ -24,11 +24,11 @@ class CriticOnly(Recipe):
     """D alone learns to tell the data from uniform noise on [-2, 2]^d: a recipe with no
     generator, so it leaves latent() and decode() to the base class."""
 
-    def __init__(self, config, data_shape):
+    def __init__(self, config, spec):
         super().__init__()
-        discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", data_shape)
+        discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
         self.nets = nn.ModuleDict({"D": discriminator})
-        self.loss, self.lr, self.shape = LOSSES["non-saturating"], config.train.lr_d, data_shape
+        self.loss, self.lr, self.shape = LOSSES["non-saturating"], config.train.lr_d, spec.shape
 
     def optimizers(self):
         return {"d": OptimizerSpec(("D",), self.lr)}

@@ -46,17 +46,17 @@ def test_mnist5k_resizes_to_a_chosen_size():
 def test_sample_is_in_tanh_range_and_follows_the_generator():
     data = DATASETS["digits8"](DataConfig(name="digits8"))
     assert data.shape == (1, 8, 8) and len(data) == 1438 and len(data.held_out) == 359
-    a = data.sample(64, _generator(3))
+    a = data.sample(64, _generator(3))["x"]
     assert a.shape == (64, 1, 8, 8) and a.dtype == torch.float32
     assert a.min() >= -1 and a.max() <= 1 and a.min() == -1  # digits have black background
-    torch.testing.assert_close(a, data.sample(64, _generator(3)))
+    torch.testing.assert_close(a, data.sample(64, _generator(3))["x"])
     assert torch.equal(to_uint8(to_unit_range(data.images)), data.images)
 
 
 def test_stacked_mnist_stacks_three_independent_digits():
     data = DATASETS["stacked-mnist"](DataConfig(name="stacked-mnist"))
     assert data.shape == (3, 28, 28)
-    batch = data.sample(256, _generator())
+    batch = data.sample(256, _generator())["x"]
     assert batch.shape == (256, 3, 28, 28)
     images, labels = data.reference(500, _generator(1))
     assert images.shape == (500, 3, 28, 28) and labels.shape == (500, 3)
@@ -167,3 +167,52 @@ def test_cache_is_reused_and_rebuilt_when_the_folder_changes(tmp_path, monkeypat
     with pytest.warns(UserWarning, match="ignoring unreadable image cache"):
         rebuilt = DATASETS["image-folder"](_folder_config(folder, cache=str(cache)))
     assert len(reads) == 5 and torch.equal(rebuilt.images, grown.images)
+
+
+# --- batches with names (gankit.data.spec) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["digits8", "stacked-mnist"])
+def test_digit_batches_carry_their_labels_as_the_spec_says(name):
+    data = DATASETS[name](DataConfig(name=name))
+    spec = data.spec
+    batch = data.sample(32, _generator(5))
+    spec.check(batch)
+    assert spec.n_classes == 10 and spec.shape == data.shape and not spec.paired
+    # the label is the drawn example's: one index draws both, so the stream is unchanged
+    index = torch.randint(len(data.images), (32,) if name == "digits8" else (32, 3),
+                          generator=_generator(5))
+    torch.testing.assert_close(batch["label"], data.labels[index])
+    first = data.images[index] if name == "digits8" else data.images[index][:, :, 0]
+    torch.testing.assert_close(batch["x"], to_unit_range(first))
+
+
+def test_a_folder_without_labels_batches_only_x(tmp_path):
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (8, 8), (30 * i, 0, 0)).save(tmp_path / f"{i}.png")
+    data = DATASETS["image-folder"](DataConfig(name="image-folder", path=str(tmp_path),
+                                               image_size=8))
+    assert set(data.sample(4, _generator())) == {"x"} and data.spec.n_classes == 0
+    data.spec.check(data.sample(4, _generator()))
+
+
+def test_a_recipe_is_built_from_the_data_spec(monkeypatch):
+    import gankit
+    from conftest import tiny_dict
+    from gankit.recipes.gan import GAN
+
+    seen = []
+    original = GAN.__init__
+
+    def record(self, config, spec):
+        seen.append(spec)
+        original(self, config, spec)
+
+    monkeypatch.setattr(GAN, "__init__", record)
+    gankit.build(tiny_dict(data={"name": "digits8", "batch_size": 8, "n_eval": 16},
+                           model={"name": "dcgan", "latent_dim": 4, "g_hidden": 4,
+                                  "d_hidden": 4}), progress=False, snapshots=False)
+    (spec,) = seen
+    assert spec.n_classes == 10 and spec.shape == (1, 8, 8) and set(spec.fields) == {"x", "label"}

@@ -68,7 +68,7 @@ def test_gaussian_1d_is_n_4_0_5():
     data = dataset("gaussian-1d")
     assert data.dim == 1 and data.mode_std == 0.5
     assert data.modes.tolist() == [[4.0]]
-    x = data.sample(100_000, seeded())
+    x = data.points(100_000, seeded())
     assert x.mean().item() == pytest.approx(4.0, abs=5 * 0.5 / math.sqrt(1e5))
     assert x.std().item() == pytest.approx(0.5, rel=5 / math.sqrt(2e5))
 
@@ -81,7 +81,7 @@ def test_mixture_sample_statistics(name):
     data = dataset(name)
     assert (len(data.modes), data.mode_std) == (k, pytest.approx(std))
     n = 4000 * k
-    x = data.sample(n, seeded(1)).double()  # [n, dim]
+    x = data.points(n, seeded(1)).double()  # [n, dim]
     assert x.shape == (n, data.dim)
     centers = data.modes.double()
     nearest = torch.cdist(x, centers).argmin(1)
@@ -101,28 +101,32 @@ def test_mixture_sample_statistics(name):
 
 
 def test_samples_are_float32_on_the_requested_device():
-    x = dataset("ring8").sample(10, seeded(), device="cpu")
+    x = dataset("ring8").points(10, seeded(), device="cpu")
     assert x.dtype == torch.float32 and x.device.type == "cpu" and x.shape == (10, 2)
 
 
 @pytest.mark.parametrize("name", [n for n in DATASETS.names() if n != "image-folder"])
 def test_seeded_sampling_is_reproducible_and_uses_only_the_generator(name):
     data = DATASETS[name](DataConfig())
+
+    def x(n, generator):
+        return data.sample(n, generator)["x"]
+
     torch.manual_seed(123)
-    a = data.sample(500, seeded(7))
+    a = x(500, seeded(7))
     torch.manual_seed(456)  # the global RNG must not matter
-    b = data.sample(500, seeded(7))
+    b = x(500, seeded(7))
     assert torch.equal(a, b)
-    assert not torch.equal(a, data.sample(500, seeded(8)))
+    assert not torch.equal(a, x(500, seeded(8)))
     g = seeded(7)
-    first, second = data.sample(250, g), data.sample(250, g)
+    first, second = x(250, g), x(250, g)
     assert not torch.equal(first, second)  # the generator advances
     assert torch.isfinite(a).all() and a.shape == (500, *data.shape)
 
 
 def test_swiss_roll_lies_in_its_annulus():
     """t in [1.5 pi, 4.5 pi] so |(t cos t, t sin t)| = t; scaled by 1/7.5 with noise 0.25/7.5."""
-    x = dataset("swiss-roll").sample(20_000, seeded(2))
+    x = dataset("swiss-roll").points(20_000, seeded(2))
     radius = x.norm(dim=1)
     noise = 0.25 / 7.5
     assert radius.min().item() > 1.5 * math.pi / 7.5 - 6 * noise * math.sqrt(2)
@@ -145,3 +149,11 @@ def test_unknown_dataset_lists_known_ones():
     with pytest.raises(ConfigError) as err:
         DATASETS["ring9"]
     assert "ring8" in str(err.value) and "grid25" in str(err.value)
+
+
+def test_a_toy_batch_is_x_alone_and_matches_its_spec():
+    data = dataset("grid25")
+    batch = data.sample(64, seeded(4))
+    assert set(batch) == {"x"} and torch.equal(batch["x"], data.points(64, seeded(4)))
+    data.spec.check(batch)
+    assert data.spec.shape == (2,) and data.spec.n_classes == 0

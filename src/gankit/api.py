@@ -51,7 +51,7 @@ class Run:
         self.data = DATASETS[config.data.name](config.data)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             torch.manual_seed(config.train.seed)
-            self.recipe = RECIPES[config.recipe](config, self.data.shape)
+            self.recipe = RECIPES[config.recipe](config, self.data.spec)
         # What this run measures and draws, and where its latents come from: sample(),
         # evaluate() and the snapshots all follow this one plan.
         self.plan = plan_for(self.recipe, self.data)

@@ -80,6 +80,11 @@ def shard(x: Tensor, rank: int, size: int) -> Tensor:
     return x[rank * n:(rank + 1) * n]
 
 
+def shard_batch(batch: dict[str, Tensor], rank: int, size: int) -> dict[str, Tensor]:
+    """:func:`shard` of every tensor of a named batch (the same rows of each)."""
+    return {key: shard(value, rank, size) for key, value in batch.items()}
+
+
 def average_gradients(params: Iterable[nn.Parameter], size: int) -> None:
     """Replace every gradient by its mean over the processes (missing gradients count as 0)."""
     params = list(params)

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.config import DataConfig
+from gankit.data.spec import DataSpec, images_spec
 from gankit.errors import ConfigError, GankitError
 
 SPLIT_SEED = 20260101  # fixed: the train/held-out split is part of the data set's definition
@@ -82,19 +83,37 @@ class ImageDataset:
     def __len__(self) -> int:
         return len(self.images)
 
-    def _images_on(self, device: torch.device | str) -> Tensor:
+    def _on(self, device: torch.device | str) -> dict[str, Tensor]:
+        """The training images (and labels) on ``device``: copied once, then indexed there."""
         key = str(torch.device(device))
-        if key not in self._on_device:  # copied to the device once, then indexed there
+        if key not in self._on_device:
             self._on_device.clear()
-            self._on_device[key] = self.images.to(device)
+            self._on_device[key] = {"images": self.images.to(device)}
+            if self.labels is not None:
+                self._on_device[key]["labels"] = self.labels.to(device)
         return self._on_device[key]
 
+    @property
+    def spec(self) -> DataSpec:
+        label_shape = (self.shape[0],) if self.channels_are_examples else ()
+        return images_spec(self.shape, self.n_classes if self.labels is not None else 0,
+                           label_shape)
+
+    def _batch(self, index: Tensor, device: torch.device | str) -> dict[str, Tensor]:
+        """The batch at ``index`` ([n], or [n, channels] for stacked examples)."""
+        stored = self._on(device)
+        images = stored["images"][index]  # [n, C, H, W], or [n, channels, 1, H, W]
+        batch = {"x": to_unit_range(images if index.dim() == 1 else images[:, :, 0])}
+        if "labels" in stored and self.n_classes:
+            batch["label"] = stored["labels"][index]  # [n] or [n, channels]
+        return batch
+
     def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
-               ) -> Tensor:
-        """``n`` training images [n, C, H, W] in [-1, 1], drawn uniformly with replacement."""
-        images = self._images_on(device)
-        index = torch.randint(len(images), (n,), generator=generator, device=device)
-        return to_unit_range(images[index])
+               ) -> dict[str, Tensor]:
+        """``n`` training examples drawn uniformly with replacement: ``x`` [n, C, H, W] in
+        [-1, 1] and, for labelled sets, ``label`` [n] (one draw of the generator either way)."""
+        index = torch.randint(len(self.images), (n,), generator=generator, device=device)
+        return self._batch(index, device)
 
     def reference(self, n: int, generator: torch.Generator, split: str = "train"
                   ) -> tuple[Tensor, Tensor | None]:
@@ -123,10 +142,12 @@ class StackedImages(ImageDataset):
         return True
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
-               ) -> Tensor:
-        images = self._images_on(device)
-        index = torch.randint(len(images), (n, self.channels), generator=generator, device=device)
-        return to_unit_range(images[index, 0])  # [n, channels, H, W]
+               ) -> dict[str, Tensor]:
+        """``x`` [n, channels, H, W], each channel an independent training digit, and
+        ``label`` [n, channels], the digit of each channel."""
+        index = torch.randint(len(self.images), (n, self.channels), generator=generator,
+                              device=device)
+        return self._batch(index, device)
 
     def reference(self, n: int, generator: torch.Generator, split: str = "train"
                   ) -> tuple[Tensor, Tensor | None]:

@@ -20,6 +20,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from gankit.data.spec import DataSpec, points_spec
 from gankit.registry import Registry
 
 
@@ -35,8 +36,17 @@ class ToyDistribution(ABC):
     def shape(self) -> tuple[int, ...]:
         return (self.dim,)
 
-    @abstractmethod
+    @property
+    def spec(self) -> DataSpec:
+        return points_spec(self.dim)
+
     def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> dict[str, Tensor]:
+        """A batch ``{"x": [n, dim]}`` (:mod:`gankit.data.spec`)."""
+        return {"x": self.points(n, generator, device)}
+
+    @abstractmethod
+    def points(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:
         """Draw ``n`` points [n, dim] using only ``generator`` for randomness."""
 
@@ -56,7 +66,7 @@ class GaussianMixture(ToyDistribution):
     centers: Tensor  # [K, dim]
     std: float
 
-    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+    def points(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:
         centers = self.centers.to(device)
         k = torch.randint(len(centers), (n,), generator=generator, device=device)
@@ -85,7 +95,7 @@ class SwissRoll(ToyDistribution):
     noise: float = 0.25
     scale: float = 1 / 7.5
 
-    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+    def points(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:
         u = torch.rand(n, generator=generator, device=device)
         t = 1.5 * math.pi * (1 + 2 * u)

@@ -54,7 +54,7 @@ def draw_eval_samples(data: ToyDistribution, recipe: Recipe, latents: LatentSour
     """
     generator = torch.Generator(device).manual_seed(seed)
     fake = generate(recipe, latents.draw(n, generator))
-    real = data.sample(n, generator, device)
+    real = data.sample(n, generator, device)["x"]
     return fake, real.cpu()
 
 

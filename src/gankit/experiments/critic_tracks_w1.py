@@ -65,12 +65,12 @@ def critic_tracks_w1(out_dir: Path, quick: bool = False) -> dict[str, Any]:
     for step in range(every, steps + 1, every):  # from the first trained critic on
         run.fit(step)
         with torch.no_grad():
-            real = run.data.sample(N_EVAL, generator)  # [N, 2]
+            real = run.data.sample(N_EVAL, generator)["x"]  # [N, 2]
             fake = run.recipe.sample(N_EVAL, generator)  # [N, 2]
             estimate = (run.recipe.critic(real).mean() - run.recipe.critic(fake).mean()).item()
         records.append({"step": step, "critic_w1": estimate, "exact_w1": wasserstein1(fake, real)})
 
-    real_a, real_b = (run.data.sample(N_EVAL, generator) for _ in range(2))
+    real_a, real_b = (run.data.sample(N_EVAL, generator)["x"] for _ in range(2))
     floor = wasserstein1(real_a, real_b)  # what finite samples alone put into "exact" W1
 
     estimates = np.array([r["critic_w1"] for r in records])

@@ -21,7 +21,7 @@ from gankit.config import TrainConfig
 
 if TYPE_CHECKING:
     from gankit.config import Config
-from gankit.distributed import shard
+from gankit.distributed import shard, shard_batch
 from gankit.errors import GankitError
 from gankit.registry import Registry
 
@@ -57,7 +57,7 @@ class StepContext:
     shard (:mod:`gankit.distributed`), so draws go through :meth:`draw`.
     """
 
-    data: Any  # a data source with .sample(n, generator, device)
+    data: Any  # a data source: .sample(n, generator, device) -> dict[str, Tensor], .spec
     batch_size: int  # global: summed over processes
     device: torch.device
     generator: torch.Generator
@@ -70,11 +70,19 @@ class StepContext:
         """This process's shard of ``sampler(n, generator)`` (n: the global batch size)."""
         return shard(sampler(n or self.batch_size, self.generator), self.rank, self.world_size)
 
-    def real_batch(self) -> Tensor:
-        batch = self.draw(lambda n, g: self.data.sample(n, g, self.device))
-        if self.channels_last and batch.dim() == 4:
-            return batch.contiguous(memory_format=torch.channels_last)
+    def batch(self) -> dict[str, Tensor]:
+        """This process's shard of a global batch of named tensors (``x``, ``label``, ...:
+        :mod:`gankit.data.spec`); image tensors in channels-last memory if configured."""
+        batch = shard_batch(self.data.sample(self.batch_size, self.generator, self.device),
+                            self.rank, self.world_size)
+        if self.channels_last:
+            batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
+                     for k, v in batch.items()}
         return batch
+
+    def real_batch(self) -> Tensor:
+        """The examples ``x`` of :meth:`batch` (the labels are drawn too, with no extra draw)."""
+        return self.batch()["x"]
 
     def uniform(self, n: int) -> Tensor:
         """This process's shard of n draws from U[0, 1) (n global)."""

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from gankit import distributed
 from gankit.config import Config, refuse_unused
+from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, GENERATORS, build_part, part_name
 from gankit.recipes.base import (
@@ -72,11 +73,11 @@ class BEGAN(Recipe):
         }, "began", "its D is an auto-encoder trained on reconstruction energies")
         AUTOENCODERS[part_name(config.model, "discriminator")]  # an unknown name: one line
 
-    def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
+    def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__()
         model = config.model
-        generator = build_part(GENERATORS, model, "generator", data_shape)
-        autoencoder = build_part(AUTOENCODERS, model, "discriminator", data_shape)
+        generator = build_part(GENERATORS, model, "generator", spec.shape)
+        autoencoder = build_part(AUTOENCODERS, model, "discriminator", spec.shape)
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
         self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k

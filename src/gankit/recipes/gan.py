@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
+from gankit.data.spec import DataSpec
 from gankit.losses import (
     LOSSES,
     bce_d_loss,
@@ -41,11 +42,11 @@ class GAN(Recipe):
     penalizes a generator whose samples lack the data's diversity.
     """
 
-    def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
+    def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__()
         self.pack_size = config.model.pack
-        generator = build_part(GENERATORS, config.model, "generator", data_shape)
-        discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", data_shape)
+        generator = build_part(GENERATORS, config.model, "generator", spec.shape)
+        discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
         self.g_ema = config.train.g_ema  # beta of the weight average; 0 = off
         if self.g_ema > 0:  # a network no optimizer steps; checkpointed with the others

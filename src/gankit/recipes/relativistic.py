@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.config import Config, refuse_unused
+from gankit.data.spec import DataSpec
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part
 from gankit.recipes.base import (
     RECIPES,
@@ -43,11 +44,11 @@ class Relativistic(Recipe):
         refuse_unused(config, {"model.pack": 1, "train.reuse_fake": False}, "relativistic",
                       "its G phase draws its own fake batch and D sees single samples")
 
-    def __init__(self, config: Config, data_shape: tuple[int, ...]) -> None:
+    def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__()
         self.nets = nn.ModuleDict({
-            "G": build_part(GENERATORS, config.model, "generator", data_shape),
-            "D": build_part(DISCRIMINATORS, config.model, "discriminator", data_shape),
+            "G": build_part(GENERATORS, config.model, "generator", spec.shape),
+            "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
         })
         self.average = config.options.average
         self.latent_dim = config.model.latent_dim
