@@ -45,3 +45,12 @@ def test_image_api_example_runs():
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
     digits = namespace["digits"]
     assert digits.step == 200 and digits.sample(16).shape == (16, 1, 8, 8)
+
+
+def test_own_modules_example_runs():
+    example = next(block for block in code_blocks("python") if "generator=G" in block)
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
+    mine = namespace["mine"]
+    assert mine.step == 200 and mine.sample(5).shape == (5, 2)
+    assert mine.config.model.generator == "given"

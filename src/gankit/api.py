@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from gankit import distributed
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, check_n_eval, read_yaml
-from gankit.data import DATASETS
+from gankit.data import build_data
 from gankit.errors import CheckpointError, GankitError
 from gankit.evaluation import (
     EVAL_SEED,
@@ -32,7 +32,9 @@ from gankit.evaluation import (
     plan_for,
 )
 from gankit.export import generator_of
+from gankit.imports import GIVEN
 from gankit.metrics.extractors import FeatureExtractor
+from gankit.models import given_parts
 from gankit.recipes import RECIPES
 from gankit.resolve import build_config, load_config
 from gankit.runlog import read_json_or_none, write_json
@@ -43,15 +45,17 @@ class Run:
     """A configured GAN with its data, trainer and (optionally) its run directory."""
 
     def __init__(self, config: Config, run_dir: str | Path | None = None,
-                 progress: bool = True, snapshots: bool = True) -> None:
+                 progress: bool = True, snapshots: bool = True,
+                 parts: dict[str, nn.Module] | None = None, data: object | None = None) -> None:
         # Under torchrun: join the process group; CUDA processes take cuda:LOCAL_RANK.
         config.train.device = distributed.init_from_env(config.train.device)
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.data = DATASETS[config.data.name](config.data)
+        self.data = build_data(config.data, data)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             torch.manual_seed(config.train.seed)
-            self.recipe = RECIPES[config.recipe](config, self.data.spec)
+            with given_parts(parts or {}):
+                self.recipe = RECIPES[config.recipe](config, self.data.spec)
         # What this run measures and draws, and where its latents come from: sample(),
         # evaluate() and the snapshots all follow this one plan.
         self.plan = plan_for(self.recipe, self.data)
@@ -162,16 +166,28 @@ class Run:
 
 def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | None = None,
           run_dir: str | Path | None = None, progress: bool = True,
-          snapshots: bool = True) -> Run:
-    """A :class:`Run` from a Config, a plain dict, a YAML path or a shipped config name."""
+          snapshots: bool = True, generator: nn.Module | None = None,
+          discriminator: nn.Module | None = None, data: object | None = None) -> Run:
+    """A :class:`Run` from a Config, a plain dict, a YAML path or a shipped config name.
+
+    ``generator`` / ``discriminator`` are your own ``nn.Module``s (G: z [N, latent_dim] -> x; D:
+    x -> a :class:`~gankit.models.DOutput` or one logit per example) and ``data`` your own
+    examples (a Tensor, a TensorDataset or an (examples, labels) pair); the config records them
+    as ``given``. To let ``gankit sample / eval / train --resume`` rebuild such a run, name
+    factories by import string instead (``model.generator: "mypkg.nets:make_g"``).
+    """
+    given = {"generator": generator, "discriminator": discriminator}
+    marks = [f"model.{part}={GIVEN}" for part, module in given.items() if module is not None]
+    marks += [f"data.name={GIVEN}"] if data is not None else []
+    overrides = [*(overrides or []), *marks]
     if isinstance(config, Config):
-        if overrides:
-            config = build_config(config.to_dict(), overrides)
+        config = build_config(config.to_dict(), overrides) if overrides else config
     elif isinstance(config, dict):
         config = build_config(config, overrides)
     else:
         config = load_config(config, overrides)
-    return Run(config, run_dir, progress, snapshots)
+    parts = {part: module for part, module in given.items() if module is not None}
+    return Run(config, run_dir, progress, snapshots, parts, data)
 
 
 def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True) -> Run:

@@ -55,12 +55,12 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
 
 
 def _check_names(config: Config) -> None:
-    from gankit.data import DATASETS
-    from gankit.models import GENERATORS, check_family, part_name
+    from gankit.data import check_data_name
+    from gankit.models import GENERATORS, check_family, check_part
 
-    DATASETS[config.data.name]  # noqa: B018
+    check_data_name(config.data.name)
     check_family(config.model.name)
-    GENERATORS[part_name(config.model, "generator")]  # noqa: B018
+    check_part(GENERATORS, config.model, "generator")
 
 
 def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:

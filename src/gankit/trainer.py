@@ -101,6 +101,10 @@ class Trainer:
         self.progress = progress
         self.is_main = self.rank == 0
         self.specs = recipe.optimizers()
+        for name, spec in self.specs.items():
+            if not self._params(spec.networks):
+                raise GankitError(f"optimizer {name!r} has nothing to train: networks "
+                                  f"{', '.join(spec.networks)} have no parameters")
         self.optimizers = {
             name: build_optimizer(self._params(spec.networks), spec.lr, config)
             for name, spec in self.specs.items()

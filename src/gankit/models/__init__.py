@@ -14,8 +14,10 @@ from gankit.models.base import (
     DOutput,
     build_part,
     check_family,
+    check_part,
+    given_parts,
     part_name,
 )
 
 __all__ = ["AUTOENCODERS", "DISCRIMINATORS", "GENERATORS", "DOutput", "build_part",
-           "check_family", "part_name"]
+           "check_family", "check_part", "given_parts", "part_name"]

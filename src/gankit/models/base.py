@@ -4,13 +4,16 @@ both default to the family ``model.name``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
 from gankit.config import ModelConfig
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, GankitError
+from gankit.imports import GIVEN, is_import_string, load_object
 from gankit.registry import Registry
 
 
@@ -52,7 +55,70 @@ def part_name(config: ModelConfig, part: str) -> str:
     return getattr(config, part) or config.name
 
 
+_GIVEN_PARTS: ContextVar[dict[str, nn.Module] | None] = ContextVar("given_parts", default=None)
+
+
+@contextmanager
+def given_parts(parts: dict[str, nn.Module]) -> Iterator[None]:
+    """Networks passed to ``gankit.build`` as modules, used while the recipe is built for the
+    parts whose config name is ``given``."""
+    token = _GIVEN_PARTS.set(parts)
+    try:
+        yield
+    finally:
+        _GIVEN_PARTS.reset(token)
+
+
+def check_part(registry: Registry[NetworkBuilder], config: ModelConfig, part: str) -> None:
+    """One config line now for a part that cannot be built later: an unknown registry name, or
+    an import string whose module or factory is missing."""
+    name = part_name(config, part)
+    if is_import_string(name):
+        load_object(name, f"model.{part}")
+    elif name != GIVEN:
+        registry[name]  # noqa: B018
+
+
 def build_part(registry: Registry[NetworkBuilder], config: ModelConfig, part: str,
                data_shape: tuple[int, ...]) -> nn.Module:
-    """The network ``part`` ("generator", "discriminator") from ``registry``."""
-    return registry[part_name(config, part)](config, data_shape)
+    """The network ``part`` ("generator", "discriminator"): from ``registry`` by name, from a
+    researcher's factory by import string (``"package.module:factory"``, called as
+    ``factory(model_config, data_shape)``), or the module given to ``gankit.build``. A
+    researcher's discriminator may return a plain tensor of logits (:class:`OwnDiscriminator`)."""
+    name = part_name(config, part)
+    if name == GIVEN:
+        given = _GIVEN_PARTS.get() or {}
+        if part not in given:
+            raise ConfigError(f"model.{part} is {GIVEN!r}: the run was built from an nn.Module "
+                              f"passed to gankit.build, which a run directory cannot hold; name "
+                              f"its factory instead (model.{part}: 'package.module:factory')")
+        module = given[part]
+    elif is_import_string(name):
+        module = load_object(name, f"model.{part}")(config, data_shape)
+    else:
+        return registry[name](config, data_shape)
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"model.{part} {name!r} gave a {type(module).__name__}, not an "
+                          f"nn.Module")
+    return module if part == "generator" else OwnDiscriminator(module)
+
+
+class OwnDiscriminator(nn.Module):
+    """A researcher's discriminator: its output passes through if it is a :class:`DOutput`; a
+    tensor of logits [N] or [N, 1] becomes ``DOutput(logits, features=logits[:, None])`` (so
+    feature matching and the pull-away term need a D that returns its own features)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Tensor) -> DOutput:
+        out = self.module(x)
+        if isinstance(out, DOutput):
+            return out
+        if not isinstance(out, Tensor) or out.dim() > 2 or out.numel() != len(x):
+            shape = list(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            raise GankitError(f"the discriminator returned {shape}; it must return a DOutput or "
+                              f"one logit per example, [N] or [N, 1], for N = {len(x)}")
+        logits = out.reshape(len(x)).float()
+        return DOutput(logits, logits[:, None])

@@ -19,7 +19,7 @@ from gankit import distributed
 from gankit.config import Config, refuse_unused
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.models import AUTOENCODERS, GENERATORS, build_part, part_name
+from gankit.models import AUTOENCODERS, GENERATORS, build_part, check_part
 from gankit.recipes.base import (
     RECIPES,
     OptimizerSpec,
@@ -71,7 +71,7 @@ class BEGAN(Recipe):
             "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
             "train.g_ema": 0.0, "train.reuse_fake": False,
         }, "began", "its D is an auto-encoder trained on reconstruction energies")
-        AUTOENCODERS[part_name(config.model, "discriminator")]  # an unknown name: one line
+        check_part(AUTOENCODERS, config.model, "discriminator")  # a bad name: one line now
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ from gankit.losses import (
     feature_matching_loss,
     pull_away_term,
 )
-from gankit.models import DISCRIMINATORS, GENERATORS, build_part, part_name
+from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import (
     RECIPES,
@@ -68,7 +68,7 @@ class GAN(Recipe):
 
     @classmethod
     def check_config(cls, config: Config) -> None:
-        DISCRIMINATORS[part_name(config.model, "discriminator")]  # an unknown name: one line
+        check_part(DISCRIMINATORS, config.model, "discriminator")  # a bad name: one line now
 
     @property
     def batch_multiple(self) -> tuple[int, str]:
