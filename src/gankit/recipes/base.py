@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from gankit.config import TrainConfig
-
 if TYPE_CHECKING:
     from gankit.config import Config
 from gankit.distributed import shard, shard_batch
@@ -157,17 +155,39 @@ class Recipe(nn.Module, ABC):
         return self.decode(self.latent(n, generator))
 
 
-def adversarial_optimizers(train: TrainConfig, d_clip: float = 0.0) -> dict[str, OptimizerSpec]:
-    """The two players' optimizers: "d" steps D at lr_d, "g" steps G at lr_g (TTUR)."""
-    return {"d": OptimizerSpec(("D",), train.lr_d, clip=d_clip),
-            "g": OptimizerSpec(("G",), train.lr_g)}
+class TwoPlayerRecipe(Recipe):
+    """A generator ``nets["G"]`` of z ~ N(0, I) against a discriminator ``nets["D"]``, in
+    alternating phases: n_critic D phases, then one G phase (Goodfellow et al. 2014, Alg. 1),
+    each player with its own optimizer and learning rate (TTUR, Heusel et al. 2017). What the
+    GAN, BEGAN and relativistic recipes share; a subclass fills ``nets`` and writes
+    :meth:`run_phase` with phases named "d" and "g".
+    """
 
+    d_clip: float = 0.0  # > 0: WGAN's clipping of D's weights after each step
 
-def adversarial_phases(train: TrainConfig) -> list[Phase]:
-    """n_critic D phases, then one G phase (Goodfellow et al. 2014, Alg. 1); with
-    ``train.reuse_fake`` the D phase records G's graph for the G phase."""
-    recorded = ("G",) if train.reuse_fake else ()
-    return [Phase("d", "d", repeats=train.n_critic, records_graph_of=recorded), Phase("g", "g")]
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.train_config = config.train
+        self.latent_dim = config.model.latent_dim
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        """"d" steps D at lr_d, "g" steps G at lr_g."""
+        train = self.train_config
+        return {"d": OptimizerSpec(("D",), train.lr_d, clip=self.d_clip),
+                "g": OptimizerSpec(("G",), train.lr_g)}
+
+    def phases(self) -> list[Phase]:
+        """With ``train.reuse_fake`` the D phase records G's graph for the G phase."""
+        train = self.train_config
+        recorded = ("G",) if train.reuse_fake else ()
+        return [Phase("d", "d", repeats=train.n_critic, records_graph_of=recorded),
+                Phase("g", "g")]
+
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return gaussian_latent(n, self.latent_dim, generator)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.nets["G"](z)
 
 
 def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:

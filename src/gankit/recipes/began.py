@@ -20,17 +20,7 @@ from gankit.config import Config, refuse_unused
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, GENERATORS, build_part, check_part
-from gankit.recipes.base import (
-    RECIPES,
-    OptimizerSpec,
-    Phase,
-    PhaseOutput,
-    Recipe,
-    StepContext,
-    adversarial_optimizers,
-    adversarial_phases,
-    gaussian_latent,
-)
+from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
 
 
 class EquilibriumControl(nn.Module):
@@ -56,7 +46,7 @@ class BEGANOptions:
 
 
 @RECIPES.register("began")
-class BEGAN(Recipe):
+class BEGAN(TwoPlayerRecipe):
     Options = BEGANOptions
 
     @classmethod
@@ -74,25 +64,17 @@ class BEGAN(Recipe):
         check_part(AUTOENCODERS, config.model, "discriminator")  # a bad name: one line now
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
-        super().__init__()
+        super().__init__(config)
         model = config.model
         generator = build_part(GENERATORS, model, "generator", spec.shape)
         autoencoder = build_part(AUTOENCODERS, model, "discriminator", spec.shape)
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
         self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k
-        self.latent_dim = model.latent_dim
-        self.train_config = config.train
         # L(x) of the latest D step and L(G(z_G)) of the latest G step, for k_t and M.
         self._last_real_loss = self._last_fake_loss = torch.zeros(())
 
     headline = ("d_loss", "g_loss", "k", "convergence_m")
-
-    def optimizers(self) -> dict[str, OptimizerSpec]:
-        return adversarial_optimizers(self.train_config)
-
-    def phases(self) -> list[Phase]:
-        return adversarial_phases(self.train_config)
 
     def energy(self, x: Tensor) -> Tensor:
         """L(x) [N]: D's reconstruction error per example."""
@@ -128,9 +110,3 @@ class BEGAN(Recipe):
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         return self.energy(x), "auto-encoder loss L(x)"
-
-    def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return gaussian_latent(n, self.latent_dim, generator)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.nets["G"](z)

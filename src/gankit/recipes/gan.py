@@ -19,21 +19,11 @@ from gankit.losses import (
 )
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
-from gankit.recipes.base import (
-    RECIPES,
-    OptimizerSpec,
-    Phase,
-    PhaseOutput,
-    Recipe,
-    StepContext,
-    adversarial_optimizers,
-    adversarial_phases,
-    gaussian_latent,
-)
+from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
 
 
 @RECIPES.register("gan")
-class GAN(Recipe):
+class GAN(TwoPlayerRecipe):
     """Alternating D and G phases of Goodfellow et al. 2014, Algorithm 1 (k = n_critic).
 
     The D phase minimizes the loss's D objective (+ lambda * gradient penalty for WGAN-GP); the G
@@ -43,7 +33,7 @@ class GAN(Recipe):
     """
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
-        super().__init__()
+        super().__init__(config)
         self.pack_size = config.model.pack
         generator = build_part(GENERATORS, config.model, "generator", spec.shape)
         discriminator = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
@@ -57,10 +47,8 @@ class GAN(Recipe):
                        if config.loss.real_label < 1 else self.loss.d_loss)
         self.r1_weight, self.r2_weight = config.loss.r1_weight, config.loss.r2_weight
         self.feature_matching, self.pull_away = config.loss.feature_matching, config.loss.pull_away
-        self.latent_dim = config.model.latent_dim
         self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
-        self.clip = config.loss.clip  # c in WGAN
-        self.train_config = config.train
+        self.d_clip = config.loss.clip  # c in WGAN
         self.reuse_fake = config.train.reuse_fake
         self._fake: Tensor | None = None  # the last D step's G(z), for the G step to reuse
 
@@ -73,15 +61,6 @@ class GAN(Recipe):
     @property
     def batch_multiple(self) -> tuple[int, str]:
         return self.pack_size, "model.pack"
-
-    def optimizers(self) -> dict[str, OptimizerSpec]:
-        return adversarial_optimizers(self.train_config, d_clip=self.clip)
-
-    def phases(self) -> list[Phase]:
-        return adversarial_phases(self.train_config)
-
-    def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return gaussian_latent(n, self.latent_dim, generator)
 
     def pack(self, x: Tensor) -> Tensor:
         """[N, C, ...] -> [N / m, m * C, ...]: m consecutive samples become one input of D."""

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.config import Config, refuse_unused
 from gankit.data.spec import DataSpec
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part
-from gankit.recipes.base import (
-    RECIPES,
-    OptimizerSpec,
-    Phase,
-    PhaseOutput,
-    Recipe,
-    StepContext,
-    adversarial_optimizers,
-    adversarial_phases,
-    gaussian_latent,
-)
+from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
 
 
 @dataclass
@@ -35,7 +24,10 @@ class RelativisticOptions:
 
 
 @RECIPES.register("relativistic")
-class Relativistic(Recipe):
+class Relativistic(TwoPlayerRecipe):
+    """Two players in alternating phases (TwoPlayerRecipe: optimizers, phases, the N(0, I)
+    prior and decode come from there); only the loss terms are the relativistic ones."""
+
     Options = RelativisticOptions
     headline = ("d_loss", "g_loss")
 
@@ -45,20 +37,12 @@ class Relativistic(Recipe):
                       "its G phase draws its own fake batch and D sees single samples")
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
-        super().__init__()
+        super().__init__(config)
         self.nets = nn.ModuleDict({
             "G": build_part(GENERATORS, config.model, "generator", spec.shape),
             "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
         })
         self.average = config.options.average
-        self.latent_dim = config.model.latent_dim
-        self.train_config = config.train
-
-    def optimizers(self) -> dict[str, OptimizerSpec]:
-        return adversarial_optimizers(self.train_config)  # "d" steps D, "g" steps G
-
-    def phases(self) -> list[Phase]:
-        return adversarial_phases(self.train_config)  # n_critic D phases, then one G phase
 
     def relativistic_loss(self, c_a: Tensor, c_b: Tensor) -> Tensor:
         """-E log σ(C(a) - C(b)) (RSGAN), or its averaged two-sided form (RaSGAN); the
@@ -78,9 +62,3 @@ class Relativistic(Recipe):
                                {"d_gap": (c_real - c_fake).mean().detach()})
         c_real, c_fake = D(real).logits, D(fake).logits
         return PhaseOutput({"g_loss": self.relativistic_loss(c_fake, c_real)})
-
-    def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return gaussian_latent(n, self.latent_dim, generator)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.nets["G"](z)
