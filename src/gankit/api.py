@@ -124,8 +124,8 @@ class Run:
         previous = read_json_or_none(path)
         old_step, new_step = (previous or {}).get("step"), record.get("step")
         if isinstance(old_step, int) and isinstance(new_step, int) and old_step > new_step:
-            warnings.warn(f"replaced {path} of step {previous.get('step')} with step "
-                          f"{record.get('step')}", stacklevel=2)
+            warnings.warn(f"replaced {path} of step {old_step} with step {new_step}",
+                          stacklevel=2)
         write_json(path, record)
         return path
 

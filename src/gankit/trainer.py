@@ -101,14 +101,12 @@ class Trainer:
         self.progress = progress
         self.is_main = self.rank == 0
         self.specs = recipe.optimizers()
+        self.optimizers = {}
         for name, spec in self.specs.items():
-            if not self._params(spec.networks):
+            if not (params := self._params(spec.networks)):
                 raise GankitError(f"optimizer {name!r} has nothing to train: networks "
                                   f"{', '.join(spec.networks)} have no parameters")
-        self.optimizers = {
-            name: build_optimizer(self._params(spec.networks), spec.lr, config)
-            for name, spec in self.specs.items()
-        }
+            self.optimizers[name] = build_optimizer(params, spec.lr, config)
         # One stream on every process: each draws the global batch and keeps its shard, so a
         # step does the same on any number of processes (gankit.distributed).
         self.generator = torch.Generator(self.device).manual_seed(config.train.seed)

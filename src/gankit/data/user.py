@@ -24,7 +24,7 @@ from gankit.errors import ConfigError
 class TensorPoints(ToyDistribution):
     """Points [N, d] given by the user, drawn uniformly with replacement (no known modes)."""
 
-    values: Tensor = field(default_factory=lambda: torch.zeros(1, 1), repr=False)
+    values: Tensor = field(repr=False)  # [N, dim]
 
     def points(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:
