@@ -182,7 +182,7 @@ def test_edited_state_is_detected(saved):
 @pytest.mark.parametrize("missing", [TENSORS, STATE])
 def test_a_missing_file_is_detected(saved, missing):
     (saved / missing).unlink()
-    assert "not a gankit checkpoint" in damage_message(saved)
+    assert f"not a complete gankit checkpoint: {saved} has no {missing}" in damage_message(saved)
 
 
 def test_a_missing_directory_is_detected(tmp_path):

@@ -217,7 +217,9 @@ def test_eval_of_a_checkpoint_with_nan_weights(trained, tmp_path, capsys):
     tensors, state = load_checkpoint(checkpoint)
     tensors["nets.G.out.bias"] = torch.full_like(tensors["nets.G.out.bias"], float("nan"))
     save_checkpoint(checkpoint, tensors, state)  # a well-formed checkpoint of a diverged run
-    assert "NaN or inf" in one_error_line(capsys, ["eval", str(run_dir)])
+    line = one_error_line(capsys, ["eval", str(run_dir)])
+    assert "no intact checkpoint" in line
+    assert "tensor nets.G.out.bias holds non-finite values" in line
 
 
 def test_sample_out_that_is_a_directory(trained, tmp_path, capsys):

@@ -1,7 +1,23 @@
-"""``python -m gankit`` (and ``torchrun --nproc_per_node=N -m gankit train ...``)."""
+"""The ``gankit`` command, ``python -m gankit`` (and ``torchrun --nproc_per_node=N -m gankit``).
+
+The signal handlers go in before the CLI's own imports, so that even a Ctrl-C during start-up
+ends in one line and status 128 + signal (:mod:`gankit.interrupts`).
+"""
 
 import sys
 
-from gankit.cli import main
+from gankit import interrupts
 
-sys.exit(main())
+
+def run() -> int:
+    interrupts.install()
+    try:
+        from gankit.cli import main
+    except interrupts.Interrupted as stop:
+        print(f"gankit: {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -19,7 +19,6 @@ import yaml
 from torch import Tensor, nn
 
 from gankit import distributed
-from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, check_n_eval, read_yaml
 from gankit.data import build_data
 from gankit.errors import CheckpointError, GankitError
@@ -156,11 +155,14 @@ class Run:
         return self.plan.evaluate(n, seed, self.plan.features(features, weights, device), device)
 
     def restore(self, checkpoint: str | Path | None = None) -> Run:
-        """Load a checkpoint (default: the run directory's latest) to continue or to use."""
-        if checkpoint is None:
-            if self.run_dir is None or (checkpoint := latest_checkpoint(self.run_dir)) is None:
-                raise CheckpointError(f"no checkpoint in {self.run_dir}/checkpoints")
-        self.trainer.restore(Path(checkpoint))
+        """Load a checkpoint to continue or to use; by default the run directory's newest
+        intact one (newer damaged or incomplete ones are skipped with a warning)."""
+        if checkpoint is not None:
+            self.trainer.restore(Path(checkpoint))
+        elif self.run_dir is None:
+            raise CheckpointError("this run has no run directory to restore a checkpoint from")
+        else:
+            self.trainer.restore_latest()
         return self
 
 

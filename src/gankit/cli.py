@@ -3,8 +3,9 @@
 It composes with a shell: results go to stdout (``train`` and ``eval`` print one JSON object,
 ``sample`` and ``export`` the path they wrote), everything else (progress bar, run directory,
 notices, warnings) to stderr, so ``gankit train ring8 | jq .modes`` works. Every user mistake
-ends in one line on stderr (``gankit: error: ...``) and exit status 2; an interrupted run saves
-a checkpoint first and exits with 128 + the signal number; a closed pipe ends quietly.
+ends in one line on stderr (``gankit: error: ...``) and exit status 2; SIGINT or SIGTERM at any
+moment ends in one line and exit status 128 + the signal number (an interrupted run saves a
+checkpoint of its last finished step first); a closed pipe ends quietly.
 
 The parser imports nothing heavy: torch and the rest load inside the commands, so ``--help``
 and shell completion answer at once.
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import warnings
 from pathlib import Path
 from typing import NoReturn
 
-from gankit import __version__
+from gankit import __version__, interrupts
 from gankit.config import FEATURES
-from gankit.errors import GankitError, TrainingInterrupted
+from gankit.errors import GankitError
 
 SAMPLE_FORMATS = ("npy", "png-dir")
 EXPORT_FORMATS = ("state_dict", "torchscript", "onnx")  # gankit.export.EXPORT_FORMATS
@@ -79,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", type=_path, metavar="PATH",
                           help="InceptionV3 weights for --features inception (pytorch-fid's "
                                "pt_inception-2015-12-05-6726825d.pth; nothing is downloaded)")
+    evaluate.add_argument("--out", type=_path, metavar="FILE",
+                          help="write the metrics (JSON) to FILE instead of the run directory "
+                               "(e.g. for a read-only run)")
 
     export = commands.add_parser("export", help="write a trained run's generator alone")
     export.add_argument("run_dir", type=_path)
@@ -127,13 +132,14 @@ def _print_result(record: dict) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from gankit.api import build, load
-    from gankit.checkpoint import latest_checkpoint
+    from gankit.checkpoint import checkpoint_dirs, clean_checkpoints
     from gankit.resolve import load_config
 
     progress = not args.no_progress
     if args.resume is not None:
         if args.config is not None:
             raise GankitError("give either CONFIG or --resume RUN_DIR, not both")
+        clean_checkpoints(args.resume)  # before choosing the checkpoint to resume from
         run = load(args.resume, args.overrides, progress)
         print(f"resuming {args.resume} at step {run.step}", file=sys.stderr)
     else:
@@ -145,7 +151,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         out = args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         if out.exists() and not out.is_dir():
             raise GankitError(f"--out {out} is a file; the run directory must be a directory")
-        if latest_checkpoint(out) is not None:
+        if checkpoint_dirs(out):
             raise GankitError(f"{out} already holds a run; continue it with "
                               f"'gankit train --resume {out}' or choose another --out")
         run = build(config, run_dir=out, progress=progress)
@@ -166,6 +172,7 @@ def _device(args: argparse.Namespace) -> list[str]:
 
 def cmd_sample(args: argparse.Namespace) -> None:
     from gankit.api import load
+    from gankit.files import written_in_place
     from gankit.sample_files import write_samples
 
     if args.format == "npy" and args.out.is_dir():
@@ -175,12 +182,14 @@ def cmd_sample(args: argparse.Namespace) -> None:
     samples = run.sample(args.n, args.seed)
     path = write_samples(samples, args.out, args.format)
     print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
-    print(path)
+    if not written_in_place(path):  # --out /dev/stdout: the samples are stdout
+        print(path)
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.evaluation import EVAL_SEED
+    from gankit.runlog import write_json
 
     if args.weights is not None and args.features != "inception":
         raise GankitError("--weights is for --features inception")
@@ -188,8 +197,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
     record = run.evaluation(args.n, EVAL_SEED if args.seed is None else args.seed,
                             features=args.features,
                             weights=str(args.weights) if args.weights else None)
-    path = run.save_evaluation(record)
-    print(f"wrote {path}", file=sys.stderr)
+    if args.out is not None:
+        write_json(args.out, record)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        try:
+            print(f"wrote {run.save_evaluation(record)}", file=sys.stderr)
+        except OSError as err:  # a read-only run directory: the figures are still the result
+            warnings.warn(f"cannot write the evaluation into {args.run_dir} ({err.strerror}); "
+                          f"printed only (--out FILE writes it elsewhere)", stacklevel=1)
     _print_result(record)
 
 
@@ -254,6 +270,14 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous_handlers = interrupts.install()  # first: a signal during start-up is one line too
+    try:
+        return _run(argv)
+    finally:
+        interrupts.restore(previous_handlers)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already printed
@@ -268,24 +292,39 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except TrainingInterrupted as stop:
+    except interrupts.Interrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)
         return 128 + stop.signum
+    except KeyboardInterrupt:  # SIGINT before gankit's handler was installed
+        print("gankit: interrupted by SIGINT", file=sys.stderr)
+        return 128 + signal.SIGINT
     except GankitError as err:
         print(f"gankit: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path the user gave cannot be read or written
         print(f"gankit: error: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
         return 2
-    except MemoryError:
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) and not _out_of_memory(err):
+            raise
         print("gankit: error: out of memory; use a smaller batch_size, width or sample count",
               file=sys.stderr)
         return 2
     finally:
+        interrupts.ignore_from_now()  # the outcome is decided; a late signal changes nothing
         warnings.showwarning = previous_showwarning
         if "gankit.distributed" in sys.modules:
             sys.modules["gankit.distributed"].shutdown()
     return 0
+
+
+def _out_of_memory(err: RuntimeError) -> bool:
+    """torch's allocators raise RuntimeError (CUDA: its OutOfMemoryError subclass), not
+    MemoryError; the planner (gankit.memory) refuses known sizes before, this is the rest."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(err, torch.OutOfMemoryError):
+        return True
+    return "can't allocate memory" in str(err) or "not enough memory" in str(err)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _YAML11_EXPONENT = re.compile(r"[-+]?\d+[eE][-+]?\d+")  # 2e-4: a number YAML 1.1 leaves a string
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
+NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
 FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
 
 
@@ -148,6 +149,12 @@ class TrainConfig:
     precision: str = "auto"
     channels_last: bool = False
     reuse_fake: bool = False
+    # A NaN or infinite loss (or weights): "stop" the run, naming the last good checkpoint, or
+    # "rollback" to the last good state (the newest checkpoint, or the start of the fit) with
+    # both learning rates times rollback_lr_factor, at most max_rollbacks times.
+    on_nonfinite: str = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
     def check(self) -> None:
         if self.precision not in PRECISIONS:
@@ -172,6 +179,15 @@ class TrainConfig:
                               f"got {self.threads}")
         if not 0 <= self.lr_decay_from <= 1:
             raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
+        if self.on_nonfinite not in NONFINITE_POLICIES:
+            raise ConfigError(f"train.on_nonfinite must be one of {', '.join(NONFINITE_POLICIES)}, "
+                              f"got {self.on_nonfinite!r}")
+        if not 0 < self.rollback_lr_factor <= 1:
+            raise ConfigError(f"train.rollback_lr_factor must be in (0, 1], "
+                              f"got {self.rollback_lr_factor}")
+        if not 0 <= self.max_rollbacks <= 100:
+            raise ConfigError(f"train.max_rollbacks must be in [0, 100], "
+                              f"got {_show(self.max_rollbacks)}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ConfigError(
                 f"train.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
+
+from gankit.interrupts import Interrupted
 
 
 class GankitError(Exception):
@@ -21,11 +22,23 @@ class CheckpointError(GankitError):
 class NonFiniteLossError(GankitError):
     """Training produced NaN or inf; the message names the step and the last good checkpoint."""
 
+    def __init__(self, what: str, last_good: Path | None) -> None:
+        self.what = what  # "non-finite loss in phase 'd' at step 7 (d_loss=nan)"
+        super().__init__(f"{what}; last good checkpoint: {last_good or 'none'}")
 
-class TrainingInterrupted(GankitError):
-    """SIGINT/SIGTERM arrived; a checkpoint of the last finished step was saved first."""
 
-    def __init__(self, signum: int, step: int, checkpoint: Path | None) -> None:
-        self.signum = signum
-        where = f"checkpoint saved to {checkpoint}" if checkpoint else "no run directory to save to"
-        super().__init__(f"interrupted by {signal.Signals(signum).name} at step {step}; {where}")
+class DamagedCheckpoint(CheckpointError):
+    """A checkpoint's files are missing, unreadable or fail validation: a resume skips it for
+    an older intact one (a checkpoint that does not *match* the model is not skipped)."""
+
+
+class TrainingInterrupted(Interrupted):
+    """SIGINT/SIGTERM stopped training; names the newest finished checkpoint (saved at the last
+    finished step unless a second signal cut that save short)."""
+
+    def __init__(self, signum: int, step: int, checkpoint: Path | None, saved: bool) -> None:
+        if checkpoint is None:
+            where = "no checkpoint written"
+        else:
+            where = f"checkpoint {'saved to' if saved else 'kept:'} {checkpoint}"
+        super().__init__(signum, f"at step {step}; {where}")

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gankit.files import replace_atomically
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard's optional TF import is noisy
 
 
@@ -108,5 +110,7 @@ def read_json_or_none(path: Path) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(record) + "\n")
+    """Strict JSON to ``path``, whole or not at all (a full disk leaves the old file)."""
+    text = to_json(record) + "\n"
+    with replace_atomically(Path(path)) as tmp:
+        tmp.write_text(text)

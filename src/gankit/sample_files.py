@@ -8,6 +8,7 @@ compare like with like.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +16,19 @@ from torch import Tensor
 
 from gankit.data.images import to_uint8
 from gankit.errors import GankitError
+from gankit.files import replace_atomically
 
 
 def write_samples(samples: Tensor, out: Path, fmt: str) -> Path:
-    """Write ``samples`` [N, ...] to exactly ``out`` (no suffix is added) as ``fmt``."""
+    """Write ``samples`` [N, ...] to exactly ``out`` (no suffix is added) as ``fmt``, whole or
+    not at all (:func:`gankit.files.replace_atomically`; a device such as /dev/stdout is
+    written in place)."""
     out = Path(out)
     if fmt == "npy":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "wb") as file:  # np.save(path) would append .npy to another suffix
-            np.save(file, samples.numpy())
+        buffer = io.BytesIO()  # numpy's own file writes report a full disk without a reason
+        np.save(buffer, samples.numpy())  # np.save(path) would append .npy to another suffix
+        with replace_atomically(out) as tmp, open(tmp, "wb") as file:
+            file.write(buffer.getbuffer())
         return out
     if fmt == "png-dir":
         return write_png_dir(samples, out)
@@ -41,11 +46,11 @@ def write_png_dir(images: Tensor, folder: Path) -> Path:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise GankitError(f"--out {folder} exists and is not an empty folder; png-dir writes "
                           f"a new folder of images")
-    folder.mkdir(parents=True, exist_ok=True)
     pixels = to_uint8(images).permute(0, 2, 3, 1).numpy()  # [N, H, W, C]
     digits = max(6, len(str(len(pixels) - 1)))
-    for i, image in enumerate(pixels):
-        mode = "L" if image.shape[2] == 1 else "RGB"
-        Image.fromarray(image[..., 0] if mode == "L" else image, mode).save(
-            folder / f"{i:0{digits}d}.png")
+    with replace_atomically(folder, folder=True) as tmp:
+        for i, image in enumerate(pixels):
+            mode = "L" if image.shape[2] == 1 else "RGB"
+            Image.fromarray(image[..., 0] if mode == "L" else image, mode).save(
+                tmp / f"{i:0{digits}d}.png")
     return folder

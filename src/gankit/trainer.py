@@ -5,18 +5,25 @@ in order, each ``repeats`` times (k discriminator steps per generator step, Good
 2014, Alg. 1), with one optimizer and learning rate per phase (TTUR, Heusel et al. 2017).
 Under torchrun, gradients are averaged over processes before each step (gankit.distributed).
 
-Determinism: every random draw of the loop (data, latents, penalty interpolation) comes from one
-``torch.Generator`` whose state is checkpointed with the weights, optimizer moments and the global
-RNG, so a resumed run continues bit-exactly on CPU, with any number of processes. Under
-torch.distributed only rank 0 writes.
+Determinism: every random draw of the loop comes from ``train.seed``. The recipe's own draws
+(data, latents, penalty interpolation) come from one ``torch.Generator``; whatever draws from
+torch's global RNG inside the networks (dropout) draws from a global state that the trainer
+seeds from ``train.seed`` and owns during :meth:`Trainer.fit` (the caller's global RNG is put
+back afterwards, and the snapshot hooks draw from neither). Both states are checkpointed with
+the weights and optimizer moments, so a resumed run continues bit-exactly on CPU, with any
+number of processes. Under torch.distributed only rank 0 writes.
+
+Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.interrupts`); a
+non-finite loss stops the run, or with ``train.on_nonfinite: rollback`` restores the last good
+state with lower learning rates.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,11 +35,14 @@ import yaml
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from gankit import __version__, distributed
+from gankit import __version__, distributed, interrupts
 from gankit.checkpoint import (
     checkpoint_dir,
+    checkpoint_dirs,
+    clean_checkpoints,
     join_tensors,
     latest_checkpoint,
+    latest_intact_checkpoint,
     load_checkpoint,
     prune_checkpoints,
     save_checkpoint,
@@ -41,6 +51,7 @@ from gankit.checkpoint import (
 from gankit.config import Config
 from gankit.errors import (
     CheckpointError,
+    DamagedCheckpoint,
     GankitError,
     NonFiniteLossError,
     TrainingInterrupted,
@@ -112,11 +123,17 @@ class Trainer:
         self.generator = torch.Generator(self.device).manual_seed(config.train.seed)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator,
                                config.train.channels_last, self.rank, self.world_size)
+        self._global_rng = self._seeded_global_rng(config.train.seed)
+        self._fitting = False  # inside fit(), where torch's global RNG is the run's own
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
+        self.lr_scale = 1.0  # lowered by each rollback (train.on_nonfinite: rollback)
+        self.rollbacks = 0
+        self._good: tuple[dict[str, Tensor], dict[str, Any]] | None = None  # rollback target
+        self._saved_step = 0  # the step of the newest checkpoint written or restored
+        self._in_step = False  # a step (or its checkpoint) is half done: nothing to save
         self.history: list[dict[str, float]] = []
         self.logger: RunLogger | None = None
-        self._signal: int | None = None
         self._announced = False
         self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
@@ -162,61 +179,100 @@ class Trainer:
         """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
         total = self.plan(steps)
         if self.run_dir is not None and self.is_main:
+            clean_checkpoints(self.run_dir)  # what a killed save or prune left behind
             self.logger = RunLogger(self.run_dir)
             self._announce()
-        previous_handlers = self._catch_signals()
+        previous_handlers = interrupts.install()
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main))
+        try:
+            with torch.random.fork_rng(devices=self._cuda_indices()):
+                self._set_global_rng(self._global_rng)
+                self._fitting = True
+                try:
+                    self._train_to(total, bar)
+                finally:
+                    self._global_rng = self._read_global_rng()
+                    self._fitting = False
+            if self.logger is not None and self.last_eval.get("step") == self.step:
+                self.logger.hparams(self.config.to_dict(), self.last_eval)
+        except TrainingInterrupted:
+            raise
+        except interrupts.Interrupted as stop:
+            raise self._stopped_by(stop.signum) from None
+        finally:
+            for net in self.recipe.nets.values():
+                net.requires_grad_(True)
+            bar.close()
+            interrupts.restore(previous_handlers)
+            if self.logger is not None:
+                self.logger.close()
+                self.logger = None
+        return self.history
+
+    def _train_to(self, total: int, bar: tqdm) -> None:
+        """The loop of :meth:`fit`. A signal during a step or its checkpoint waits for both to
+        finish (:func:`gankit.interrupts.deferred`); one during the hooks stops at once, since
+        the step is then complete."""
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         clock = window_start = time.perf_counter()
         window_steps = 0
         train = self.config.train
-        try:
-            while self.step < total:
-                step_losses: list[tuple[str, dict[str, Tensor]]] = []
-                for phase in self.recipe.phases():
-                    for _ in range(phase.repeats):
-                        step_losses.append((phase.name, self._run_phase(phase, sums, counts)))
-                self._check_finite(step_losses)
-                self.step += 1
-                now = time.perf_counter()
-                self.elapsed += now - clock
-                clock = now
-                window_steps += 1
-                bar.update(1)
-                if self.step % train.log_every == 0 or self.step == total:
-                    means = distributed.average({k: sums[k] / counts[k] for k in sums},
-                                                self.world_size)
-                    # one device-to-host copy for all figures (one sync on CUDA)
-                    record = dict(zip(means, torch.stack(list(means.values())).tolist(),
-                                      strict=True))
-                    record["steps_per_s"] = window_steps / max(now - window_start, 1e-9)
-                    record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
-                    self._log(record)
-                    bar.set_postfix({k: f"{record[k]:.3g}" for k in self._headline(record)})
+        if train.on_nonfinite == "rollback" and self._good is None:
+            self._good = self._snapshot()
+        while self.step < total:
+            rolled_back = False
+            self._in_step = True
+            with interrupts.deferred():
+                try:
+                    step_losses: list[tuple[str, dict[str, Tensor]]] = []
+                    for phase in self.recipe.phases():
+                        for _ in range(phase.repeats):
+                            step_losses.append((phase.name,
+                                                self._run_phase(phase, sums, counts)))
+                    self._check_finite(step_losses)
+                    self.step += 1
+                    now = time.perf_counter()
+                    self.elapsed += now - clock
+                    clock = now
+                    window_steps += 1
+                    bar.update(1)
+                    if self.step % train.log_every == 0 or self.step == total:
+                        self._log_window(sums, counts, window_steps, now - window_start, bar)
+                        sums.clear(), counts.clear()
+                        window_start, window_steps = now, 0
+                    if self.step % train.checkpoint_every == 0 or self.step == total:
+                        self.save()
+                except NonFiniteLossError as err:
+                    self._roll_back(err)  # or raise it again (on_nonfinite: stop, or spent)
                     sums.clear(), counts.clear()
-                    window_start, window_steps = now, 0
-                if self.step % train.checkpoint_every == 0 or self.step == total:
-                    self.save()
-                if self.step % train.plot_every == 0 or self.step == total:
-                    self._run_hooks(final=self.step == total)
-                if self._signal is not None:
-                    raise TrainingInterrupted(self._signal, self.step, self.save())
-                clock = time.perf_counter()  # hooks and saves are not training time
-            if self._signal is not None:  # arrived during the final save or hooks
-                raise TrainingInterrupted(self._signal, self.step, self._last_checkpoint())
-            if self.logger is not None and self.last_eval.get("step") == self.step:
-                self.logger.hparams(self.config.to_dict(), self.last_eval)
-        finally:
-            for net in self.recipe.nets.values():
-                net.requires_grad_(True)
-            bar.close()
-            self._restore_signals(previous_handlers)
-            if self.logger is not None:
-                self.logger.close()
-                self.logger = None
-        return self.history
+                    bar.n = self.step
+                    bar.refresh()
+                    rolled_back = True
+            self._in_step = False
+            interrupts.raise_pending()
+            if not rolled_back and (self.step % train.plot_every == 0 or self.step == total):
+                self._run_hooks(final=self.step == total)
+            clock = time.perf_counter()  # hooks, saves and rollbacks are not training time
+
+    def _log_window(self, sums: dict[str, Tensor], counts: dict[str, int], steps: int,
+                    seconds: float, bar: tqdm) -> None:
+        """Log the means of the terms since the last record, and show the headline ones."""
+        means = distributed.average({k: sums[k] / counts[k] for k in sums}, self.world_size)
+        # one device-to-host copy for all figures (one sync on CUDA)
+        record = dict(zip(means, torch.stack(list(means.values())).tolist(), strict=True))
+        record["steps_per_s"] = steps / max(seconds, 1e-9)
+        record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
+        self._log(record)
+        bar.set_postfix({k: f"{record[k]:.3g}" for k in self._headline(record)})
+
+    def _stopped_by(self, signum: int) -> TrainingInterrupted:
+        """What a signal leaves: the current step checkpointed if it is finished and not yet
+        saved (not when a second signal cut a step or its save short), else the newest one."""
+        if not self._in_step and self.step != self._saved_step and self.run_dir is not None:
+            return TrainingInterrupted(signum, self.step, self.save(), saved=True)
+        return TrainingInterrupted(signum, self.step, self._newest_checkpoint(), saved=False)
 
     def _headline(self, record: dict[str, float]) -> list[str]:
         """The figures the progress bar shows: the recipe's headline ones, or all its terms."""
@@ -253,7 +309,7 @@ class Trainer:
             out = self.recipe.run_phase(phase, self.ctx)
         loss = sum(out.terms.values())
         optimizer = self.optimizers[phase.optimizer]
-        self.last_lr[phase.optimizer] = spec.lr * self.lr_factor()
+        self.last_lr[phase.optimizer] = spec.lr * self.lr_factor() * self.lr_scale
         for group in optimizer.param_groups:
             group["lr"] = self.last_lr[phase.optimizer]
         optimizer.zero_grad(set_to_none=True)
@@ -285,9 +341,8 @@ class Trainer:
         name, terms = step_losses[bad]
         values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
         raise NonFiniteLossError(
-            f"non-finite loss in phase {name!r} at step {self.step + 1} ({values}); "
-            f"last good checkpoint: {self._last_checkpoint() or 'none'}"
-        )
+            f"non-finite loss in phase {name!r} at step {self.step + 1} ({values})",
+            self._last_good())
 
     def lr_factor(self) -> float:
         """Learning-rate multiplier of the current step: 1, then linear to 0 (train.lr_decay_from).
@@ -326,30 +381,36 @@ class Trainer:
             return
         self.at_final_step = final
         self.recipe.eval()  # snapshots must not touch batch-norm statistics
-        try:
-            for hook in self.hooks:
-                hook(self)
+        try:  # nor the run's random streams: a resumed run must not see a snapshot's draws
+            with torch.random.fork_rng(devices=self._cuda_indices()):
+                for hook in self.hooks:
+                    hook(self)
         finally:
             self.recipe.train()
             self.at_final_step = False
 
-    # ------------------------------------------------------------------------ signals
-    def _catch_signals(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, self._on_signal)
-        return previous
+    # ------------------------------------------------------------------- random streams
+    def _cuda_indices(self) -> list[int]:
+        return [self.device.index or 0] if self.device.type == "cuda" else []
 
-    def _on_signal(self, signum: int, frame: object) -> None:
-        self._signal = signum
-        signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
+    def _seeded_global_rng(self, seed: int) -> dict[str, Tensor]:
+        """Global RNG states seeded from ``train.seed``, apart from the initialization's
+        stream (which :class:`gankit.api.Run` seeds with ``train.seed`` itself)."""
+        digest = hashlib.sha256(f"gankit global rng {seed}".encode()).digest()
+        with torch.random.fork_rng(devices=self._cuda_indices()):
+            torch.manual_seed(int.from_bytes(digest[:8], "little"))
+            return self._read_global_rng()
 
-    @staticmethod
-    def _restore_signals(previous: dict[int, Any]) -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    def _read_global_rng(self) -> dict[str, Tensor]:
+        states = {"rng.torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            states["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        return states
+
+    def _set_global_rng(self, states: dict[str, Tensor]) -> None:
+        torch.set_rng_state(states["rng.torch"])
+        if "rng.cuda" in states:
+            torch.cuda.set_rng_state(states["rng.cuda"], self.device)
 
     # --------------------------------------------------------------------- checkpoints
     def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -358,82 +419,171 @@ class Trainer:
         optimizers = {name: split_tensors(opt.state_dict(), f"optim.{name}", tensors)
                       for name, opt in self.optimizers.items()}
         tensors["rng.generator"] = self.generator.get_state()
-        tensors["rng.torch"] = torch.get_rng_state()
+        tensors |= self._read_global_rng() if self._fitting else self._global_rng
         plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
                  "config": self.config.to_dict(), "device": self.device.type,
                  "optimizers": optimizers,
-                 "optimizer_types": {k: type(v).__name__ for k, v in self.optimizers.items()}}
+                 "optimizer_types": {k: type(v).__name__ for k, v in self.optimizers.items()},
+                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks}
         return tensors, plain
 
-    def _last_checkpoint(self) -> Path | None:
+    def _snapshot(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """A copy of :meth:`state` in memory (state_dict tensors are the live ones)."""
+        tensors, plain = self.state()
+        return {k: v.detach().clone() for k, v in tensors.items()}, json.loads(json.dumps(plain))
+
+    def _newest_checkpoint(self) -> Path | None:
         return latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+
+    def _last_good(self) -> Path | None:
+        """The newest checkpoint that verifies: the one an error tells the user to go back to."""
+        return latest_intact_checkpoint(self.run_dir) if self.run_dir is not None else None
 
     def save(self) -> Path | None:
         """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``.
 
-        Weights that are no longer finite are never saved: the run stops instead, naming the
-        last good checkpoint, so that one stays the newest.
+        Weights that are no longer finite are never saved: the run stops (or rolls back)
+        instead, naming the last good checkpoint, so that one stays the newest. Under
+        ``on_nonfinite: rollback`` the saved state is also kept in memory as the rollback
+        target (with or without a run directory).
         """
-        if self.run_dir is None:
-            return None
         bad = [name for name, p in self.recipe.nets.named_parameters()
                if not torch.isfinite(p).all()]
         if bad:  # checked on every rank, so that all of them stop together
-            raise NonFiniteLossError(
-                f"non-finite weights ({bad[0]}) after step {self.step}; "
-                f"last good checkpoint: {self._last_checkpoint() or 'none'}")
-        if not self.is_main:
+            raise NonFiniteLossError(f"non-finite weights ({bad[0]}) after step {self.step}",
+                                     self._last_good())
+        if self.config.train.on_nonfinite == "rollback":
+            self._good = self._snapshot()
+        if self.run_dir is None or not self.is_main:
             return None
         tensors, plain = self.state()
         path = save_checkpoint(checkpoint_dir(self.run_dir, self.step), tensors, plain)
+        self._saved_step = self.step
         prune_checkpoints(self.run_dir, self.config.train.keep_checkpoints)
         return path
 
+    def _roll_back(self, err: NonFiniteLossError) -> None:
+        """``train.on_nonfinite: rollback``: back to the last good state (the newest checkpoint,
+        or the start of this fit), learning rates times ``rollback_lr_factor``; ``err`` again
+        under ``stop`` or after ``max_rollbacks``."""
+        train = self.config.train
+        if train.on_nonfinite != "rollback" or self._good is None:
+            raise err
+        if self.rollbacks >= train.max_rollbacks:
+            raise NonFiniteLossError(f"{err.what}; gave up after {self.rollbacks} rollback(s) "
+                                     f"(train.max_rollbacks)", self._last_good()) from None
+        rollbacks, lr_scale = self.rollbacks + 1, self.lr_scale * train.rollback_lr_factor
+        tensors, plain = self._good
+        self._apply_state("the last good state", {k: v.clone() for k, v in tensors.items()},
+                          plain)
+        self.rollbacks, self.lr_scale = rollbacks, lr_scale
+        warnings.warn(f"{err.what}: rolled back to step {self.step}, learning rates x{lr_scale:g} "
+                      f"(rollback {rollbacks} of {train.max_rollbacks})", stacklevel=2)
+        self._log({"train/rollbacks": float(rollbacks), "train/lr_scale": lr_scale})
+
+    def restore_latest(self) -> Path:
+        """Restore the newest intact checkpoint of the run directory; newer damaged or
+        incomplete ones are skipped with one warning, and none intact is one error line."""
+        skipped: list[str] = []
+        for path in reversed(checkpoint_dirs(self.run_dir)) if self.run_dir else []:
+            try:
+                self.restore(path)
+            except DamagedCheckpoint as err:
+                skipped.append(str(err))
+                continue
+            if skipped:
+                warnings.warn(f"skipped {len(skipped)} damaged checkpoint(s) newer than "
+                              f"{path.name} (newest: {skipped[0]}); using {path}", stacklevel=2)
+            return path
+        if skipped:
+            raise CheckpointError(f"no intact checkpoint in {self.run_dir}/checkpoints: all "
+                                  f"{len(skipped)} are damaged (newest: {skipped[0]})")
+        raise CheckpointError(f"no checkpoint in {self.run_dir}/checkpoints")
+
     def restore(self, path: Path) -> None:
-        """Load a checkpoint written by :meth:`save` into this trainer."""
+        """Load a checkpoint written by :meth:`save` into this trainer: every field is
+        validated first (:class:`DamagedCheckpoint`), then the run must match the model."""
         tensors, plain = load_checkpoint(path)
+        self._validate(path, tensors, plain)
         for name, kind in plain.get("optimizer_types", {}).items():
             if name in self.optimizers and type(self.optimizers[name]).__name__ != kind:
                 raise CheckpointError(
                     f"checkpoint {path} trained optimizer {name!r} with {kind}, the config asks "
                     f"for {type(self.optimizers[name]).__name__}; keep train.optimizer to resume")
+        self._apply_state(f"checkpoint {path}", tensors, plain)
+        self._saved_step = self.step
+        saved_steps = plain["config"].get("train", {}).get("steps")
+        if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
+            self._note_stretch(saved_steps, self.config.train.steps)
+
+    def _validate(self, path: Path, tensors: dict[str, Tensor], plain: dict[str, Any]) -> None:
+        """The fields this trainer needs are there and are the sizes its objects take."""
+        for field in ("step", "config", "optimizers"):
+            if field not in plain:
+                raise DamagedCheckpoint(f"damaged checkpoint {path}: field {field} is missing")
+        expected = {"rng.torch": torch.get_rng_state()}
+        if plain.get("device", self.device.type) == self.device.type:
+            expected["rng.generator"] = self.generator.get_state()
+            if "rng.cuda" in tensors:
+                expected["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        for key, like in expected.items():
+            if key not in tensors:
+                raise DamagedCheckpoint(f"damaged checkpoint {path}: tensor {key} is missing")
+            if tensors[key].dtype != like.dtype or tensors[key].shape != like.shape:
+                raise DamagedCheckpoint(
+                    f"damaged checkpoint {path}: tensor {key} is {tensors[key].dtype} "
+                    f"{list(tensors[key].shape)}, a random state is {like.dtype} "
+                    f"{list(like.shape)}")
+        missing = sorted(set(self.optimizers) - set(plain["optimizers"]))
+        if missing:
+            raise CheckpointError(f"checkpoint {path} does not match this model: it has no "
+                                  f"state for optimizer {missing[0]!r}")
+
+    def _apply_state(self, source: str, tensors: dict[str, Tensor], plain: dict[str, Any]
+                     ) -> None:
+        """Put a validated state (a checkpoint's, or the rollback target) into the trainer."""
         nets = {k.removeprefix("nets."): v for k, v in tensors.items() if k.startswith("nets.")}
-        _check_same_networks(path, nets, self.recipe.nets.state_dict())
+        _check_same_networks(source, nets, self.recipe.nets.state_dict())
         try:
             self.recipe.nets.load_state_dict(nets)
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(join_tensors(plain["optimizers"][name], tensors))
-        except (RuntimeError, KeyError, ValueError) as err:
+        except (RuntimeError, KeyError, ValueError, TypeError) as err:
             first = str(err).strip().splitlines()[0]
-            raise CheckpointError(f"checkpoint {path} does not match this model: {first}") from None
+            raise CheckpointError(f"{source} does not match this model: {first}") from None
         for opt in self.optimizers.values():  # the current config's hyper-parameters win
             for group in opt.param_groups:
                 group.update(opt.defaults)
         if plain.get("device", self.device.type) == self.device.type:
             self.generator.set_state(tensors["rng.generator"])
         else:  # a CUDA generator's state does not fit a CPU one: same weights, new random stream
-            warnings.warn(f"checkpoint {path} was written on {plain['device']}, this run is on "
+            warnings.warn(f"{source} was written on {plain['device']}, this run is on "
                           f"{self.device.type}: continuing with a fresh random stream",
-                          stacklevel=2)
-        torch.set_rng_state(tensors["rng.torch"])
+                          stacklevel=3)
+        global_rng = {"rng.torch": tensors["rng.torch"]}
+        if self.device.type == "cuda":  # a CPU checkpoint keeps the seeded CUDA stream
+            global_rng["rng.cuda"] = tensors.get("rng.cuda", self._global_rng.get("rng.cuda"))
+        self._global_rng = global_rng
+        if self._fitting:
+            self._set_global_rng(global_rng)
         self.step = int(plain["step"])
         self.elapsed = float(plain.get("elapsed", 0.0))
-        saved_steps = plain.get("config", {}).get("train", {}).get("steps")
-        if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
-            self._note_stretch(saved_steps, self.config.train.steps)
+        self.lr_scale = float(plain.get("lr_scale", 1.0))
+        self.rollbacks = int(plain.get("rollbacks", 0))
 
 
-def _check_same_networks(path: Path, saved: dict[str, Tensor], model: dict[str, Tensor]) -> None:
+def _check_same_networks(source: str, saved: dict[str, Tensor], model: dict[str, Tensor]
+                         ) -> None:
     """Name the first tensor whose presence or shape differs between a checkpoint and the model
     built from the config (torch's own message lists every key, in one paragraph)."""
     for key in sorted(saved.keys() | model.keys()):
         if key not in model:
-            raise CheckpointError(f"checkpoint {path} does not match this model: it has "
+            raise CheckpointError(f"{source} does not match this model: it has "
                                   f"{key} {list(saved[key].shape)}, the model has no such tensor")
         if key not in saved:
-            raise CheckpointError(f"checkpoint {path} does not match this model: the model has "
+            raise CheckpointError(f"{source} does not match this model: the model has "
                                   f"{key} {list(model[key].shape)}, the checkpoint has none")
         if saved[key].shape != model[key].shape:
-            raise CheckpointError(f"checkpoint {path} does not match this model: {key} is "
+            raise CheckpointError(f"{source} does not match this model: {key} is "
                                   f"{list(saved[key].shape)} in the checkpoint and "
                                   f"{list(model[key].shape)} in the model")
