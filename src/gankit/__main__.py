@@ -16,7 +16,9 @@ def run() -> int:
     except interrupts.Interrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)
         return 128 + stop.signum
-    return main()
+    status = main()
+    interrupts.ignore_while_exiting()  # the status is decided; shutting down takes a moment
+    return status
 
 
 if __name__ == "__main__":

@@ -278,15 +278,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as done:  # --help, --version, or a usage error already printed
-        return done.code if isinstance(done.code, int) else 2
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _one_line_warning
     try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as done:  # --help, --version, or a usage error already printed
+            return done.code if isinstance(done.code, int) else 2
         COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        if (signum := interrupts.ignore_from_now()) is not None:  # it came, it was not raised
+            raise interrupts.Interrupted(signum)
     except BrokenPipeError:
         # The reader went away (``| head``): nothing more can be said, and that is fine.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -14,10 +14,12 @@ checkpoints are never touched either way.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -43,16 +45,35 @@ class _State:
     raised: int | None = None  # the signal already raised as Interrupted: ignore later ones
     deferring = False  # inside deferred(): the first signal waits for the block to end
     pending: int | None = None  # that deferred first signal
+    outstanding: int | None = None  # a signal waiting to be delivered again (see _importing)
 
 
-def _handle(signum: int, frame: object) -> None:
+def _handle(signum: int, frame: FrameType | None) -> None:
     if _State.raised is not None:
         return  # already stopping: the unwinding must finish, whatever else arrives
     if _State.deferring and _State.pending is None:
         _State.pending = signum
         return
+    if _importing(frame):
+        _State.outstanding = signum
+        # An exception raised into an import is not safe: compile() of a module without its
+        # .pyc drops it and carries on (the signal is lost), and a C extension's
+        # initialization turns it into an ImportError, a RecursionError or an abort. So the
+        # signal is delivered again a moment later, until it lands outside the imports.
+        threading.Timer(0.01, os.kill, (os.getpid(), signum)).start()
+        return
     _State.raised = _State.pending or signum
+    _State.outstanding = None
     raise Interrupted(_State.raised)
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether the import system is on the stack of ``frame``."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def install() -> dict[int, Any]:
@@ -60,7 +81,7 @@ def install() -> dict[int, Any]:
     for :func:`restore`. Starts afresh: an interruption caught earlier is forgotten."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    _State.raised = _State.pending = None
+    _State.raised = _State.pending = _State.outstanding = None
     _State.deferring = False
     return {signum: signal.signal(signum, _handle) for signum in SIGNALS}
 
@@ -70,9 +91,18 @@ def restore(previous: dict[int, Any]) -> None:
         signal.signal(signum, handler)
 
 
-def ignore_from_now() -> None:
-    """The work is done: a signal arriving while the process exits changes nothing."""
+def ignore_from_now() -> int | None:
+    """The outcome is decided: a signal arriving from now on changes nothing. Returns a signal
+    that arrived but was never delivered (the work ended inside imports while it waited)."""
     _State.raised = _State.raised or 0
+    return _State.outstanding
+
+
+def ignore_while_exiting() -> None:
+    """For the process's last moments: Python resets its handlers to the default (death by
+    the signal, status -N) while it shuts down, but leaves ignored signals ignored."""
+    for signum in SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 @contextmanager
