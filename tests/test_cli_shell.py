@@ -224,7 +224,9 @@ def test_tilde_expands_in_flags_and_config_paths(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "run" / "eval.json").is_file()
     from gankit.resolve import load_config
 
-    assert load_config(config, ["data.path=~/faces"]).data.path == str(tmp_path / "faces")
+    faces = load_config(config, ["data.name=image-folder", "data.image_size=16",
+                                 "data.path=~/faces"])
+    assert faces.data.path == str(tmp_path / "faces")
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])

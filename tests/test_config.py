@@ -2,6 +2,8 @@
 
 import dataclasses
 import math
+import time
+import typing
 
 import pytest
 import yaml
@@ -11,10 +13,16 @@ from hypothesis import strategies as st
 from conftest import TINY, tiny_dict
 from gankit.api import Run
 from gankit.config import (
+    INT64_RANGE,
+    MAX_BASE_DEPTH,
+    SHIPPED_CONFIGS,
     Config,
+    DataConfig,
     TrainConfig,
+    load_yaml,
     parse_overrides,
     shipped_configs,
+    show_value,
 )
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
@@ -410,10 +418,14 @@ def test_tiny_fixture_is_itself_valid():
 
 
 def test_exponent_floats_without_a_dot_in_files_and_overrides(tmp_path):
-    """YAML 1.1 reads 2e-4 as a string; a float key takes it as the number it means."""
+    """YAML 1.1 reads 2e-4 as a string; the config loader reads it as YAML 1.2 does."""
     path = tmp_path / "mine.yaml"
-    path.write_text("base: ring8\ntrain: {lr_d: 2e-4}\n")
-    assert load_config(path).train.lr_d == 2e-4
+    path.write_text("base: ring8\ntrain: {lr_d: 2e-4, lr_g: 1.0e-3, beta2: .5e-0}\n"
+                    "loss: {clip: 1e-2, gp_weight: 1E1}\n")
+    config = load_config(path, ["train.beta1=.25", "loss.r1_weight=1e0"])
+    assert (config.train.lr_d, config.train.lr_g) == (2e-4, 1e-3)
+    assert (config.loss.clip, config.loss.gp_weight) == (0.01, 10.0)
+    assert (config.train.beta1, config.loss.r1_weight) == (0.25, 1.0)
     assert load_config(path, ["train.lr_g=3e-4"]).train.lr_g == 3e-4
     assert load_config(path, ["data.name=ring8"]).data.name == "ring8"
 
@@ -430,3 +442,292 @@ def test_began_refuses_options_it_would_ignore(option):
 @pytest.mark.parametrize("name", ["mnist5k-began", "grid25-began", "digits8-began"])
 def test_began_overlay_combines_with_image_and_toy_configs(name):
     assert load_config(name).recipe == "began"
+
+
+# --- hostile input: every case is one ConfigError line, none is accepted silently -------------
+
+
+def file_error(tmp_path, text: str | bytes, overrides=None, name="mine.yaml") -> str:
+    """The one-line ConfigError of loading a config file holding ``text``."""
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as err:
+        load_config(path, overrides)
+    message = str(err.value)
+    assert "\n" not in message and len(message) < 400, message
+    return message
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('data: "x"\n', ["data must be a mapping", "str 'x'"]),
+    ("train: [1]\n", ["train must be a mapping", "list [1]"]),
+    ("train: null\n", ["train must be a mapping", "NoneType"]),
+    ("train:\n", ["train must be a mapping", "NoneType"]),
+    ("model: 3\n", ["model must be a mapping", "int 3"]),
+    ("base: ring8\ntrain: null\n", ["train must be a mapping", "from", "mine.yaml"]),
+    ("base: ring8\nloss: hinge\n", ["loss must be a mapping", "'hinge'"]),
+    ("base: ring8-wgan\ndata: x\n", ["data must be a mapping", "mine.yaml"]),  # over an overlay
+    ("base: ring8-wgan\ntrain: [5]\n", ["train must be a mapping", "list [5]"]),
+    ("recipe: began\nbegan: null\n", ["began must be a mapping", "NoneType"]),
+    ("recipe: began\nbegan: 0\n", ["began must be a mapping", "int 0"]),
+    ("recipe: relativistic\nrelativistic: false\n", ["relativistic must be a mapping"]),
+    ("[]\n", ["mapping of config sections", "list []"]),
+    ("false\n", ["mapping of config sections", "bool False"]),
+    ("0\n", ["mapping of config sections", "int 0"]),
+    ('""\n', ["mapping of config sections", "str ''"]),
+])
+def test_a_section_of_the_wrong_type_is_an_error(tmp_path, text, words):
+    message = file_error(tmp_path, text)
+    assert all(word in message for word in words), message
+
+
+def test_a_wrong_section_in_a_base_is_not_hidden_by_the_file_on_top(tmp_path):
+    (tmp_path / "parent.yaml").write_text("train: 5\n")
+    message = file_error(tmp_path, "base: parent.yaml\ntrain: {steps: 3}\n")
+    assert "train is int 5, not a section" in message and "train.steps" in message
+
+
+def test_an_empty_file_takes_every_default(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing set yet\n")
+    assert load_config(path) == build_config({})
+
+
+@pytest.mark.parametrize(("text", "key", "typed"), [
+    ('train: {lr_d: "2e-4"}\n', "train.lr_d", "float"),
+    ("train: {lr_g: '0.001'}\n", "train.lr_g", "float"),
+    ('train: {steps: "100"}\n', "train.steps", "int"),
+    ('loss: {clip: "1e-2"}\n', "loss.clip", "float"),
+    ('model: {g_batchnorm: "true"}\n', "model.g_batchnorm", "bool"),
+])
+def test_numbers_written_as_strings_in_files_are_errors(tmp_path, text, key, typed):
+    message = file_error(tmp_path, text)
+    assert f"{key} must be {typed}, got str" in message, message
+
+
+@pytest.mark.parametrize(("pair", "key"), [("train.lr_d='2e-4'", "train.lr_d"),
+                                           ('train.steps="100"', "train.steps")])
+def test_quoted_numbers_in_overrides_are_strings_too(pair, key):
+    assert f"{key} must be" in config_error(overrides=[pair])
+
+
+@pytest.mark.parametrize("path", sorted(SHIPPED_CONFIGS.rglob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_files_read_the_same_with_the_config_loader(path):
+    """Shipped configs write floats the YAML 1.1 way (2.0e-4), so switching loaders changes
+    nothing in them."""
+    text = path.read_text()
+    assert load_yaml(text, str(path)) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("dataset", DATASET_CONFIGS)
+def test_every_data_set_combines_with_every_overlay(dataset):
+    for loss in LOSS_OVERLAYS:
+        if (dataset, loss) == ("stacked-mnist", "began"):  # an auto-encoder D: no minibatch
+            with pytest.raises(ConfigError, match="minibatch_discrimination=100"):
+                load_config(f"{dataset}-{loss}")
+        else:
+            load_config(f"{dataset}-{loss}")
+
+
+def int_keys():
+    """Every int key of the schema, shared sections and recipe options: (dotted key, field)."""
+    sections = {f.name: f.type for f in dataclasses.fields(Config) if f.metadata.get("section",
+                                                                                      True)}
+    sections.update({name: RECIPES[name].Options for name in RECIPES
+                     if RECIPES[name].Options is not None})
+    out = []
+    for section, cls in sections.items():
+        if isinstance(cls, str):
+            cls = typing.get_type_hints(Config)[section]
+        if not dataclasses.is_dataclass(cls):
+            continue
+        hints = typing.get_type_hints(cls)
+        out += [(f"{section}.{f.name}", f) for f in dataclasses.fields(cls) if hints[f.name] is int]
+    return out
+
+
+def test_int_keys_are_found():
+    keys = {key for key, _ in int_keys()}
+    assert {"train.n_critic", "train.threads", "model.pack", "data.batch_size"} <= keys
+
+
+@pytest.mark.parametrize(("key", "field"), int_keys(), ids=[k for k, _ in int_keys()])
+def test_every_int_key_is_bounded(key, field):
+    """No int reaches torch beyond int64 (a seed: uint64, as torch.manual_seed takes it)."""
+    low, high = field.metadata.get("range", INT64_RANGE)
+    assert -(2**63) <= low <= high <= (2**64 - 1 if key == "train.seed" else 2**63 - 1)
+    section, name = key.split(".")
+    data = tiny_dict(recipe=section) if section in RECIPES else tiny_dict()
+    for value, side in ((high + 1, "<="), (2**70, "<="), (low - 1, ">="), (-(2**70), ">=")):
+        assert f"{key} must be {side}" in config_error(data, [f"{key}={value}"])
+    # An int too long for --set (MAX_TEXT characters), as plain data: shown by its length.
+    data.setdefault(section, {})[name] = 10**5000
+    assert f"{key} must be <=" in (message := config_error(data)) and "digits>" in message
+
+
+@pytest.mark.parametrize(("pair", "bound"), [
+    (f"train.n_critic={2**70}", "<= 1000"), (f"train.threads={2**31}", "<= 1024"),
+    ("model.g_depth=65", "<= 64"), ("model.d_depth=1000000", "<= 64"),
+    (f"data.batch_size={2**63}", "<= 2^24"), (f"model.latent_dim={2**40}", "<= 2^16"),
+    (f"model.minibatch_discrimination={2**62}", "<= 1024"), ("train.steps=1000000001", "<= "),
+    ("train.threads=-1", ">= 0"), (f"train.seed={2**64}", "<= 2^64 - 1"),
+])
+def test_absurd_ints_that_would_hang_or_crash_are_refused(pair, bound):
+    assert bound in config_error(overrides=[pair])
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("train: {steps: " + "9" * 5000 + "}\n", ["unreadable int", "4300 digits", "line 1"]),
+    ("train: {seed: 0x" + "f" * 4000 + "}\n", ["train.seed must be <= 2^64 - 1", "digits>"]),
+    ("train: {steps: " + "9" * 4000 + "}\n", ["train.steps must be <=", "digits>"]),
+    ("train: {lr_d: 1e400}\n", ["train.lr_d must be a finite number, got inf"]),
+    ("train: {lr_d: .nan}\n", ["train.lr_d must be a finite number, got nan"]),
+    ("train: {steps: 2024-13-45}\n", ["unreadable timestamp", "month must be in 1..12"]),
+    ("train: {steps: 2024-01-05}\n", ["train.steps must be int, got date"]),
+    ("model: {g_batchnorm: !!bool maybe}\n", ["unreadable bool 'maybe'"]),
+    ("train: {steps: !!float x}\n", ["unreadable float 'x'"]),
+    ("train: {steps: " + "[" * 10_000 + "]" * 10_000 + "}\n", ["deeper than 32 levels"]),
+    ("train: {steps: &a [*a]}\n", ["alias (*a) inside the collection it names"]),
+    ("train: &t {steps: *t}\n", ["alias (*t) inside"]),
+    ("? [1, 2]\n: x\n", ["not valid YAML", "unhashable key"]),
+    ("train: {1: 2}\n", ["unknown config key train.1"]),
+    ("train: {null: 2}\n", ["unknown config key train.None"]),
+    ("{[1]: 2}\n", ["not valid YAML"]),
+    ("train: {steps: 1}\n---\ntrain: {steps: 2}\n", ["not valid YAML", "another document"]),
+    (b"train: {steps: \xff\xfe}\n", ["not a text (UTF-8) file"]),
+    ("train: {steps: 1\x00}\n", ["not valid YAML", "#x0000"]),
+    ("data: {path: " + "a" * 5000 + "}\n", ["data.path must have at most 4096 characters"]),
+    ("train: {device: " + "x" * 5000 + "}\n", ["train.device must have at most 4096"]),
+    ("# " + "x" * (2**20) + "\n", ["bytes; a config file has at most"]),
+])
+def test_hostile_files_are_one_line(tmp_path, text, words):
+    message = file_error(tmp_path, text)
+    assert all(word in message for word in words), message
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """One flow value whose last alias expands to 10^levels strings (shared references)."""
+    anchors = ["&a0 [x, x, x, x, x, x, x, x, x, x]"] + [
+        f"&a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return f"[{', '.join(anchors)}, *a{levels - 1}]"
+
+
+@pytest.mark.parametrize("where", ["train: {steps: %s}\n", "zzz: %s\n", "began: %s\n"
+                                   "recipe: began\n", "train: {lr_d: 1}\nextra: %s\n"])
+def test_an_alias_bomb_is_refused_before_anything_walks_it(tmp_path, where):
+    started = time.perf_counter()
+    message = file_error(tmp_path, where % billion_laughs())
+    assert "expands to more than 10000 values" in message
+    assert time.perf_counter() - started < 1
+
+
+def test_show_value_is_bounded_for_anything():
+    inner = ["x"] * 10
+    for _ in range(9):
+        inner = [inner] * 10  # 10^10 strings when expanded, a few hundred references in memory
+    recursive = []
+    recursive.append(recursive)
+    for value in (inner, recursive, 10**5000, -(10**5000), "a" * 10**6, {"k" * 10**5: 1},
+                  b"\x00" * 1000, "line\nbreak\u2028", float("nan")):
+        started = time.perf_counter()
+        text = show_value(value)
+        assert len(text) <= 60 and text.isprintable(), text
+        assert time.perf_counter() - started < 0.1
+
+
+def test_scalar_aliases_still_work(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: ring8\ntrain: {lr_g: &lr 3.0e-4, lr_d: *lr}\n")
+    assert load_config(path).train.lr_d == 3e-4
+
+
+def write_chain(folder, depth: int):
+    """depth files, each with base: the one before, the first on ring8; returns the last."""
+    folder.mkdir()
+    (folder / "c0.yaml").write_text("base: ring8\n")
+    for i in range(1, depth):
+        (folder / f"c{i}.yaml").write_text(f"base: c{i - 1}.yaml\ntrain: {{steps: {i}}}\n")
+    return folder / f"c{depth - 1}.yaml"
+
+
+def test_base_chains_are_capped_in_depth(tmp_path):
+    """MAX_BASE_DEPTH files in all, the shipped ring8 at the end included."""
+    last = write_chain(tmp_path / "ok", MAX_BASE_DEPTH - 1)
+    assert load_config(last).train.steps == MAX_BASE_DEPTH - 2
+    for depth in (MAX_BASE_DEPTH, 1200):  # 1,200 files: Python's stack overflowed before
+        with pytest.raises(ConfigError, match="deeper than 32 files") as err:
+            load_config(write_chain(tmp_path / f"long{depth}", depth))
+        assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("base", ["5", "[a]", "''", "..", "nope.yaml"])
+def test_a_bad_base_is_one_line(tmp_path, base):
+    file_error(tmp_path, f"base: {base}\n")
+
+
+def test_a_directory_as_config(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(("pair", "words"), [
+    ("=", ["key=value"]), ("a..b=1", ["dotted key", "'a..b=1'"]), (".x=1", ["dotted key"]),
+    ("train.=1", ["dotted key"]), ("train.steps.x=1", ["train.steps is int", "train.steps.x"]),
+    ("tr\u00e4in.steps=1", ["unknown config key tr\u00e4in"]),
+    ("train.device=cpu\x00x", ["train.device", "'cpu\\x00x'"]),
+    ("train\nx=1", ["unknown config key 'train\\nx'"]),
+    ("train.steps=" + "[" * 2000 + "]" * 2000, ["--set train.steps", "deeper than 32"]),
+    ("train.steps=" + "9" * 4000, ["train.steps must be <=", "digits>"]),
+    ("data.name=" + "a" * 10**6, ["--set data.name", "1000000 characters"]),
+    ("train.steps=" + billion_laughs(), ["expands to more than 10000 values"]),
+    ("train.steps=2024-13-45", ["--set train.steps", "unreadable timestamp"]),
+    ("train=1", ["train must be a mapping", "from --set"]),
+])
+def test_odd_overrides_are_one_line(pair, words):
+    message = config_error(overrides=[pair])
+    assert all(word in message for word in words), message
+    assert len(message) < 400
+
+
+def test_text_that_is_not_yaml_is_taken_as_typed():
+    assert parse_overrides(["data.path=[draft"]) == {"data": {"path": "[draft"}}
+    assert parse_overrides(["data.path=@home"]) == {"data": {"path": "@home"}}
+
+
+# --- data keys the data set would ignore ------------------------------------------------------
+
+TOY = ["ring8", "grid25", "wgangp-ring8", "wgangp-grid25", "swiss-roll", "gaussian-1d"]
+DIGITS = ["mnist5k", "digits8", "stacked-mnist"]
+SOURCE_KEYS = {"path": "/tmp/faces", "cache": "c.safetensors", "channels": 1, "image_size": 32}
+
+
+@pytest.mark.parametrize("name", TOY + DIGITS)
+@pytest.mark.parametrize("key", sorted(SOURCE_KEYS))
+def test_a_data_key_the_data_set_ignores_is_an_error(name, key):
+    pair = f"data.{key}={SOURCE_KEYS[key]}"
+    if name in DIGITS and key == "image_size":  # digit sets resize to data.image_size
+        assert build_config(tiny_dict(data={"name": name}), [pair]).data.image_size == 32
+        return
+    message = config_error(tiny_dict(data={"name": name}), [pair])
+    assert f"data set {name} does not use data.{key}=" in message
+    assert str(SOURCE_KEYS[key]) in message and "data.batch_size" in message  # what it reads
+    assert ("data.image_size" in message.split("reads")[1]) is (name in DIGITS)
+
+
+@pytest.mark.parametrize("name", ["image-folder", "given", "own_parts:make_points"])
+def test_image_folder_and_your_own_data_take_every_data_key(name):
+    pairs = [f"data.{key}={value}" for key, value in SOURCE_KEYS.items()]
+    config = build_config(tiny_dict(data={"name": name}), pairs)
+    assert (config.data.path, config.data.channels) == ("/tmp/faces", 1)
+
+
+def test_the_default_value_of_a_data_key_counts_as_unset():
+    config = build_config(tiny_dict(), ["data.channels=3", "data.path=''", "data.image_size=0"])
+    assert config.data.name == "ring8"
+
+
+def test_every_data_set_declares_the_keys_it_reads():
+    for name in DATASETS:
+        uses = DATASETS.facts(name)["uses"]
+        assert set(uses) <= {f.name for f in dataclasses.fields(DataConfig)}, name
+        assert not set(uses) & set(DataConfig.EVERY_SOURCE), name

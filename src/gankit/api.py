@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import Tensor, nn
 
 from gankit import distributed
-from gankit.config import Config, check_n_eval, read_yaml
+from gankit.config import Config, check_n_eval, dump_yaml, read_yaml
 from gankit.data import build_data
 from gankit.errors import CheckpointError, GankitError
 from gankit.evaluation import (
@@ -84,7 +83,7 @@ class Run:
         total = self.trainer.plan(steps)
         if self.run_dir is not None and self.trainer.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+            text = dump_yaml(self.config.to_dict())
             (self.run_dir / "config.yaml").write_text(text)
         history = self.trainer.fit(total)
         final = self.trainer.last_eval

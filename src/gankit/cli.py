@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from gankit import __version__, interrupts
-from gankit.config import FEATURES
+from gankit.config import DEVICE, DEVICES, FEATURES, SEED_RANGE, range_problem, show_value
 from gankit.errors import GankitError
 
 SAMPLE_FORMATS = ("npy", "png-dir")
@@ -44,6 +46,35 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An int flag in [low, high], refused in one line like a config key's: text of thousands
+    of digits too (argparse would echo it whole, and ``int()`` refuses more than 4,300)."""
+
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[-+]?[0-9]+", text):
+            raise argparse.ArgumentTypeError(f"must be an integer, got {show_value(text)}")
+        if (digits := len(text.lstrip("+-"))) > 4300:
+            raise argparse.ArgumentTypeError(f"must be an integer of at most 4300 digits, got "
+                                             f"{digits} digits")
+        value = int(text)
+        if problem := range_problem(value, low, high):
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
+
+
+def _device_name(text: str) -> str:
+    """A --device flag, held to train.device's pattern (it becomes that key)."""
+    if not DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be {DEVICES}, got {show_value(text)}")
+    return text
+
+
+_COUNT = _int_in(1, 2**63 - 1)  # a sample count: torch takes sizes as int64
+_SEED = _int_in(*SEED_RANGE)  # the seeds train.seed allows
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gankit", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
@@ -60,19 +91,20 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", type=_path)
-    sample.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
+    sample.add_argument("--n", type=_COUNT, default=1000,
+                        help="number of samples (default 1000)")
     sample.add_argument("--out", type=_path, required=True,
                         help="output file (npy) or folder (png-dir), written exactly there")
     sample.add_argument("--format", choices=SAMPLE_FORMATS, default="npy",
                         help="npy: one array [N, ...]; png-dir: one PNG per image, the layout "
                              "clean-fid and torch-fidelity read (default npy)")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=_SEED, default=0)
     _add_device(sample)
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
     evaluate.add_argument("run_dir", type=_path)
-    evaluate.add_argument("--n", type=int, help="number of samples (default: data.n_eval)")
-    evaluate.add_argument("--seed", type=int, help="seed of the evaluation's draws "
+    evaluate.add_argument("--n", type=_COUNT, help="number of samples (default: data.n_eval)")
+    evaluate.add_argument("--seed", type=_SEED, help="seed of the evaluation's draws "
                           "(default: the fixed one training snapshots use)")
     _add_device(evaluate)
     evaluate.add_argument("--features", choices=FEATURES,
@@ -121,7 +153,8 @@ def _add_overrides(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", help="run on this device (default: the run's train.device)")
+    parser.add_argument("--device", type=_device_name,
+                        help="run on this device (default: the run's train.device)")
 
 
 def _print_result(record: dict) -> None:
@@ -246,12 +279,11 @@ def cmd_configs(args: argparse.Namespace) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> None:
-    import yaml
-
+    from gankit.config import dump_yaml
     from gankit.resolve import load_config
 
     config = load_config(args.config, args.overrides)
-    print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+    print(dump_yaml(config.to_dict()), end="")
 
 
 def cmd_completion(args: argparse.Namespace) -> None:

@@ -6,6 +6,12 @@ declares (:attr:`gankit.recipes.base.Recipe.Options`). Every key is typed; unkno
 types and out-of-range values raise :class:`ConfigError` naming the dotted key, the bad value
 and what is allowed. Command-line overrides use the same dotted keys: ``--set train.lr_d=2e-4``.
 
+Files and ``--set`` values are read by one YAML loader (:class:`ConfigLoader`): numbers as YAML
+1.2 writes them (``2e-4`` is a float), quoted text as text (``"2e-4"`` is a string, and a float
+key refuses it), and limits that keep any input cheap to read and to report: no int beyond its
+key's bounds, no string beyond :data:`MAX_TEXT`, no nesting or alias expansion beyond
+:data:`MAX_DEPTH` and :data:`MAX_VALUES`, no ``base:`` chain beyond :data:`MAX_BASE_DEPTH`.
+
 This module is the bottom layer: it knows no registry. :mod:`gankit.resolve` checks a config
 against the registries (names, paper defaults, the recipe's options).
 """
@@ -13,42 +19,58 @@ against the registries (names, paper defaults, the recipe's options).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, GankitError
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
-# A number the way people write one on a command line; float() alone would also take "nan", "inf".
-_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-_YAML11_EXPONENT = re.compile(r"[-+]?\d+[eE][-+]?\d+")  # 2e-4: a number YAML 1.1 leaves a string
-_DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+# torch keeps a device index in an int8: cuda:128 would silently become cuda:-128.
+DEVICE = re.compile(r"cpu|cuda(:(0|[1-9][0-9]?|1[01][0-9]|12[0-7]))?")
+DEVICES = "'cpu', 'cuda' or 'cuda:N' (N in 0..127)"
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.manual_seed accepts
+INT64_RANGE = (-(2**63), 2**63 - 1)  # what torch takes as a size or count
+MAX_STEPS = 10**9  # generator steps; also the bound of intervals counted in steps
+MAX_WIDTH = 2**16  # units, channels or latent dimensions; whether they fit is the memory's say
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
 NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
 FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
 
 
+def bounded(default: int, low: int, high: int) -> Any:
+    """An int config key allowed in [low, high], which :func:`from_dict` checks. Every int key
+    has bounds: the low end is what the key means (a step count is >= 1), the high end is where
+    a value can only be a typo that would hang (2^70 D steps per G step) or crash (a thread pool
+    of 2^31, a size beyond int64). An int key without them is held to int64."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
 @dataclass
 class DataConfig:
     name: str = "ring8"  # a key of gankit.data.DATASETS
-    batch_size: int = 256
+    batch_size: int = bounded(256, 1, 2**24)
     n_eval: int = 2500  # samples for evaluation; 2,500 in PacGAN (Lin et al. 2018)
     # Image data: side of the square images (0: the data set's own size; image-folder needs
     # one), colour channels of image-folder (1 grey, 3 RGB), its folder and optional cache file.
-    image_size: int = 0
-    channels: int = 3
+    # Only the data sets that declare them read these (gankit.data); setting one that the
+    # chosen data set ignores is an error.
+    image_size: int = bounded(0, 0, 1024)
+    channels: int = bounded(3, 1, 3)
     path: str = ""
     cache: str = ""
+    # Keys every run reads, whatever its data; the others only the data sets that declare them.
+    EVERY_SOURCE: ClassVar[tuple[str, ...]] = ("name", "batch_size", "n_eval")
 
     def check(self) -> None:
         self.path, self.cache = _expand(self.path), _expand(self.cache)
-        _positive(self, "batch_size", "n_eval", section="data")
         check_n_eval(self.n_eval, "data.n_eval")
         if self.image_size and not 4 <= self.image_size <= 1024:
             raise ConfigError(f"data.image_size must be in [4, 1024] (0: the data's own size), "
@@ -64,14 +86,16 @@ class ModelConfig:
     # discriminator registry the recipe uses (DISCRIMINATORS; AUTOENCODERS for BEGAN)
     generator: str = ""
     discriminator: str = ""
-    latent_dim: int = 2
-    g_hidden: int = 256
-    g_depth: int = 3  # hidden layers
-    d_hidden: int = 256
-    d_depth: int = 3
+    latent_dim: int = bounded(2, 1, MAX_WIDTH)
+    g_hidden: int = bounded(256, 1, MAX_WIDTH)
+    g_depth: int = bounded(3, 1, 64)  # hidden layers
+    d_hidden: int = bounded(256, 1, MAX_WIDTH)
+    d_depth: int = bounded(3, 1, 64)
     g_batchnorm: bool = False
-    pack: int = 1  # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3); 1 = off
-    minibatch_discrimination: int = 0  # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
+    # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3: m <= 4); 1 = off
+    pack: int = bounded(1, 1, 64)
+    # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
+    minibatch_discrimination: int = bounded(0, 0, 1024)
     minibatch_stddev: bool = False  # Karras et al. 2018, Sec. 3
     spectral_norm: bool = False  # on every D layer (Miyato et al. 2018)
     # Normalization between D's convolutions: batch (DCGAN), layer (per example, safe with
@@ -79,14 +103,9 @@ class ModelConfig:
     d_norm: str = "none"
 
     def check(self) -> None:
-        _positive(self, "latent_dim", "g_hidden", "g_depth", "d_hidden", "d_depth", "pack",
-                  section="model")
         if self.d_norm not in ("batch", "layer", "none"):
             raise ConfigError(f"model.d_norm must be 'batch', 'layer' or 'none', "
-                              f"got {self.d_norm!r}")
-        if self.minibatch_discrimination < 0:
-            raise ConfigError("model.minibatch_discrimination must be >= 0 (0: off), "
-                              f"got {self.minibatch_discrimination}")
+                              f"got {show_value(self.d_norm)}")
 
 
 @dataclass
@@ -121,8 +140,9 @@ class LossConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000  # generator steps
-    n_critic: int = 1  # D steps per G step: k in Goodfellow et al. 2014, Alg. 1
+    steps: int = bounded(2000, 1, MAX_STEPS)  # generator steps
+    # D steps per G step: k in Goodfellow et al. 2014, Alg. 1 (WGAN: 5)
+    n_critic: int = bounded(1, 1, 1000)
     lr_g: float = 1e-4
     lr_d: float = 1e-4  # a different lr_d is TTUR (Heusel et al. 2017)
     # Fraction of train.steps after which both learning rates fall linearly to 0 at the end
@@ -131,13 +151,15 @@ class TrainConfig:
     optimizer: str = "adam"
     beta1: float = 0.5  # DCGAN's Adam beta1 (Radford et al. 2016)
     beta2: float = 0.999
-    seed: int = 0
+    seed: int = bounded(0, *SEED_RANGE)
     device: str = "cpu"
-    log_every: int = 50
-    plot_every: int = 500
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    threads: int = 0  # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1)
+    log_every: int = bounded(50, 1, MAX_STEPS)
+    plot_every: int = bounded(500, 1, MAX_STEPS)
+    checkpoint_every: int = bounded(500, 1, MAX_STEPS)
+    keep_checkpoints: int = bounded(3, 1, MAX_STEPS)
+    # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1). 1024 is past
+    # any machine's cores, below where torch.set_num_threads fails.
+    threads: int = bounded(0, 0, 1024)
     # Decay beta of an exponential moving average of G's weights, used for sampling and
     # evaluation (Karras et al. 2018, Sec. A.1: 0.999; Yazici et al. 2019); 0 = off.
     g_ema: float = 0.0
@@ -154,46 +176,33 @@ class TrainConfig:
     # both learning rates times rollback_lr_factor, at most max_rollbacks times.
     on_nonfinite: str = "stop"
     rollback_lr_factor: float = 0.5
-    max_rollbacks: int = 3
+    max_rollbacks: int = bounded(3, 0, 100)
 
     def check(self) -> None:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"train.precision must be one of {', '.join(PRECISIONS)}, "
-                              f"got {self.precision!r}")
-        _positive(
-            self, "steps", "n_critic", "log_every", "plot_every", "checkpoint_every",
-            "keep_checkpoints", section="train",
-        )
+                              f"got {show_value(self.precision)}")
         for key in ("lr_g", "lr_d"):
             if not getattr(self, key) > 0:
                 raise ConfigError(f"train.{key} must be > 0, got {getattr(self, key)}")
         for key in ("beta1", "beta2"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
-        if not -(2**63) <= self.seed < 2**64:  # what torch.manual_seed accepts
-            raise ConfigError(f"train.seed must be in [-2^63, 2^64), got {_show(self.seed)}")
         if not 0 <= self.g_ema < 1:
             raise ConfigError(f"train.g_ema must be in [0, 1) (0: off), got {self.g_ema}")
-        if self.threads < 0:
-            raise ConfigError(f"train.threads must be >= 0 (0: torch's default), "
-                              f"got {self.threads}")
         if not 0 <= self.lr_decay_from <= 1:
             raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
         if self.on_nonfinite not in NONFINITE_POLICIES:
             raise ConfigError(f"train.on_nonfinite must be one of {', '.join(NONFINITE_POLICIES)}, "
-                              f"got {self.on_nonfinite!r}")
+                              f"got {show_value(self.on_nonfinite)}")
         if not 0 < self.rollback_lr_factor <= 1:
             raise ConfigError(f"train.rollback_lr_factor must be in (0, 1], "
                               f"got {self.rollback_lr_factor}")
-        if not 0 <= self.max_rollbacks <= 100:
-            raise ConfigError(f"train.max_rollbacks must be in [0, 100], "
-                              f"got {_show(self.max_rollbacks)}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ConfigError(
-                f"train.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
-        if not _DEVICE.fullmatch(self.device):
-            raise ConfigError(
-                f"train.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+                f"train.optimizer must be 'adam' or 'rmsprop', got {show_value(self.optimizer)}")
+        if not DEVICE.fullmatch(self.device):
+            raise ConfigError(f"train.device must be {DEVICES}, got {show_value(self.device)}")
 
 
 @dataclass
@@ -231,9 +240,15 @@ def refuse_unused(config: Config, unused: dict[str, Any], recipe: str, why: str)
     for key, off in unused.items():
         section, name = key.split(".")
         if (value := getattr(getattr(config, section), name)) not in (off, 0):
-            used.append(f"{key}={_show(value)}")
-    if used:
-        raise ConfigError(f"recipe {recipe} does not use {', '.join(used)} ({why}); remove them")
+            used.append(f"{key}={show_value(value)}")
+    refuse_set(f"recipe {recipe}", used, why)
+
+
+def refuse_set(user: str, keys: list[str], why: str) -> None:
+    """One line refusing settings ``keys`` (``"train.g_ema=0.999"``) that ``user`` (a recipe, a
+    data set) would silently ignore; nothing when there are none."""
+    if keys:
+        raise ConfigError(f"{user} does not use {', '.join(keys)} ({why}); remove them")
 
 
 MAX_EVAL_SAMPLES = 10_000
@@ -251,20 +266,55 @@ def _expand(path: str) -> str:
     return str(Path(path).expanduser()) if path.startswith("~") else path
 
 
-def _positive(obj: object, *keys: str, section: str) -> None:
-    for key in keys:
-        value = getattr(obj, key)
-        if value < 1:
-            raise ConfigError(f"{section}.{key} must be >= 1, got {value}")
+def range_problem(value: int, low: int, high: int) -> str | None:
+    """What is wrong with ``value`` for the bounds [low, high] (``"must be >= 1, got 0"``), or
+    None; the phrase of every bounded int, in the config and on the command line."""
+    if value < low:
+        return f"must be >= {_int_text(low)}, got {show_value(value)}"
+    if value > high:
+        return f"must be <= {_int_text(high)}, got {show_value(value)}"
+    return None
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    """A short one-line repr for error messages (a huge int's repr would itself raise)."""
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"<{type(value).__name__} too large to print>"
+def _int_text(n: int) -> str:
+    """A bound as people read it: 2^63 - 1 rather than 9223372036854775807."""
+    for offset, suffix in ((0, ""), (1, " - 1")):
+        magnitude = abs(n) + offset
+        if magnitude >= 2**16 and magnitude & (magnitude - 1) == 0:
+            return f"{'-' if n < 0 else ''}2^{magnitude.bit_length() - 1}{suffix}"
+    return str(n)
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr, also for ints whose full repr Python refuses (> 4,300 digits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 200:  # ~60 digits: more than a message shows anyway
+            return f"<int of ~{int(x.bit_length() * math.log10(2)) + 1} digits>"
+        return super().repr_int(x, level)
+
+
+_SHORT_REPR = _ShortRepr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
+def show_value(value: Any, limit: int = 60) -> str:
+    """A short one-line repr for error messages: bounded in length and in the work it does, so
+    that a huge int, a megabyte string or an alias bomb (a list holding itself 10^9 times over
+    shared references) prints as fast as a number."""
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _key_text(prefix: str, key: Any) -> str:
+    """A dotted key for a message; a key that is no short printable string shows as its repr."""
+    return _printable(f"{prefix}{key}" if isinstance(key, str) else f"{prefix}{show_value(key)}")
+
+
+def _printable(text: str, limit: int = 60) -> str:
+    """``text`` as it is when it keeps a message short and on one line (and is not empty),
+    else its short repr."""
+    return text if text.isprintable() and 0 < len(text) <= limit else show_value(text, limit)
 
 
 # Keys that moved, with where they are now: an old config fails with a line naming the new key.
@@ -274,17 +324,14 @@ MOVED_KEYS = {"loss.began_gamma": "began.gamma", "loss.began_lambda_k": "began.l
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     """Build dataclass ``cls`` from plain data, checking keys and types recursively."""
     where = prefix.rstrip(".") or "config"
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__} {_show(data)}")
+    _section(data, where)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("section", True)}
-    unknown = sorted(set(data) - set(fields), key=str)  # YAML keys need not be strings
+    unknown = sorted((k for k in data if k not in fields), key=show_value)  # keys of any type
     if unknown:
-        key = f"{prefix}{unknown[0]}"
+        key = _key_text(prefix, unknown[0])
         if key in MOVED_KEYS:
             raise ConfigError(f"config key {key} is now {MOVED_KEYS[key]} (the recipe's own "
                               f"section); rename it")
-        if not key.isprintable():  # keep the message on one line
-            key = repr(key)
         raise ConfigError(
             f"unknown config key {key}; known keys in {where}: {', '.join(fields)}"
         )
@@ -295,19 +342,29 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
         if dataclasses.is_dataclass(hint):
             values[name] = from_dict(hint, value, f"{prefix}{name}.")
         else:
-            values[name] = _coerce(value, hint, f"{prefix}{name}")
+            bounds = fields[name].metadata.get("range", INT64_RANGE)
+            values[name] = _coerce(value, hint, f"{prefix}{name}", bounds)
     return cls(**values)
 
 
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Check ``value`` against a scalar type hint (int, float, str, bool, X | None)."""
+def _section(data: Any, where: str, source: str = "") -> None:
+    """``data`` must be a mapping: a config, or one of its sections."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping (a config section), got "
+                          f"{type(data).__name__} {show_value(data)}{source}")
+
+
+MAX_TEXT = 4096  # characters of a string value: PATH_MAX, the longest path Linux opens
+
+
+def _coerce(value: Any, hint: Any, key: str, bounds: tuple[int, int] = INT64_RANGE) -> Any:
+    """Check ``value`` against a scalar type hint (int, float, str, bool, X | None); an int
+    must lie in ``bounds``, a string have at most MAX_TEXT characters."""
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
         (hint,) = [t for t in options if t is not type(None)]
-    if hint is float and isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value):
-        value = float(value)  # a config file's lr: 2e-4 (YAML 1.1 reads it as a string)
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -315,48 +372,68 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         str: isinstance(value, str),
     }[hint]
     if not ok:
-        got = f"{type(value).__name__} {_show(value)}"
+        got = f"{type(value).__name__} {show_value(value)}"
         raise ConfigError(f"{key} must be {hint.__name__}, got {got}")
+    if hint is int and (problem := range_problem(value, *bounds)):
+        raise ConfigError(f"{key} {problem}")
+    if hint is str and len(value) > MAX_TEXT:
+        raise ConfigError(f"{key} must have at most {MAX_TEXT} characters, got "
+                          f"{len(value)}: {show_value(value)}")
     if hint is float:
         try:
             value = float(value)
         except OverflowError:  # an int beyond float range
-            raise ConfigError(f"{key} must be a finite number, got {_show(value)}") from None
-        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{key} must be a finite number, got {show_value(value)}") from None
+        if not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value}")
     return value
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """Turn ``["train.lr_d=2e-4", ...]`` into a nested dict; values are parsed as YAML scalars."""
+    """Turn ``["train.lr_d=2e-4", ...]`` into a nested dict; values are read by the config
+    files' loader (``2e-4`` is a float, ``'2e-4'`` a string), and text it cannot parse as YAML
+    (``data.path=[draft``) is taken as the string typed."""
     nested: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set takes key=value (e.g. train.lr_d=2e-4), got {pair!r}")
+        parts = key.split(".")
+        if not sep or not all(parts):
+            raise ConfigError(f"--set takes key=value with a dotted key (e.g. train.lr_d=2e-4), "
+                              f"got {show_value(pair)}")
+        where = f"--set {_key_text('', key)}"
+        if len(raw) > MAX_TEXT:  # no key takes one; refused before YAML spends time on it
+            raise ConfigError(f"{where}: the value has {len(raw)} characters, at most {MAX_TEXT}")
         try:
-            value = yaml.safe_load(raw)
+            value = load_yaml(raw, where)
         except yaml.YAMLError:
             value = raw
-        # YAML 1.1 reads "2e-4" as a string; numbers written that way are meant as floats.
-        if isinstance(value, str) and _NUMBER.fullmatch(value):
-            value = float(value)
         node = nested
-        *parents, leaf = key.split(".")
+        *parents, leaf = parts
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"--set {key}: {part} is not a section")
+                raise ConfigError(f"{where}: {part} is not a section")
         node[leaf] = value
     return nested
 
 
-def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Recursively merge ``update`` into a copy of ``base``."""
+def merge(base: dict[str, Any], update: dict[str, Any], source: str, prefix: str = ""
+          ) -> dict[str, Any]:
+    """Recursively merge ``update`` (from ``source``: a file, ``--set``) into a copy of
+    ``base``. A mapping meets a non-mapping only by mistake (``train: 5`` over a base's
+    section, or a section over a base's ``train: 5``), and that is an error: replacing one by
+    the other would hide the wrong value."""
     out = dict(base)
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
+        old, where = out.get(key), _key_text(prefix, key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = merge(old, value, source, f"{where}.")
+        elif isinstance(old, dict):  # a section replaced by a scalar, a list or null: refused
+            _section(value, where, f" from {source}")
+        elif isinstance(value, dict) and key in out:
+            first = _key_text(f"{where}.", next(iter(value), ""))
+            raise ConfigError(f"{where} is {type(old).__name__} {show_value(old)}, not a "
+                              f"section, so {source} cannot set {first}")
         else:
             out[key] = value
     return out
@@ -370,8 +447,11 @@ def resolve_path(name_or_path: str | Path) -> Path:
     shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
     if shipped.is_file():
         return shipped
+    shown = _printable(str(name_or_path), 200)
+    if path.is_dir():
+        raise ConfigError(f"config {shown} is a directory; give a YAML file in it")
     datasets, losses = shipped_configs()
-    raise ConfigError(f"config file not found: {name_or_path} (shipped: {', '.join(datasets)}, "
+    raise ConfigError(f"config file not found: {shown} (shipped: {', '.join(datasets)}, "
                       f"each also as NAME-LOSS with LOSS in {', '.join(losses)})")
 
 
@@ -389,45 +469,176 @@ def config_summary(name: str) -> str:
     return first.removeprefix("#").strip()
 
 
+MAX_BASE_DEPTH = 32  # files in a base: chain; a longer one is a generated mistake
+
+
 def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
     """Plain config data of a file or shipped name, with ``base:`` chains and loss overlays.
 
-    A file may start from another config with ``base: NAME_OR_PATH`` and override keys of it.
-    A shipped name ``DATASET-LOSS`` is ``configs/DATASET.yaml`` with
-    ``configs/losses/LOSS.yaml`` merged on top (the loss's paper hyper-parameters).
+    A file may start from another config with ``base: NAME_OR_PATH`` and override keys of it,
+    up to :data:`MAX_BASE_DEPTH` files deep. A shipped name ``DATASET-LOSS`` is
+    ``configs/DATASET.yaml`` with ``configs/losses/LOSS.yaml`` merged on top (the loss's paper
+    hyper-parameters).
     """
     name = str(name_or_path)
     if name.startswith("~"):
         name = str(Path(name).expanduser())
     if name in _chain:
-        raise ConfigError(f"config base chain loops: {' -> '.join(_chain + (name,))}")
+        loop = " -> ".join(_printable(link, 200) for link in _chain + (name,))
+        raise ConfigError(f"config base chain loops: {loop}")
+    if len(_chain) >= MAX_BASE_DEPTH:
+        raise ConfigError(f"config base chain is deeper than {MAX_BASE_DEPTH} files: "
+                          f"{_printable(_chain[0], 200)} -> ... -> {_printable(name, 200)}")
     path = Path(name)
     if not path.is_file() and not (SHIPPED_CONFIGS / f"{name}.yaml").is_file():
         for dataset in sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")):
             overlay = SHIPPED_CONFIGS / "losses" / f"{name.removeprefix(dataset + '-')}.yaml"
             if name.startswith(dataset + "-") and overlay.is_file():
-                return merge(read_config_data(dataset), read_yaml(overlay))
+                return merge(read_config_data(dataset), read_yaml(overlay), str(overlay))
     path = resolve_path(name)
-    data = read_yaml(path)
+    data, shown = read_yaml(path), _printable(str(path), 200)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of config sections, got {data!r}")
+        raise ConfigError(f"{shown} must hold a mapping of config sections, got "
+                          f"{type(data).__name__} {show_value(data)}")
     base = data.pop("base", None)
     if base is None:
         return data
     if not isinstance(base, str):
-        raise ConfigError(f"base in {path} must be a config name or path, got {base!r}")
+        raise ConfigError(f"base in {shown} must be a config name or path, got "
+                          f"{show_value(base)}")
     relative = path.parent / base
     parent = str(relative) if relative.is_file() else base
-    return merge(read_config_data(parent, _chain + (name,)), data)
+    return merge(read_config_data(parent, _chain + (name,)), data, shown)
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+MAX_FILE_BYTES = 2**20  # shipped configs are ~1 KB; a bigger file is not a config
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document of a config file (an empty file is an empty mapping)."""
+    shown = _printable(str(path), 200)
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        if (size := path.stat().st_size) > MAX_FILE_BYTES:
+            raise ConfigError(f"{shown} has {size} bytes; a config file has at most "
+                              f"{MAX_FILE_BYTES}")
+        text = path.read_bytes().decode()
     except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot read {shown}: {err.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not a text (UTF-8) file") from None
-    return data or {}
+        raise ConfigError(f"{shown} is not a text (UTF-8) file") from None
+    try:
+        data = load_yaml(text, shown)
+    except yaml.MarkedYAMLError as err:
+        raise ConfigError(f"{shown} is not valid YAML: {err.problem}{_at(err.problem_mark)}"
+                          ) from None
+    except yaml.YAMLError as err:  # e.g. a character YAML does not allow (NUL)
+        raise ConfigError(f"{shown} is not valid YAML: {str(err).splitlines()[0]}") from None
+    return {} if data is None else data
+
+
+# --- the YAML loader --------------------------------------------------------------------------
+
+MAX_DEPTH = 32  # nesting of collections, aliases expanded; a config needs 3
+MAX_VALUES = 10_000  # nodes of a document, aliases expanded; a config has ~60
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader with YAML 1.2's floats and limits that make any input cheap.
+
+    - ``2e-4``, ``1e3``, ``1.0e4``, ``-.5``: floats, as YAML 1.2 (and people) write them;
+      YAML 1.1 wants a dot and a signed exponent (``2.0e-4``) and leaves the rest strings. A
+      quoted ``"2e-4"`` stays a string, which a float key refuses: no guessing at text.
+    - At most :data:`MAX_DEPTH` levels of nesting and :data:`MAX_VALUES` nodes, counted with
+      aliases expanded: 10,000 nested ``[`` would overflow Python's stack, and nine levels of
+      ten aliases each (billion laughs) are 10^9 values to whatever walks them (``repr``,
+      ``json.dumps``). An alias inside the collection it names (``&a [*a]``) is refused too.
+    - A value that cannot be built (an int of 5,000 digits, a date 2024-13-45, ``!!bool
+      maybe``) is a ConfigError naming ``where`` instead of a ValueError from deep inside.
+    """
+
+    def __init__(self, text: str, where: str) -> None:
+        super().__init__(text)
+        self.where = where
+        self._depth = 0
+        self._measured: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, depth) expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        alias = isinstance(event, yaml.AliasEvent)
+        self._depth += not alias
+        if self._depth > MAX_DEPTH:
+            self._refuse(f"nests collections deeper than {MAX_DEPTH} levels", event.start_mark)
+        node = super().compose_node(parent, index)
+        if alias:  # the node it names was measured when it was composed, unless it is open
+            if id(node) not in self._measured:
+                self._refuse(f"has an alias (*{event.anchor}) inside the collection it names",
+                             event.start_mark)
+            return node
+        self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        sizes = [self._measured[id(child)] for child in children]
+        count = 1 + sum(n for n, _ in sizes)
+        depth = 1 + max((d for _, d in sizes), default=0)
+        if count > MAX_VALUES:
+            self._refuse(f"expands to more than {MAX_VALUES} values (through its aliases)",
+                         node.start_mark)
+        if depth > MAX_DEPTH:
+            self._refuse(f"nests collections deeper than {MAX_DEPTH} levels (through its "
+                         f"aliases)", node.start_mark)
+        self._measured[id(node)] = (count, depth)
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except GankitError:
+            raise
+        except (ValueError, OverflowError) as err:  # the text of such an error says why
+            self._unreadable(node, f" ({str(err).split(';')[0]})")
+        except (TypeError, KeyError, AttributeError):  # an explicit tag on text it cannot parse
+            self._unreadable(node, "")
+
+    def _unreadable(self, node: yaml.Node, reason: str) -> typing.NoReturn:
+        tag = node.tag.rpartition(":")[2]
+        self._refuse(f"has an unreadable {tag} {show_value(node.value)}{reason}", node.start_mark)
+
+    def _refuse(self, problem: str, mark: yaml.Mark) -> typing.NoReturn:
+        raise ConfigError(f"{self.where} {problem}{_at(mark)}")
+
+
+class ConfigDumper(yaml.SafeDumper):
+    """Writes what :class:`ConfigLoader` reads back as written: a string that its floats would
+    take for a number (a ``data.path`` of ``1e3``) is quoted."""
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """A config as YAML text (``config show``, a run's config.yaml), keys in their order."""
+    return yaml.dump(data, Dumper=ConfigDumper, sort_keys=False)
+
+
+# YAML 1.2's float (core schema) where it needs a dot or an exponent, so that ints stay ints;
+# SafeLoader's YAML 1.1 resolvers, tried first, still read what they did (1_000, 0x1f, .inf).
+for _yaml_class in (ConfigLoader, ConfigDumper):
+    _yaml_class.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"[-+]?(\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?\Z"
+                   r"|[-+]?[0-9]+[eE][-+]?[0-9]+\Z"),
+        list("-+.0123456789"),
+    )
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """``text`` read by :class:`ConfigLoader`: a ConfigError naming ``where`` for input past its
+    limits, a ``yaml.YAMLError`` for text that is not YAML (the caller says what it was)."""
+    loader = ConfigLoader(text, where)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _at(mark: yaml.Mark | None) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from gankit.config import show_value
 from gankit.errors import ConfigError
 
 T = TypeVar("T")
@@ -16,17 +17,22 @@ class Registry(Generic[T]):
     >>> LOSSES = Registry("loss")
     >>> @LOSSES.register("hinge")
     ... def hinge(): ...
+
+    An entry may carry facts that checks read without building it, given at registration:
+    ``DATASETS.register("mnist5k", uses=("image_size",))`` (:meth:`facts`).
     """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
+    def register(self, name: str, **facts: Any) -> Callable[[T], T]:
         def add(obj: T) -> T:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             self._entries[name] = obj
+            self._facts[name] = facts
             return obj
 
         return add
@@ -36,8 +42,14 @@ class Registry(Generic[T]):
             return self._entries[name]
         except KeyError:
             raise ConfigError(
-                f"unknown {self.kind} {name!r}; known: {', '.join(sorted(self._entries))}"
+                f"unknown {self.kind} {show_value(name)}; known: "
+                f"{', '.join(sorted(self._entries))}"
             ) from None
+
+    def facts(self, name: str) -> dict[str, Any]:
+        """What ``name`` was registered with (``{"uses": ("image_size",)}``); {} if nothing."""
+        self[name]  # noqa: B018 (an unknown name: the error listing the known ones)
+        return self._facts[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

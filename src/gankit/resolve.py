@@ -28,19 +28,19 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
 
     if not isinstance(data, dict):  # e.g. a YAML file holding a list or a bare string
         raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
-    data = merge(data, parse_overrides(overrides or []))
+    data = merge(data, parse_overrides(overrides or []), "--set")
     name = data.get("recipe", Config.recipe)
-    if not isinstance(name, str):  # the schema's own message for a wrong type
-        from_dict(Config, {"recipe": name})
+    from_dict(Config, {"recipe": name})  # the schema's message for a wrong type or length
     recipe = RECIPES[name]
-    section = data.pop(name, None) if recipe.Options is not None else None
+    # An absent section takes the defaults; a present one (even `began: null`) must be a mapping.
+    section = data.pop(name, {}) if recipe.Options is not None else None
     for other in RECIPES:  # another recipe's section: a config that forgot to switch recipes
         if other in data and other != "recipe":
             raise ConfigError(f"config section {other} holds options of recipe {other}, but "
                               f"recipe is {name}; set recipe: {other} or remove the section")
     config = from_dict(Config, data)
     if recipe.Options is not None:
-        config.options = from_dict(recipe.Options, section or {}, prefix=f"{name}.")
+        config.options = from_dict(recipe.Options, section, prefix=f"{name}.")
     spec = LOSSES[config.loss.name]
     if config.loss.gp_weight is None:
         config.loss.gp_weight = spec.default_gp_weight
@@ -55,10 +55,10 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
 
 
 def _check_names(config: Config) -> None:
-    from gankit.data import check_data_name
+    from gankit.data import check_data
     from gankit.models import GENERATORS, check_family, check_part
 
-    check_data_name(config.data.name)
+    check_data(config.data)
     check_family(config.model.name)
     check_part(GENERATORS, config.model, "generator")
 

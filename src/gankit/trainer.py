@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -48,7 +47,7 @@ from gankit.checkpoint import (
     save_checkpoint,
     split_tensors,
 )
-from gankit.config import Config
+from gankit.config import Config, dump_yaml
 from gankit.errors import (
     CheckpointError,
     DamagedCheckpoint,
@@ -293,7 +292,7 @@ class Trainer:
                                                  "precision_requested": choice.requested,
                                                  "precision_reason": choice.reason,
                                                  **describe(self.device)})
-        self.logger.text("config", yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        self.logger.text("config", dump_yaml(self.config.to_dict()))
 
     def _run_phase(self, phase: Phase, sums: dict[str, Tensor],
                    counts: dict[str, int]) -> dict[str, Tensor]:

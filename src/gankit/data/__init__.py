@@ -3,9 +3,15 @@
 A source has ``shape`` (of one example) and ``sample(n, generator, device)``, which draws a
 batch with an explicit ``torch.Generator`` so that a checkpoint of the generator's state is
 enough to resume the data stream bit-exactly. ``DATASETS[name](data_config)`` builds one.
+
+Each source registers the data keys it reads beyond those of every run
+(``DataConfig.EVERY_SOURCE``): ``DATASETS.register("mnist5k", uses=("image_size",))``. A config
+setting another (``data.path`` for ring8) is refused, since the source would ignore it.
 """
 
-from gankit.config import DataConfig
+import dataclasses
+
+from gankit.config import DataConfig, refuse_set, show_value
 from gankit.data.images import (
     ImageDataset,
     StackedImages,
@@ -18,20 +24,37 @@ from gankit.data.toy import DATASETS, GaussianMixture, ToyDistribution
 from gankit.errors import ConfigError
 from gankit.imports import GIVEN, is_import_string, load_object
 
-DATASETS.register("mnist5k")(load_mnist5k)
-DATASETS.register("digits8")(load_digits8)
-DATASETS.register("stacked-mnist")(load_stacked_mnist)
-DATASETS.register("image-folder")(load_image_folder)
+DATASETS.register("mnist5k", uses=("image_size",))(load_mnist5k)
+DATASETS.register("digits8", uses=("image_size",))(load_digits8)
+DATASETS.register("stacked-mnist", uses=("image_size",))(load_stacked_mnist)
+DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"))(
+    load_image_folder)
+
+_DEFAULTS = DataConfig()
+# The data keys some sources read and others ignore.
+_SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(DataConfig)
+                     if f.name not in DataConfig.EVERY_SOURCE)
 
 
-
-def check_data_name(name: str) -> None:
-    """One config line now for data that cannot be built later."""
+def check_data(config: DataConfig) -> None:
+    """One config line now for data that cannot be built later, or for a data key that the
+    chosen data set would silently ignore (one that differs from its default). Data given to
+    ``gankit.build`` and a researcher's factory may read any key."""
+    name = config.name
     if is_import_string(name):
         load_object(name, "data.name")
-    elif name != GIVEN and name not in DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(DATASETS.names())}, or "
-                          f"an import string 'package.module:factory' naming your own")
+        return
+    if name == GIVEN:
+        return
+    if name not in DATASETS:
+        raise ConfigError(f"unknown dataset {show_value(name)}; known: "
+                          f"{', '.join(DATASETS.names())}, or an import string "
+                          f"'package.module:factory' naming your own")
+    uses = DATASETS.facts(name).get("uses", ())  # a source that declares nothing reads none
+    ignored = [f"data.{key}={show_value(getattr(config, key))}" for key in _SOURCE_KEYS
+               if key not in uses and getattr(config, key) != getattr(_DEFAULTS, key)]
+    read = ", ".join(f"data.{key}" for key in (*DataConfig.EVERY_SOURCE, *uses))
+    refuse_set(f"data set {name}", ignored, f"it reads {read}")
 
 
 def build_data(config: DataConfig, given: object | None = None) -> object:
@@ -51,4 +74,4 @@ def build_data(config: DataConfig, given: object | None = None) -> object:
 
 
 __all__ = ["DATASETS", "GaussianMixture", "ImageDataset", "StackedImages", "ToyDistribution",
-           "build_data", "check_data_name"]
+           "build_data", "check_data"]

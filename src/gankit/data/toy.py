@@ -116,17 +116,20 @@ def grid(values: list[float], std: float, name: str) -> GaussianMixture:
     return GaussianMixture(name, 2, centers, std)
 
 
-DATASETS: Registry = Registry("dataset")  # name -> (DataConfig -> data source)
-DATASETS.register("ring8")(lambda config: ring(8, radius=1.0, std=0.01, name="ring8"))
-DATASETS.register("grid25")(lambda config: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
-DATASETS.register("wgangp-ring8")(
+# name -> (DataConfig -> data source); each registration says which image keys of DataConfig
+# the source reads (gankit.data): a toy distribution reads none of them.
+DATASETS: Registry = Registry("dataset")
+DATASETS.register("ring8", uses=())(lambda config: ring(8, radius=1.0, std=0.01, name="ring8"))
+DATASETS.register("grid25", uses=())(
+    lambda config: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
+DATASETS.register("wgangp-ring8", uses=())(
     lambda config: ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
 )
-DATASETS.register("wgangp-grid25")(
+DATASETS.register("wgangp-grid25", uses=())(
     lambda config: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828,
                         name="wgangp-grid25")
 )
-DATASETS.register("swiss-roll")(lambda config: SwissRoll("swiss-roll", 2))
-DATASETS.register("gaussian-1d")(
+DATASETS.register("swiss-roll", uses=())(lambda config: SwissRoll("swiss-roll", 2))
+DATASETS.register("gaussian-1d", uses=())(
     lambda config: GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)
 )

@@ -70,10 +70,17 @@ def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
     from gankit.plots import plot_density_1d, plot_samples_2d
 
     def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:
+        """D on the grid in batches of the size D trains on: minibatch discrimination compares
+        all pairs of a batch, which for the whole 120 x 120 grid would be 415 GB."""
         x = torch.as_tensor(points, dtype=torch.float32, device=trainer.device)
+        chunk = max(trainer.config.data.batch_size // trainer.config.model.pack, 1)
+        values = []
         with torch.no_grad():
-            drawn = trainer.recipe.landscape(x)
-        return None if drawn is None else (drawn[0].cpu().numpy(), drawn[1])
+            for part in x.split(chunk):
+                if (drawn := trainer.recipe.landscape(part)) is None:
+                    return None
+                values.append(drawn[0])
+        return torch.cat(values).cpu().numpy(), drawn[1]
 
     summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
     title = f"step {trainer.step}\n{summary}"
