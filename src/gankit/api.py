@@ -18,7 +18,7 @@ import torch
 import yaml
 from torch import Tensor, nn
 
-from gankit import distributed
+from gankit import distributed, memory
 from gankit.checkpoint import latest_checkpoint
 from gankit.config import Config, check_n_eval, read_yaml
 from gankit.data import build_data
@@ -53,9 +53,13 @@ class Run:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = build_data(config.data, data)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
-            torch.manual_seed(config.train.seed)
             with given_parts(parts or {}):
+                # Sizes against memory before anything big exists: the networks' state on a
+                # meta-device build, then a training step on the built networks (gankit.memory).
+                memory.check_weights(config, self.data.spec, RECIPES[config.recipe])
+                torch.manual_seed(config.train.seed)
                 self.recipe = RECIPES[config.recipe](config, self.data.spec)
+            memory.check_step(config, self.data.spec, self.recipe)
         # What this run measures and draws, and where its latents come from: sample(),
         # evaluate() and the snapshots all follow this one plan.
         self.plan = plan_for(self.recipe, self.data)
@@ -134,6 +138,8 @@ class Run:
         latents drawn from ``latents`` (default: the run's own source, the prior)."""
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
+        memory.check_samples(n, self.config.model.latent_dim, self.data.spec.shape,
+                             self.trainer.device)
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
         source = self.plan.latents if latents is None else latents
         return generate(self.recipe, source.draw(n, generator))
