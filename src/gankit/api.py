@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gankit import distributed
+from gankit import distributed, memory
 from gankit.config import Config, check_n_eval, dump_yaml, read_yaml
 from gankit.data import build_data
 from gankit.errors import CheckpointError, GankitError
@@ -51,8 +51,12 @@ class Run:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = build_data(config.data, data)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
-            torch.manual_seed(config.train.seed)
             with given_parts(parts or {}):
+                # Sizes against memory before anything big exists: the networks' state on a
+                # meta-device build here, a training step when fit() is first called (a run
+                # loaded to sample on a smaller machine need not fit its training step there).
+                memory.check_weights(config, self.data.spec, RECIPES[config.recipe])
+                torch.manual_seed(config.train.seed)
                 self.recipe = RECIPES[config.recipe](config, self.data.spec)
         # What this run measures and draws, and where its latents come from: sample(),
         # evaluate() and the snapshots all follow this one plan.
@@ -63,6 +67,7 @@ class Run:
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
         # the last fit's final metrics with their settings (eval.json's record), if measured
         self.result: dict[str, Any] | None = None
+        self._step_fits = False  # memory.check_step has passed (once per run)
 
     @property
     def step(self) -> int:
@@ -80,6 +85,9 @@ class Run:
         Training past ``train.steps`` raises ``train.steps`` to the new target (the learning-rate
         schedule spans the whole run), and ``config.yaml`` records it.
         """
+        if not self._step_fits:
+            memory.check_step(self.config, self.data.spec, self.recipe)
+            self._step_fits = True
         total = self.trainer.plan(steps)
         if self.run_dir is not None and self.trainer.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +140,8 @@ class Run:
         latents drawn from ``latents`` (default: the run's own source, the prior)."""
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
+        memory.check_samples(n, self.config.model.latent_dim, self.data.spec.shape,
+                             self.trainer.device)
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
         source = self.plan.latents if latents is None else latents
         return generate(self.recipe, source.draw(n, generator))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 
@@ -116,6 +117,29 @@ def choose_precision(requested: str, device: torch.device) -> PrecisionChoice:
     return PrecisionChoice("bf16", requested, f"train.precision is bf16, but this hardware "
                            f"emulates it ({evidence}{slowdown}); train.precision=auto would use "
                            f"fp32", emulated=True)
+
+
+def available_memory(device: str | torch.device = "cpu") -> int:
+    """Bytes ``device`` can allocate now: CUDA's free memory; on the CPU the kernel's estimate of
+    what can be allocated without swapping (``MemAvailable``: free pages plus the page cache it
+    can reclaim; free pages alone would refuse runs that fit), else the total physical memory,
+    a looser bound that refuses only what could never fit. Container (cgroup) limits are not
+    read: they can only lower the figure, so a run is never refused for them."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return free
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the kernel writes kB
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): nothing is refused
+        return sys.maxsize
 
 
 def describe(device: str | torch.device = "cpu") -> dict[str, object]:
