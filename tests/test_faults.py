@@ -144,13 +144,15 @@ def run_with_three_checkpoints(tmp_path, capsys):
     return tmp_path / "run"
 
 
-def test_leftovers_of_killed_saves_and_prunes_are_cleaned_at_start(run_with_three_checkpoints,
-                                                                   capsys):
+def test_leftovers_of_killed_saves_and_prunes_are_cleaned_at_start_or_pruned(
+        run_with_three_checkpoints, capsys):
     run_dir = run_with_three_checkpoints
     root = run_dir / "checkpoints"
     (root / ".step-0000008.x1y2z3").mkdir()  # a save killed before its rename
     (root / ".step-0000008.x1y2z3" / TENSORS).write_bytes(b"half")
     (root / "step-0000001").mkdir()  # a prune killed after emptying the folder
+    (root / "step-0000003").mkdir()  # a kill -9 of an older gankit halfway through a prune
+    (root / "step-0000003" / TENSORS).write_bytes(b"half")
     shutil.copytree(root / "step-0000006", root / ".step-0000006.old")  # a re-save's backup
     train(capsys, "--resume", str(run_dir), "--set", "train.steps=8")
     assert sorted(p.name for p in root.iterdir()) == [

@@ -252,11 +252,17 @@ def clean_checkpoints(run_dir: Path) -> None:
 
 
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` finished checkpoints, and leftovers of killed saves.
+    """Delete all but the newest ``keep`` finished checkpoints, and leftovers of killed saves
+    and incomplete folders older than those kept.
     Each is renamed to a dot-name first, so that a kill in the middle of deleting it leaves a
     temporary folder (cleaned at the next start), never a half-deleted ``step-N``."""
     found = list_checkpoints(run_dir)
-    for old in found[: max(len(found) - keep, 0)]:  # [:-keep] would keep all for keep = 0
+    old_ones = found[: max(len(found) - keep, 0)]  # [:-keep] would keep all for keep = 0
+    if keep and len(found) >= keep:  # incomplete folders older than those kept go too
+        first_kept = _step_of(found[-keep])
+        old_ones += [p for p in checkpoint_dirs(run_dir)
+                     if _step_of(p) < first_kept and p not in found]
+    for old in old_ones:
         doomed = old.with_name(f".{old.name}.pruned")
         os.replace(old, doomed)
         remove(doomed)

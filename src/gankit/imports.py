@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from gankit.config import show_value
 from gankit.errors import ConfigError
 
 GIVEN = "given"  # the name a config records for a part or data passed to gankit.build as objects
@@ -20,18 +21,20 @@ def load_object(spec: str, key: str) -> Any:
     config ``key`` when the module or the attribute cannot be found."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise ConfigError(f"{key} {spec!r} must be an import string 'package.module:name'")
+        raise ConfigError(f"{key} {show_value(spec)} must be an import string "
+                          f"'package.module:name'")
     try:
         module = importlib.import_module(module_name)
     except Exception as err:  # a module that fails while importing is the user's code too
-        raise ConfigError(f"{key} {spec!r}: cannot import {module_name} "
+        raise ConfigError(f"{key} {show_value(spec)}: cannot import {module_name} "
                           f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
                           ) from None
     value: Any = module
     for part in attr.split("."):
         if not hasattr(value, part):
-            raise ConfigError(f"{key} {spec!r}: {module_name} has no attribute {attr!r}")
+            raise ConfigError(f"{key} {show_value(spec)}: {module_name} has no attribute {attr!r}")
         value = getattr(value, part)
     if not callable(value):
-        raise ConfigError(f"{key} {spec!r} is a {type(value).__name__}, not a factory to call")
+        raise ConfigError(f"{key} {show_value(spec)} is a {type(value).__name__}, not a "
+                          f"factory to call")
     return value

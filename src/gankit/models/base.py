@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
-from gankit.config import ModelConfig
+from gankit.config import ModelConfig, show_value
 from gankit.errors import ConfigError, GankitError
 from gankit.imports import GIVEN, is_import_string, load_object
 from gankit.registry import Registry
@@ -45,7 +45,7 @@ def check_family(name: str) -> None:
     """``model.name`` must name a family that some part registry knows."""
     known = sorted(set(GENERATORS) | set(DISCRIMINATORS) | set(AUTOENCODERS))
     if name not in known:
-        raise ConfigError(f"unknown model {name!r} (model.name, the network family); "
+        raise ConfigError(f"unknown model {show_value(name)} (model.name, the network family); "
                           f"known: {', '.join(known)}")
 
 
@@ -98,7 +98,7 @@ def build_part(registry: Registry[NetworkBuilder], config: ModelConfig, part: st
     else:
         return registry[name](config, data_shape)
     if not isinstance(module, nn.Module):
-        raise ConfigError(f"model.{part} {name!r} gave a {type(module).__name__}, not an "
+        raise ConfigError(f"model.{part} {show_value(name)} gave a {type(module).__name__}, not an "
                           f"nn.Module")
     return module if part == "generator" else OwnDiscriminator(module)
 
