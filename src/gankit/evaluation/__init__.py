@@ -7,6 +7,8 @@ sources that sampling, metrics and pictures all draw from.
 - ``images``: feature metrics, sample grids and interpolation strips;
 - ``features``: the feature spaces images are measured in (digit classifier, InceptionV3);
 - ``latents``: :class:`LatentSource` (the prior today), :func:`generate`, slerp paths.
+- ``samplers``: latent energies from G and D (DDLS) or U (MEG), Langevin and MALA over them, the
+  truncation trick; each also as a latent source (not yet chosen by any config).
 """
 
 from gankit.evaluation.dispatch import plan_for

@@ -1,0 +1,308 @@
+r"""Latent samplers: the truncation trick and MCMC over z on an energy built from G and D (or U).
+
+An energy maps latents to one number per chain, ``energy(z [N, ...]) -> E [N]``; the samplers
+target $p(z) \propto \exp(-E(z))$ and run the N chains of a batch in parallel. The energies
+bind G and the network on x, so the samplers see only z; they own no models and change none
+(gradients come from ``torch.autograd.grad`` on a detached copy of z, so no parameter gains a
+``.grad`` and no ``requires_grad`` flag is touched). Put the networks in eval mode first: a
+batch-coupled layer (BatchNorm in train mode, minibatch discrimination) would make one chain's
+energy depend on the others.
+
+| code | paper symbol | meaning |
+|---|---|---|
+| ``step_size`` | $\epsilon$ | step of the Langevin SDE's Euler-Maruyama discretization |
+| ``temperature`` | $T$ | divides the learned term of the energy, not the prior term |
+| ``xi`` | $\xi \sim N(0, I)$ | the noise of one step |
+| ``log_q`` | $\log q(z' \mid z)$ | MALA's proposal log-density, up to a constant |
+
+With $dz = -\nabla E(z)\,dt + \sqrt2\,dW$, whose stationary law is $\exp(-E)$, one step is
+$z' = z - \epsilon\nabla E(z) + \sqrt{2\epsilon}\,\xi$ (Roberts & Tweedie 1996, "Exponential
+convergence of Langevin distributions and their discrete approximations", with their
+$h = 2\epsilon$; Welling & Teh 2011, eq. 3 with the full gradient, whose step size is
+$2\epsilon$). Unadjusted (:func:`langevin`) it is biased by $O(\epsilon)$; MALA (:func:`mala`)
+removes the bias with a Metropolis-Hastings test.
+
+Every random number (the noise, the acceptance uniforms, truncation redraws) comes from the
+``torch.Generator`` passed in, on its device; the global RNG is never used, so a seed fixes the
+latents. The latent-source classes (:class:`TruncatedLatents`, :class:`LangevinLatents`,
+:class:`MALALatents`) hold the settings and implement ``draw(n, generator)`` of
+:class:`gankit.evaluation.latents.LatentSource`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gankit.errors import GankitError
+from gankit.evaluation.latents import LatentSource
+from gankit.models.base import DOutput
+
+Energy = Callable[[Tensor], Tensor]  # z [N, ...] -> E(z) [N]
+
+# MALA's burn-in adaptation: log eps moves by this much per unit of (acceptance - target) per
+# step. Large, because the acceptance it follows is the mean over all chains (little noise) and
+# the step size is frozen after burn-in anyway, so the adaptation need not converge slowly.
+ADAPT_RATE = 0.2
+
+
+@dataclass(frozen=True)
+class SamplerTrace:
+    """What a chain run reports (T = steps, N = chains)."""
+
+    energy: Tensor  # [T + 1] mean E over the chains at z_0 ... z_T
+    step_size: Tensor  # [T] the step size each step used (MALA changes it during burn-in only)
+    acceptance: Tensor | None = None  # [N] MALA: share of post-burn-in proposals each accepted
+    step_acceptance: Tensor | None = None  # [T] MALA: mean acceptance probability per step
+
+
+# ----------------------------------------------------------------------------- energies
+
+
+def prior_energy(z: Tensor) -> Tensor:
+    r"""$\lVert z\rVert^2 / 2$ per row [N]: $-\log N(z; 0, I)$ up to a constant."""
+    return 0.5 * z.flatten(1).pow(2).sum(1)
+
+
+def meg_energy(G: nn.Module, U: nn.Module, temperature: float = 1.0) -> Energy:
+    r"""The latent energy of an energy network U on x, as MEG samples it (Kumar et al. 2019,
+    "Maximum Entropy Generators for Energy-Based Models", MCMC in latent space):
+    $E(z) = U(G(z)) / T + \lVert z\rVert^2 / 2$.
+
+    The prior term is included because MEG's target in z is the prior tilted by the data-space
+    energy, $p(z) \propto N(z; 0, I)\,e^{-U(G(z))/T}$; $T = 1$ is the paper's. U may return
+    energies [N] (or [N, 1]) or a :class:`DOutput` whose logits are the energy (BEGAN's
+    auto-encoder D).
+    """
+    _check_positive("temperature", temperature)
+
+    def energy(z: Tensor) -> Tensor:
+        return _scores(U(G(z)), len(z)) / temperature + prior_energy(z)
+
+    return energy
+
+
+def ddls_energy(G: nn.Module, D: nn.Module, temperature: float = 1.0) -> Energy:
+    r"""Discriminator Driven Latent Sampling for a non-saturating GAN (Che et al. 2020, "Your GAN
+    is Secretly an Energy-based Model", the latent EBM $p_t(z) \propto p_0(z)\,e^{d(G(z))}$):
+    $E(z) = \lVert z\rVert^2 / 2 - d(G(z)) / T$, with $d$ D's logit.
+
+    With an optimal D, $d(x) = \log p_{data}(x) - \log p_g(x)$, so the prior tilted by
+    $e^{d}$ pushed through G is the data distribution; that holds for D's *logit*, not its
+    probability. $T$ (ours; $T = 1$ is the paper's) tempers D's correction only, as in
+    :func:`meg_energy`, so $T \to \infty$ gives back the prior. D may return logits [N] or a
+    :class:`DOutput`.
+    """
+    _check_positive("temperature", temperature)
+
+    def energy(z: Tensor) -> Tensor:
+        return prior_energy(z) - _scores(D(G(z)), len(z)) / temperature
+
+    return energy
+
+
+def _scores(out: Tensor | DOutput, n: int) -> Tensor:
+    """A network's per-example outputs as [N] (a DOutput's logits, or a tensor [N] / [N, 1])."""
+    values = out.logits if isinstance(out, DOutput) else out
+    return values.reshape(n)
+
+
+def energy_and_grad(energy: Energy, z: Tensor) -> tuple[Tensor, Tensor]:
+    """E(z) [N] and grad_z E [N, ...], both detached. ``autograd.grad`` with z as its only input
+    leaves the networks' ``.grad`` alone; chains are independent, so the gradient of the sum is
+    each chain's own gradient."""
+    z = z.detach().requires_grad_()
+    with torch.enable_grad():
+        e = energy(z)
+        (grad,) = torch.autograd.grad(e.sum(), z)
+    return e.detach(), grad
+
+
+# ----------------------------------------------------------------------------- samplers
+
+
+def langevin(
+    energy: Energy, z0: Tensor, steps: int, step_size: float, generator: torch.Generator,
+) -> tuple[Tensor, SamplerTrace]:
+    r"""Unadjusted Langevin (ULA): ``steps`` times $z \leftarrow z - \epsilon\nabla E(z) +
+    \sqrt{2\epsilon}\,\xi$ from z0 [N, ...] -> (z_T [N, ...], trace).
+
+    No accept/reject, so the chain's stationary law is off by $O(\epsilon)$: on
+    $N(0, \sigma^2)$ its variance is $\sigma^2 / (1 - \epsilon / (2\sigma^2))$. It is the
+    sampler DDLS runs (Che et al. 2020); :func:`mala` corrects it.
+    """
+    _check_steps(steps)
+    _check_positive("step_size", step_size)
+    z = z0.detach()
+    energies = []
+    for _ in range(steps):
+        e, grad = energy_and_grad(energy, z)
+        energies.append(e.mean())
+        z = z - step_size * grad + math.sqrt(2 * step_size) * _noise(z, generator)
+    with torch.no_grad():
+        energies.append(energy(z).mean())
+    return z, SamplerTrace(torch.stack(energies), torch.full((steps,), float(step_size)))
+
+
+def mala_log_acceptance(
+    z: Tensor, z_prop: Tensor, e: Tensor, e_prop: Tensor, grad: Tensor, grad_prop: Tensor,
+    step_size: float,
+) -> Tensor:
+    r"""$\log\alpha$ [N] of MALA's Metropolis-Hastings test (Roberts & Tweedie 1996):
+    $\log\alpha = -E(z') + E(z) + \log q(z \mid z') - \log q(z' \mid z)$, with the Gaussian
+    proposal $\log q(z' \mid z) = -\lVert z' - z + \epsilon\nabla E(z)\rVert^2 / (4\epsilon)$.
+
+    The norm is *squared* ($q$ is $N(z - \epsilon\nabla E, 2\epsilon I)$); a plain norm, as in
+    some reference code, gives a test that no longer leaves $\exp(-E)$ invariant.
+    """
+    log_q_forward = _proposal_log_density(z_prop, z, grad, step_size)
+    log_q_backward = _proposal_log_density(z, z_prop, grad_prop, step_size)
+    return e - e_prop + log_q_backward - log_q_forward
+
+
+def _proposal_log_density(to: Tensor, start: Tensor, grad: Tensor, step_size: float) -> Tensor:
+    """log q(to | start) [N] up to its constant, which cancels in the ratio."""
+    return -(to - start + step_size * grad).flatten(1).pow(2).sum(1) / (4 * step_size)
+
+
+def mala(
+    energy: Energy, z0: Tensor, steps: int, step_size: float, generator: torch.Generator, *,
+    burn_in: int = 0, adapt: bool = False, target_acceptance: float = 0.57,
+) -> tuple[Tensor, SamplerTrace]:
+    r"""Metropolis-adjusted Langevin (Roberts & Tweedie 1996): the Langevin step as a
+    proposal, accepted per chain with probability $\min(1, \alpha)$
+    (:func:`mala_log_acceptance`); z0 [N, ...] -> (z_T [N, ...], trace).
+
+    With ``adapt``, during the first ``burn_in`` steps $\log\epsilon$ moves toward the target
+    acceptance (default 0.57: Roberts & Rosenthal 1998 find 0.574 optimal in high dimension) by
+    ``ADAPT_RATE`` times the gap between the chains' mean acceptance probability and the
+    target. After burn-in the step size is frozen: a step size that keeps adapting to the chain's
+    own past makes it no longer a Markov chain with $\exp(-E)$ invariant. ``trace.acceptance``
+    counts the steps after burn-in only.
+    """
+    _check_mala(steps, step_size, burn_in, adapt, target_acceptance)
+    z = z0.detach()
+    e, grad = energy_and_grad(energy, z)
+    eps = float(step_size)
+    energies, step_sizes, step_acceptance = [e.mean()], [], []
+    accepted = torch.zeros(len(z), device=z.device)
+    for t in range(steps):
+        z_prop = z - eps * grad + math.sqrt(2 * eps) * _noise(z, generator)
+        e_prop, grad_prop = energy_and_grad(energy, z_prop)
+        log_alpha = mala_log_acceptance(z, z_prop, e, e_prop, grad, grad_prop, eps)
+        u = torch.rand(len(z), generator=generator, device=generator.device, dtype=z.dtype)
+        accept = u < log_alpha.exp()  # [N]; a NaN energy compares False: rejected
+        keep = accept.reshape(-1, *(1,) * (z.dim() - 1))
+        z, grad = torch.where(keep, z_prop, z), torch.where(keep, grad_prop, grad)
+        e = torch.where(accept, e_prop, e)
+        alpha = log_alpha.clamp(max=0).exp().nan_to_num(0.0).mean()
+        energies.append(e.mean())
+        step_sizes.append(eps)
+        step_acceptance.append(alpha)
+        if t >= burn_in:
+            accepted += accept
+        elif adapt:
+            eps *= math.exp(ADAPT_RATE * (alpha.item() - target_acceptance))
+    trace = SamplerTrace(torch.stack(energies), torch.tensor(step_sizes),
+                         accepted / (steps - burn_in), torch.stack(step_acceptance))
+    return z, trace
+
+
+def truncated_normal(
+    shape: tuple[int, ...], threshold: float, generator: torch.Generator,
+) -> Tensor:
+    r"""The truncation trick (Brock et al. 2019, "Large Scale GAN Training", Sec. 3.1):
+    $z \sim N(0, I)$ with every component whose $|z_i| >$ ``threshold`` redrawn from $N(0, 1)$
+    until it falls inside, so each component is $N(0, 1)$ truncated to
+    $[-\text{threshold}, \text{threshold}]$. Not clamped: clamping would put the tails' mass on
+    the two edges.
+    """
+    _check_positive("threshold", threshold)
+    z = torch.randn(shape, generator=generator, device=generator.device)
+    outside = z.abs() > threshold
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()), generator=generator, device=generator.device)
+        outside = z.abs() > threshold
+    return z
+
+
+def _noise(z: Tensor, generator: torch.Generator) -> Tensor:
+    return torch.randn(z.shape, generator=generator, device=generator.device, dtype=z.dtype)
+
+
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value > 0):
+        raise GankitError(f"{name} must be a positive number, got {value!r}")
+
+
+def _check_mala(steps: int, step_size: float, burn_in: int, adapt: bool,
+                target_acceptance: float) -> None:
+    _check_steps(steps)
+    _check_positive("step_size", step_size)
+    if isinstance(burn_in, bool) or not isinstance(burn_in, int) or not 0 <= burn_in < steps:
+        raise GankitError(f"burn_in must be an integer in [0, steps) = [0, {steps}), got "
+                          f"{burn_in!r}")
+    if adapt and burn_in == 0:
+        raise GankitError("adapt needs burn_in >= 1: the step size adapts during burn-in only")
+    if isinstance(target_acceptance, bool) or not isinstance(target_acceptance, (int, float)) \
+            or not 0 < target_acceptance < 1:
+        raise GankitError(f"target_acceptance must be in (0, 1), got {target_acceptance!r}")
+
+
+def _check_steps(steps: int) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise GankitError(f"steps must be an integer >= 1, got {steps!r}")
+
+
+# ----------------------------------------------------------------------------- latent sources
+
+
+class TruncatedLatents:
+    """Latent source: :func:`truncated_normal` draws of shape [n, *latent_shape], for a generator
+    whose prior is N(0, I) (the shipped recipes')."""
+
+    def __init__(self, latent_shape: tuple[int, ...], threshold: float) -> None:
+        _check_positive("threshold", threshold)
+        self.latent_shape, self.threshold = tuple(latent_shape), threshold
+
+    def draw(self, n: int, generator: torch.Generator) -> Tensor:
+        return truncated_normal((n, *self.latent_shape), self.threshold, generator)
+
+
+class LangevinLatents:
+    """Latent source: chains started at ``start`` (the prior, say) moved by :func:`langevin`;
+    the trace of the last draw is kept in ``last_trace``."""
+
+    def __init__(self, energy: Energy, start: LatentSource, steps: int, step_size: float) -> None:
+        _check_steps(steps)
+        _check_positive("step_size", step_size)
+        self.energy, self.start, self.steps, self.step_size = energy, start, steps, step_size
+        self.last_trace: SamplerTrace | None = None
+
+    def draw(self, n: int, generator: torch.Generator) -> Tensor:
+        z0 = self.start.draw(n, generator)
+        z, self.last_trace = langevin(self.energy, z0, self.steps, self.step_size, generator)
+        return z
+
+
+class MALALatents:
+    """Latent source: chains started at ``start`` moved by :func:`mala` with these settings;
+    the trace of the last draw (with each chain's acceptance) is kept in ``last_trace``."""
+
+    def __init__(self, energy: Energy, start: LatentSource, steps: int, step_size: float, *,
+                 burn_in: int = 0, adapt: bool = False, target_acceptance: float = 0.57) -> None:
+        _check_mala(steps, step_size, burn_in, adapt, target_acceptance)
+        self.energy, self.start, self.steps, self.step_size = energy, start, steps, step_size
+        self.options = {"burn_in": burn_in, "adapt": adapt, "target_acceptance": target_acceptance}
+        self.last_trace: SamplerTrace | None = None
+
+    def draw(self, n: int, generator: torch.Generator) -> Tensor:
+        z0 = self.start.draw(n, generator)
+        z, self.last_trace = mala(self.energy, z0, self.steps, self.step_size, generator,
+                                  **self.options)
+        return z
