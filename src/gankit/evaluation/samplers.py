@@ -36,13 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource
 from gankit.models.base import DOutput
 
 Energy = Callable[[Tensor], Tensor]  # z [N, ...] -> E(z) [N]
+Network = Callable[[Tensor], "Tensor | DOutput"]  # an nn.Module, or a recipe's method on one
 
 # MALA's burn-in adaptation: log eps moves by this much per unit of (acceptance - target) per
 # step. Large, because the acceptance it follows is the mean over all chains (little noise) and
@@ -68,7 +69,7 @@ def prior_energy(z: Tensor) -> Tensor:
     return 0.5 * z.flatten(1).pow(2).sum(1)
 
 
-def meg_energy(G: nn.Module, U: nn.Module, temperature: float = 1.0) -> Energy:
+def meg_energy(G: Network, U: Network, temperature: float = 1.0) -> Energy:
     r"""The latent energy of an energy network U on x, as MEG samples it (Kumar et al. 2019,
     "Maximum Entropy Generators for Energy-Based Models", MCMC in latent space):
     $E(z) = U(G(z)) / T + \lVert z\rVert^2 / 2$.
@@ -86,7 +87,7 @@ def meg_energy(G: nn.Module, U: nn.Module, temperature: float = 1.0) -> Energy:
     return energy
 
 
-def ddls_energy(G: nn.Module, D: nn.Module, temperature: float = 1.0) -> Energy:
+def ddls_energy(G: Network, D: Network, temperature: float = 1.0) -> Energy:
     r"""Discriminator Driven Latent Sampling for a non-saturating GAN (Che et al. 2020, "Your GAN
     is Secretly an Energy-based Model", the latent EBM $p_t(z) \propto p_0(z)\,e^{d(G(z))}$):
     $E(z) = \lVert z\rVert^2 / 2 - d(G(z)) / T$, with $d$ D's logit.

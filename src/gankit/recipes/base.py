@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 if TYPE_CHECKING:
     from gankit.config import Config
+    from gankit.evaluation.samplers import Energy
 from gankit.distributed import shard, shard_batch
 from gankit.errors import GankitError
 from gankit.registry import Registry
@@ -149,6 +150,12 @@ class Recipe(nn.Module, ABC):
         raise GankitError(f"recipe {type(self).__name__} has no unconditional generator to "
                           f"sample from (it defines no decode())")
 
+    def latent_energy(self, temperature: float = 1.0) -> Energy | None:
+        """An energy E(z) [N] over the prior's latents whose low values are latents the
+        recipe's D (or energy network) scores as data, for MCMC in latent space
+        (:mod:`gankit.evaluation.samplers`); None: the recipe has no such energy."""
+        return None
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """``n`` generated data points from the prior, without gradients."""
@@ -188,6 +195,12 @@ class TwoPlayerRecipe(Recipe):
 
     def decode(self, z: Tensor) -> Tensor:
         return self.nets["G"](z)
+
+    def latent_energy(self, temperature: float = 1.0) -> Energy:
+        """DDLS (Che et al. 2020): E(z) = ||z||^2 / 2 - d(G(z)) / T with d D's raw output."""
+        from gankit.evaluation.samplers import ddls_energy
+
+        return ddls_energy(self.decode, self.nets["D"], temperature)
 
 
 def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:
