@@ -29,6 +29,7 @@ from gankit.evaluation import (
     generate,
     plan_for,
 )
+from gankit.evaluation.samplers import SamplerSettings, sampler_source, trace_figures
 from gankit.export import generator_of
 from gankit.imports import GIVEN
 from gankit.metrics.extractors import FeatureExtractor
@@ -103,30 +104,49 @@ class Run:
 
     def evaluation(self, n: int | None = None, seed: int = EVAL_SEED,
                    features: str | FeatureExtractor | None = None,
-                   weights: str | None = None) -> dict[str, Any]:
+                   weights: str | None = None,
+                   sampler: SamplerSettings | None = None) -> dict[str, Any]:
         """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
-        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``)."""
+        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), and
+        the sampler when it is not the prior, with the chains' mean acceptance (MALA) and
+        mean energy at their start and end."""
         n = self.config.data.n_eval if n is None else n
         features = self.plan.features(features, weights, self.trainer.device)
-        metrics = self.evaluate(n, seed, features)
-        return {"step": self.step, **eval_settings(n, feature_name(features), seed), **metrics}
+        source = self.sampler(sampler)
+        metrics = self.evaluate(n, seed, features,
+                                latents=None if source is self.plan.latents else source)
+        record = {"step": self.step, **eval_settings(n, feature_name(features), seed)}
+        if (name := (sampler or SamplerSettings()).describe()) is not None:
+            record["sampler"] = name
+            record |= trace_figures(getattr(source, "last_trace", None))
+        return record | metrics
+
+    def sampler(self, settings: SamplerSettings | None = None) -> LatentSource:
+        """The latent source of ``settings`` (default: the prior): the truncation trick, or
+        Langevin or MALA chains on the recipe's latent energy
+        (:func:`gankit.evaluation.samplers.sampler_source`)."""
+        if settings is None or settings.name == "prior":
+            return self.plan.latents
+        return sampler_source(self.recipe, settings)
 
     def save_evaluation(self, record: dict[str, Any]) -> Path:
         """Write ``record`` (from :meth:`evaluation`) to the run directory: ``eval.json`` for
         the run's own settings (``data.n_eval``, the data's default features, the fixed seed),
-        ``eval-FEATURES-nN-seedS.json`` beside it for any other, so that an evaluation with
+        ``eval-FEATURES-nN-seedS[-SAMPLER].json`` beside it for any other, so that one with
         other settings never overwrites it. A record of a later step than ``record``'s (an
         evaluation of an older checkpoint) is replaced with a warning; one of an earlier step
         is the run's progress and is updated quietly."""
         if self.run_dir is None:
             raise GankitError("this run has no run directory to write its evaluation to")
-        settings = {k: record.get(k) for k in ("n", "features", "seed")}
-        own = eval_settings(self.config.data.n_eval, self.plan.default_features, EVAL_SEED)
+        settings = {k: record.get(k) for k in ("n", "features", "seed", "sampler")}
+        own = {**eval_settings(self.config.data.n_eval, self.plan.default_features, EVAL_SEED),
+               "sampler": None}
         if settings == own:
             path = self.run_dir / "eval.json"
         else:
+            drawn = f"-{settings['sampler']}" if settings["sampler"] else ""
             path = self.run_dir / (f"eval-{settings['features'] or 'none'}-n{settings['n']}"
-                                   f"-seed{settings['seed']}.json")
+                                   f"-seed{settings['seed']}{drawn}.json")
         previous = read_json_or_none(path)
         old_step, new_step = (previous or {}).get("step"), record.get("step")
         if isinstance(old_step, int) and isinstance(new_step, int) and old_step > new_step:
@@ -148,8 +168,10 @@ class Run:
 
     def evaluate(self, n: int | None = None, seed: int = EVAL_SEED,
                  features: str | FeatureExtractor | None = None,
-                 weights: str | None = None) -> dict[str, float]:
-        """The data's metrics on ``n`` samples (default ``data.n_eval``: 2,500 as in PacGAN).
+                 weights: str | None = None,
+                 latents: LatentSource | None = None) -> dict[str, float]:
+        """The data's metrics on ``n`` samples (default ``data.n_eval``: 2,500 as in PacGAN),
+        generated at latents from ``latents`` (default: the run's own source, the prior).
 
         Toy data: mode metrics and exact W1. Images: FID, KID, precision/recall and
         density/coverage in the space of ``features`` (a :class:`FeatureExtractor`, or
@@ -161,7 +183,8 @@ class Run:
         n = self.config.data.n_eval if n is None else n
         check_n_eval(n, "number of evaluation samples")
         device = self.trainer.device
-        return self.plan.evaluate(n, seed, self.plan.features(features, weights, device), device)
+        plan = self.plan if latents is None else plan_for(self.recipe, self.data, latents)
+        return plan.evaluate(n, seed, self.plan.features(features, weights, device), device)
 
     def restore(self, checkpoint: str | Path | None = None) -> Run:
         """Load a checkpoint to continue or to use; by default the run directory's newest

@@ -71,6 +71,17 @@ def _device_name(text: str) -> str:
     return text
 
 
+def _positive_float(text: str) -> float:
+    """A step size, temperature or threshold: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {show_value(text)}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {show_value(text)}")
+    return value
+
+
 _COUNT = _int_in(1, 2**63 - 1)  # a sample count: torch takes sizes as int64
 _SEED = _int_in(*SEED_RANGE)  # the seeds train.seed allows
 
@@ -100,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
                              "clean-fid and torch-fidelity read (default npy)")
     sample.add_argument("--seed", type=_SEED, default=0)
     _add_device(sample)
+    _add_sampler(sample, trace=True)
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
     evaluate.add_argument("run_dir", type=_path)
@@ -107,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=_SEED, help="seed of the evaluation's draws "
                           "(default: the fixed one training snapshots use)")
     _add_device(evaluate)
+    _add_sampler(evaluate, trace=False)  # its JSON records the chains' acceptance and energy
     evaluate.add_argument("--features", choices=FEATURES,
                           help="image feature space for FID/KID/precision/recall (default: "
                                "digits on digit data, none for a folder of images)")
@@ -155,6 +168,71 @@ def _add_overrides(parser: argparse.ArgumentParser) -> None:
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=_device_name,
                         help="run on this device (default: the run's train.device)")
+
+
+# The flags of each latent sampler beyond --sampler (gankit.evaluation.samplers)
+SAMPLER_FLAGS = {"prior": (), "truncation": ("threshold",),
+                 "langevin": ("steps", "step_size", "temperature"),
+                 "mala": ("steps", "step_size", "temperature", "burn_in", "adapt")}
+
+
+def _add_sampler(parser: argparse.ArgumentParser, trace: bool) -> None:
+    group = parser.add_argument_group(
+        "latent sampler", "where z comes from: the prior, the truncation trick (BigGAN), or "
+        "Langevin / MALA chains on the run's latent energy (DDLS for a GAN's D, MEG for an "
+        "energy network: E(z) = U(G(z)) / T + ||z||^2 / 2)")
+    group.add_argument("--sampler", choices=tuple(SAMPLER_FLAGS), default="prior")
+    group.add_argument("--steps", type=_int_in(1, 10**6), help="chain steps (default 100)")
+    group.add_argument("--step-size", type=_positive_float,
+                       help="epsilon of z' = z - eps grad E(z) + sqrt(2 eps) xi (default 0.01)")
+    group.add_argument("--temperature", type=_positive_float,
+                       help="T, dividing D's or U's term of the energy (default 1)")
+    group.add_argument("--threshold", type=_positive_float,
+                       help="truncation: |z_i| above it are redrawn (default 1)")
+    group.add_argument("--burn-in", type=_int_in(0, 10**6),
+                       help="MALA: steps whose acceptance is not counted (default 0)")
+    group.add_argument("--adapt", action="store_true", default=None,
+                       help="MALA: adapt the step size toward 0.57 acceptance during the burn-in")
+    if trace:
+        group.add_argument("--trace", type=_path, metavar="PNG",
+                           help="Langevin / MALA: plot the chains' energy and acceptance per "
+                                "step")
+
+
+def _sampler_settings(args: argparse.Namespace):  # -> SamplerSettings (imported lazily)
+    """--sampler and its flags; a flag the chosen sampler does not read is refused."""
+    from gankit.evaluation.samplers import SamplerSettings
+
+    allowed = SAMPLER_FLAGS[args.sampler]
+    given = {name: getattr(args, name) for name in ("steps", "step_size", "temperature",
+                                                     "threshold", "burn_in", "adapt")
+             if getattr(args, name) is not None}
+    for name in given.keys() - set(allowed):
+        flag = "--" + name.replace("_", "-")
+        raise GankitError(f"{flag} does not apply to --sampler {args.sampler} (its flags: "
+                          f"{', '.join('--' + a.replace('_', '-') for a in allowed) or 'none'})")
+    if getattr(args, "trace", None) is not None and args.sampler not in ("langevin", "mala"):
+        raise GankitError(f"--trace plots Langevin or MALA chains, not --sampler {args.sampler}")
+    return SamplerSettings(args.sampler, **given)
+
+
+def _report_chains(args: argparse.Namespace, source: object) -> None:
+    """Say on stderr how the chains went, and plot them with --trace."""
+    trace = getattr(source, "last_trace", None)
+    if trace is None:
+        return
+    energy = f"mean energy {float(trace.energy[0]):.4g} -> {float(trace.energy[-1]):.4g}"
+    if trace.acceptance is not None:
+        accepted = (f", acceptance {float(trace.acceptance.mean()):.3f} (chains "
+                    f"{float(trace.acceptance.min()):.2f}-{float(trace.acceptance.max()):.2f}), "
+                    f"final step size {float(trace.step_size[-1]):.4g}")
+    else:
+        accepted = ""
+    print(f"{args.sampler}: {len(trace.step_size)} steps, {energy}{accepted}", file=sys.stderr)
+    if args.trace is not None:
+        from gankit.plots import plot_chain_trace
+
+        print(f"wrote {plot_chain_trace(trace, args.trace, args.sampler)}", file=sys.stderr)
 
 
 def _print_result(record: dict) -> None:
@@ -211,8 +289,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.format == "npy" and args.out.is_dir():
         raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy "
                           f"(or --format png-dir for a folder of PNGs)")
+    settings = _sampler_settings(args)
     run = load(args.run_dir, _device(args), progress=False)
-    samples = run.sample(args.n, args.seed)
+    source = run.sampler(settings)
+    samples = run.sample(args.n, args.seed, source)
+    _report_chains(args, source)
     path = write_samples(samples, args.out, args.format)
     print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
     if not written_in_place(path):  # --out /dev/stdout: the samples are stdout
@@ -226,10 +307,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     if args.weights is not None and args.features != "inception":
         raise GankitError("--weights is for --features inception")
+    settings = _sampler_settings(args)
     run = load(args.run_dir, _device(args), progress=False)
     record = run.evaluation(args.n, EVAL_SEED if args.seed is None else args.seed,
                             features=args.features,
-                            weights=str(args.weights) if args.weights else None)
+                            weights=str(args.weights) if args.weights else None,
+                            sampler=settings)
     if args.out is not None:
         write_json(args.out, record)
         print(f"wrote {args.out}", file=sys.stderr)

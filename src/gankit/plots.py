@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from gankit.evaluation.samplers import SamplerTrace
 
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
@@ -142,4 +145,31 @@ def save_image_grid(images: np.ndarray, path: Path, ncol: int = 8) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image_grid(images, ncol)).save(path)
+    return path
+
+
+def plot_chain_trace(trace: SamplerTrace, path: Path, name: str) -> Path:
+    """Latent chains step by step: the mean energy E(z) over chains and, for MALA, the mean
+    acceptance probability with the step size it used (adapted during the burn-in only)."""
+    mala = trace.step_acceptance is not None
+    fig, axes = plt.subplots(1, 2 if mala else 1, figsize=(10 if mala else 5, 3.5),
+                             squeeze=False)
+    energy = axes[0, 0]
+    energy.plot(range(len(trace.energy)), trace.energy.numpy())
+    energy.set(xlabel="step", ylabel="mean E(z)", title=f"{name}: energy")
+    if mala:
+        accept = axes[0, 1]
+        accept.plot(range(1, len(trace.step_acceptance) + 1), trace.step_acceptance.numpy(),
+                    label="acceptance")
+        accept.set(xlabel="step", ylabel="mean acceptance probability", ylim=(0, 1.02),
+                   title=f"acceptance {float(trace.acceptance.mean()):.2f}")
+        size = accept.twinx()
+        size.plot(range(1, len(trace.step_size) + 1), trace.step_size.numpy(), color="C1",
+                  label="step size")
+        size.set_ylabel("step size", color="C1")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path

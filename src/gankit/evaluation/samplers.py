@@ -39,8 +39,9 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.evaluation.latents import LatentSource
+from gankit.evaluation.latents import LatentSource, PriorLatents
 from gankit.models.base import DOutput
+from gankit.recipes.base import Recipe
 
 Energy = Callable[[Tensor], Tensor]  # z [N, ...] -> E(z) [N]
 Network = Callable[[Tensor], "Tensor | DOutput"]  # an nn.Module, or a recipe's method on one
@@ -307,3 +308,101 @@ class MALALatents:
         z, self.last_trace = mala(self.energy, z0, self.steps, self.step_size, generator,
                                   **self.options)
         return z
+
+
+# ------------------------------------------------------------------ choosing a sampler
+SAMPLERS = ("prior", "truncation", "langevin", "mala")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How ``gankit sample / eval --sampler`` and ``Run.sampler`` draw latents.
+
+    ``threshold`` is the truncation trick's; ``steps``, ``step_size``, ``temperature`` the
+    chains'; ``burn_in`` and ``adapt`` MALA's (step-size adaptation toward
+    ``target_acceptance`` during the burn-in only)."""
+
+    name: str = "prior"
+    steps: int = 100
+    step_size: float = 0.01
+    temperature: float = 1.0
+    threshold: float = 1.0
+    burn_in: int = 0
+    adapt: bool = False
+    target_acceptance: float = 0.57
+
+    def describe(self) -> str | None:
+        """A short name of the draw for records and file names; None for the prior."""
+        if self.name == "prior":
+            return None
+        if self.name == "truncation":
+            return f"truncation-t{self.threshold:g}"
+        text = f"{self.name}-k{self.steps}-e{self.step_size:g}-T{self.temperature:g}"
+        if self.name == "mala" and self.adapt:
+            text += f"-adapt{self.burn_in}"
+        return text
+
+
+def sampler_source(recipe: Recipe, settings: SamplerSettings) -> LatentSource:
+    """The latent source ``settings`` asks for, on ``recipe``'s prior and latent energy; the
+    chains run the networks in eval mode. A recipe without an energy cannot run chains: one
+    line saying so."""
+    if settings.name not in SAMPLERS:
+        raise GankitError(f"sampler must be one of {', '.join(SAMPLERS)}, "
+                          f"got {settings.name!r}")
+    prior = PriorLatents(recipe)
+    if settings.name == "prior":
+        return prior
+    if settings.name == "truncation":  # for the N(0, I) prior of the shipped recipes
+        shape = recipe.latent(1, torch.Generator(_device_of(recipe))).shape[1:]
+        return TruncatedLatents(tuple(shape), settings.threshold)
+    _check_positive("temperature", settings.temperature)
+    energy = recipe.latent_energy(settings.temperature)
+    if energy is None:
+        raise GankitError(f"recipe {type(recipe).__name__} has no latent energy to run "
+                          f"{settings.name} chains on; use --sampler prior or truncation")
+    if settings.name == "langevin":
+        chains: LangevinLatents | MALALatents = LangevinLatents(
+            energy, prior, settings.steps, settings.step_size)
+    else:
+        chains = MALALatents(energy, prior, settings.steps, settings.step_size,
+                             burn_in=settings.burn_in, adapt=settings.adapt,
+                             target_acceptance=settings.target_acceptance)
+    return InEvalMode(chains, recipe)
+
+
+def trace_figures(trace: SamplerTrace | None) -> dict[str, float]:
+    """What a record says of the chains of the last draw: their mean energy at the start and
+    the end, and MALA's acceptance (mean over chains, after the burn-in)."""
+    if trace is None:
+        return {}
+    figures = {"mcmc_energy_start": float(trace.energy[0]),
+               "mcmc_energy_end": float(trace.energy[-1])}
+    if trace.acceptance is not None:
+        figures["mcmc_acceptance"] = float(trace.acceptance.mean())
+    return figures
+
+
+class InEvalMode:
+    """A latent source whose draws run ``module`` in eval mode: batch norm then uses (and
+    leaves) its running statistics, and no chain's energy depends on the others'."""
+
+    def __init__(self, source: LatentSource, module: torch.nn.Module) -> None:
+        self.source, self.module = source, module
+
+    @property
+    def last_trace(self) -> SamplerTrace | None:
+        return getattr(self.source, "last_trace", None)
+
+    def draw(self, n: int, generator: torch.Generator) -> Tensor:
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            return self.source.draw(n, generator)
+        finally:
+            self.module.train(was_training)
+
+
+def _device_of(module: torch.nn.Module) -> torch.device:
+    parameter = next(module.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
