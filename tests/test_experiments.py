@@ -22,8 +22,9 @@ def run_quick(name, out_dir):
     return figures
 
 
-def test_all_four_are_registered():
-    expected = {"optimal-discriminator", "gan-1d", "js-saturation", "critic-tracks-w1"}
+def test_all_are_registered():
+    expected = {"optimal-discriminator", "gan-1d", "js-saturation", "critic-tracks-w1",
+                "mcmc-truncation"}
     assert expected <= set(EXPERIMENTS.names())
 
 
@@ -106,3 +107,30 @@ def test_cli_lists_and_rejects_names(capsys):
     assert "critic-tracks-w1" in capsys.readouterr().out.split()
     assert main(["experiment", "nope"]) == 2
     assert "unknown experiment 'nope'" in capsys.readouterr().err
+
+
+# --- mcmc-truncation ----------------------------------------------------------------------------
+
+
+def test_mcmc_truncation_measures_every_setting_on_one_model(tmp_path):
+    figures = run_quick("mcmc-truncation", tmp_path)
+    settings = [p["setting"] for p in figures["points"]]
+    assert settings == ["prior", "truncation-t0.5", "truncation-t1", "truncation-t2",
+                        "mala-k20-e0.01-T1", "mala-k20-e0.01-T0.5"]
+    truncation = {p["setting"]: p for p in figures["points"] if p["sampler"] == "truncation"}
+    # a lower threshold narrows the latents: fewer modes (as even or less even coverage)
+    assert truncation["truncation-t0.5"]["modes"] <= truncation["truncation-t2"]["modes"]
+    for point in figures["points"]:
+        assert 0 <= point["high_quality"] <= 100 and point["modes"] <= 25
+        if point["sampler"] == "mala":
+            assert 0 < point["mcmc_acceptance"] <= 1
+    assert set(figures["mala_beats_truncation"]) <= set(settings)
+
+
+def test_the_truncation_curve_is_read_between_and_below_its_points():
+    from gankit.experiments.mcmc_truncation import curve_at
+
+    curve = [{"reverse_kl": 1.0, "high_quality": 50.0}, {"reverse_kl": 2.0, "high_quality": 70.0}]
+    assert curve_at(curve, 1.5) == pytest.approx(60.0)
+    assert curve_at(curve, 0.5) == 50.0  # more even than every threshold: the most even one
+    assert curve_at(curve, 2.5) is None  # less even than every threshold: nothing to compare

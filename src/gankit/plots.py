@@ -168,8 +168,4 @@ def plot_chain_trace(trace: SamplerTrace, path: Path, name: str) -> Path:
                   label="step size")
         size.set_ylabel("step size", color="C1")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

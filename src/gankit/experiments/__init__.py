@@ -5,6 +5,7 @@ from gankit.experiments import (  # noqa: F401  (each module registers its exper
     critic_tracks_w1,
     gan_1d,
     js_saturation,
+    mcmc_truncation,
     optimal_discriminator,
 )
 from gankit.experiments.base import EXPERIMENTS
