@@ -136,3 +136,16 @@ def test_the_latent_energy_of_each_shipped_recipe(make_run):
         assert energy.shape == (5,) and torch.isfinite(energy).all()
         prior_part = 0.5 * z.pow(2).sum(1)
         assert not torch.allclose(energy, prior_part)  # the network's term is there
+
+
+def test_chains_in_groups_report_one_trace_over_all_of_them(make_run):
+    from gankit.evaluation.samplers import InEvalMode, MALALatents, PriorLatents
+
+    run = make_run()
+    chains = MALALatents(run.recipe.latent_energy(), PriorLatents(run.recipe), 4, 0.01)
+    grouped = InEvalMode(chains, run.recipe, chunk=3)
+    z = grouped.draw(7, torch.Generator().manual_seed(0))  # groups of 3, 3 and 1
+    trace = grouped.last_trace
+    assert z.shape == (7, 2) and trace.acceptance.shape == (7,)
+    assert trace.energy.shape == (5,) and trace.step_acceptance.shape == (4,)
+    torch.testing.assert_close(trace.step_size, torch.full((4,), 0.01))

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.evaluation.latents import LatentSource, PriorLatents
+from gankit.evaluation.latents import DECODE_CHUNK, LatentSource, PriorLatents
 from gankit.models.base import DOutput
 from gankit.recipes.base import Recipe
 
@@ -384,23 +384,46 @@ def trace_figures(trace: SamplerTrace | None) -> dict[str, float]:
 
 
 class InEvalMode:
-    """A latent source whose draws run ``module`` in eval mode: batch norm then uses (and
-    leaves) its running statistics, and no chain's energy depends on the others'."""
+    """Chains (:class:`LangevinLatents`, :class:`MALALatents`) run with ``module`` in eval
+    mode, so that batch norm uses (and leaves) its running statistics and no chain's energy
+    depends on the others', at most ``chunk`` chains at a time, so that the networks'
+    activations for thousands of image chains fit in memory (the chains are independent, so
+    this changes nothing but the order of the random draws). ``last_trace`` covers them all."""
 
-    def __init__(self, source: LatentSource, module: torch.nn.Module) -> None:
-        self.source, self.module = source, module
-
-    @property
-    def last_trace(self) -> SamplerTrace | None:
-        return getattr(self.source, "last_trace", None)
+    def __init__(self, source: LangevinLatents | MALALatents, module: torch.nn.Module,
+                 chunk: int = DECODE_CHUNK) -> None:
+        self.source, self.module, self.chunk = source, module, chunk
+        self.last_trace: SamplerTrace | None = None
 
     def draw(self, n: int, generator: torch.Generator) -> Tensor:
         was_training = self.module.training
         self.module.eval()
+        parts, traces = [], []
         try:
-            return self.source.draw(n, generator)
+            for start in range(0, n, self.chunk):
+                parts.append(self.source.draw(min(self.chunk, n - start), generator))
+                traces.append(self.source.last_trace)
         finally:
             self.module.train(was_training)
+        self.last_trace = merge_traces(traces, [len(p) for p in parts])
+        return torch.cat(parts)
+
+
+def merge_traces(traces: list[SamplerTrace], sizes: list[int]) -> SamplerTrace:
+    """The trace of chains run in groups: means over all chains (weighted by group size), every
+    chain's acceptance, the step size averaged over groups (each adapts its own)."""
+    weights = torch.tensor(sizes, dtype=torch.float64) / sum(sizes)
+
+    def mean(values: list[Tensor]) -> Tensor:
+        return sum(w * v.double() for w, v in zip(weights, values, strict=True)).float()
+
+    accepted = [t.acceptance for t in traces]
+    return SamplerTrace(
+        energy=mean([t.energy for t in traces]),
+        step_size=mean([t.step_size for t in traces]),
+        acceptance=None if accepted[0] is None else torch.cat(accepted),
+        step_acceptance=(None if traces[0].step_acceptance is None
+                         else mean([t.step_acceptance for t in traces])))
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
