@@ -69,8 +69,9 @@ Landscape = Callable[[np.ndarray], "tuple[np.ndarray, str] | None"]  # points ->
 
 
 def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, path: Path,
-                    title: str = "") -> Path:
-    """Real and generated points over a filled contour of D (``landscape``) on their box."""
+                    title: str = "", chains: np.ndarray | None = None) -> Path:
+    """Real and generated points over a filled contour of D (``landscape``) on their box, and
+    latent chains decoded step by step (``chains`` [K, steps + 1, 2]), ending at a cross."""
     both = np.concatenate([real, fake])
     lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     pad = 0.15 * (hi - lo) + 1e-3
@@ -85,6 +86,10 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
         fig.colorbar(contour, ax=ax, label=drawn[1])
     ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
+    for k, chain in enumerate([] if chains is None else chains):
+        ax.plot(chain[:, 0], chain[:, 1], "-", color="darkgreen", lw=0.9,
+                label="MALA chains in z" if k == 0 else None)
+        ax.plot(chain[-1, 0], chain[-1, 1], "x", color="darkgreen", ms=4)
     ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
     return save_figure(fig, path)

@@ -174,6 +174,7 @@ def _proposal_log_density(to: Tensor, start: Tensor, grad: Tensor, step_size: fl
 def mala(
     energy: Energy, z0: Tensor, steps: int, step_size: float, generator: torch.Generator, *,
     burn_in: int = 0, adapt: bool = False, target_acceptance: float = 0.57,
+    path: list[Tensor] | None = None,
 ) -> tuple[Tensor, SamplerTrace]:
     r"""Metropolis-adjusted Langevin (Roberts & Tweedie 1996): the Langevin step as a
     proposal, accepted per chain with probability $\min(1, \alpha)$
@@ -184,10 +185,12 @@ def mala(
     ``ADAPT_RATE`` times the gap between the chains' mean acceptance probability and the
     target. After burn-in the step size is frozen: a step size that keeps adapting to the chain's
     own past makes it no longer a Markov chain with $\exp(-E)$ invariant. ``trace.acceptance``
-    counts the steps after burn-in only.
+    counts the steps after burn-in only. A ``path`` list receives z_0 ... z_T (for pictures).
     """
     _check_mala(steps, step_size, burn_in, adapt, target_acceptance)
     z = z0.detach()
+    if path is not None:
+        path.append(z)
     e, grad = energy_and_grad(energy, z)
     eps = float(step_size)
     energies, step_sizes, step_acceptance = [e.mean()], [], []
@@ -201,6 +204,8 @@ def mala(
         keep = accept.reshape(-1, *(1,) * (z.dim() - 1))
         z, grad = torch.where(keep, z_prop, z), torch.where(keep, grad_prop, grad)
         e = torch.where(accept, e_prop, e)
+        if path is not None:
+            path.append(z)
         alpha = log_alpha.clamp(max=0).exp().nan_to_num(0.0).mean()
         energies.append(e.mean())
         step_sizes.append(eps)
@@ -424,6 +429,26 @@ def merge_traces(traces: list[SamplerTrace], sizes: list[int]) -> SamplerTrace:
         acceptance=None if accepted[0] is None else torch.cat(accepted),
         step_acceptance=(None if traces[0].step_acceptance is None
                          else mean([t.step_acceptance for t in traces])))
+
+
+def chain_paths(recipe: Recipe, n: int = 8, steps: int = 50, step_size: float = 0.01,
+                seed: int = 0) -> Tensor | None:
+    """``n`` MALA chains on the recipe's latent energy, decoded at every step:
+    x [n, steps + 1, ...] on the CPU (the snapshot draws them over D on 2-D data); None for a
+    recipe without a latent energy. Networks in eval mode, randomness from ``seed`` alone."""
+    energy = recipe.latent_energy()
+    if energy is None:
+        return None
+    generator = torch.Generator(_device_of(recipe)).manual_seed(seed)
+    positions: list[Tensor] = []
+    was_training = recipe.training
+    recipe.eval()
+    try:
+        mala(energy, recipe.latent(n, generator), steps, step_size, generator, path=positions)
+        with torch.no_grad():
+            return torch.stack([recipe.decode(z).cpu() for z in positions], 1)
+    finally:
+        recipe.train(was_training)
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:

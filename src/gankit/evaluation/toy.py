@@ -67,6 +67,7 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[
 
 def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
              metrics: dict[str, float]) -> None:
+    from gankit.evaluation.samplers import chain_paths
     from gankit.plots import plot_density_1d, plot_samples_2d
 
     def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:
@@ -85,7 +86,9 @@ def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
     summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
     title = f"step {trainer.step}\n{summary}"
     if real.shape[1] == 2:
-        plot_samples_2d(real, fake, landscape, path, title)
+        chains = chain_paths(trainer.recipe)
+        plot_samples_2d(real, fake, landscape, path, title,
+                        None if chains is None else chains.numpy())
     elif real.shape[1] == 1:
         lo, hi = np.percentile(np.concatenate([real, fake]), [0.5, 99.5])
         x = np.linspace(lo - 1, hi + 1, 400, dtype=np.float32)
