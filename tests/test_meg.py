@@ -284,3 +284,19 @@ def test_a_short_toy_run_covers_several_modes():
     run.trainer.hooks = []
     run.fit()
     assert run.evaluate()["modes"] >= 4
+
+
+@pytest.mark.slow
+def test_ring8_meg_covers_every_mode():
+    """ring8-meg for 3,000 G steps (15,000 energy steps; ~3 min of CPU), seed 0, measured: 8
+    modes, high quality 4.8 %, reverse KL 0.075. The samples spread around each mode: the score
+    penalty bounds how sharp U can be at the data (std 0.01) and G maximizes its entropy.
+    grid25-meg, same budget: 22 of 25 modes, high quality 5.0 %, reverse KL 0.71."""
+    import gankit
+
+    run = gankit.build("ring8-meg", ["train.steps=3000", "train.seed=0"], progress=False)
+    run.trainer.hooks = []
+    run.fit()
+    metrics = run.evaluate()
+    assert metrics["modes"] == 8
+    assert metrics["reverse_kl"] <= 0.15
