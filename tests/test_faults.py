@@ -86,6 +86,7 @@ FAMILIES = {
     "f-gan": {"loss": {"name": "f-gan"}},
     "began": {"recipe": "began"},
     "relativistic": {"recipe": "relativistic"},
+    "meg": {"recipe": "meg", "train": {"n_critic": 2}},
     "dropout": {"model": DROPOUT},
 }
 

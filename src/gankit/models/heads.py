@@ -45,3 +45,30 @@ def feature_width(discriminator: nn.Module, input_shape: tuple[int, ...]) -> int
         return discriminator(torch.zeros(2, *input_shape, device=device)).features.shape[1]
     finally:
         discriminator.train(was_training)
+
+
+class JointCritic(nn.Module):
+    """A scalar T(x, z) [N] on a pair of a data point and a latent: ``body`` (a discriminator
+    returning :class:`DOutput`) encodes x, and an MLP head reads its features concatenated with
+    z. MEG's statistics network (Kumar et al. 2019, after MINE's concatenation critic, Belghazi
+    et al. 2018); the same shape as a joint discriminator D(x, z) (ALI, BiGAN).
+
+    :meth:`scores` encodes x once for several latents, as the MI estimators pair one batch of
+    x with its own z and with shuffled ones.
+    """
+
+    def __init__(self, body: nn.Module, features: int, latent_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.body = body
+        self.head = nn.Sequential(nn.Linear(features + latent_dim, hidden), nn.LeakyReLU(0.2),
+                                  nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                                  nn.Linear(hidden, 1))
+
+    def scores(self, x: Tensor, *latents: Tensor) -> tuple[Tensor, ...]:
+        """T(x, z) [N] for each z [N, latent_dim] of ``latents``, x [N, ...] encoded once."""
+        features = self.body(x).features  # [N, F]
+        return tuple(self.head(torch.cat([features, z.flatten(1).to(features.dtype)], 1))
+                     .squeeze(1).float() for z in latents)
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        return self.scores(x, z)[0]

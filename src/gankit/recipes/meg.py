@@ -1,0 +1,171 @@
+r"""MEG, Kumar et al. 2019, "Maximum Entropy Generators for Energy-Based Models": an energy
+network U trained against a generator that maximizes its own entropy.
+
+Notation (Sec. 3): the energy $U(x)$ is D's raw output (low: data); $p_\theta \propto e^{-U}$.
+U minimizes $\mathcal L_U = \mathbb E_{data} U(x) - \mathbb E_z U(G(z)) + \lambda\,
+\mathbb E_{data}\lVert\nabla_x U(x)\rVert_2^2$ and G minimizes $\mathcal L_G = \mathbb E_z
+U(G(z)) - w\,\hat H[p_G]$, which is $KL(p_G \,\|\, p_\theta)$ up to a constant: G is trained
+to sample the energy model, so the energy's negative phase needs no MCMC. The entropy
+$\hat H$ is an estimate of $I(G(z); z)$ (:mod:`gankit.mutual_information`), chosen by
+``meg.entropy``: ``jsd`` (the paper's, a statistics network T(x, z)) or ``encoder`` (InfoGAN's
+bound, an encoder E(x) -> z). $\lambda$ is ``meg.gp_weight``, $w$ ``meg.entropy_weight``.
+
+The penalty is the squared norm of the whole input gradient of each example: the reference code
+takes ``norm(2, dim=1)`` of an image gradient [N, C, H, W], a norm over channels only, averaged
+over the H x W pixels, i.e. a penalty H * W times weaker than the paper's on images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config, ModelConfig, refuse_unused
+from gankit.data.spec import DataSpec
+from gankit.errors import ConfigError
+from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
+from gankit.models.heads import JointCritic, WithHeads, feature_width
+from gankit.mutual_information import gaussian_encoder_bound, jsd_mutual_information
+from gankit.penalties import gradient_norm_penalty
+from gankit.recipes.base import (
+    RECIPES,
+    OptimizerSpec,
+    Phase,
+    PhaseOutput,
+    StepContext,
+    TwoPlayerRecipe,
+)
+
+if TYPE_CHECKING:
+    from gankit.evaluation.samplers import Energy
+
+# The network each entropy estimator trains with G (by G's optimizer), as named in ``nets``.
+ESTIMATOR_NETWORKS = {"jsd": "T", "encoder": "E"}
+# lambda of the paper's experiments: 10 on images, 0.1 on the 2-D toy sets (Sec. 5).
+IMAGE_GP_WEIGHT, POINTS_GP_WEIGHT = 10.0, 0.1
+
+
+@dataclass
+class MEGOptions:
+    """The ``meg:`` section of a config."""
+
+    entropy: str = "jsd"  # the estimator of H[p_G]: jsd (Deep InfoMax's, the paper's) | encoder
+    entropy_weight: float = 1.0  # w, the weight of -H in G's loss (1 in the paper's code)
+    # lambda of the score penalty on real data; None: 10 for images, 0.1 for points (the paper's)
+    gp_weight: float | None = None
+
+    def check(self) -> None:
+        if self.entropy not in ESTIMATOR_NETWORKS:
+            raise ConfigError(f"meg.entropy must be one of {', '.join(ESTIMATOR_NETWORKS)}, "
+                              f"got {self.entropy!r}")
+        for key in ("entropy_weight", "gp_weight"):
+            if (value := getattr(self, key)) is not None and value < 0:
+                raise ConfigError(f"meg.{key} must be >= 0, got {value}")
+
+
+def default_gp_weight(shape: tuple[int, ...]) -> float:
+    """The paper's lambda for data of one example's ``shape``: images are [C, H, W]."""
+    return IMAGE_GP_WEIGHT if len(shape) == 3 else POINTS_GP_WEIGHT
+
+
+def estimator_network(entropy: str, model: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+    """T(x, z) (``jsd``) or E(x) -> z_hat (``encoder``) on a trunk built like D (an MLP for
+    points, DCGAN convolutions for images), its own weights, with a head of the right width."""
+    trunk = build_part(DISCRIMINATORS, model, "discriminator", shape)
+    width = feature_width(trunk, shape)
+    if entropy == "jsd":
+        return JointCritic(trunk, width, model.latent_dim, model.d_hidden)
+    return WithHeads(trunk, {"z": nn.Linear(width, model.latent_dim)})
+
+
+@RECIPES.register("meg")
+class MEG(TwoPlayerRecipe):
+    """n_critic energy phases, then one phase of G with its entropy estimator (TwoPlayerRecipe:
+    the phases, the N(0, I) prior and decode)."""
+
+    Options = MEGOptions
+    headline = ("d_loss", "g_energy", "entropy")
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        """U is one energy per example with its own penalty (``meg.gp_weight``), and G's loss
+        is fixed: the GAN losses, their penalties and batch-coupled layers are refused."""
+        refuse_unused(config, {
+            "loss.name": "non-saturating", "loss.gp_weight": None, "loss.clip": None,
+            "loss.r1_weight": 0.0, "loss.r2_weight": 0.0, "loss.real_label": 1.0,
+            "loss.feature_matching": 0.0, "loss.pull_away": 0.0, "model.pack": 1,
+            "model.minibatch_discrimination": 0, "model.minibatch_stddev": False,
+            "train.g_ema": 0.0, "train.reuse_fake": False,
+        }, "meg", "its D is a per-example energy with its own penalty, meg.gp_weight, and G "
+                  "minimizes the energy minus an entropy estimate")
+        if config.model.d_norm == "batch":
+            raise ConfigError("recipe meg needs model.d_norm 'none' or 'layer', got 'batch': batch "
+                              "norm makes each energy U(x), and its gradient penalty, depend on "
+                              "the rest of the batch")
+        check_part(DISCRIMINATORS, config.model, "discriminator")  # a bad name: one line now
+
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        super().__init__(config)
+        options = config.options
+        self.entropy, self.entropy_weight = options.entropy, options.entropy_weight
+        self.gp_weight = (default_gp_weight(spec.shape) if options.gp_weight is None
+                          else options.gp_weight)  # lambda
+        self.estimator = ESTIMATOR_NETWORKS[self.entropy]
+        self.nets = nn.ModuleDict({
+            "G": build_part(GENERATORS, config.model, "generator", spec.shape),
+            "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
+            self.estimator: estimator_network(self.entropy, config.model, spec.shape),
+        })
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        """G's optimizer also steps T (or E), as in the paper's code: both maximize the same
+        estimate, so one loss serves both (T's gradient is scaled by entropy_weight)."""
+        specs = super().optimizers()
+        return {**specs, "g": replace(specs["g"], networks=("G", self.estimator))}
+
+    def energy(self, x: Tensor) -> Tensor:
+        """U(x) [N]: D's raw output."""
+        return self.nets["D"](x).logits
+
+    def entropy_estimate(self, z: Tensor, fake: Tensor, ctx: StepContext) -> Tensor:
+        """H[p_G] estimated as I(G(z); z) on this batch; ``jsd`` pairs x with a permutation of
+        the batch's z (the marginal pairs), drawn from the run's generator."""
+        if self.entropy == "encoder":
+            return gaussian_encoder_bound(z, self.nets["E"](fake).heads["z"].float())
+        # Under torchrun z is this process's shard: every process draws a permutation of its
+        # own shard's size from the one stream, so the streams stay in step.
+        g = ctx.generator
+        perm = torch.randperm(len(z), generator=g, device=g.device).to(z.device)
+        t_joint, t_marginal = self.nets["T"].scores(fake, z, z[perm])  # [N], [N]
+        return jsd_mutual_information(t_joint, t_marginal)
+
+    def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
+        z = ctx.draw(self.latent)  # [N, latent_dim]
+        if phase.name == "d":
+            real = ctx.real_batch()
+            with torch.no_grad():
+                fake = self.nets["G"](z)
+            u_real, u_fake = self.energy(real), self.energy(fake)  # [N], [N]
+            score = gradient_norm_penalty(self.energy, real)  # E ||grad_x U(x)||^2, all dims
+            return PhaseOutput({"d_loss": u_real.mean() - u_fake.mean(),
+                                "d_gp": self.gp_weight * score},
+                               {"energy_real": u_real.mean().detach(),
+                                "energy_fake": u_fake.mean().detach(),
+                                "score_norm2": score.detach()})
+        fake = self.nets["G"](z)
+        entropy = self.entropy_estimate(z, fake, ctx)
+        return PhaseOutput({"g_energy": self.energy(fake).mean(),
+                            "g_entropy": -self.entropy_weight * entropy},
+                           {"entropy": entropy.detach()})
+
+    def latent_energy(self, temperature: float = 1.0) -> Energy:
+        """MEG's MCMC in latent space: E(z) = U(G(z)) / T + ||z||^2 / 2."""
+        from gankit.evaluation.samplers import meg_energy
+
+        return meg_energy(self.decode, self.energy, temperature)
+
+    def landscape(self, x: Tensor) -> tuple[Tensor, str]:
+        return self.energy(x), "energy U(x)"
