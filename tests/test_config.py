@@ -660,9 +660,15 @@ def test_base_chains_are_capped_in_depth(tmp_path):
         assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("base", ["5", "[a]", "''", "..", "nope.yaml"])
-def test_a_bad_base_is_one_line(tmp_path, base):
-    file_error(tmp_path, f"base: {base}\n")
+@pytest.mark.parametrize(("base", "words"), [
+    ("5", "must be a config name or path, got 5"),
+    ("[a]", "must be a config name or path, got ['a']"),
+    ("''", "must be a config name or path, got ''"),
+    ("..", "config .. is a directory"),
+    ("nope.yaml", "config file not found: nope.yaml"),
+])
+def test_a_bad_base_is_one_line(tmp_path, base, words):
+    assert words in file_error(tmp_path, f"base: {base}\n")
 
 
 def test_a_directory_as_config(tmp_path):

@@ -503,7 +503,7 @@ def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> 
     base = data.pop("base", None)
     if base is None:
         return data
-    if not isinstance(base, str):
+    if not isinstance(base, str) or not base:
         raise ConfigError(f"base in {shown} must be a config name or path, got "
                           f"{show_value(base)}")
     relative = path.parent / base
