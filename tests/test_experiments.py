@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+import torch
 from scipy import stats
 
 from gankit.cli import main
@@ -24,7 +25,7 @@ def run_quick(name, out_dir):
 
 def test_all_are_registered():
     expected = {"optimal-discriminator", "gan-1d", "js-saturation", "critic-tracks-w1",
-                "mcmc-truncation"}
+                "mcmc-truncation", "energy-landscape"}
     assert expected <= set(EXPERIMENTS.names())
 
 
@@ -134,3 +135,51 @@ def test_the_truncation_curve_is_read_between_and_below_its_points():
     assert curve_at(curve, 1.5) == pytest.approx(60.0)
     assert curve_at(curve, 0.5) == 50.0  # more even than every threshold: the most even one
     assert curve_at(curve, 2.5) is None  # less even than every threshold: nothing to compare
+
+
+# --- energy-landscape ---------------------------------------------------------------------------
+
+
+def test_an_exact_energy_correlates_perfectly_and_its_modes_are_wells():
+    from gankit.data.toy import DATASETS
+    from gankit.experiments.energy_landscape import box_grid, compare
+
+    data = DATASETS["ring8"](None)
+    grid, generator = box_grid(data, 30), torch.Generator().manual_seed(0)
+    exact = compare(lambda x: -data.log_pdf(x), data, grid, generator)
+    assert exact["pearson_grid"] == pytest.approx(1) and exact["spearman_grid"] == pytest.approx(1)
+    assert exact["pearson_near_data"] == pytest.approx(1) and exact["mode_depth"] > 0
+    # an energy with the wrong sign: -1, and the modes are hills
+    wrong = compare(lambda x: data.log_pdf(x), data, grid, generator)
+    assert wrong["spearman_grid"] == pytest.approx(-1) and wrong["mode_depth"] < 0
+    # a monotone but non-linear energy keeps Spearman's 1 and loses Pearson's
+    squashed = compare(lambda x: torch.exp(-data.log_pdf(x) / 1000), data, grid, generator)
+    assert squashed["spearman_grid"] > 0.9999 and squashed["pearson_grid"] < 0.9
+    flat = compare(lambda x: torch.zeros(len(x)), data, grid, generator)
+    assert math.isnan(flat["pearson_grid"]) and math.isnan(flat["mode_depth"])
+    # the grid spans the modes' box with a quarter of it on each side
+    assert grid.shape == (900, 2) and grid.min() == pytest.approx(-1.5)
+
+
+def test_energy_landscape_measures_both_models_on_both_mixtures(tmp_path):
+    figures = run_quick("energy-landscape", tmp_path)
+    assert set(figures["results"]) == {"grid25-meg", "grid25-non-saturating", "ring8-meg",
+                                       "ring8-non-saturating"}
+    for result in figures["results"].values():
+        for key in ("pearson_grid", "spearman_grid", "pearson_near_data"):
+            assert -1 <= result[key] <= 1
+        assert math.isfinite(result["mode_depth"])
+
+
+def test_every_two_player_energy_is_the_one_its_latent_energy_pulls_back(make_run):
+    from gankit.evaluation.samplers import ddls_energy
+
+    x, z = torch.randn(6, 2), torch.randn(6, 2)
+    gan = make_run().recipe
+    torch.testing.assert_close(gan.energy(x), -gan.critic(x))
+    torch.testing.assert_close(gan.latent_energy(3.0)(z),
+                               ddls_energy(gan.decode, gan.critic, 3.0)(z))
+    for recipe in ("meg", "began", "relativistic"):
+        r = make_run(recipe=recipe).recipe
+        expected = r.energy(r.decode(z)) / 3.0 + 0.5 * z.pow(2).sum(1)
+        torch.testing.assert_close(r.latent_energy(3.0)(z), expected)

@@ -3,6 +3,7 @@
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 from scipy.stats import chisquare
@@ -143,6 +144,18 @@ def test_mixture_pdf_matches_the_formula():
     one_d = dataset("gaussian-1d")
     grid = torch.linspace(0, 8, 4001, dtype=torch.float64)[:, None]
     assert torch.trapezoid(one_d.pdf(grid), grid[:, 0]).item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_mixture_log_pdf_matches_scipy_and_stays_finite_far_away():
+    from scipy.stats import multivariate_normal
+
+    data = dataset("grid25")
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.03], [4.1, -3.9], [0.7, 2.2]], dtype=torch.float64)
+    expected = np.log(np.mean([multivariate_normal(c, 0.05**2 * np.eye(2)).pdf(x.numpy())
+                               for c in data.modes.double().numpy()], axis=0))
+    np.testing.assert_allclose(data.log_pdf(x).numpy(), expected, rtol=1e-9)
+    far = data.log_pdf(torch.tensor([[40.0, 40.0]]))  # pdf underflows to 0 here, log_pdf does not
+    assert data.pdf(torch.tensor([[40.0, 40.0]])).item() == 0 and torch.isfinite(far).all()
 
 
 def test_unknown_dataset_lists_known_ones():

@@ -81,11 +81,16 @@ class GaussianMixture(ToyDistribution):
     def mode_std(self) -> float:
         return self.std
 
+    def log_pdf(self, x: Tensor) -> Tensor:
+        """Log-density at x [N, dim], finite however far x is from every mode (a log-sum-exp
+        over the components): the truth a learned energy is compared with."""
+        sq = ((x[:, None, :] - self.centers[None].to(x)) ** 2).sum(-1)  # [N, K]
+        log_norm = self.dim / 2 * math.log(2 * math.pi * self.std**2) + math.log(len(self.centers))
+        return torch.logsumexp(-sq / (2 * self.std**2), dim=1) - log_norm
+
     def pdf(self, x: Tensor) -> Tensor:
         """Density at x [N, dim] (used by the 1-D experiments for D* and JS)."""
-        sq = ((x[:, None, :] - self.centers[None].to(x)) ** 2).sum(-1)  # [N, K]
-        norm = (2 * math.pi * self.std**2) ** (self.dim / 2)
-        return torch.exp(-sq / (2 * self.std**2)).mean(1) / norm
+        return self.log_pdf(x).exp()
 
 
 @dataclass

@@ -3,6 +3,7 @@ writes a PNG and a JSON of its figures. Keyed by the name ``gankit experiment NA
 
 from gankit.experiments import (  # noqa: F401  (each module registers its experiment)
     critic_tracks_w1,
+    energy_landscape,
     gan_1d,
     js_saturation,
     mcmc_truncation,

@@ -196,11 +196,19 @@ class TwoPlayerRecipe(Recipe):
     def decode(self, z: Tensor) -> Tensor:
         return self.nets["G"](z)
 
-    def latent_energy(self, temperature: float = 1.0) -> Energy:
-        """DDLS (Che et al. 2020): E(z) = ||z||^2 / 2 - d(G(z)) / T with d D's raw output."""
-        from gankit.evaluation.samplers import ddls_energy
+    def energy(self, x: Tensor) -> Tensor:
+        """The energy [N] that D puts on points x [N, ...], low where D sees data: minus D's raw
+        output here (the logit for log-likelihood losses), as DDLS reads a GAN (Che et al.
+        2020); an energy recipe's own U(x) (MEG, BEGAN) where it has one."""
+        return -self.nets["D"](x).logits.reshape(len(x))
 
-        return ddls_energy(self.decode, self.nets["D"], temperature)
+    def latent_energy(self, temperature: float = 1.0) -> Energy:
+        """The data-space energy pulled back to z: E(z) = energy(G(z)) / T + ||z||^2 / 2. With
+        an energy recipe's U that is MEG's latent MCMC (Kumar et al. 2019); with a GAN's -d(x)
+        it is DDLS (Che et al. 2020), the same formula."""
+        from gankit.evaluation.samplers import meg_energy
+
+        return meg_energy(self.decode, self.energy, temperature)
 
 
 def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:

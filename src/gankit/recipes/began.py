@@ -11,7 +11,6 @@ and the global convergence measure $M = \mathcal{L}(x) + |\gamma\mathcal{L}(x) -
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -22,9 +21,6 @@ from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, GENERATORS, build_part, check_part
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
-
-if TYPE_CHECKING:
-    from gankit.evaluation.samplers import Energy
 
 
 class EquilibriumControl(nn.Module):
@@ -111,13 +107,6 @@ class BEGAN(TwoPlayerRecipe):
             k = self.nets["balance"].k
             balance = self.gamma * self._last_real_loss - self._last_fake_loss
             k.copy_((k + self.lambda_k * balance).clamp(0, 1))
-
-    def latent_energy(self, temperature: float = 1.0) -> Energy:
-        """The auto-encoder's energy pulled back to z, as MEG samples one (Kumar et al. 2019):
-        E(z) = L(G(z)) / T + ||z||^2 / 2."""
-        from gankit.evaluation.samplers import meg_energy
-
-        return meg_energy(self.decode, self.energy, temperature)
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         return self.energy(x), "auto-encoder loss L(x)"

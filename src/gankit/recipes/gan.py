@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from functools import partial
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -21,9 +20,6 @@ from gankit.losses import (
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
-
-if TYPE_CHECKING:
-    from gankit.evaluation.samplers import Energy
 
 
 @RECIPES.register("gan")
@@ -78,12 +74,10 @@ class GAN(TwoPlayerRecipe):
         """D's raw output at each point of x [N, ...] -> [N] (a pack of m copies if packing)."""
         return self.score_packs(x.repeat_interleave(self.pack_size, dim=0))
 
-    def latent_energy(self, temperature: float = 1.0) -> Energy:
-        """DDLS with d the raw output at each point (the logit for log-likelihood losses, the
-        critic otherwise), judged as a pack of m copies under PacGAN."""
-        from gankit.evaluation.samplers import ddls_energy
-
-        return ddls_energy(self.decode, self.critic, temperature)
+    def energy(self, x: Tensor) -> Tensor:
+        """Minus the raw output at each point (DDLS's energy), judged as a pack of m copies under
+        PacGAN."""
+        return -self.critic(x)
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         label = "D(x)" if self.loss.probabilistic else "critic D(x)"

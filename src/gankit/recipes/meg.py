@@ -18,7 +18,6 @@ over the H x W pixels, i.e. a penalty H * W times weaker than the paper's on ima
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -38,9 +37,6 @@ from gankit.recipes.base import (
     StepContext,
     TwoPlayerRecipe,
 )
-
-if TYPE_CHECKING:
-    from gankit.evaluation.samplers import Energy
 
 # The network each entropy estimator trains with G (by G's optimizer), as named in ``nets``.
 ESTIMATOR_NETWORKS = {"jsd": "T", "encoder": "E"}
@@ -160,12 +156,6 @@ class MEG(TwoPlayerRecipe):
         return PhaseOutput({"g_energy": self.energy(fake).mean(),
                             "g_entropy": -self.entropy_weight * entropy},
                            {"entropy": entropy.detach()})
-
-    def latent_energy(self, temperature: float = 1.0) -> Energy:
-        """MEG's MCMC in latent space: E(z) = U(G(z)) / T + ||z||^2 / 2."""
-        from gankit.evaluation.samplers import meg_energy
-
-        return meg_energy(self.decode, self.energy, temperature)
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         return self.energy(x), "energy U(x)"
