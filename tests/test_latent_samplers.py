@@ -66,10 +66,25 @@ def test_mala_crosses_between_modes_to_the_mixture_weights():
         return -torch.logsumexp(weights.log() - d2 / (2 * sd ** 2), dim=1)
 
     g = seeded()
-    z0 = modes[0] + sd * torch.randn(4000, 2, generator=g)
+    n = 4000
+    z0 = modes[0] + sd * torch.randn(n, 2, generator=g)
     z, _ = mala(mixture_energy, z0, 600, 0.64, g)
     in_major = (z[:, 0] > 0).float().mean().item()
     assert in_major == pytest.approx(0.75, abs=0.03)  # 4.4 standard errors
+    # the mixture's mean and covariance in closed form: (1, 0), and sd^2 I plus the spread of
+    # the modes around the mean (4^2 w (1 - w) = 3 along x)
+    mean = weights @ modes
+    spread = (weights[:, None, None] * (modes - mean)[:, :, None] * (modes - mean)[:, None, :]
+              ).sum(0)
+    cov = sd ** 2 * torch.eye(2) + spread  # within-mode + between-mode covariance
+    assert torch.allclose(z.mean(0), mean, atol=4 * (cov.diag() / n).sqrt().max())
+    assert torch.allclose(torch.cov(z.T), cov, atol=0.12)  # x variance 3.64: about 4 s.e.
+    # and a two-sample test against exact draws of the mixture, along each axis and diagonal
+    rng = np.random.default_rng(1)
+    exact = (modes.numpy()[rng.choice(2, n, p=weights.numpy())]
+             + sd * rng.standard_normal((n, 2)))
+    for direction in ([1, 0], [0, 1], [1, 1], [1, -1]):
+        assert stats.ks_2samp(z.numpy() @ direction, exact @ direction).pvalue > 1e-3
 
 
 def test_ula_variance_bias_follows_its_closed_form_and_shrinks_with_the_step():
@@ -156,6 +171,21 @@ def test_adaptation_moves_acceptance_to_the_target_during_burn_in_only(start):
     assert trace.acceptance.mean().item() == pytest.approx(target, abs=0.05)
     _, fixed = mala(gaussian_energy, z0, 200, start, seeded(), burn_in=burn_in)
     assert torch.all(fixed.step_size == start)  # no adaptation unless asked
+
+
+def test_truncation_is_exact_and_fast_at_tiny_thresholds():
+    """Redrawing until |z| <= t would take ~1 / t rounds; the inverse CDF takes one."""
+    import time
+
+    start = time.perf_counter()
+    z = truncated_normal((2500, 64), 1e-3, seeded())
+    assert time.perf_counter() - start < 1.0
+    assert z.dtype == torch.float32 and z.abs().max() <= 1e-3
+    # at a tiny threshold the truncated normal is nearly uniform on [-t, t]
+    assert stats.kstest(z.flatten().double().numpy() / 1e-3, stats.uniform(-1, 2).cdf
+                        ).pvalue > 1e-3
+    far = truncated_normal((10_000,), 50.0, seeded())  # beyond the float64 CDF's tails
+    assert torch.isfinite(far).all() and far.std().item() == pytest.approx(1, abs=0.03)
 
 
 @pytest.mark.parametrize("threshold", [0.5, 2.0])

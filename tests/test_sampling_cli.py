@@ -11,6 +11,7 @@ import yaml
 import gankit
 from conftest import tiny_dict
 from gankit.cli import main
+from gankit.errors import GankitError
 from gankit.evaluation.samplers import SamplerSettings
 
 
@@ -106,6 +107,34 @@ def test_a_recipe_without_a_latent_energy_is_one_line(capsys, trained, tmp_path,
                    "--sampler prior or truncation")
 
 
+@pytest.mark.parametrize("coupling", [{"minibatch_discrimination": 4},
+                                      {"minibatch_stddev": True}], ids=str)
+def test_chains_refuse_a_d_that_couples_the_batch(make_run, coupling):
+    from gankit.evaluation.samplers import chain_paths, sampler_source
+
+    run = make_run(model=coupling)
+    for name in ("mala", "langevin"):
+        with pytest.raises(GankitError, match=f"^{name} needs each chain's energy to be "
+                                                     "its own, and this run's D mixes"):
+            sampler_source(run.recipe, SamplerSettings(name))
+    assert chain_paths(run.recipe) is None  # the snapshot draws no chains
+    # the prior and truncation draw no energy, so they still work
+    sampler_source(run.recipe, SamplerSettings("truncation"))
+
+
+def test_chain_paths_decode_each_step_of_mala_chains(make_run):
+    from gankit.evaluation.samplers import chain_paths
+
+    run = make_run()
+    paths = chain_paths(run.recipe, n=3, steps=7, seed=4)
+    assert paths.shape == (3, 8, 2) and torch.isfinite(paths).all()
+    assert torch.equal(paths, chain_paths(run.recipe, n=3, steps=7, seed=4))  # seeded
+    start = run.recipe.latent(3, torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(paths[:, 0], run.recipe.decode(start))
+    assert not torch.equal(paths[:, 0], paths[:, -1])  # the chains moved
+
+
 def test_chains_run_in_eval_mode_and_leave_the_networks_as_they_were():
     """G has batch norm: a chain in train mode would update its running statistics and couple
     the chains through the batch's statistics."""
@@ -149,3 +178,13 @@ def test_chains_in_groups_report_one_trace_over_all_of_them(make_run):
     assert z.shape == (7, 2) and trace.acceptance.shape == (7,)
     assert trace.energy.shape == (5,) and trace.step_acceptance.shape == (4,)
     torch.testing.assert_close(trace.step_size, torch.full((4,), 0.01))
+
+
+def test_each_setting_of_a_draw_is_in_its_name():
+    assert SamplerSettings().describe() is None
+    assert SamplerSettings("truncation", threshold=0.5).describe() == "truncation-t0.5"
+    assert SamplerSettings("langevin", steps=3).describe() == "langevin-k3-e0.01-T1"
+    adapted = SamplerSettings("mala", burn_in=5, adapt=True)
+    assert adapted.describe() == "mala-k100-e0.01-T1-adapt5"
+    other_target = SamplerSettings("mala", burn_in=5, adapt=True, target_acceptance=0.8)
+    assert other_target.describe() == "mala-k100-e0.01-T1-adapt5-a0.8"

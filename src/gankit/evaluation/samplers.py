@@ -227,14 +227,17 @@ def truncated_normal(
     until it falls inside, so each component is $N(0, 1)$ truncated to
     $[-\text{threshold}, \text{threshold}]$. Not clamped: clamping would put the tails' mass on
     the two edges.
+
+    Drawn exactly in one pass by the inverse CDF, $z = \Phi^{-1}(\Phi(-t) + u\,(\Phi(t) -
+    \Phi(-t)))$ with $u \sim U[0, 1)$, in float64: the same distribution as the redraws, whose
+    cost grows like 1 / threshold (a threshold of 0.001 would take ~1,000 rounds).
     """
     _check_positive("threshold", threshold)
-    z = torch.randn(shape, generator=generator, device=generator.device)
-    outside = z.abs() > threshold
-    while outside.any():
-        z[outside] = torch.randn(int(outside.sum()), generator=generator, device=generator.device)
-        outside = z.abs() > threshold
-    return z
+    u = torch.rand(shape, generator=generator, device=generator.device, dtype=torch.float64)
+    low = torch.special.ndtr(torch.tensor(-float(threshold), dtype=torch.float64))
+    z = torch.special.ndtri(low + u * (1 - 2 * low))  # Phi(t) - Phi(-t) = 1 - 2 Phi(-t)
+    # beyond ~8 sd the float64 CDF rounds to 0 or 1: those draws are put on the edge
+    return z.clamp(-threshold, threshold).float()
 
 
 def _noise(z: Tensor, generator: torch.Generator) -> Tensor:
@@ -345,6 +348,8 @@ class SamplerSettings:
         text = f"{self.name}-k{self.steps}-e{self.step_size:g}-T{self.temperature:g}"
         if self.name == "mala" and self.adapt:
             text += f"-adapt{self.burn_in}"
+            if self.target_acceptance != SamplerSettings.target_acceptance:
+                text += f"-a{self.target_acceptance:g}"
         return text
 
 
@@ -366,6 +371,11 @@ def sampler_source(recipe: Recipe, settings: SamplerSettings) -> LatentSource:
     if energy is None:
         raise GankitError(f"recipe {type(recipe).__name__} has no latent energy to run "
                           f"{settings.name} chains on; use --sampler prior or truncation")
+    if not energy_is_per_chain(recipe, energy):
+        raise GankitError(f"{settings.name} needs each chain's energy to be its own, and this "
+                          f"run's D mixes the examples of a batch (model.minibatch_"
+                          f"discrimination, model.minibatch_stddev or a batch-coupled module "
+                          f"of your own); use --sampler prior or truncation")
     if settings.name == "langevin":
         chains: LangevinLatents | MALALatents = LangevinLatents(
             energy, prior, settings.steps, settings.step_size)
@@ -374,6 +384,29 @@ def sampler_source(recipe: Recipe, settings: SamplerSettings) -> LatentSource:
                              burn_in=settings.burn_in, adapt=settings.adapt,
                              target_acceptance=settings.target_acceptance)
     return InEvalMode(chains, recipe)
+
+
+PROBE_CHAINS = 4  # latents on which energy_is_per_chain compares a batch with its rows
+
+
+@torch.no_grad()
+def energy_is_per_chain(recipe: Recipe, energy: Energy) -> bool:
+    """Whether the energy of a batch of latents is the energy of each latent alone, in eval
+    mode. A D that couples a batch (minibatch discrimination, minibatch stddev; Salimans et al.
+    2016, Karras et al. 2018) gives one chain an energy, and a gradient, that depend on the
+    other chains: the MALA ratio is then not that of any chain's target. Probed on
+    PROBE_CHAINS latents from their own seeded stream (the run's draws are untouched), in
+    float32 as the chains run, with a tolerance for kernels that differ with the batch size."""
+    generator = torch.Generator(_device_of(recipe)).manual_seed(0)
+    was_training = recipe.training
+    recipe.eval()
+    try:
+        z = recipe.latent(PROBE_CHAINS, generator)
+        together = energy(z).float()
+        alone = torch.cat([energy(z[i:i + 1]) for i in range(PROBE_CHAINS)]).float()
+    finally:
+        recipe.train(was_training)
+    return torch.allclose(together, alone, rtol=1e-4, atol=1e-4)
 
 
 def trace_figures(trace: SamplerTrace | None) -> dict[str, float]:
@@ -435,9 +468,10 @@ def chain_paths(recipe: Recipe, n: int = 8, steps: int = 50, step_size: float = 
                 seed: int = 0) -> Tensor | None:
     """``n`` MALA chains on the recipe's latent energy, decoded at every step:
     x [n, steps + 1, ...] on the CPU (the snapshot draws them over D on 2-D data); None for a
-    recipe without a latent energy. Networks in eval mode, randomness from ``seed`` alone."""
+    recipe without a latent energy, or whose D couples the chains (:func:`energy_is_per_chain`).
+    Networks in eval mode, randomness from ``seed`` alone."""
     energy = recipe.latent_energy()
-    if energy is None:
+    if energy is None or not energy_is_per_chain(recipe, energy):
         return None
     generator = torch.Generator(_device_of(recipe)).manual_seed(seed)
     positions: list[Tensor] = []

@@ -127,15 +127,17 @@ class MEG(TwoPlayerRecipe):
         return self.nets["D"](x).logits
 
     def entropy_estimate(self, z: Tensor, fake: Tensor, ctx: StepContext) -> Tensor:
-        """H[p_G] estimated as I(G(z); z) on this batch; ``jsd`` pairs x with a permutation of
-        the batch's z (the marginal pairs), drawn from the run's generator."""
+        """H[p_G] estimated as I(G(z); z) on this batch; ``jsd`` pairs each x with the z of
+        another example (the marginal pairs): the batch's z rolled by a random nonzero shift,
+        drawn from the run's generator. A permutation would leave about one x with its own z,
+        a joint pair counted as a marginal one."""
         if self.entropy == "encoder":
             return gaussian_encoder_bound(z, self.nets["E"](fake).heads["z"].float())
-        # Under torchrun z is this process's shard: every process draws a permutation of its
-        # own shard's size from the one stream, so the streams stay in step.
+        # Under torchrun z is this process's shard: every process draws a shift for its own
+        # shard's size from the one stream, so the streams stay in step.
         g = ctx.generator
-        perm = torch.randperm(len(z), generator=g, device=g.device).to(z.device)
-        t_joint, t_marginal = self.nets["T"].scores(fake, z, z[perm])  # [N], [N]
+        shift = int(torch.randint(1, max(len(z), 2), (1,), generator=g, device=g.device))
+        t_joint, t_marginal = self.nets["T"].scores(fake, z, z.roll(shift, 0))  # [N], [N]
         return jsd_mutual_information(t_joint, t_marginal)
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
