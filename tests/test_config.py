@@ -618,7 +618,7 @@ def test_an_alias_bomb_is_refused_before_anything_walks_it(tmp_path, where):
     started = time.perf_counter()
     message = file_error(tmp_path, where % billion_laughs())
     assert "expands to more than 10000 values" in message
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 5  # walked, 10^9 values would take minutes
 
 
 def test_show_value_is_bounded_for_anything():
@@ -632,7 +632,7 @@ def test_show_value_is_bounded_for_anything():
         started = time.perf_counter()
         text = show_value(value)
         assert len(text) <= 60 and text.isprintable(), text
-        assert time.perf_counter() - started < 0.1
+        assert time.perf_counter() - started < 2  # expanded, the first would take hours
 
 
 def test_scalar_aliases_still_work(tmp_path):

@@ -174,15 +174,16 @@ def test_adaptation_moves_acceptance_to_the_target_during_burn_in_only(start):
 
 
 def test_truncation_is_exact_and_fast_at_tiny_thresholds():
-    """Redrawing until |z| <= t would take ~1 / t rounds; the inverse CDF takes one."""
+    """Redrawing until |z| <= t would take ~1 / t rounds (10^5 here: minutes); the inverse CDF
+    takes one."""
     import time
 
     start = time.perf_counter()
-    z = truncated_normal((2500, 64), 1e-3, seeded())
-    assert time.perf_counter() - start < 1.0
-    assert z.dtype == torch.float32 and z.abs().max() <= 1e-3
+    z = truncated_normal((2500, 64), 1e-5, seeded())
+    assert time.perf_counter() - start < 5
+    assert z.dtype == torch.float32 and z.abs().max() <= 1e-5
     # at a tiny threshold the truncated normal is nearly uniform on [-t, t]
-    assert stats.kstest(z.flatten().double().numpy() / 1e-3, stats.uniform(-1, 2).cdf
+    assert stats.kstest(z.flatten().double().numpy() / 1e-5, stats.uniform(-1, 2).cdf
                         ).pvalue > 1e-3
     far = truncated_normal((10_000,), 50.0, seeded())  # beyond the float64 CDF's tails
     assert torch.isfinite(far).all() and far.std().item() == pytest.approx(1, abs=0.03)
