@@ -39,7 +39,8 @@ PACGAN_TABLE_1 = {  # (modes, high-quality %, reverse KL), Lin et al. 2018, Tabl
 # WGAN-GP and MEG take n_critic = 5 critic steps per generator step: 3,000 generator steps
 # (15,000 critic steps) cost about the CPU time of the others' 12,000 one-to-one steps.
 STEPS = {"wgan-gp": 3000, "meg": 3000}
-KEYS = ("modes", "high_quality", "reverse_kl", "w1", "seconds", "cpu_seconds")
+SAMPLE_KEYS = ("modes", "high_quality", "reverse_kl", "w1")  # of a set of samples
+KEYS = (*SAMPLE_KEYS, "seconds", "cpu_seconds")  # of a trained run
 # The draws of z --samplers compares on one model: the truncation trick at threshold 1 (Brock
 # et al. 2019) and MALA at T = 1 with chains long enough to cross between modes (on grid25 300
 # steps moved a 12,000-step model's high-quality rate by +0.2 points, 1,000 by +0.5).
@@ -72,11 +73,12 @@ def draw_name(sampler: str) -> str:
     return SAMPLERS[sampler].describe() or "prior"
 
 
-def summarize(results: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
-    """Mean and population std per figure; a run with no high-quality sample has reverse KL inf
-    (stored as null in the JSON), which makes that row's mean inf."""
+def summarize(results: list[dict[str, float]], keys: tuple[str, ...] = KEYS
+              ) -> dict[str, tuple[float, float]]:
+    """Mean and population std of each of ``keys``; a run with no high-quality sample has
+    reverse KL inf (stored as null in the JSON), which makes that row's mean inf."""
     out = {}
-    for k in KEYS:
+    for k in keys:
         values = [math.inf if r[k] is None else float(r[k]) for r in results]
         finite = all(math.isfinite(v) for v in values)
         out[k] = ((statistics.mean(values), statistics.pstdev(values)) if finite
@@ -112,7 +114,7 @@ def sampler_table(raw: dict[str, dict[str, dict]], samplers: list[str]) -> str:
             runs = [r["samplers"][key] for r in seeds.values() if key in r.get("samplers", {})]
             if not runs:
                 continue
-            s = summarize([{**r, "seconds": 0, "cpu_seconds": 0} for r in runs])
+            s = summarize(runs, SAMPLE_KEYS)
             acceptance = [r["mcmc_acceptance"] for r in runs if "mcmc_acceptance" in r]
             shown = f"{statistics.mean(acceptance):.2f}" if acceptance else ""
             lines.append(
@@ -128,7 +130,7 @@ def main() -> None:
     parser.add_argument("--losses", nargs="+", default=["non-saturating", "wgan-gp", "hinge"])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int,
-                        help="override train.steps (default: the config's; 3000 for wgan-gp)")
+                        help="override train.steps (default: the config's; 3000 for wgan-gp, meg)")
     parser.add_argument("--samplers", nargs="+", default=[], choices=list(SAMPLERS),
                         help="also measure each model under these draws of z")
     parser.add_argument("--threads", type=int, default=1,
