@@ -164,9 +164,16 @@ def test_unknown_dataset_lists_known_ones():
     assert "ring8" in str(err.value) and "grid25" in str(err.value)
 
 
-def test_a_toy_batch_is_x_alone_and_matches_its_spec():
+def test_a_mixture_batch_holds_x_and_its_component_and_matches_its_spec():
     data = dataset("grid25")
     batch = data.sample(64, seeded(4))
-    assert set(batch) == {"x"} and torch.equal(batch["x"], data.points(64, seeded(4)))
+    assert set(batch) == {"x", "label"} and torch.equal(batch["x"], data.points(64, seeded(4)))
     data.spec.check(batch)
-    assert data.spec.shape == (2,) and data.spec.n_classes == 0
+    assert data.spec.shape == (2,) and data.spec.n_classes == 25
+
+
+def test_a_distribution_without_components_has_no_labels():
+    data = dataset("swiss-roll")
+    batch = data.sample(8, seeded(4))
+    assert set(batch) == {"x"} and data.spec.n_classes == 0
+    data.spec.check(batch)

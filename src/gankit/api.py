@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from gankit.evaluation import (
 from gankit.evaluation.samplers import SamplerSettings, sampler_source, trace_figures
 from gankit.export import generator_of
 from gankit.imports import GIVEN
+from gankit.latent_layout import CLASS
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.models import given_parts
 from gankit.recipes import RECIPES
@@ -155,16 +157,45 @@ class Run:
         write_json(path, record)
         return path
 
-    def sample(self, n: int, seed: int = 0, latents: LatentSource | None = None) -> Tensor:
+    def sample(self, n: int, seed: int = 0, latents: LatentSource | None = None,
+               labels: int | Sequence[int] | Tensor | None = None,
+               codes: Mapping[str, float | Sequence[float] | Tensor] | None = None) -> Tensor:
         """``n`` generated points [n, ...] on the CPU, reproducible for a given seed, at
-        latents drawn from ``latents`` (default: the run's own source, the prior)."""
+        latents drawn from ``latents`` (default: the run's own source, the prior).
+
+        ``labels``: the class of every sample (one int) or of each ([n]), for a
+        class-conditional recipe (cgan, acgan, projection, caae); ``codes``: values of
+        InfoGAN's codes by name (``{"cat0": 3, "cont0": 1.5}``), one or one per sample. The
+        noise a seed gives is the same whatever the codes, so two calls that differ only in
+        the class draw the same styles."""
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
+        fixed = self.fixed_codes(labels, codes)
         memory.check_samples(n, self.config.model.latent_dim, self.data.spec.shape,
                              self.trainer.device)
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
         source = self.plan.latents if latents is None else latents
-        return generate(self.recipe, source.draw(n, generator))
+        z = source.draw(n, generator)
+        return generate(self.recipe, self.recipe.layout.fix(z, fixed) if fixed else z)
+
+    def fixed_codes(self, labels: Any = None, codes: Mapping[str, Any] | None = None
+                    ) -> dict[str, Any]:
+        """The code values :meth:`sample` fixes, refused in one line where the run's
+        generator has no such code."""
+        layout, name = self.recipe.layout, self.config.recipe
+        fixed = dict(codes or {})
+        if labels is not None:
+            if layout is None or CLASS not in layout.slices():
+                others = ("; its codes are " + ", ".join(c.name for c in layout.codes)
+                          + " (codes=..., --code NAME=VALUE)") if layout and layout.codes else ""
+                raise GankitError(f"labels (--class) need a class-conditional run (recipe cgan, "
+                                  f"acgan, projection or caae); recipe {name} has no class"
+                                  f"{others}")
+            fixed[CLASS] = labels
+        if fixed and (layout is None or not layout.codes):
+            raise GankitError(f"recipe {name} is unconditional: its generator takes no codes, "
+                              f"so there is no {', '.join(map(str, fixed))} to set")
+        return fixed
 
     def evaluate(self, n: int | None = None, seed: int = EVAL_SEED,
                  features: str | FeatureExtractor | None = None,

@@ -110,6 +110,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="npy: one array [N, ...]; png-dir: one PNG per image, the layout "
                              "clean-fid and torch-fidelity read (default npy)")
     sample.add_argument("--seed", type=_SEED, default=0)
+    sample.add_argument("--class", dest="label", type=int, metavar="K",
+                        help="the class of every sample (cgan, acgan, projection, caae)")
+    sample.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
+                        help="fix one of InfoGAN's codes (cat0=3, cont0=1.5); repeatable")
     _add_device(sample)
     _add_sampler(sample, trace=True)
 
@@ -290,14 +294,32 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy "
                           f"(or --format png-dir for a folder of PNGs)")
     settings = _sampler_settings(args)
+    codes = _codes(args.code)
     run = load(args.run_dir, _device(args), progress=False)
+    run.fixed_codes(args.label, codes)  # a wrong --class or --code: one line before any work
     source = run.sampler(settings)
-    samples = run.sample(args.n, args.seed, source)
+    samples = run.sample(args.n, args.seed, source, labels=args.label, codes=codes)
     _report_chains(args, source)
     path = write_samples(samples, args.out, args.format)
     print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
     if not written_in_place(path):  # --out /dev/stdout: the samples are stdout
         print(path)
+
+
+def _codes(pairs: list[str]) -> dict[str, float]:
+    """``["cat0=3", "cont0=-1.5"]`` -> {"cat0": 3.0, "cont0": -1.5}."""
+    codes = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not sep or not name or value is None:
+            raise GankitError(f"--code takes NAME=NUMBER (cat0=3, cont0=1.5), "
+                              f"got {show_value(pair)}")
+        codes[name] = value
+    return codes
 
 
 def cmd_eval(args: argparse.Namespace) -> None:

@@ -355,11 +355,19 @@ def _section(data: Any, where: str, source: str = "") -> None:
 
 
 MAX_TEXT = 4096  # characters of a string value: PATH_MAX, the longest path Linux opens
+MAX_LIST = 64  # values of a list key (InfoGAN's categorical codes): more is a mistake
 
 
 def _coerce(value: Any, hint: Any, key: str, bounds: tuple[int, int] = INT64_RANGE) -> Any:
-    """Check ``value`` against a scalar type hint (int, float, str, bool, X | None); an int
-    must lie in ``bounds``, a string have at most MAX_TEXT characters."""
+    """Check ``value`` against a type hint (int, float, str, bool, X | None, or tuple[X, ...]
+    read from a list); an int must lie in ``bounds``, a string have at most MAX_TEXT
+    characters, a list at most MAX_LIST values."""
+    if typing.get_origin(hint) is tuple:  # tuple[int, ...]: a YAML list of such values
+        (item, _) = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST:
+            raise ConfigError(f"{key} must be a list of at most {MAX_LIST} {item.__name__}s, "
+                              f"got {type(value).__name__} {show_value(value)}")
+        return tuple(_coerce(v, item, f"{key}[{i}]", bounds) for i, v in enumerate(value))
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
@@ -612,6 +620,9 @@ class ConfigLoader(yaml.SafeLoader):
 class ConfigDumper(yaml.SafeDumper):
     """Writes what :class:`ConfigLoader` reads back as written: a string that its floats would
     take for a number (a ``data.path`` of ``1e3``) is quoted."""
+
+
+ConfigDumper.add_representer(tuple, lambda dumper, value: dumper.represent_list(value))
 
 
 def dump_yaml(data: dict[str, Any]) -> str:

@@ -191,3 +191,12 @@ def pull_away_term(features: Tensor) -> Tensor:
 def d_display(d_out: Tensor, spec: LossSpec) -> Tensor:
     """D's output as shown to a person: sigmoid for logit losses, the raw score otherwise."""
     return torch.sigmoid(d_out) if spec.probabilistic else d_out
+
+
+def class_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    r"""$-\mathbb E \log p(y \mid x)$ with $p = \mathrm{softmax}(\text{logits})$: an auxiliary
+    classifier's loss (AC-GAN's $-L_C$, Odena et al. 2017, eq. 2). It takes the classifier's
+    raw logits [N, K] and int labels [N]; feeding it probabilities instead (a softmax layer
+    before cross-entropy, as the popular PyTorch-GAN AC-GAN did, its issue #141) applies the
+    softmax twice and flattens the gradient to almost nothing."""
+    return F.cross_entropy(logits.float(), labels.long())

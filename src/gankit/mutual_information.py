@@ -4,16 +4,21 @@ that made them: pure functions of network outputs, as :mod:`gankit.losses` are o
 For samples x = G(z), $I(X; Z) = H(X) - H(X \mid Z)$ and the conditional term does not depend
 on a deterministic G's parameters (Kumar et al. 2019, "Maximum Entropy Generators for
 Energy-Based Models", Sec. 3), so a G that maximizes one of these estimates maximizes its own
-entropy: MEG's defence against mode collapse (:mod:`gankit.recipes.meg`).
+entropy: MEG's defence against mode collapse (:mod:`gankit.recipes.meg`). InfoGAN bounds the
+information between a few codes c and G(z, c) the same way, with a Q head that reads c back
+(:func:`categorical_code_bound`, :func:`continuous_code_bound`; :mod:`gankit.recipes.infogan`).
 
 | code | symbol | meaning |
 |---|---|---|
 | ``t_joint`` | $T(x, z)$, $(x, z) \sim P_{XZ}$ | the statistics network on pairs (G(z), z) |
 | ``t_marginal`` | $T(x, \tilde z)$, $\tilde z \sim P_Z$ | on pairs with z shuffled in the batch |
 | ``z_hat`` | $\hat z = E(x)$ | an encoder's reconstruction of the latent |
+| ``logits``, ``mean`` | $Q(c \mid x)$ | InfoGAN's Q: a Cat code's logits, a U(-1, 1) code's mean |
 """
 
 from __future__ import annotations
+
+import math
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -48,3 +53,23 @@ def gaussian_encoder_bound(z: Tensor, z_hat: Tensor) -> Tensor:
     squared_error = (z - z_hat).flatten(1).pow(2).sum(1).mean()  # E ||z - E(x)||^2
     return d / 2 - squared_error / 2
 
+
+
+def categorical_code_bound(logits: Tensor, codes: Tensor) -> Tensor:
+    r"""InfoGAN's $L_I$ for a categorical code $c \sim \mathrm{Cat}(K)$ (Chen et al. 2016,
+    eq. 4): $\mathbb E \log Q(c \mid x) + H(c) = \log K - \mathrm{CE}(\text{logits}, c)$, a
+    lower bound on $I(c; G(z, c))$ in nats, at most $\log K$. ``logits`` [N, K] are Q's raw
+    outputs (softmax inside), ``codes`` [N] the drawn classes. The bound is a function of
+    Q's output tensor itself: a copy rewrapped as a new tensor (TorchGAN's defect, its issue
+    #100) would leave Q and G without a gradient."""
+    return math.log(logits.shape[1]) - F.cross_entropy(logits.float(), codes.long())
+
+
+def continuous_code_bound(mean: Tensor, codes: Tensor) -> Tensor:
+    r"""$L_I$ for continuous codes $c \sim U(-1, 1)$ with a factored Gaussian
+    $Q(c \mid x) = N(c; \mu(x), 1)$ (openai/InfoGAN's fixed standard deviation):
+    $H(c) + \mathbb E \log Q = \log 2 - \tfrac12 \log 2\pi - \tfrac12 \mathbb E (c - \mu)^2$
+    per code. ``mean`` and ``codes`` [N] or [N, k] (summed over the k codes)."""
+    squared = (codes.float() - mean.float()).pow(2)
+    per_code = math.log(2.0) - 0.5 * math.log(2 * math.pi) - 0.5 * squared
+    return per_code.reshape(len(codes), -1).sum(1).mean()

@@ -69,9 +69,13 @@ Landscape = Callable[[np.ndarray], "tuple[np.ndarray, str] | None"]  # points ->
 
 
 def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, path: Path,
-                    title: str = "", chains: np.ndarray | None = None) -> Path:
+                    title: str = "", chains: np.ndarray | None = None,
+                    labels: tuple[np.ndarray, np.ndarray | None] | None = None) -> Path:
     """Real and generated points over a filled contour of D (``landscape``) on their box, and
-    latent chains decoded step by step (``chains`` [K, steps + 1, 2]), ending at a cross."""
+    latent chains decoded step by step (``chains`` [K, steps + 1, 2]), ending at a cross.
+    With ``labels`` (the class each generated point was asked for, and the real points'
+    labels or None) the points take their class's colour: real ones small and faint,
+    generated ones as rings, so a conditional G that draws the wrong class shows."""
     both = np.concatenate([real, fake])
     lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     pad = 0.15 * (hi - lo) + 1e-3
@@ -84,8 +88,20 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
         contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20, cmap="coolwarm",
                               alpha=0.75)
         fig.colorbar(contour, ax=ax, label=drawn[1])
-    ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
-    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
+    if labels is None:
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
+    else:
+        fake_labels, real_labels = labels
+        colours = plt.get_cmap("tab10" if fake_labels.max() < 10 else "tab20")
+        if real_labels is None:
+            ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
+        else:
+            ax.scatter(real[:, 0], real[:, 1], s=2, c=colours(real_labels % colours.N),
+                       alpha=0.25, label="real, by label")
+        ax.scatter(fake[:, 0], fake[:, 1], s=6, facecolors="none", linewidths=0.5,
+                   edgecolors=colours(fake_labels % colours.N), alpha=0.8,
+                   label="generated, by asked class")
     for k, chain in enumerate([] if chains is None else chains):
         ax.plot(chain[:, 0], chain[:, 1], "-", color="darkgreen", lw=0.9,
                 label="MALA chains in z" if k == 0 else None)

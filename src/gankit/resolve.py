@@ -32,6 +32,8 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
     name = data.get("recipe", Config.recipe)
     from_dict(Config, {"recipe": name})  # the schema's message for a wrong type or length
     recipe = RECIPES[name]
+    if isinstance(loss := data.get("loss", {}), dict) and "name" not in loss:
+        data = merge(data, {"loss": {"name": recipe.default_loss}}, f"recipe {name}")
     # An absent section takes the defaults; a present one (even `began: null`) must be a mapping.
     section = data.pop(name, {}) if recipe.Options is not None else None
     for other in RECIPES:  # another recipe's section: a config that forgot to switch recipes

@@ -7,7 +7,7 @@ names:
 | key | holds | sources |
 |---|---|---|
 | ``x`` | the example, float [N, *shape] (points; images in [-1, 1]) | every unpaired source |
-| ``label`` | its class, int64 [N] (StackedMNIST: one per channel, [N, 3]) | the digit sets |
+| ``label`` | its class, int64 [N] (StackedMNIST: [N, 3], a digit a channel) | digits, mixtures |
 | ``a``, ``b`` | the two sides of a pair (translation) | paired sources (to come) |
 """
 
@@ -48,8 +48,12 @@ class DataSpec:
                                  f"says {spec.dtype} [N, {', '.join(map(str, spec.shape))}]")
 
 
-def points_spec(dim: int) -> DataSpec:
-    return DataSpec({"x": Field((dim,), torch.float32)})
+def points_spec(dim: int, n_classes: int = 0) -> DataSpec:
+    """Points [dim]; with ``n_classes`` a ``label`` each (a mixture's component)."""
+    fields = {"x": Field((dim,), torch.float32)}
+    if n_classes:
+        fields["label"] = Field((), torch.int64)
+    return DataSpec(fields, n_classes)
 
 
 def images_spec(shape: tuple[int, ...], n_classes: int, label_shape: tuple[int, ...] = ()

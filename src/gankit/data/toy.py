@@ -66,12 +66,29 @@ class GaussianMixture(ToyDistribution):
     centers: Tensor  # [K, dim]
     std: float
 
+    @property
+    def spec(self) -> DataSpec:
+        """Points labelled with their component: the class a conditional recipe is given."""
+        return points_spec(self.dim, n_classes=len(self.centers))
+
+    def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+               ) -> dict[str, Tensor]:
+        """A batch ``{"x": [n, dim], "label": [n]}``, the label the index of the component
+        each point was drawn from (the same draws as :meth:`points`)."""
+        x, label = self.labelled_points(n, generator, device)
+        return {"x": x, "label": label}
+
     def points(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
                ) -> Tensor:
+        return self.labelled_points(n, generator, device)[0]
+
+    def labelled_points(self, n: int, generator: torch.Generator,
+                        device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+        """``n`` points [n, dim] and the component of each, int64 [n]."""
         centers = self.centers.to(device)
         k = torch.randint(len(centers), (n,), generator=generator, device=device)
         noise = torch.randn(n, self.dim, generator=generator, device=device)
-        return centers[k] + self.std * noise  # [n, dim]
+        return centers[k] + self.std * noise, k
 
     @property
     def modes(self) -> Tensor:

@@ -6,9 +6,11 @@ sources that sampling, metrics and pictures all draw from.
 - ``toy``: mode metrics, exact W1 and the samples over D for points;
 - ``images``: feature metrics, sample grids and interpolation strips;
 - ``features``: the feature spaces images are measured in (digit classifier, InceptionV3);
-- ``latents``: :class:`LatentSource` (the prior today), :func:`generate`, slerp paths.
+- ``latents``: :class:`LatentSource` (the prior by default), :func:`generate`, slerp paths.
+- ``conditional``: what a generator with codes adds: class accuracy and intra-FID, InfoGAN's
+  matched accuracy and traversals, CAAE's re-conditioned rows.
 - ``samplers``: latent energies from G and D (DDLS) or U (MEG), Langevin and MALA over them, the
-  truncation trick; each also as a latent source (not yet chosen by any config).
+  truncation trick; each also as a latent source (``--sampler``).
 """
 
 from gankit.evaluation.dispatch import plan_for

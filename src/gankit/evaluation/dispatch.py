@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gankit.errors import GankitError
+from gankit.evaluation.conditional import has_codes, with_codes
 from gankit.evaluation.images import image_plan
 from gankit.evaluation.latents import LatentSource, PriorLatents, has_generator
 from gankit.evaluation.plan import EvaluationPlan
@@ -24,10 +25,12 @@ def plan_for(recipe: Recipe, data: Any, latents: LatentSource | None = None) -> 
     (default: the recipe's prior; a truncation or MCMC sampler is chosen here).
 
     Points: toy mode metrics and exact W1, samples over D's contour. Images: feature metrics,
-    a sample grid and an interpolation strip. A recipe without an unconditional generator has
-    nothing to sample: it measures nothing and draws only its training curves. Recipes with
-    more to show extend the plan here (class rows for conditional recipes, input | output rows
-    for translation), so that no other module looks at the recipe or the data's type.
+    a sample grid and an interpolation strip. A recipe whose generator takes codes adds their
+    metrics and pictures (:mod:`gankit.evaluation.conditional`: class accuracy and intra-FID,
+    InfoGAN's matched accuracy and traversals, CAAE's re-conditioned rows). A recipe without
+    an unconditional generator has nothing to sample: it measures nothing and draws only its
+    training curves. Recipes with more to show extend the plan here (input | output rows for
+    translation), so that no other module looks at the recipe or the data's type.
     """
     kind = getattr(data, "kind", None)
     if kind not in PLANS:
@@ -36,4 +39,5 @@ def plan_for(recipe: Recipe, data: Any, latents: LatentSource | None = None) -> 
     latents = PriorLatents(recipe) if latents is None else latents
     if not has_generator(recipe):
         return EvaluationPlan(kind, latents)
-    return PLANS[kind](recipe, data, latents)
+    plan = PLANS[kind](recipe, data, latents)
+    return with_codes(plan, recipe, data) if has_codes(recipe) else plan

@@ -34,6 +34,11 @@ class Measurement:
     metrics: dict[str, float]
     fake: Tensor | None = None  # [n, ...] on the CPU
     real: Tensor | None = None
+    # the class of each point, for pictures that colour them: the code a generated point was
+    # asked for (a conditional recipe's class, InfoGAN's first categorical code), a real
+    # point's label; None where there is none
+    fake_labels: Tensor | None = None
+    real_labels: Tensor | None = None
 
 
 # (n, seed, features, device, full) -> Measurement; ``full`` False is the cheaper periodic

@@ -40,6 +40,7 @@ from torch import Tensor
 
 from gankit.errors import GankitError
 from gankit.evaluation.latents import DECODE_CHUNK, LatentSource, PriorLatents
+from gankit.latent_layout import LatentLayout
 from gankit.models.base import DOutput
 from gankit.recipes.base import Recipe
 
@@ -274,14 +275,19 @@ def _check_steps(steps: int) -> None:
 
 class TruncatedLatents:
     """Latent source: :func:`truncated_normal` draws of shape [n, *latent_shape], for a generator
-    whose prior is N(0, I) (the shipped recipes')."""
+    whose prior is N(0, I) (the shipped recipes'). With a ``layout`` only its noise is
+    truncated, and its codes (a class, InfoGAN's codes) are drawn from their own priors."""
 
-    def __init__(self, latent_shape: tuple[int, ...], threshold: float) -> None:
+    def __init__(self, latent_shape: tuple[int, ...], threshold: float,
+                 layout: LatentLayout | None = None) -> None:
         _check_positive("threshold", threshold)
-        self.latent_shape, self.threshold = tuple(latent_shape), threshold
+        self.latent_shape, self.threshold, self.layout = tuple(latent_shape), threshold, layout
 
     def draw(self, n: int, generator: torch.Generator) -> Tensor:
-        return truncated_normal((n, *self.latent_shape), self.threshold, generator)
+        if self.layout is None:
+            return truncated_normal((n, *self.latent_shape), self.threshold, generator)
+        noise = truncated_normal((n, self.layout.noise_dim), self.threshold, generator)
+        return self.layout.draw(n, generator, noise=noise)
 
 
 class LangevinLatents:
@@ -363,9 +369,14 @@ def sampler_source(recipe: Recipe, settings: SamplerSettings) -> LatentSource:
     prior = PriorLatents(recipe)
     if settings.name == "prior":
         return prior
-    if settings.name == "truncation":  # for the N(0, I) prior of the shipped recipes
+    if settings.name == "truncation":  # for the N(0, I) noise of the shipped recipes
+        layout = recipe.layout
+        if layout is not None and layout.noise != "normal":
+            raise GankitError(f"the truncation trick truncates N(0, I) noise, and recipe "
+                              f"{type(recipe).__name__}'s noise is {layout.noise}; use "
+                              f"--sampler prior")
         shape = recipe.latent(1, torch.Generator(_device_of(recipe))).shape[1:]
-        return TruncatedLatents(tuple(shape), settings.threshold)
+        return TruncatedLatents(tuple(shape), settings.threshold, layout)
     _check_positive("temperature", settings.temperature)
     energy = recipe.latent_energy(settings.temperature)
     if energy is None:

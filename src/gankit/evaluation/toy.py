@@ -34,28 +34,37 @@ def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> Ev
 
     def measure(n: int, seed: int, features: FeatureExtractor | None, device: torch.device,
                 full: bool) -> Measurement:
-        fake, real = draw_eval_samples(data, recipe, latents, n, seed, device)
-        return Measurement(toy_eval_metrics(data, fake, real), fake, real)
+        drawn = draw_eval_samples(data, recipe, latents, n, seed, device)
+        return Measurement(toy_eval_metrics(data, drawn.fake, drawn.real), drawn.fake,
+                           drawn.real, drawn.fake_labels, drawn.real_labels)
 
     def points(trainer: Trainer, measured: Measurement) -> Path:
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
-        plot_toy(trainer, measured.real.numpy(), measured.fake.numpy(), path, measured.metrics)
+        plot_toy(trainer, measured, path)
         return path
 
     return EvaluationPlan("points", latents, measure, {"samples": points}, features)
 
 
 def draw_eval_samples(data: ToyDistribution, recipe: Recipe, latents: LatentSource, n: int,
-                      seed: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """``n`` generated and ``n`` fresh real points [n, dim] (CPU) from one seeded generator.
+                      seed: int, device: torch.device) -> Measurement:
+    """``n`` generated and ``n`` fresh real points [n, dim] (CPU) from one seeded generator,
+    with the class each generated point was asked for (the layout's first categorical code)
+    and each real point's label, where there are such (a record without metrics yet).
 
     The networks are in eval mode and nothing touches the training RNG, so evaluating never
     changes a run, and the snapshot at step s and ``gankit eval`` at step s agree exactly.
     """
     generator = torch.Generator(device).manual_seed(seed)
-    fake = generate(recipe, latents.draw(n, generator))
-    real = data.sample(n, generator, device)["x"]
-    return fake, real.cpu()
+    z = latents.draw(n, generator)
+    fake = generate(recipe, z)
+    batch = data.sample(n, generator, device)
+    layout = recipe.layout
+    colour = next((code.name for code in layout.codes if code.categorical), None) if layout \
+        else None
+    fake_labels = layout.values(z)[colour].cpu() if colour else None
+    real_labels = batch["label"].cpu() if colour and "label" in batch else None
+    return Measurement({}, fake, batch["x"].cpu(), fake_labels, real_labels)
 
 
 def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[str, float]:
@@ -65,8 +74,7 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[
     return {"w1": wasserstein1(fake, real)}
 
 
-def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
-             metrics: dict[str, float]) -> None:
+def plot_toy(trainer: Trainer, measured: Measurement, path: Path) -> None:
     from gankit.evaluation.samplers import chain_paths
     from gankit.plots import plot_density_1d, plot_samples_2d
 
@@ -83,12 +91,16 @@ def plot_toy(trainer: Trainer, real: np.ndarray, fake: np.ndarray, path: Path,
                 values.append(drawn[0])
         return torch.cat(values).cpu().numpy(), drawn[1]
 
-    summary = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if math.isfinite(v))
+    real, fake = measured.real.numpy(), measured.fake.numpy()
+    summary = ", ".join(f"{k} {v:.3g}" for k, v in measured.metrics.items() if math.isfinite(v))
     title = f"step {trainer.step}\n{summary}"
     if real.shape[1] == 2:
         chains = chain_paths(trainer.recipe)
+        labels = None if measured.fake_labels is None else (
+            measured.fake_labels.numpy(),
+            None if measured.real_labels is None else measured.real_labels.numpy())
         plot_samples_2d(real, fake, landscape, path, title,
-                        None if chains is None else chains.numpy())
+                        None if chains is None else chains.numpy(), labels)
     elif real.shape[1] == 1:
         lo, hi = np.percentile(np.concatenate([real, fake]), [0.5, 99.5])
         x = np.linspace(lo - 1, hi + 1, 400, dtype=np.float32)

@@ -1,10 +1,11 @@
 """Heads on a discriminator's features: one D pass gives its logits, its features and every
 head's output, in :attr:`DOutput.heads`.
 
-Later recipes put their extra outputs here rather than in a second network: AC-GAN's auxiliary
-classifier (Odena et al. 2017), InfoGAN's Q head sharing D's body (Chen et al. 2016, Sec. 5), a
-projection discriminator's class embedding (Miyato & Koyama 2018, eq. 3). A head is any module
-from features [N, F] to an output [N, ...].
+Recipes put their extra outputs here rather than in a second network: AC-GAN's auxiliary
+classifier (Odena et al. 2017; ``acgan``), InfoGAN's Q head sharing D's body (Chen et al. 2016,
+Sec. 5; ``infogan``), MEG's encoder; a head is any module from features [N, F] to an output
+[N, ...]. The projection discriminator's class embedding acts on the same features, as an inner
+product (:mod:`gankit.models.conditional`).
 """
 
 from __future__ import annotations
@@ -72,3 +73,10 @@ class JointCritic(nn.Module):
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
         return self.scores(x, z)[0]
+
+
+def mlp_head(features: int, outputs: int, hidden: int = 128) -> nn.Module:
+    """features [N, F] -> [N, outputs] through one LeakyReLU(0.1) hidden layer: InfoGAN's Q
+    on D's shared body (openai/InfoGAN: a 128-unit layer before Q's outputs)."""
+    return nn.Sequential(nn.Linear(features, hidden), nn.LeakyReLU(0.1),
+                         nn.Linear(hidden, outputs))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gankit.evaluation.samplers import Energy
 from gankit.distributed import shard, shard_batch
 from gankit.errors import GankitError
+from gankit.latent_layout import LatentLayout
 from gankit.registry import Registry
 
 
@@ -105,6 +106,12 @@ class Recipe(nn.Module, ABC):
     # recipe (``began: {gamma: 0.5}``), with a ``check()`` that raises ConfigError; it arrives
     # as ``config.options``. None: the recipe has no section.
     Options: ClassVar[type | None] = None
+    # The loss a config that names none gets (``loss.name``): the projection discriminator's
+    # is the hinge loss (Miyato & Koyama 2018), the others the non-saturating one.
+    default_loss: ClassVar[str] = "non-saturating"
+    # The parts of the generator's input z, noise and codes (:mod:`gankit.latent_layout`): a
+    # conditional recipe's class, InfoGAN's codes. None: no generator to sample from.
+    layout: LatentLayout | None = None
 
     @classmethod
     def check_config(cls, config: Config) -> None:
@@ -176,6 +183,7 @@ class TwoPlayerRecipe(Recipe):
         super().__init__()
         self.train_config = config.train
         self.latent_dim = config.model.latent_dim
+        self.layout = LatentLayout(config.model.latent_dim)  # noise only; subclasses add codes
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         """"d" steps D at lr_d, "g" steps G at lr_g."""
@@ -191,7 +199,8 @@ class TwoPlayerRecipe(Recipe):
                 Phase("g", "g")]
 
     def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return gaussian_latent(n, self.latent_dim, generator)
+        """z from the layout's prior: N(0, I) noise, then any codes drawn from theirs."""
+        return self.layout.draw(n, generator)
 
     def decode(self, z: Tensor) -> Tensor:
         return self.nets["G"](z)

@@ -1,0 +1,124 @@
+"""Conditional and structured GANs on mnist5k: do they draw the class they are asked for?
+
+Each entry trains a shipped config for a number of generator steps (the same for the three
+class-conditional recipes: equal budget) on one CPU thread, then evaluates it as ``gankit eval``
+does, on ``--n`` samples (classes balanced for the class metrics) in the feature space of the
+project's digit classifier:
+
+- cgan, acgan, projection: class accuracy (the classifier names the asked class), intra-class
+  FID (mean over the 10 classes of the FID between generated and training digits of that
+  class), the unconditional FID and recall. Targets: accuracy >= 97% for AC-GAN and projection
+  (real held-out digits score 98.5%), intra-FID within 1.5x of the FID.
+- infogan, seeds 0-2: the categorical code's accuracy under its best one-to-one match to the
+  digits, from Q on held-out real digits (``unsupervised_accuracy``, the paper's "5% error")
+  and from the classifier on generated digits (``cat0_accuracy``). Target >= 95%.
+- caae: re-conditioned class accuracy (each held-out digit re-drawn as every other class),
+  reconstruction L1 and the style ratio. Target >= 90%.
+
+    .venv/bin/python benchmarks/conditional.py [--only NAME] [--n 5000]
+
+Two entries can run at once on two cores (``--only``); each writes its own record into
+benchmarks/results/conditional.json (kept between runs: an entry is redone when its steps or
+n change, or when deleted) with the hardware, steps and wall time; the runs go to ``--runs``
+and their final pictures are copied into benchmarks/results/conditional/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import gankit
+from gankit.hardware import describe
+
+RESULTS = Path(__file__).parent / "results" / "conditional.json"
+PICTURES = Path(__file__).parent / "results" / "conditional"
+
+# name -> (shipped config, overrides, generator steps)
+ENTRIES: dict[str, tuple[str, list[str], int]] = {
+    "cgan": ("mnist5k-cgan", [], 5000),
+    "acgan": ("mnist5k-acgan", [], 5000),
+    "projection": ("mnist5k-projection", [], 5000),
+    **{f"infogan seed {s}": ("mnist5k-infogan", [f"train.seed={s}"], 5000) for s in range(3)},
+    "caae": ("mnist5k-caae", [], 5000),
+}
+REPORTED = ("class_accuracy", "intra_fid", "fid", "recall", "unsupervised_accuracy",
+            "cat0_accuracy", "recondition_accuracy", "reconstruction_l1", "style_ratio",
+            "fid_held_out")
+
+
+def run_entry(name: str, n: int, runs: Path) -> dict:
+    config, overrides, steps = ENTRIES[name]
+    slug = name.replace(" ", "-")
+    run_dir = runs / slug
+    shutil.rmtree(run_dir, ignore_errors=True)
+    start = time.perf_counter()
+    run = gankit.build(config, overrides=[*overrides, "train.threads=1", f"train.steps={steps}",
+                                          f"train.plot_every={steps}",
+                                          f"train.checkpoint_every={steps}"],
+                       run_dir=run_dir, progress=False)
+    run.fit()  # the final snapshot draws the pictures into run_dir
+    metrics = run.evaluate(n)
+    PICTURES.mkdir(parents=True, exist_ok=True)
+    final = run_dir / "samples" / f"step-{run.step:07d}.png"
+    for picture in [final, *sorted(run_dir.glob("codes-*.png")), run_dir / "recondition.png"]:
+        if picture.is_file():
+            kind = "samples" if picture == final else picture.stem
+            shutil.copy(picture, PICTURES / f"{slug}-{kind}.png")
+    return {"config": config, "overrides": overrides, "steps": run.step, "n": n,
+            "train_seconds": run.trainer.elapsed, "wall_seconds": time.perf_counter() - start,
+            "hardware": describe("cpu"), **{k: metrics[k] for k in REPORTED if k in metrics}}
+
+
+def save(name: str, record: dict) -> None:
+    """Merge one record into the results file (two entries may finish at once)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        results[name] = record
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def report(results: dict) -> None:
+    print(f"\n{'entry':18s} {'steps':>6s} {'wall s':>7s} "
+          + " ".join(f"{k[:12]:>12s}" for k in REPORTED[:-1]))
+    for name, row in results.items():
+        values = " ".join(f"{row[k]:12.4g}" if k in row else f"{'':12s}" for k in REPORTED[:-1])
+        print(f"{name:18s} {row['steps']:6d} {row['wall_seconds']:7.0f} {values}")
+    seeds = [row["unsupervised_accuracy"] for name, row in results.items()
+             if name.startswith("infogan") and "unsupervised_accuracy" in row]
+    if seeds:
+        print(f"infogan unsupervised accuracy over {len(seeds)} seeds: mean {np.mean(seeds):.4f}, "
+              f"min {min(seeds):.4f}, max {max(seeds):.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=tuple(ENTRIES),
+                        help="run just these entries (repeatable)")
+    parser.add_argument("--n", type=int, default=5000, help="evaluation samples")
+    parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks/conditional"),
+                        help="where the runs (checkpoints, logs) go; pictures are copied out")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for name in args.only or ENTRIES:
+        results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        done = results.get(name, {})
+        if done.get("steps") == ENTRIES[name][2] and done.get("n") == args.n:
+            continue
+        record = run_entry(name, args.n, args.runs)
+        save(name, record)
+        print(name, json.dumps({k: v for k, v in record.items() if k != "hardware"}), flush=True)
+    report(json.loads(RESULTS.read_text()) if RESULTS.is_file() else {})
+
+
+if __name__ == "__main__":
+    main()

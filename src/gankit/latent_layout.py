@@ -1,0 +1,178 @@
+r"""The parts of a generator's input: its noise and its codes (a class label, InfoGAN's codes).
+
+A conditional or structured generator takes one vector z = [noise, code_1, ..., code_k]:
+
+- a categorical code of K values enters as its one-hot [K]: CGAN's condition y (Mirza &
+  Osindero 2014, Sec. 3.2, y fed to G "as additional input layer"), AC-GAN's class (Odena et
+  al. 2017), InfoGAN's $c \sim \mathrm{Cat}(K)$ (Chen et al. 2016, Sec. 6);
+- a continuous code enters as one coordinate $c \sim U(-1, 1)$ (InfoGAN's MNIST codes).
+
+Keeping the condition inside the latent lets every latent source (the prior, the truncation
+trick) and every consumer of z (``generate``, export, interpolation) work unchanged, and lets a
+recipe read the condition back from z (:meth:`LatentLayout.values`) to give it to D. The
+unconditional recipes have a layout of noise alone, drawn as before: ``randn(n, dim)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gankit.config import show_value
+from gankit.errors import GankitError
+
+NOISES = ("normal", "uniform")  # N(0, I), or U(-1, 1) per coordinate (InfoGAN's MNIST noise)
+CLASS = "class"  # the name of a conditional recipe's one categorical code
+# A code's value: one for all n draws, or one per draw [n]
+CodeValue = int | float | Tensor
+
+
+@dataclass(frozen=True)
+class Code:
+    """One code of the latent: categorical over 0..classes-1 when ``classes`` > 0 (fed as a
+    one-hot), else continuous, c ~ U(-1, 1) (fed as one coordinate)."""
+
+    name: str
+    classes: int = 0
+
+    @property
+    def categorical(self) -> bool:
+        return self.classes > 0
+
+    @property
+    def width(self) -> int:
+        return self.classes or 1
+
+    def describe(self) -> str:
+        return f"0..{self.classes - 1}" if self.categorical else "a real number (prior U(-1, 1))"
+
+    def check(self, value: Tensor) -> None:
+        """A categorical code takes whole numbers in 0..classes-1; a continuous one any finite
+        number (a traversal goes past the prior's [-1, 1] on purpose). One line naming the bad
+        value and what is allowed."""
+        v = value.detach().cpu().double().reshape(-1)
+        if self.categorical:
+            bad = v[(v != v.round()) | (v < 0) | (v >= self.classes) | ~v.isfinite()]
+        else:
+            bad = v[~v.isfinite()]
+        if len(bad):
+            first = float(bad[0])
+            shown = int(first) if math.isfinite(first) and first.is_integer() else first
+            raise GankitError(f"{self.name} {show_value(shown)} does not fit this run's latent: "
+                              f"{self.name} takes {self.describe()}")
+
+
+@dataclass(frozen=True)
+class LatentLayout:
+    """z = [noise (noise_dim), codes in order]; :attr:`width` is what the generator takes."""
+
+    noise_dim: int
+    codes: tuple[Code, ...] = ()
+    noise: str = "normal"
+
+    def __post_init__(self) -> None:
+        names = [code.name for code in self.codes]
+        if len(set(names)) != len(names) or "noise" in names:
+            raise ValueError(f"code names must be distinct and not 'noise', got {names}")
+        if self.noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+
+    @property
+    def width(self) -> int:
+        return self.noise_dim + sum(code.width for code in self.codes)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.codes)
+
+    def code(self, name: str) -> Code:
+        for code in self.codes:
+            if code.name == name:
+                return code
+        known = ", ".join(code.name for code in self.codes) or "none: it is unconditional"
+        raise GankitError(f"this run's latent has no code {show_value(name)} (its codes: {known})")
+
+    def slices(self) -> dict[str, slice]:
+        """Where each part lies in z: ``noise`` and every code by name."""
+        out, start = {"noise": slice(0, self.noise_dim)}, self.noise_dim
+        for code in self.codes:
+            out[code.name] = slice(start, start + code.width)
+            start += code.width
+        return out
+
+    def draw_noise(self, n: int, generator: torch.Generator) -> Tensor:
+        shape, device = (n, self.noise_dim), generator.device
+        if self.noise == "uniform":
+            return torch.rand(shape, generator=generator, device=device) * 2 - 1
+        return torch.randn(shape, generator=generator, device=device)
+
+    def draw(self, n: int, generator: torch.Generator,
+             fixed: Mapping[str, CodeValue] | None = None, noise: Tensor | None = None) -> Tensor:
+        """``n`` latents [n, width] from the prior: the noise (or ``noise`` [n, noise_dim] as
+        given, a truncated draw say), then each code, all drawn in that order; codes in
+        ``fixed`` then take their given values (:meth:`fix`), so fixing a code keeps the
+        noise and the other codes that a seed gives."""
+        parts = [self.draw_noise(n, generator) if noise is None else noise]
+        device = generator.device
+        for code in self.codes:
+            if code.categorical:
+                value = torch.randint(code.classes, (n,), generator=generator, device=device)
+            else:
+                value = torch.rand(n, generator=generator, device=device) * 2 - 1
+            parts.append(self.encode(code, value))
+        z = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
+        return self.fix(z, fixed) if fixed else z
+
+    def fix(self, z: Tensor, fixed: Mapping[str, CodeValue]) -> Tensor:
+        """Latents z [n, width] with the named codes set to the given values (one for all, or
+        one per row), each checked against its code: one line naming a bad name or value."""
+        values = {}
+        for name, value in fixed.items():
+            code = self.code(name)
+            values[name] = self._value(code, value, len(z), z.device)
+        return self.with_values(z, values)
+
+    @staticmethod
+    def encode(code: Code, value: Tensor) -> Tensor:
+        """A code's values [n] as its part of z: one-hot [n, K] or one column [n, 1]."""
+        if code.categorical:
+            return F.one_hot(value.long(), code.classes).float()
+        return value.float()[:, None]
+
+    def _value(self, code: Code, value: CodeValue, n: int, device: torch.device) -> Tensor:
+        tensor = torch.as_tensor(value, device=device)
+        code.check(tensor)
+        if tensor.dim() == 0:
+            return tensor.expand(n)
+        if tensor.shape != (n,):
+            raise GankitError(f"{code.name} takes one value or one per sample ({n}), got "
+                              f"{list(tensor.shape)} values")
+        return tensor
+
+    def values(self, z: Tensor) -> dict[str, Tensor]:
+        """The codes read back from latents z [n, width]: a categorical code's class int64 [n]
+        (the largest entry of its part), a continuous code's value [n]."""
+        slices, out = self.slices(), {}
+        for code in self.codes:
+            part = z[:, slices[code.name]]
+            out[code.name] = part.argmax(1) if code.categorical else part[:, 0]
+        return out
+
+    def with_values(self, z: Tensor, values: Mapping[str, Tensor]) -> Tensor:
+        """Latents z with the codes in ``values`` replaced (same noise)."""
+        slices, parts = self.slices(), [z[:, :self.noise_dim]]
+        for code in self.codes:
+            if code.name in values:
+                parts.append(self.encode(code, values[code.name].to(z.device)).to(z.dtype))
+            else:
+                parts.append(z[:, slices[code.name]])
+        return torch.cat(parts, 1)
+
+    def code_entropy(self, code: Code) -> float:
+        """H(c) of a code's prior in nats: log K for Cat(K), log 2 for U(-1, 1)."""
+        return math.log(code.classes) if code.categorical else math.log(2.0)

@@ -1,0 +1,150 @@
+r"""CAAE, Zhang, Song & Qi 2017, "Age Progression/Regression by Conditional Adversarial
+Autoencoder": a latent that keeps identity while the condition changes.
+
+An encoder E maps x to $z = E(x) \in [-1, 1]^d$ (tanh) and a decoder G rebuilds x from z and
+the condition l (one-hot; the paper's age, here the class): $\hat x = G(E(x), l)$. Two
+discriminators shape the two sides (Sec. 3.2, eq. 5): $D_z$ tells E's codes from the uniform
+prior $U(-1, 1)^d$, so the codes fill it and any prior draw decodes to an image; $D_{img}$ tells
+real pairs (x, l) from (G(E(x), l), l), so reconstructions look real for their condition. E and G
+minimize
+
+$\lambda_{rec} |x - G(E(x), l)|_1 + \lambda_{tv} TV(G(E(x), l)) + \lambda_z L_G(D_z(E(x))) +
+\lambda_{img} L_G(D_{img}(G(E(x), l), l))$,
+
+with $L_G$ the configured loss's G objective (non-saturating by default), and the
+discriminators minimize its D objective. Because z is pushed to a prior shared by every
+condition, the condition carries what the class decides and z what it does not (style, stroke,
+slant); :meth:`CAAE.recondition` decodes one x's z under every other class (the paper's age
+progression). The weights are the ``caae:`` section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config, refuse_unused
+from gankit.data.spec import DataSpec
+from gankit.errors import ConfigError
+from gankit.image_losses import l1_reconstruction, total_variation
+from gankit.latent_layout import CLASS, Code, LatentLayout
+from gankit.losses import LOSSES
+from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
+from gankit.models.conditional import LabelInput, label_input_shape
+from gankit.models.heads import WithHeads, feature_width
+from gankit.models.mlp import MLPDiscriminator
+from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
+from gankit.recipes.cgan import class_count
+
+
+@dataclass
+class CAAEOptions:
+    """The ``caae:`` section of a config: the weights of E and G's loss terms."""
+
+    rec_weight: float = 1.0  # lambda_rec of the L1 reconstruction
+    z_weight: float = 0.01  # lambda_z of E's adversarial term against D_z
+    img_weight: float = 0.01  # lambda_img of G's adversarial term against D_img
+    tv_weight: float = 0.0  # lambda_tv of the total variation (images only)
+    z_hidden: int = 64  # width of D_z's two hidden layers (the paper's: 64, 32, 16)
+
+    def check(self) -> None:
+        for key in ("rec_weight", "z_weight", "img_weight", "tv_weight"):
+            if (value := getattr(self, key)) < 0:
+                raise ConfigError(f"caae.{key} must be >= 0, got {value}")
+        if not 1 <= self.z_hidden <= 2**16:
+            raise ConfigError(f"caae.z_hidden must be in [1, 2^16], got {self.z_hidden}")
+
+
+@RECIPES.register("caae")
+class CAAE(Recipe):
+    """E and G against D_z and D_img, in alternating phases "d" (both discriminators, n_critic
+    times) and "g" (E and G)."""
+
+    Options = CAAEOptions
+    headline = ("d_loss", "g_rec", "g_img", "g_z")
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        refuse_unused(config, {
+            "loss.gp_weight": None, "loss.clip": None, "loss.r1_weight": 0.0,
+            "loss.r2_weight": 0.0, "loss.real_label": 1.0, "loss.feature_matching": 0.0,
+            "loss.pull_away": 0.0, "model.pack": 1, "train.g_ema": 0.0,
+            "train.reuse_fake": False,
+        }, "caae", "its losses are the reconstruction, the total variation and two adversarial "
+                   "terms weighted by the caae section")
+        check_part(DISCRIMINATORS, config.model, "discriminator")
+
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        super().__init__()
+        self.n_classes = class_count(spec, "caae")
+        self.train_config, self.options = config.train, config.options
+        model = config.model
+        # z ~ U(-1, 1)^d with the class after it: the decoder's input and the sampling prior.
+        self.layout = LatentLayout(model.latent_dim, (Code(CLASS, self.n_classes),), "uniform")
+        trunk = build_part(DISCRIMINATORS, model, "discriminator", spec.shape)
+        self.nets = nn.ModuleDict({
+            "E": WithHeads(trunk, {"z": nn.Linear(feature_width(trunk, spec.shape),
+                                                  model.latent_dim)}),
+            "G": build_part(GENERATORS, replace(model, latent_dim=self.layout.width),
+                            "generator", spec.shape),
+            "Dz": MLPDiscriminator((model.latent_dim,), self.options.z_hidden, 2),
+            "Dimg": LabelInput(build_part(DISCRIMINATORS, model, "discriminator",
+                                          label_input_shape(spec.shape, self.n_classes)),
+                               self.n_classes),
+        })
+        self.loss = LOSSES[config.loss.name]
+
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        train = self.train_config
+        return {"d": OptimizerSpec(("Dz", "Dimg"), train.lr_d),
+                "g": OptimizerSpec(("E", "G"), train.lr_g)}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("d", "d", repeats=self.train_config.n_critic), Phase("g", "g")]
+
+    def encode(self, x: Tensor) -> Tensor:
+        """z = E(x) in [-1, 1]^d [N, d]."""
+        return torch.tanh(self.nets["E"](x).heads["z"].float())
+
+    def with_class(self, z: Tensor, labels: Tensor) -> Tensor:
+        """The decoder's input [z, onehot(l)]."""
+        return torch.cat([z, self.layout.encode(self.layout.code(CLASS), labels).to(z)], 1)
+
+    def recondition(self, x: Tensor, labels: Tensor) -> Tensor:
+        """G(E(x), l): each x's style re-drawn as class l (its own class: the reconstruction)."""
+        return self.nets["G"](self.with_class(self.encode(x), labels))
+
+    def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
+        batch = ctx.batch()
+        x, labels = batch["x"], batch["label"]
+        if phase.name == "d":
+            prior = ctx.draw(lambda n, g: self.layout.draw_noise(n, g))  # z* ~ U(-1, 1)^d
+            with torch.no_grad():
+                z = self.encode(x)
+                rebuilt = self.nets["G"](self.with_class(z, labels))
+            Dz, Dimg = self.nets["Dz"], self.nets["Dimg"]
+            d_z = self.loss.d_loss(Dz(prior).logits, Dz(z).logits)
+            d_img = self.loss.d_loss(Dimg(x, labels).logits, Dimg(rebuilt, labels).logits)
+            return PhaseOutput({"d_z": d_z, "d_img": d_img},
+                               {"d_loss": (d_z + d_img).detach()})
+        z = self.encode(x)
+        rebuilt = self.nets["G"](self.with_class(z, labels))
+        options = self.options
+        terms = {
+            "g_rec": options.rec_weight * l1_reconstruction(x, rebuilt),
+            "g_z": options.z_weight * self.loss.g_loss(self.nets["Dz"](z).logits),
+            "g_img": options.img_weight * self.loss.g_loss(
+                self.nets["Dimg"](rebuilt, labels).logits),
+        }
+        if options.tv_weight > 0 and rebuilt.dim() == 4:
+            terms["g_tv"] = options.tv_weight * total_variation(rebuilt)
+        return PhaseOutput(terms)
+
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        """[z, onehot(l)] with z from the prior D_z holds E's codes to, l uniform."""
+        return self.layout.draw(n, generator)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.nets["G"](z)

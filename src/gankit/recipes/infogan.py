@@ -1,0 +1,129 @@
+r"""InfoGAN, Chen et al. 2016: codes that G must keep recoverable, found without labels.
+
+G takes $[z, c]$ with codes $c$ drawn from their priors, and both players add
+$-\lambda L_I(G, Q)$, $L_I = \mathbb E_{c, x \sim G(z, c)} \log Q(c \mid x) + H(c) \le I(c;
+G(z, c))$ (eq. 4-6), to their losses: D's shared body with the Q head (``nets["D"].heads["q"]``,
+Sec. 5: "Q and D share all convolutional layers") in the D phase on detached fakes, G in the G
+phase, as openai/InfoGAN does. Codes are recipe options: ``infogan.categorical`` (the class
+counts of any number of Cat(K) codes, named cat0, cat1, ...) and ``infogan.continuous`` (how many
+U(-1, 1) codes, cont0, ...), with the weights $\lambda$ of each kind. Q models a categorical code
+by its logits and a continuous one by a Gaussian of unit variance
+(:mod:`gankit.mutual_information`). The MNIST setting of the reference code: noise U(-1, 1) of
+62 dimensions, one Cat(10), two U(-1, 1), lambda 1, G lr 1e-3, D lr 2e-4 (``losses/infogan``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gankit.config import MAX_LIST, Config
+from gankit.data.spec import DataSpec
+from gankit.errors import ConfigError
+from gankit.latent_layout import NOISES, Code, LatentLayout
+from gankit.models import DISCRIMINATORS, DOutput, build_part
+from gankit.models.heads import WithHeads, feature_width, mlp_head
+from gankit.mutual_information import categorical_code_bound, continuous_code_bound
+from gankit.recipes.base import RECIPES, PhaseOutput
+from gankit.recipes.gan import GAN
+
+
+@dataclass
+class InfoGANOptions:
+    """The ``infogan:`` section of a config."""
+
+    categorical: tuple[int, ...] = (10,)  # K of each categorical code (MNIST: one Cat(10))
+    continuous: int = 2  # how many U(-1, 1) codes (MNIST: two)
+    categorical_weight: float = 1.0  # lambda of the categorical codes' L_I (1, Sec. 7)
+    continuous_weight: float = 1.0  # lambda of the continuous codes' L_I
+    noise: str = "uniform"  # the noise's prior: uniform U(-1, 1) (the reference) or normal
+
+    def check(self) -> None:
+        for i, classes in enumerate(self.categorical):
+            if not 2 <= classes <= 2**16:
+                raise ConfigError(f"infogan.categorical[{i}] must be in [2, 2^16] (classes of "
+                                  f"a code), got {classes}")
+        if not 0 <= self.continuous <= MAX_LIST:
+            raise ConfigError(f"infogan.continuous must be in [0, {MAX_LIST}], "
+                              f"got {self.continuous}")
+        if not self.categorical and not self.continuous:
+            raise ConfigError("infogan needs at least one code: infogan.categorical is empty and "
+                              "infogan.continuous is 0")
+        for key in ("categorical_weight", "continuous_weight"):
+            if (value := getattr(self, key)) < 0:
+                raise ConfigError(f"infogan.{key} must be >= 0, got {value}")
+        if self.noise not in NOISES:
+            raise ConfigError(f"infogan.noise must be one of {', '.join(NOISES)}, "
+                              f"got {self.noise!r}")
+
+
+@RECIPES.register("infogan")
+class InfoGAN(GAN):
+    Options = InfoGANOptions
+    headline = ("d_loss", "g_loss", "info_bound", "code_acc")
+
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        self.options = config.options
+        super().__init__(config, spec)
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        super().check_config(config)
+        if config.model.pack > 1:
+            raise ConfigError(f"recipe infogan reads each sample's codes back from it, so "
+                              f"samples are not packed; model.pack must be 1, "
+                              f"got {config.model.pack}")
+
+    def make_layout(self, config: Config, spec: DataSpec) -> LatentLayout:
+        codes = [Code(f"cat{i}", k) for i, k in enumerate(self.options.categorical)]
+        codes += [Code(f"cont{i}") for i in range(self.options.continuous)]
+        return LatentLayout(config.model.latent_dim, tuple(codes), self.options.noise)
+
+    def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
+        """D with the Q head on its features: logits of each categorical code, then the mean of
+        each continuous one."""
+        body = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
+        width = sum(code.width for code in self.layout.codes)
+        return WithHeads(body, {"q": mlp_head(feature_width(body, spec.shape), width)})
+
+    def latent_energy(self, temperature: float = 1.0) -> None:
+        """None: an energy over z would move the codes with the noise."""
+        return None
+
+    def infer_codes(self, x: Tensor) -> dict[str, Tensor]:
+        """Q's reading of examples x [N, ...]: the most likely value [N] of each categorical
+        code, the mean [N] of each continuous one (an unsupervised classifier of real data)."""
+        q = self.nets["D"](x).heads["q"].float()
+        return self.layout.values(torch.cat([q.new_zeros(len(q), self.layout.noise_dim), q], 1))
+
+    def information(self, out: DOutput, z: Tensor) -> PhaseOutput:
+        """-lambda L_I of the codes of z from Q's outputs, with the bound and the categorical
+        codes' accuracy (Q's guess of the code G was given) as diagnostics."""
+        q, codes = out.heads["q"], self.layout.values(z)
+        start, total, bound, hits = 0, q.new_zeros(()), q.new_zeros(()), []
+        for code in self.layout.codes:
+            part = q[:, start:start + code.width]
+            start += code.width
+            if code.categorical:
+                term = categorical_code_bound(part, codes[code.name])
+                total = total + self.options.categorical_weight * term
+                hits.append((part.argmax(1) == codes[code.name]).float().mean())
+            else:
+                term = continuous_code_bound(part[:, 0], codes[code.name])
+                total = total + self.options.continuous_weight * term
+            bound = bound + term
+        stats = {"info_bound": bound.detach()}
+        if hits:
+            stats["code_acc"] = torch.stack(hits).mean().detach()
+        return PhaseOutput({"info": -total}, stats)
+
+    def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
+                     z: Tensor) -> PhaseOutput:
+        out = self.information(out_fake, z)  # the fakes are detached: Q and D's body learn
+        return PhaseOutput({"d_info": out.terms["info"]}, out.stats)
+
+    def g_side_terms(self, out_fake: DOutput, z: Tensor) -> PhaseOutput:
+        out = self.information(out_fake, z)
+        return PhaseOutput({"g_info": out.terms["info"]})

@@ -1,0 +1,350 @@
+"""The conditional and structured recipes: the latent layout, each head's loss against a hand
+computation, gradients to Q and the class embedding, one real step of each recipe, and the
+label reaching G."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import gankit
+from conftest import tiny_dict
+from gankit.errors import ConfigError, GankitError
+from gankit.latent_layout import CLASS, Code, LatentLayout
+from gankit.losses import class_loss
+from gankit.models.conditional import LabelInput, ProjectionDiscriminator
+from gankit.models.mlp import MLPDiscriminator
+from gankit.mutual_information import categorical_code_bound, continuous_code_bound
+from gankit.recipes.base import StepContext
+from gankit.resolve import build_config
+
+CONDITIONAL = ("cgan", "acgan", "projection", "caae")
+RECIPES = (*CONDITIONAL, "infogan")
+TINY_IMAGES = {"name": "dcgan", "latent_dim": 4, "g_hidden": 4, "d_hidden": 4,
+               "g_batchnorm": True, "d_norm": "batch"}
+
+
+def tiny_config(recipe: str, data: str = "ring8", **sections):
+    """A tiny config of ``recipe`` on ring8 (MLP) or digits8 (DCGAN widths 4)."""
+    config = tiny_dict(recipe=recipe, **sections)
+    if data != "ring8":
+        config["data"] = {"name": data, "batch_size": 16, "n_eval": 50}
+        config["model"] = dict(TINY_IMAGES)
+    if recipe == "infogan" and data == "ring8":
+        config["infogan"] = {"categorical": [8], "continuous": 1}
+    return config
+
+
+def build(recipe: str, data: str = "ring8", **sections) -> gankit.Run:
+    return gankit.build(tiny_config(recipe, data, **sections), progress=False, snapshots=False)
+
+
+def context(run: gankit.Run, seed: int = 0) -> StepContext:
+    return StepContext(run.data, run.config.data.batch_size, torch.device("cpu"),
+                       torch.Generator().manual_seed(seed))
+
+
+# ------------------------------------------------------------------------- the latent layout
+
+def test_noise_only_layout_draws_what_the_unconditional_prior_drew():
+    layout = LatentLayout(3)
+    z = layout.draw(5, torch.Generator().manual_seed(1))
+    assert torch.equal(z, torch.randn(5, 3, generator=torch.Generator().manual_seed(1)))
+
+
+def test_layout_parts_and_values_round_trip():
+    layout = LatentLayout(2, (Code("cat0", 4), Code("cont0"), Code("cat1", 3)), "uniform")
+    assert layout.width == 2 + 4 + 1 + 3
+    z = layout.draw(500, torch.Generator().manual_seed(0))
+    parts = layout.slices()
+    noise, one_hot = z[:, parts["noise"]], z[:, parts["cat0"]]
+    assert noise.min() >= -1 and noise.max() <= 1  # U(-1, 1)
+    assert torch.equal(one_hot.sum(1), torch.ones(500)) and set(one_hot.unique().tolist()) == {0, 1}
+    values = layout.values(z)
+    assert values["cat0"].dtype == torch.int64 and set(values["cat0"].tolist()) == {0, 1, 2, 3}
+    assert values["cont0"].abs().max() <= 1 and values["cat1"].max() == 2
+    again = layout.with_values(z, values)
+    assert torch.equal(again, z)
+
+
+def test_fixing_a_code_keeps_the_noise_and_sets_the_value():
+    layout = LatentLayout(3, (Code(CLASS, 10),))
+    free = layout.draw(6, torch.Generator().manual_seed(2))
+    fixed = layout.draw(6, torch.Generator().manual_seed(2), fixed={CLASS: 7})
+    assert torch.equal(free[:, :3], fixed[:, :3])
+    assert layout.values(fixed)[CLASS].tolist() == [7] * 6
+    each = layout.fix(free, {CLASS: torch.arange(6)})
+    assert layout.values(each)[CLASS].tolist() == list(range(6))
+
+
+@pytest.mark.parametrize(("fixed", "words"), [
+    ({CLASS: 10}, "class 10 does not fit .* 0..9"),
+    ({CLASS: -1}, "class -1 does not fit"),
+    ({CLASS: 2.5}, "class 2.5 does not fit"),
+    ({CLASS: torch.arange(3)}, "one value or one per sample \\(6\\)"),
+    ({"cat0": 1}, "no code 'cat0' \\(its codes: class, cont0\\)"),
+    ({"cont0": math.nan}, "cont0 nan does not fit this run's latent: cont0 takes a real number"),
+])
+def test_bad_code_values_are_one_line(fixed, words):
+    layout = LatentLayout(3, (Code(CLASS, 10), Code("cont0")))
+    with pytest.raises(GankitError, match=words):
+        layout.draw(6, torch.Generator(), fixed=fixed)
+
+
+def test_a_continuous_code_may_leave_its_prior_range():
+    layout = LatentLayout(1, (Code("cont0"),))
+    z = layout.draw(2, torch.Generator(), fixed={"cont0": -2.0})
+    assert z[:, 1].tolist() == [-2.0, -2.0]
+
+
+# ------------------------------------------------------------------- losses against hand sums
+
+def test_class_loss_is_the_log_likelihood_of_the_logits():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    labels = torch.tensor([0, 1])
+    by_hand = -(math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(-1)))
+                + math.log(math.exp(0.5) / (2 * math.exp(0.5) + math.exp(3)))) / 2
+    assert class_loss(logits, labels).item() == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_class_loss_takes_logits_not_probabilities():
+    """PyTorch-GAN's AC-GAN (#141) fed softmax outputs to cross-entropy: the softmax applied
+    twice squashes the loss toward log K and its gradient toward nothing."""
+    logits = torch.tensor([[6.0, -3.0, -3.0]], requires_grad=True)
+    right = class_loss(logits, torch.tensor([0]))
+    twice = class_loss(logits.softmax(1), torch.tensor([0]))
+    assert right.item() == pytest.approx(-F.log_softmax(logits, 1)[0, 0].item())
+    assert right.item() < 0.01 and twice.item() > 0.5  # a confident, right guess costs ~0 once
+    wrong_logits = torch.tensor([[-3.0, 6.0, -3.0]], requires_grad=True)
+    (g_right,) = torch.autograd.grad(class_loss(wrong_logits, torch.tensor([0])), wrong_logits)
+    (g_twice,) = torch.autograd.grad(class_loss(wrong_logits.softmax(1), torch.tensor([0])),
+                                     wrong_logits)
+    assert g_right.abs().max() > 0.9 and g_twice.abs().max() < 0.01
+
+
+def test_infogan_categorical_bound_is_log_k_minus_cross_entropy():
+    logits = torch.tensor([[1.0, 2.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]])
+    codes = torch.tensor([1, 3])
+    ce = -(F.log_softmax(logits, 1)[0, 1] + F.log_softmax(logits, 1)[1, 3]) / 2
+    bound = categorical_code_bound(logits, codes)
+    assert bound.item() == pytest.approx(math.log(4) - ce.item(), rel=1e-6)
+    # a Q that knows the code: the bound reaches H(c) = log K; one that guesses: 0
+    sure = F.one_hot(codes, 4).float() * 50
+    assert categorical_code_bound(sure, codes).item() == pytest.approx(math.log(4), abs=1e-6)
+    assert categorical_code_bound(torch.zeros(2, 4), codes).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_infogan_continuous_bound_is_entropy_plus_gaussian_log_likelihood():
+    codes, mean = torch.tensor([0.5, -0.25]), torch.tensor([0.1, -0.25])
+    log_q = torch.distributions.Normal(mean, 1.0).log_prob(codes).mean()
+    expected = math.log(2) + log_q.item()  # H(U(-1, 1)) = log 2
+    assert continuous_code_bound(mean, codes).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_acgan_terms_are_both_sides_class_cross_entropy():
+    run = build("acgan")
+    recipe = run.recipe
+    out = recipe.d_phase(context(run))
+    # rebuild the same draws by hand
+    ctx = context(run)
+    z = ctx.draw(recipe.latent)
+    batch = ctx.batch()
+    z = recipe.relabel(z, batch)
+    D = recipe.nets["D"]
+    with torch.no_grad():
+        fake = recipe.nets["G"](z)
+    real_logits, fake_logits = D(batch["x"]).heads["class"], D(fake).heads["class"]
+    by_hand = (F.cross_entropy(real_logits, batch["label"])
+               + F.cross_entropy(fake_logits, batch["label"]))  # the fakes take real labels
+    assert out.terms["d_class"].item() == pytest.approx(by_hand.item(), rel=1e-5)
+    accuracy = (real_logits.argmax(1) == batch["label"]).float().mean()
+    assert out.stats["class_acc_real"].item() == pytest.approx(accuracy.item())
+
+
+def test_projection_output_is_psi_plus_embedding_inner_product():
+    body = MLPDiscriminator((2,), 8, 2)
+    D = ProjectionDiscriminator(body, 8, 3)
+    x, y = torch.randn(5, 2), torch.tensor([0, 1, 2, 1, 0])
+    out, plain = D(x, y), body(x)
+    by_hand = plain.logits + (D.embed.weight[y] * plain.features).sum(1)
+    assert torch.allclose(out.logits, by_hand, atol=1e-6)
+    assert torch.equal(out.features, plain.features)
+
+
+def test_label_input_concatenates_one_hot_planes():
+    seen = {}
+
+    class Body(torch.nn.Module):
+        def forward(self, x):
+            seen["x"] = x
+            return x
+
+    images = torch.randn(2, 1, 4, 4)
+    LabelInput(Body(), 3)(images, torch.tensor([2, 0]))
+    x = seen["x"]
+    assert x.shape == (2, 4, 4, 4) and torch.equal(x[:, :1], images)
+    assert torch.equal(x[0, 1:, 0, 0], torch.tensor([0.0, 0.0, 1.0]))
+    assert torch.equal(x[1, 1:].amax((1, 2)), torch.tensor([1.0, 0.0, 0.0]))
+    assert x[:, 1:].std((2, 3)).max() == 0  # constant over the plane
+
+
+def test_caae_image_terms_by_hand():
+    from gankit.image_losses import l1_reconstruction, total_variation
+
+    x = torch.tensor([[[[0.0, 1.0], [3.0, 5.0]]]])
+    assert total_variation(x).item() == pytest.approx((3 + 4) / 2 + (1 + 2) / 2)
+    assert l1_reconstruction(x, torch.zeros_like(x)).item() == pytest.approx(9 / 4)
+
+
+# --------------------------------------------------------------------- gradients to the heads
+
+def test_infogan_mutual_information_reaches_q_and_g():
+    """TorchGAN #100: a bound rebuilt as a new tensor gave Q and G no gradient."""
+    run = build("infogan")
+    recipe = run.recipe
+    d_terms = recipe.run_phase(recipe.phases()[0], context(run)).terms
+    q_head = recipe.nets["D"].heads["q"]
+    grads = torch.autograd.grad(d_terms["d_info"], list(q_head.parameters()))
+    assert all(g.abs().sum() > 0 for g in grads)
+    g_terms = recipe.run_phase(recipe.phases()[1], context(run, 1)).terms
+    g_grads = torch.autograd.grad(g_terms["g_info"], list(recipe.nets["G"].parameters()))
+    assert sum(g.abs().sum() for g in g_grads) > 0
+
+
+def test_projection_loss_reaches_the_class_embedding():
+    run = build("projection")
+    recipe = run.recipe
+    terms = recipe.run_phase(recipe.phases()[0], context(run)).terms
+    (grad,) = torch.autograd.grad(terms["d_loss"], [recipe.nets["D"].embed.weight])
+    assert (grad.abs().sum(1) > 0).all()  # every class of the batch moved its row
+
+
+def test_acgan_class_term_reaches_g():
+    run = build("acgan")
+    recipe = run.recipe
+    terms = recipe.run_phase(recipe.phases()[1], context(run)).terms
+    grads = torch.autograd.grad(terms["g_class"], list(recipe.nets["G"].parameters()))
+    assert sum(g.abs().sum() for g in grads) > 0
+
+
+# ---------------------------------------------------------------- one real step, label to G
+
+@pytest.mark.parametrize("data", ["ring8", "digits8"])
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_one_real_step_moves_every_network(recipe, data):
+    sections = {"train": {"reuse_fake": False}} if recipe == "caae" else {}
+    run = build(recipe, data, **sections)
+    before = {k: v.clone() for k, v in run.recipe.nets.state_dict().items()}
+    run.fit(1)
+    for name, net in run.recipe.nets.items():
+        changed = any(not torch.equal(before[f"{name}.{k}"], v)
+                      for k, v in net.state_dict().items())
+        assert changed, f"{recipe} on {data}: {name} did not change"
+    sample = run.sample(4, labels=1) if recipe in CONDITIONAL else run.sample(4)
+    assert torch.isfinite(sample).all()
+
+
+@pytest.mark.parametrize("recipe", CONDITIONAL)
+def test_the_class_reaches_g(recipe):
+    run = build(recipe, "digits8", **({"train": {"reuse_fake": False}} if recipe == "caae"
+                                      else {}))
+    a, b = run.sample(4, seed=3, labels=0), run.sample(4, seed=3, labels=5)
+    assert not torch.allclose(a, b)
+    assert torch.equal(a, run.sample(4, seed=3, labels=0))
+
+
+def test_infogan_codes_reach_g():
+    run = build("infogan", "digits8")
+    a = run.sample(4, seed=3, codes={"cat0": 1, "cont0": -1.0})
+    assert not torch.allclose(a, run.sample(4, seed=3, codes={"cat0": 2, "cont0": -1.0}))
+    assert not torch.allclose(a, run.sample(4, seed=3, codes={"cat0": 1, "cont0": 1.5}))
+
+
+def test_caae_reconditions_an_input():
+    run = build("caae", "digits8", train={"reuse_fake": False})
+    x = run.data.reference(3, torch.Generator())[0]
+    out = run.recipe.recondition(x, torch.tensor([1, 2, 3]))
+    assert out.shape == x.shape
+    assert not torch.allclose(out, run.recipe.recondition(x, torch.tensor([4, 5, 6])))
+
+
+# ------------------------------------------------------------------------------ bad input
+
+def test_conditional_recipes_need_labelled_data():
+    for recipe in CONDITIONAL:
+        config = tiny_config(recipe, **({"train": {"reuse_fake": False}} if recipe == "caae"
+                                        else {}))
+        config["data"]["name"] = "swiss-roll"
+        with pytest.raises(ConfigError, match=f"recipe {recipe} conditions on the class label, "
+                                              f"and this data has no labels"):
+            gankit.build(config, progress=False)
+
+
+def test_conditional_recipes_refuse_one_label_per_channel():
+    config = tiny_config("cgan", "digits8")
+    config["data"] = {"name": "stacked-mnist", "batch_size": 16, "n_eval": 50}
+    with pytest.raises(ConfigError, match=r"labels of shape \[3\] per example"):
+        gankit.build(config, progress=False)
+
+
+def test_conditional_recipes_refuse_packing():
+    with pytest.raises(ConfigError, match="recipe cgan does not use model.pack=2"):
+        build_config(tiny_config("cgan", model={"pack": 2}))
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"categorical": [1]}, r"infogan.categorical\[0\] must be in \[2, 2\^16\].*got 1"),
+    ({"categorical": [], "continuous": 0}, "infogan needs at least one code"),
+    ({"categorical": 10}, "infogan.categorical must be a list of at most 64 ints, got int 10"),
+    ({"categorical": [10, "a"]}, r"infogan.categorical\[1\] must be int, got str 'a'"),
+    ({"noise": "gamma"}, "infogan.noise must be one of normal, uniform, got 'gamma'"),
+])
+def test_bad_infogan_codes(options, words):
+    with pytest.raises(ConfigError, match=words):
+        build_config(tiny_dict(recipe="infogan", infogan=options))
+
+
+def test_infogan_codes_from_the_command_line_and_back():
+    config = build_config(tiny_dict(recipe="infogan"), ["infogan.categorical=[10, 4]"])
+    assert config.options.categorical == (10, 4)
+    from gankit.config import dump_yaml, load_yaml
+
+    assert load_yaml(dump_yaml(config.to_dict()), "x")["infogan"]["categorical"] == [10, 4]
+    run = gankit.build(config, progress=False, snapshots=False)
+    assert [c.name for c in run.recipe.layout.codes] == ["cat0", "cat1", "cont0", "cont1"]
+
+
+def test_projection_defaults_to_the_hinge_loss():
+    config = tiny_dict(recipe="projection")
+    del config["loss"]
+    assert build_config(config).loss.name == "hinge"
+    assert build_config(tiny_dict(recipe="projection")).loss.name == "non-saturating"
+    assert build_config({"recipe": "gan"}).loss.name == "non-saturating"
+
+
+def test_labels_on_an_unconditional_run_are_one_line(make_run):
+    run = make_run()
+    with pytest.raises(GankitError, match="labels \\(--class\\) need a class-conditional run"):
+        run.sample(3, labels=1)
+    with pytest.raises(GankitError, match="recipe gan is unconditional"):
+        run.sample(3, codes={"cat0": 1})
+    infogan = build("infogan")
+    with pytest.raises(GankitError, match="recipe infogan has no class; its codes are cat0"):
+        infogan.sample(3, labels=1)
+
+
+def test_mixture_batches_carry_their_component():
+    from gankit.config import DataConfig
+    from gankit.data import build_data
+
+    data = build_data(DataConfig(name="grid25"))
+    batch = data.sample(400, torch.Generator().manual_seed(0))
+    assert data.spec.n_classes == 25 and batch["label"].dtype == torch.int64
+    nearest = torch.cdist(batch["x"], data.modes).argmin(1)
+    assert torch.equal(nearest, batch["label"])
+    again = data.points(400, torch.Generator().manual_seed(0))
+    assert torch.equal(again, batch["x"])  # the same stream as before labels
+    data.spec.check(batch)
