@@ -348,3 +348,57 @@ def test_mixture_batches_carry_their_component():
     again = data.points(400, torch.Generator().manual_seed(0))
     assert torch.equal(again, batch["x"])  # the same stream as before labels
     data.spec.check(batch)
+
+
+def test_caae_options_add_their_terms_and_the_paper_setting_leaves_them_out():
+    paper = build("caae", train={"reuse_fake": False})  # the dataclass defaults: the paper's
+    d_terms = paper.recipe.run_phase(paper.recipe.phases()[0], context(paper)).terms
+    g_terms = paper.recipe.run_phase(paper.recipe.phases()[1], context(paper)).terms
+    assert set(d_terms) == {"d_z", "d_img"} and set(g_terms) == {"g_rec", "g_z", "g_img"}
+    assert not isinstance(paper.recipe.nets["Dz"], LabelInput)
+    ours = build("caae", train={"reuse_fake": False},
+                 caae={"z_given_label": True, "recondition_weight": 0.5})
+    assert isinstance(ours.recipe.nets["Dz"], LabelInput)
+    d_terms = ours.recipe.run_phase(ours.recipe.phases()[0], context(ours)).terms
+    g_terms = ours.recipe.run_phase(ours.recipe.phases()[1], context(ours)).terms
+    assert "d_recondition" in d_terms and "g_recondition" in g_terms
+    ours.fit(1)
+
+
+def test_other_classes_never_repeat_the_label():
+    run = build("caae", train={"reuse_fake": False})
+    labels = torch.arange(8).repeat(40)[:32]
+    others = run.recipe.other_classes(labels, context(run))
+    assert (others != labels).all() and others.min() >= 0 and others.max() < 8
+
+
+def test_infogan_networks_of_the_reference():
+    """dcgan-fc: DCGAN with the 1024-unit layers of InfoGAN's MNIST networks."""
+    from gankit.models.dcgan import FC_WIDTH
+
+    config = tiny_config("infogan", "digits8")
+    config["model"]["name"] = "dcgan-fc"
+    run = gankit.build(config, progress=False, snapshots=False)
+    D = run.recipe.nets["D"]
+    out = D(torch.zeros(3, 1, 8, 8))
+    assert out.features.shape == (3, FC_WIDTH) and out.heads["q"].shape == (3, 10 + 2)
+    run.fit(1)
+
+
+def test_export_names_where_the_codes_lie(tmp_path):
+    import json
+
+    from safetensors import safe_open
+
+    from gankit.export import export_generator
+
+    run = build("infogan")
+    path = export_generator(run.recipe, "state_dict", tmp_path / "g.safetensors")
+    with safe_open(path, "pt") as f:
+        metadata = f.metadata()
+    layout = json.loads(metadata["latent_layout"])
+    assert json.loads(metadata["latent_shape"]) == [2 + 8 + 1]
+    assert layout["noise"] == {"start": 0, "stop": 2, "prior": "uniform"}
+    assert [c["name"] for c in layout["codes"]] == ["cat0", "cont0"]
+    assert layout["codes"][0] == {"name": "cat0", "start": 2, "stop": 10, "kind": "one-hot",
+                                  "classes": 8}

@@ -193,3 +193,26 @@ def test_bad_conditional_flags_are_one_line(trained, tmp_path, capsys, recipe, f
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and err[-1].startswith(words), err
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_intra_fid_against_its_yardstick_tells_a_class_blind_generator():
+    """A 'generator' that returns training digits of the asked class scores intra-FID near
+    the unconditional FID at the same sample sizes; one that ignores the class scores far
+    above it, while its unconditional FID stays as good."""
+    run = gankit.build(tiny_config("cgan", "digits8"), progress=False, snapshots=False)
+    pool, labels = run.data.reference(len(run.data), torch.Generator().manual_seed(5))
+    slices = run.recipe.layout.slices()
+
+    def digits_of(classes: torch.Tensor) -> torch.Tensor:
+        picks = torch.randint(10**6, (len(classes),), generator=torch.Generator().manual_seed(6))
+        return torch.stack([pool[labels == k][int(i) % int((labels == k).sum())]
+                            for i, k in zip(picks, classes.tolist(), strict=True)])
+
+    run.recipe.decode = lambda z: digits_of(z[:, slices[CLASS]].argmax(1))
+    right = run.evaluate(600)
+    run.recipe.decode = lambda z: digits_of(torch.randint(10, (len(z),)))
+    blind = run.evaluate(600)
+    assert right["class_accuracy"] > 0.9 and blind["class_accuracy"] < 0.2
+    assert right["intra_fid"] < 1.5 * right["fid_class_size"]
+    assert blind["intra_fid"] > 3 * blind["fid_class_size"]
+    assert blind["fid"] < 2 * right["fid"]  # the unconditional FID cannot see the difference

@@ -15,7 +15,9 @@ Three formats (``EXPORT_FORMATS``), each one file, G in eval mode on the CPU in 
 
 Every file carries the same metadata (safetensors header, TorchScript extra file
 ``gankit.json``, ONNX ``metadata_props``): the gankit version, which network (``G`` or the
-weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists.
+weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists;
+for a generator with codes also ``latent_layout``, where the noise and each code (a class
+one-hot, InfoGAN's codes) lie in z (:meth:`gankit.latent_layout.LatentLayout.describe`).
 
     export_generator(run.recipe, "onnx", Path("g.onnx"), ema=True)
 """
@@ -72,6 +74,8 @@ def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = Fals
     metadata = {"gankit_version": __version__, "network": "G_ema" if ema else "G",
                 "latent_shape": json.dumps(list(z.shape[1:])),
                 "output_shape": json.dumps(list(x.shape[1:]))}
+    if recipe.layout is not None and recipe.layout.conditional:  # where the codes lie in z
+        metadata["latent_layout"] = json.dumps(recipe.layout.describe())
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _replacing(out) as tmp, _quiet_torch():

@@ -173,6 +173,13 @@ class LatentLayout:
                 parts.append(z[:, slices[code.name]])
         return torch.cat(parts, 1)
 
-    def code_entropy(self, code: Code) -> float:
-        """H(c) of a code's prior in nats: log K for Cat(K), log 2 for U(-1, 1)."""
-        return math.log(code.classes) if code.categorical else math.log(2.0)
+    def describe(self) -> dict[str, object]:
+        """The layout as plain data (JSON): where the noise and each code lie in z, so a
+        user of an exported generator can build its input."""
+        slices = self.slices()
+        return {"noise": {"start": 0, "stop": self.noise_dim, "prior": self.noise},
+                "codes": [{"name": code.name, "start": slices[code.name].start,
+                           "stop": slices[code.name].stop,
+                           "kind": "one-hot" if code.categorical else "U(-1, 1)",
+                           **({"classes": code.classes} if code.categorical else {})}
+                          for code in self.codes]}

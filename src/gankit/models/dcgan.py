@@ -6,7 +6,8 @@ weights drawn from N(0, 0.02). Each stride-2 layer doubles (G) or halves (D) the
 4x4 base (8, 16, 32, 64 px) or a 7x7 base (28 px, MNIST); channel widths double towards the
 base: ``width`` channels at the largest hidden resolution, ``width * 2^(n-1)`` at the base.
 D's last feature map is flattened into :class:`CriticHead` (a linear unit on it equals the
-paper's final base x base convolution), which adds the optional batch layers.
+paper's final base x base convolution), which adds the optional batch layers. ``dcgan-fc``
+adds InfoGAN's 1024-unit fully connected layer after G's input and before D's output.
 """
 
 from __future__ import annotations
@@ -126,6 +127,47 @@ class ConvAutoencoder(nn.Module):
         return DOutput(logits=energy.float(), features=code.float())
 
 
+FC_WIDTH = 1024  # the fully connected layer of InfoGAN's MNIST networks (Chen et al. 2016)
+
+
+def _norm_1d(kind: str, width: int) -> nn.Module:
+    """:func:`_norm` for features [N, F]: batch, layer (per example) or none."""
+    return {"batch": lambda: nn.BatchNorm1d(width), "layer": lambda: nn.LayerNorm(width),
+            "none": nn.Identity}[kind]()
+
+
+class FCGenerator(nn.Module):
+    """z -> FC 1024 (norm, ReLU) -> :class:`DCGANGenerator`: InfoGAN's MNIST generator (Chen et
+    al. 2016, Appendix C, Table 1: FC 1024, FC 7x7x128, two 4x4 stride-2 up-convolutions), one
+    fully connected layer between the latent and DCGAN's projection."""
+
+    def __init__(self, latent_dim: int, shape: tuple[int, ...], width: int,
+                 norm: str = "batch") -> None:
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(latent_dim, FC_WIDTH, bias=norm == "none"),
+                                _norm_1d(norm, FC_WIDTH), nn.ReLU(inplace=True))
+        self.body = DCGANGenerator(FC_WIDTH, shape, width, norm)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.body(self.fc(z))
+
+
+class FCDiscriminator(nn.Module):
+    """:class:`DCGANEncoder` -> FC 1024 (norm, LeakyReLU 0.1) -> the output unit: InfoGAN's
+    MNIST discriminator, whose FC 1024 features Q's head shares (Appendix C, Table 1)."""
+
+    def __init__(self, shape: tuple[int, ...], width: int, norm: str = "batch",
+                 minibatch_kernels: int = 0, minibatch_stddev: bool = False) -> None:
+        super().__init__()
+        self.body = DCGANEncoder(shape, width, norm)
+        self.fc = nn.Sequential(nn.Linear(self.body.out_features, FC_WIDTH, bias=norm == "none"),
+                                _norm_1d(norm, FC_WIDTH), nn.LeakyReLU(0.1, inplace=True))
+        self.head = CriticHead(FC_WIDTH, minibatch_kernels, minibatch_stddev)
+
+    def forward(self, x: Tensor) -> DOutput:
+        return self.head(self.fc(self.body(x)))
+
+
 @torch.no_grad()
 def dcgan_init(network: nn.Module) -> nn.Module:
     """Weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0 (Radford et al. 2016, Sec. 4)."""
@@ -134,30 +176,52 @@ def dcgan_init(network: nn.Module) -> nn.Module:
             nn.init.normal_(layer.weight, 0.0, 0.02)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
-        elif isinstance(layer, (nn.BatchNorm2d, nn.GroupNorm)):
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
             nn.init.normal_(layer.weight, 1.0, 0.02)
             nn.init.zeros_(layer.bias)
     return network
 
 
-@GENERATORS.register("dcgan")
-def build_dcgan_generator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+def _generator(network: type[nn.Module], config: ModelConfig, data_shape: tuple[int, ...]
+               ) -> nn.Module:
     """``g_hidden`` is the width (DCGAN's ngf, 64 in the paper); batch norm when
     ``g_batchnorm``."""
-    return dcgan_init(DCGANGenerator(config.latent_dim, data_shape, config.g_hidden,
-                                     "batch" if config.g_batchnorm else "none"))
+    return dcgan_init(network(config.latent_dim, data_shape, config.g_hidden,
+                              "batch" if config.g_batchnorm else "none"))
 
 
-@DISCRIMINATORS.register("dcgan")
-def build_dcgan_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
-    """``d_hidden`` is the width (DCGAN's ndf, 64 in the paper); ``d_norm`` between convolutions."""
-    discriminator = DCGANDiscriminator(packed_shape(data_shape, config.pack), config.d_hidden,
-                                       config.d_norm, config.minibatch_discrimination,
-                                       config.minibatch_stddev)
+def _discriminator(network: type[nn.Module], config: ModelConfig, data_shape: tuple[int, ...]
+                   ) -> nn.Module:
+    """``d_hidden`` is the width (DCGAN's ndf, 64 in the paper); ``d_norm`` between layers."""
+    discriminator = network(packed_shape(data_shape, config.pack), config.d_hidden,
+                            config.d_norm, config.minibatch_discrimination,
+                            config.minibatch_stddev)
     dcgan_init(discriminator)
     if config.spectral_norm:  # after the init: the parametrization wraps the drawn weights
         apply_spectral_norm(discriminator)
     return discriminator
+
+
+@GENERATORS.register("dcgan")
+def build_dcgan_generator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    return _generator(DCGANGenerator, config, data_shape)
+
+
+@DISCRIMINATORS.register("dcgan")
+def build_dcgan_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    return _discriminator(DCGANDiscriminator, config, data_shape)
+
+
+@GENERATORS.register("dcgan-fc")
+def build_fc_generator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    """DCGAN's generator behind a 1024-unit layer (InfoGAN's MNIST G)."""
+    return _generator(FCGenerator, config, data_shape)
+
+
+@DISCRIMINATORS.register("dcgan-fc")
+def build_fc_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    """DCGAN's convolutions, then a 1024-unit layer with ``d_norm`` (InfoGAN's MNIST D)."""
+    return _discriminator(FCDiscriminator, config, data_shape)
 
 
 @AUTOENCODERS.register("dcgan")

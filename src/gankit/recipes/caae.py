@@ -16,6 +16,13 @@ discriminators minimize its D objective. Because z is pushed to a prior shared b
 condition, the condition carries what the class decides and z what it does not (style, stroke,
 slant); :meth:`CAAE.recondition` decodes one x's z under every other class (the paper's age
 progression). The weights are the ``caae:`` section.
+
+That division is what the losses hope for, not what they force: nothing stops E from putting
+the class into z as well, and on digits it does, so G reconstructs from z alone and ignores l.
+Two options, off by default and on in the shipped overlay, make l matter:
+``caae.z_given_label`` lets D_z see the label beside z (a z that reveals its class is then
+unlike the prior's, which is independent of l), and ``caae.recondition_weight`` adds D_img's
+verdict on digits re-drawn as a random other class (G(E(x), l'), l').
 """
 
 from __future__ import annotations
@@ -48,9 +55,18 @@ class CAAEOptions:
     img_weight: float = 0.01  # lambda_img of G's adversarial term against D_img
     tv_weight: float = 0.0  # lambda_tv of the total variation (images only)
     z_hidden: int = 64  # width of D_z's two hidden layers (the paper's: 64, 32, 16)
+    # Two additions to the paper, off by default (the shipped overlay turns them on): on
+    # digits the paper's losses let E encode the class in z and G ignore l, so re-drawing a
+    # digit as another class changes nothing (README, Conditional and structured GANs).
+    # z_given_label: D_z judges (z, l) pairs, the real ones z ~ U(-1, 1)^d beside the batch's
+    # labels, so a code that carries the class is told apart and E is pushed to leave it to l.
+    z_given_label: bool = False
+    # recondition_weight: D_img also judges each example re-drawn as a random other class,
+    # (G(E(x), l'), l'), as a fake of class l', and G gets this weight times its G loss there.
+    recondition_weight: float = 0.0
 
     def check(self) -> None:
-        for key in ("rec_weight", "z_weight", "img_weight", "tv_weight"):
+        for key in ("rec_weight", "z_weight", "img_weight", "tv_weight", "recondition_weight"):
             if (value := getattr(self, key)) < 0:
                 raise ConfigError(f"caae.{key} must be >= 0, got {value}")
         if not 1 <= self.z_hidden <= 2**16:
@@ -89,12 +105,24 @@ class CAAE(Recipe):
                                                   model.latent_dim)}),
             "G": build_part(GENERATORS, replace(model, latent_dim=self.layout.width),
                             "generator", spec.shape),
-            "Dz": MLPDiscriminator((model.latent_dim,), self.options.z_hidden, 2),
+            "Dz": self.code_discriminator(model.latent_dim),
             "Dimg": LabelInput(build_part(DISCRIMINATORS, model, "discriminator",
                                           label_input_shape(spec.shape, self.n_classes)),
                                self.n_classes),
         })
         self.loss = LOSSES[config.loss.name]
+
+    def code_discriminator(self, width: int) -> nn.Module:
+        """D_z: an MLP on z, or on [z, onehot(l)] with ``caae.z_given_label``."""
+        if self.options.z_given_label:
+            return LabelInput(MLPDiscriminator((width + self.n_classes,),
+                                               self.options.z_hidden, 2), self.n_classes)
+        return MLPDiscriminator((width,), self.options.z_hidden, 2)
+
+    def judge_code(self, z: Tensor, labels: Tensor) -> Tensor:
+        """D_z's logits [N] for codes z of examples of class ``labels``."""
+        Dz = self.nets["Dz"]
+        return (Dz(z, labels) if self.options.z_given_label else Dz(z)).logits
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         train = self.train_config
@@ -112,6 +140,13 @@ class CAAE(Recipe):
         """The decoder's input [z, onehot(l)]."""
         return torch.cat([z, self.layout.encode(self.layout.code(CLASS), labels).to(z)], 1)
 
+    def other_classes(self, labels: Tensor, ctx: StepContext) -> Tensor:
+        """For each label of the batch a different class, uniform over the other K - 1 (drawn
+        for the global batch from the run's stream, this process's shard kept)."""
+        shift = ctx.draw(lambda n, g: torch.randint(1, self.n_classes, (n,), generator=g,
+                                                    device=g.device))
+        return (labels + shift) % self.n_classes
+
     def recondition(self, x: Tensor, labels: Tensor) -> Tensor:
         """G(E(x), l): each x's style re-drawn as class l (its own class: the reconstruction)."""
         return self.nets["G"](self.with_class(self.encode(x), labels))
@@ -124,20 +159,31 @@ class CAAE(Recipe):
             with torch.no_grad():
                 z = self.encode(x)
                 rebuilt = self.nets["G"](self.with_class(z, labels))
-            Dz, Dimg = self.nets["Dz"], self.nets["Dimg"]
-            d_z = self.loss.d_loss(Dz(prior).logits, Dz(z).logits)
+            Dimg = self.nets["Dimg"]
+            d_z = self.loss.d_loss(self.judge_code(prior, labels), self.judge_code(z, labels))
             d_img = self.loss.d_loss(Dimg(x, labels).logits, Dimg(rebuilt, labels).logits)
-            return PhaseOutput({"d_z": d_z, "d_img": d_img},
-                               {"d_loss": (d_z + d_img).detach()})
+            terms = {"d_z": d_z, "d_img": d_img}
+            if self.options.recondition_weight > 0:
+                others = self.other_classes(labels, ctx)
+                with torch.no_grad():
+                    redrawn = self.nets["G"](self.with_class(z, others))
+                terms["d_recondition"] = self.loss.d_loss(Dimg(x, labels).logits,
+                                                          Dimg(redrawn, others).logits)
+            return PhaseOutput(terms, {"d_loss": sum(terms.values()).detach()})
         z = self.encode(x)
         rebuilt = self.nets["G"](self.with_class(z, labels))
         options = self.options
         terms = {
             "g_rec": options.rec_weight * l1_reconstruction(x, rebuilt),
-            "g_z": options.z_weight * self.loss.g_loss(self.nets["Dz"](z).logits),
+            "g_z": options.z_weight * self.loss.g_loss(self.judge_code(z, labels)),
             "g_img": options.img_weight * self.loss.g_loss(
                 self.nets["Dimg"](rebuilt, labels).logits),
         }
+        if options.recondition_weight > 0:
+            others = self.other_classes(labels, ctx)
+            redrawn = self.nets["G"](self.with_class(z, others))
+            terms["g_recondition"] = options.recondition_weight * self.loss.g_loss(
+                self.nets["Dimg"](redrawn, others).logits)
         if options.tv_weight > 0 and rebuilt.dim() == 4:
             terms["g_tv"] = options.tv_weight * total_variation(rebuilt)
         return PhaseOutput(terms)

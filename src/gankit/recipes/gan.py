@@ -109,9 +109,10 @@ class GAN(TwoPlayerRecipe):
         """[N, C, ...] -> [N / m, m * C, ...]: m consecutive samples become one input of D."""
         return x.reshape(x.shape[0] // self.pack_size, self.pack_size * x.shape[1], *x.shape[2:])
 
-    def score_packs(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        """D's raw output [N / m] for a batch x [N, ...] judged in packs of m."""
-        return self.judge(self.pack(x), labels).logits
+    def score_packs(self, x: Tensor) -> Tensor:
+        """D's raw output [N / m] for a batch x [N, ...] judged in packs of m (unconditional D:
+        a conditional recipe draws its own landscape and has no data-space energy)."""
+        return self.judge(self.pack(x), None).logits
 
     def critic(self, x: Tensor) -> Tensor:
         """D's raw output at each point of x [N, ...] -> [N] (a pack of m copies if packing)."""
