@@ -210,9 +210,11 @@ def test_intra_fid_against_its_yardstick_tells_a_class_blind_generator():
 
     run.recipe.decode = lambda z: digits_of(z[:, slices[CLASS]].argmax(1))
     right = run.evaluate(600)
-    run.recipe.decode = lambda z: digits_of(torch.randint(10, (len(z),)))
+    any_class = torch.Generator().manual_seed(7)
+    run.recipe.decode = lambda z: digits_of(torch.randint(10, (len(z),), generator=any_class))
     blind = run.evaluate(600)
     assert right["class_accuracy"] > 0.9 and blind["class_accuracy"] < 0.2
     assert right["intra_fid"] < 1.5 * right["fid_class_size"]
     assert blind["intra_fid"] > 3 * blind["fid_class_size"]
-    assert blind["fid"] < 2 * right["fid"]  # the unconditional FID cannot see the difference
+    # the unconditional FID barely sees the difference: a few units where intra-FID moves ~250
+    assert blind["fid"] < right["fid"] + 5 and blind["intra_fid"] > right["intra_fid"] + 100

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from gankit.evaluation.features import ChannelwiseClassifier
-from gankit.evaluation.latents import LatentSource, generate
+from gankit.evaluation.latents import LatentSource, generate, in_eval_mode
 from gankit.evaluation.plan import EVAL_SEED, EvaluationPlan, Measurement
 from gankit.latent_layout import CLASS, LatentLayout
 from gankit.metrics.classifier import matched_accuracy
@@ -64,19 +64,6 @@ def balanced(n: int, classes: int, device: torch.device | str) -> Tensor:
 
 def categorical_codes(layout: LatentLayout) -> list[str]:
     return [code.name for code in layout.codes if code.categorical]
-
-
-@torch.no_grad()
-def _in_eval(recipe: Recipe, fn: Callable[..., Tensor], *tensors: Tensor,
-             chunk: int = 1000) -> Tensor:
-    """``fn`` over the rows of ``tensors`` in chunks, in eval mode, outputs on the CPU."""
-    was_training = recipe.training
-    recipe.eval()
-    try:
-        parts = zip(*(t.split(chunk) for t in tensors), strict=True)
-        return torch.cat([fn(*part).float().cpu() for part in parts])
-    finally:
-        recipe.train(was_training)
 
 
 def class_metrics(recipe: Recipe, latents: LatentSource, data: Any, labeller: Labeller,
@@ -148,10 +135,16 @@ def code_metrics(recipe: Recipe, latents: LatentSource, data: Any, labeller: Lab
     if infer is not None and categorical_codes(layout):
         first = categorical_codes(layout)[0]
         real, labels = real_examples(data, n, seed, device)
-        guessed = _in_eval(recipe, lambda x: infer(x.to(device))[first], real).long()
+        guessed = in_eval_mode(recipe, lambda x: infer(x.to(device))[first], real).long()
         metrics["unsupervised_accuracy"] = matched_accuracy(
             guessed, labels, layout.code(first).classes, data.spec.n_classes)
     return metrics
+
+
+def reconditioned(recipe: Recipe, x: Tensor, labels: Tensor, device: torch.device) -> Tensor:
+    """CAAE's G(E(x), l) for examples x [N, ...] and classes [N], in eval mode, on the CPU."""
+    return in_eval_mode(recipe, lambda a, b: recipe.recondition(a.to(device), b.to(device)),
+                        x, labels)
 
 
 def recondition_metrics(recipe: Recipe, data: Any, labeller: Labeller | None, n: int,
@@ -164,14 +157,12 @@ def recondition_metrics(recipe: Recipe, data: Any, labeller: Labeller | None, n:
     (below 1: the output keeps more of x than its class alone explains)."""
     real, labels = real_examples(data, n, seed, device)
     classes = data.spec.n_classes
-    rebuilt = _in_eval(recipe, lambda x, y: recipe.recondition(x.to(device), y.to(device)),
-                       real, labels)
+    rebuilt = reconditioned(recipe, real, labels, device)
     metrics = {"reconstruction_l1": float((real - rebuilt).abs().mean())}
     shifts = torch.arange(1, classes).repeat_interleave(len(real))  # every other class
     sources = real.repeat(classes - 1, *[1] * (real.dim() - 1))
     targets = (labels.repeat(classes - 1) + shifts) % classes
-    outputs = _in_eval(recipe, lambda x, y: recipe.recondition(x.to(device), y.to(device)),
-                       sources, targets)
+    outputs = reconditioned(recipe, sources, targets, device)
     if labeller is not None:
         metrics["recondition_accuracy"] = float((labeller(outputs) == targets).float().mean())
     if features is not None and hasattr(data, "images"):
@@ -247,7 +238,7 @@ def recondition_grid(recipe: Recipe, data: Any, device: torch.device, path: Path
     sources = real[firsts]
     x = sources.repeat_interleave(classes, 0)
     y = balanced(classes, classes, "cpu").repeat(len(firsts))
-    outputs = _in_eval(recipe, lambda a, b: recipe.recondition(a.to(device), b.to(device)), x, y)
+    outputs = reconditioned(recipe, x, y, device)
     grid = torch.cat([sources[:, None], outputs.reshape(len(firsts), classes, *real.shape[1:])],
                      1)
     return save_image_grid(grid.reshape(-1, *real.shape[1:]).numpy(), path, ncol=classes + 1)

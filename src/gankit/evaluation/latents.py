@@ -17,6 +17,7 @@ of the ball, the great-circle path does not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -52,17 +53,26 @@ def has_generator(recipe: Recipe) -> bool:
     return cls.latent is not Recipe.latent and cls.decode is not Recipe.decode
 
 
-def generate(recipe: Recipe, z: Tensor, chunk: int = DECODE_CHUNK) -> Tensor:
-    """The recipe's generator at latents z [N, ...] -> samples [N, ...] on the CPU, in eval
-    mode and without gradients; decoded ``chunk`` latents at a time, so that tens of thousands
-    of images fit in memory. NaN or inf output is a clear error."""
+def in_eval_mode(recipe: Recipe, fn: Callable[..., Tensor], *tensors: Tensor,
+                 chunk: int = DECODE_CHUNK) -> Tensor:
+    """``fn`` over the rows of ``tensors``, ``chunk`` rows at a time, with the recipe's
+    networks in eval mode (restored after) and no gradients; the outputs concatenated on the
+    CPU."""
     was_training = recipe.training
     recipe.eval()
     try:
         with torch.no_grad():
-            fake = torch.cat([recipe.decode(part).cpu() for part in z.split(chunk)])
+            parts = zip(*(t.split(chunk) for t in tensors), strict=True)
+            return torch.cat([fn(*part).cpu() for part in parts])
     finally:
         recipe.train(was_training)
+
+
+def generate(recipe: Recipe, z: Tensor, chunk: int = DECODE_CHUNK) -> Tensor:
+    """The recipe's generator at latents z [N, ...] -> samples [N, ...] on the CPU, in eval
+    mode and without gradients; decoded ``chunk`` latents at a time, so that tens of thousands
+    of images fit in memory. NaN or inf output is a clear error."""
+    fake = in_eval_mode(recipe, recipe.decode, z, chunk=chunk)
     if not torch.isfinite(fake).all():
         raise GankitError("the generator outputs NaN or inf; its weights are not finite "
                           "(use an earlier checkpoint)")
