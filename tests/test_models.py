@@ -89,9 +89,10 @@ def test_batchnorm_only_in_the_generator_and_only_when_asked():
 
 
 def test_unknown_networks_list_the_known_ones():
-    with pytest.raises(Exception, match="unknown generator 'dcgan-ish'; known: dcgan, mlp"):
+    with pytest.raises(Exception,
+                       match="unknown generator 'dcgan-ish'; known: dcgan, dcgan-fc, mlp"):
         GENERATORS["dcgan-ish"]
-    with pytest.raises(Exception, match="unknown discriminator 'x'; known: dcgan, mlp"):
+    with pytest.raises(Exception, match="unknown discriminator 'x'; known: dcgan, dcgan-fc, mlp"):
         DISCRIMINATORS["x"]
 
 
@@ -148,7 +149,8 @@ def test_an_unknown_part_is_one_config_line():
     from gankit.errors import ConfigError
     from gankit.resolve import build_config
 
-    with pytest.raises(ConfigError, match="unknown discriminator 'unet'; known: dcgan, mlp"):
+    with pytest.raises(ConfigError,
+                       match="unknown discriminator 'unet'; known: dcgan, dcgan-fc, mlp"):
         build_config(tiny_dict(model={"discriminator": "unet"}))
     with pytest.raises(ConfigError, match="unknown generator 'unet'"):
         build_config(tiny_dict(model={"generator": "unet"}))
