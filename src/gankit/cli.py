@@ -403,7 +403,7 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "export"
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"gankit: warning: {message}", file=sys.stderr)
+    sys.stderr.write(f"gankit: warning: {message}\n")  # one write: no signal between the two
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -287,7 +287,9 @@ class Trainer:
         if choice.emulated:
             warnings.warn(choice.reason, stacklevel=3)
         else:
-            print(f"gankit: precision {choice.precision} ({choice.reason})", file=sys.stderr)
+            # One write, newline included: print() writes the text and the newline apart, and
+            # a signal between the two would glue the interrupt's line to this one.
+            sys.stderr.write(f"gankit: precision {choice.precision} ({choice.reason})\n")
         self.logger.write_json("hardware.json", {"precision": choice.precision,
                                                  "precision_requested": choice.requested,
                                                  "precision_reason": choice.reason,
