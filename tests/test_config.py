@@ -27,7 +27,7 @@ from gankit.config import (
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
 from gankit.losses import LOSSES
-from gankit.models import GENERATORS
+from gankit.models import GENERATORS, TRANSLATORS
 from gankit.recipes import RECIPES
 from gankit.resolve import build_config, load_config
 
@@ -60,7 +60,7 @@ def test_there_are_shipped_configs():
 def test_every_shipped_config_loads_and_names_registered_parts(name):
     config = load_config(name)
     assert config.recipe in RECIPES and config.loss.name in LOSSES
-    assert config.model.name in GENERATORS and config.data.name in DATASETS
+    assert config.model.name in {*GENERATORS, *TRANSLATORS} and config.data.name in DATASETS
     assert config.loss.gp_weight is not None and config.loss.clip is not None
     # Invariance: a config written out and read back is the same config.
     assert build_config(config.to_dict()) == config
@@ -234,14 +234,14 @@ BAD = [
     ({"train": {"device": "tpu"}}, ["train.device", "'tpu'", "cuda"]),
     ({"train": {"device": "cuda:x"}}, ["train.device", "'cuda:x'"]),
     ({"data": {"batch_size": 0}}, ["data.batch_size", ">= 1"]),
-    ({"model": {"d_depth": 0}}, ["model.d_depth", ">= 1"]),
+    ({"model": {"d_depth": -1}}, ["model.d_depth", ">= 0"]),
     ({"loss": {"gp_weight": -1.0}}, ["loss.gp_weight", ">= 0"]),
     ({"loss": {"clip": -0.01}}, ["loss.clip", ">= 0"]),
     # unknown names: the known ones are listed
     ({"loss": {"name": "wgan_gp"}}, ["'wgan_gp'", *LOSSES.names()]),
     ({"model": {"name": "cnn"}}, ["model", "'cnn'", "mlp"]),
     ({"data": {"name": "ring9"}}, ["dataset", "'ring9'", "ring8", "grid25"]),
-    ({"recipe": "cyclegan"}, ["recipe", "'cyclegan'", "gan"]),
+    ({"recipe": "stylegan"}, ["recipe", "'stylegan'", "gan"]),
     # odd keys and values stay on one line
     ({"a\nb": 1}, ["unknown config key", "'a\\nb'"]),
     ({1: 2, "x": 3}, ["unknown config key", "known keys"]),
@@ -523,7 +523,11 @@ def test_shipped_files_read_the_same_with_the_config_loader(path):
     assert load_yaml(text, str(path)) == yaml.safe_load(text)
 
 
-@pytest.mark.parametrize("dataset", DATASET_CONFIGS)
+TRANSLATION_CONFIGS = [name for name in DATASET_CONFIGS
+                       if RECIPES[load_config(name).recipe].translates]
+
+
+@pytest.mark.parametrize("dataset", [d for d in DATASET_CONFIGS if d not in TRANSLATION_CONFIGS])
 def test_every_data_set_combines_with_every_overlay(dataset):
     for loss in LOSS_OVERLAYS:
         if (dataset, loss) == ("stacked-mnist", "began"):  # an auto-encoder D: no minibatch
@@ -531,6 +535,25 @@ def test_every_data_set_combines_with_every_overlay(dataset):
                 load_config(f"{dataset}-{loss}")
         else:
             load_config(f"{dataset}-{loss}")
+
+
+@pytest.mark.parametrize("dataset", TRANSLATION_CONFIGS)
+def test_translation_configs_take_plain_loss_overlays_and_refuse_the_rest(dataset):
+    """A translation recipe's adversarial term may be any loss without a constraint it does
+    not apply (clipping, penalties); a generative recipe's overlay is refused: one line each."""
+    for loss in LOSS_OVERLAYS:
+        try:
+            config = load_config(f"{dataset}-{loss}")
+        except ConfigError as err:
+            message = str(err)
+            assert "\n" not in message, loss
+            if loss in RECIPES:
+                assert "generates images from noise" in message, (loss, message)
+            else:
+                assert "does not use" in message and loss.startswith("wgan"), (loss, message)
+            continue
+        assert config.loss.name == loss.removesuffix("-sn")
+        assert config.recipe == load_config(dataset).recipe
 
 
 def int_keys():

@@ -42,6 +42,7 @@ MAX_STEPS = 10**9  # generator steps; also the bound of intervals counted in ste
 MAX_WIDTH = 2**16  # units, channels or latent dimensions; whether they fit is the memory's say
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
 NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
+NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
 FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
 
 
@@ -66,6 +67,12 @@ class DataConfig:
     channels: int = bounded(3, 1, 3)
     path: str = ""
     cache: str = ""
+    # Translation data's seeded augmentation (Isola et al. 2017, Sec. 6.2: "random jitter"):
+    # images are resized to load_size and each draw crops a random image_size square of it
+    # (0: no crop), and mirrored left-right half the time with flip; a pair gets one crop and
+    # one flip for both of its sides.
+    load_size: int = bounded(0, 0, 4096)
+    flip: bool = False
     # Keys every run reads, whatever its data; the others only the data sets that declare them.
     EVERY_SOURCE: ClassVar[tuple[str, ...]] = ("name", "batch_size", "n_eval")
 
@@ -77,6 +84,10 @@ class DataConfig:
                               f"got {self.image_size}")
         if self.channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
+        if self.load_size and self.image_size > self.load_size:
+            raise ConfigError(f"data.image_size {self.image_size} is larger than data.load_size "
+                              f"{self.load_size}: the random crop must fit inside the resized "
+                              f"image (load_size >= image_size, or 0 for no crop)")
 
 
 @dataclass
@@ -90,8 +101,13 @@ class ModelConfig:
     g_hidden: int = bounded(256, 1, MAX_WIDTH)
     g_depth: int = bounded(3, 1, 64)  # hidden layers
     d_hidden: int = bounded(256, 1, MAX_WIDTH)
-    d_depth: int = bounded(3, 1, 64)
+    d_depth: int = bounded(3, 0, 64)  # PatchGAN: its stride-2 layers (0: PixelGAN)
     g_batchnorm: bool = False
+    # Image-to-image generators (U-Net, ResNet): the norm after each convolution (batch:
+    # Pix2Pix; instance, without running statistics: CycleGAN) and the dropout of the U-Net's
+    # inner decoder blocks (Pix2Pix's noise: 0.5).
+    g_norm: str = "batch"
+    g_dropout: float = 0.0
     # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3: m <= 4); 1 = off
     pack: int = bounded(1, 1, 64)
     # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
@@ -99,13 +115,17 @@ class ModelConfig:
     minibatch_stddev: bool = False  # Karras et al. 2018, Sec. 3
     spectral_norm: bool = False  # on every D layer (Miyato et al. 2018)
     # Normalization between D's convolutions: batch (DCGAN), layer (per example, safe with
-    # gradient penalties, Gulrajani et al. 2017, Sec. 4) or none. The MLP's D has none.
+    # gradient penalties, Gulrajani et al. 2017, Sec. 4), instance (per example and channel,
+    # CycleGAN's PatchGAN) or none. The MLP's D has none.
     d_norm: str = "none"
 
     def check(self) -> None:
-        if self.d_norm not in ("batch", "layer", "none"):
-            raise ConfigError(f"model.d_norm must be 'batch', 'layer' or 'none', "
-                              f"got {show_value(self.d_norm)}")
+        for key in ("g_norm", "d_norm"):
+            if getattr(self, key) not in NORMS:
+                raise ConfigError(f"model.{key} must be one of {', '.join(NORMS)}, "
+                                  f"got {show_value(getattr(self, key))}")
+        if not 0 <= self.g_dropout < 1:
+            raise ConfigError(f"model.g_dropout must be in [0, 1), got {self.g_dropout}")
 
 
 @dataclass
@@ -458,9 +478,9 @@ def resolve_path(name_or_path: str | Path) -> Path:
     shown = _printable(str(name_or_path), 200)
     if path.is_dir():
         raise ConfigError(f"config {shown} is a directory; give a YAML file in it")
-    datasets, losses = shipped_configs()
+    datasets, _ = shipped_configs()
     raise ConfigError(f"config file not found: {shown} (shipped: {', '.join(datasets)}, "
-                      f"each also as NAME-LOSS with LOSS in {', '.join(losses)})")
+                      f"each also as NAME-LOSS with a loss overlay: gankit configs lists them)")
 
 
 def shipped_configs() -> tuple[list[str], list[str]]:

@@ -13,10 +13,13 @@ from typing import Any
 
 from gankit.config import (
     Config,
+    ModelConfig,
     from_dict,
     merge,
     parse_overrides,
     read_config_data,
+    refuse_set,
+    show_value,
 )
 from gankit.errors import ConfigError
 
@@ -32,8 +35,7 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
     name = data.get("recipe", Config.recipe)
     from_dict(Config, {"recipe": name})  # the schema's message for a wrong type or length
     recipe = RECIPES[name]
-    if isinstance(loss := data.get("loss", {}), dict) and "name" not in loss:
-        data = merge(data, {"loss": {"name": recipe.default_loss}}, f"recipe {name}")
+    data = merge(_under(recipe.defaults, data), data, "the config")  # the config's values win
     # An absent section takes the defaults; a present one (even `began: null`) must be a mapping.
     section = data.pop(name, {}) if recipe.Options is not None else None
     for other in RECIPES:  # another recipe's section: a config that forgot to switch recipes
@@ -52,17 +54,36 @@ def build_config(data: dict[str, Any], overrides: list[str] | None = None) -> Co
     if config.options is not None:
         config.options.check()
     _check_names(config)
+    from gankit.data import known_spec
+
+    if (spec := known_spec(config.data.name)) is not None:  # pairs, or examples to generate
+        recipe.check_data(spec, config.data.name, name)
     recipe.check_config(config)
     return config
 
 
+def _under(defaults: dict[str, dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's defaults for the sections ``data`` leaves as mappings (or out): a section
+    that is not a mapping (``loss: 5``) is left for the schema's own message."""
+    return {section: values for section, values in defaults.items()
+            if isinstance(data.get(section, {}), dict)}
+
+
 def _check_names(config: Config) -> None:
     from gankit.data import check_data
-    from gankit.models import GENERATORS, check_family, check_part
+    from gankit.models import GENERATORS, TRANSLATORS, check_family, check_part
+    from gankit.recipes import RECIPES
 
     check_data(config.data)
     check_family(config.model.name)
-    check_part(GENERATORS, config.model, "generator")
+    translates = RECIPES[config.recipe].translates  # an image-to-image G, or one of z
+    check_part(TRANSLATORS if translates else GENERATORS, config.model, "generator")
+    if not translates:
+        defaults = ModelConfig()
+        refuse_set(f"recipe {config.recipe}", [
+            f"model.{key}={show_value(getattr(config.model, key))}"
+            for key in ("g_norm", "g_dropout") if getattr(config.model, key) != getattr(
+                defaults, key)], "they shape the image-to-image generators unet and resnet")
 
 
 def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> Config:

@@ -290,6 +290,8 @@ class Trainer:
             # One write, newline included: print() writes the text and the newline apart, and
             # a signal between the two would glue the interrupt's line to this one.
             sys.stderr.write(f"gankit: precision {choice.precision} ({choice.reason})\n")
+        for line in self.recipe.describe():  # what was built, e.g. a PatchGAN's receptive field
+            sys.stderr.write(f"gankit: {line}\n")
         self.logger.write_json("hardware.json", {"precision": choice.precision,
                                                  "precision_requested": choice.requested,
                                                  "precision_reason": choice.reason,

@@ -6,9 +6,14 @@ names:
 
 | key | holds | sources |
 |---|---|---|
-| ``x`` | the example, float [N, *shape] (points; images in [-1, 1]) | every unpaired source |
+| ``x`` | the example, float [N, *shape] (points; images in [-1, 1]) | every generative source |
 | ``label`` | its class, int64 [N] (StackedMNIST: [N, 3], a digit a channel) | digits, mixtures |
-| ``a``, ``b`` | the two sides of a pair (translation) | paired sources (to come) |
+| ``a``, ``b`` | images of domain A and of domain B, float [N, C, S, S] in [-1, 1] | translation |
+| ``label`` | (paired) the class both sides of the pair show | edges2digits |
+| ``label_a``, ``label_b`` | (unpaired) the class of ``a`` and of ``b``, drawn apart | thin2thick |
+
+A translation source (``translation``) holds the two domains; it is ``paired`` when ``b[i]`` is
+the target of ``a[i]`` (Pix2Pix), unpaired when the two are independent draws (CycleGAN).
 """
 
 from __future__ import annotations
@@ -28,13 +33,19 @@ class Field:
 @dataclass(frozen=True)
 class DataSpec:
     fields: dict[str, Field] = field(default_factory=dict)
-    n_classes: int = 0  # classes of ``label``; 0: unlabelled
-    paired: bool = False  # batches hold ``a`` and ``b`` instead of ``x``
+    n_classes: int = 0  # classes of the labels; 0: unlabelled
+    translation: bool = False  # batches hold ``a`` and ``b`` (two domains) instead of ``x``
+    paired: bool = False  # translation: ``b[i]`` is the target of ``a[i]``
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """The shape of one example ``x`` (of ``a`` for paired data)."""
-        return self.fields["a" if self.paired else "x"].shape
+        """The shape of one example ``x`` (of ``a``, the input side, for translation data)."""
+        return self.fields["a" if self.translation else "x"].shape
+
+    @property
+    def shape_b(self) -> tuple[int, ...]:
+        """The shape of one example ``b`` (translation data): the output side."""
+        return self.fields["b"].shape
 
     def check(self, batch: dict[str, Tensor]) -> None:
         """A batch holds exactly the declared keys, with their shapes and dtypes."""
@@ -62,3 +73,14 @@ def images_spec(shape: tuple[int, ...], n_classes: int, label_shape: tuple[int, 
     if n_classes:
         fields["label"] = Field(label_shape, torch.int64)
     return DataSpec(fields, n_classes)
+
+
+def translation_spec(shape_a: tuple[int, ...], shape_b: tuple[int, ...], paired: bool,
+                     n_classes: int = 0) -> DataSpec:
+    """Images ``a`` [shape_a] and ``b`` [shape_b]; with ``n_classes`` their labels (``label``
+    for a pair, ``label_a`` and ``label_b`` for unpaired draws)."""
+    fields = {"a": Field(tuple(shape_a), torch.float32), "b": Field(tuple(shape_b), torch.float32)}
+    if n_classes:
+        labels = ("label",) if paired else ("label_a", "label_b")
+        fields |= {key: Field((), torch.int64) for key in labels}
+    return DataSpec(fields, n_classes, translation=True, paired=paired)

@@ -39,11 +39,23 @@ GENERATORS: Registry[NetworkBuilder] = Registry("generator")  # z [N, latent_dim
 DISCRIMINATORS: Registry[NetworkBuilder] = Registry("discriminator")
 # x [N, ...] -> DOutput whose logits are the reconstruction energy (BEGAN's auto-encoder D)
 AUTOENCODERS: Registry[NetworkBuilder] = Registry("auto-encoder discriminator")
+# (model config, shape of an input image, shape of an output image) -> a network
+TranslatorBuilder = Callable[[ModelConfig, tuple[int, ...], tuple[int, ...]], nn.Module]
+# image a [N, C_a, S, S] -> image b [N, C_b, S, S] (Pix2Pix's U-Net, CycleGAN's ResNet)
+TRANSLATORS: Registry[TranslatorBuilder] = Registry("image-to-image generator")
+
+
+def check_translation_shapes(shape_in: tuple[int, ...], shape_out: tuple[int, ...],
+                             family: str) -> None:
+    """A translator of ``family`` maps square images [C, S, S] to images of the same side."""
+    if len(shape_in) != 3 or shape_in[1] != shape_in[2] or shape_in[1:] != shape_out[1:]:
+        raise ConfigError(f"model {family} maps square images [C, S, S] to images of the same "
+                          f"side; got input {list(shape_in)} and output {list(shape_out)}")
 
 
 def check_family(name: str) -> None:
     """``model.name`` must name a family that some part registry knows."""
-    known = sorted(set(GENERATORS) | set(DISCRIMINATORS) | set(AUTOENCODERS))
+    known = sorted(set(GENERATORS) | set(DISCRIMINATORS) | set(AUTOENCODERS) | set(TRANSLATORS))
     if name not in known:
         raise ConfigError(f"unknown model {show_value(name)} (model.name, the network family); "
                           f"known: {', '.join(known)}")
@@ -79,12 +91,13 @@ def check_part(registry: Registry[NetworkBuilder], config: ModelConfig, part: st
         registry[name]  # noqa: B018
 
 
-def build_part(registry: Registry[NetworkBuilder], config: ModelConfig, part: str,
-               data_shape: tuple[int, ...]) -> nn.Module:
+def build_part(registry: Registry[NetworkBuilder] | Registry[TranslatorBuilder],
+               config: ModelConfig, part: str, *shapes: tuple[int, ...]) -> nn.Module:
     """The network ``part`` ("generator", "discriminator"): from ``registry`` by name, from a
     researcher's factory by import string (``"package.module:factory"``, called as
-    ``factory(model_config, data_shape)``), or the module given to ``gankit.build``. A
-    researcher's discriminator may return a plain tensor of logits (:class:`OwnDiscriminator`)."""
+    ``factory(model_config, *shapes)``), or the module given to ``gankit.build``. ``shapes``:
+    one example's shape (a translator: the input's, then the output's). A researcher's
+    discriminator may return a plain tensor of logits (:class:`OwnDiscriminator`)."""
     name = part_name(config, part)
     if name == GIVEN:
         given = _GIVEN_PARTS.get() or {}
@@ -94,9 +107,9 @@ def build_part(registry: Registry[NetworkBuilder], config: ModelConfig, part: st
                               f"its factory instead (model.{part}: 'package.module:factory')")
         module = given[part]
     elif is_import_string(name):
-        module = load_object(name, f"model.{part}")(config, data_shape)
+        module = load_object(name, f"model.{part}")(config, *shapes)
     else:
-        return registry[name](config, data_shape)
+        return registry[name](config, *shapes)
     if not isinstance(module, nn.Module):
         raise ConfigError(f"model.{part} {show_value(name)} gave a {type(module).__name__}, not an "
                           f"nn.Module")

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput, packed_shape
-from gankit.models.layers import CriticHead
+from gankit.models.layers import CriticHead, norm_2d
 from gankit.models.spectral_norm import apply_spectral_norm
 
 SIZES = (8, 16, 28, 32, 64)
@@ -36,14 +36,6 @@ def resolution_plan(shape: tuple[int, ...]) -> tuple[int, int]:
     side = shape[1]
     base = 7 if side == 28 else 4
     return base, int(math.log2(side // base))
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    """batch: BatchNorm2d; layer: normalize over (C, H, W) per example (GroupNorm with one
-    group), which keeps examples independent for gradient penalties; none: identity."""
-    return {"batch": lambda: nn.BatchNorm2d(channels),
-            "layer": lambda: nn.GroupNorm(1, channels),
-            "none": nn.Identity}[kind]()
 
 
 class DCGANGenerator(nn.Module):
@@ -63,10 +55,10 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = [nn.Linear(latent_dim, widths[0] * base * base,
                                              bias=norm == "none"),
                                    nn.Unflatten(1, (widths[0], base, base)),
-                                   _norm(norm, widths[0]), activation()]
+                                   norm_2d(norm, widths[0]), activation()]
         for c_in, c_out in zip(widths, widths[1:], strict=False):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
-                       _norm(norm, c_out), activation()]
+                       norm_2d(norm, c_out), activation()]
         layers += [nn.ConvTranspose2d(widths[-1], shape[0], 4, 2, 1),
                    nn.Tanh() if output is None else output]
         self.net = nn.Sequential(*layers)
@@ -88,7 +80,7 @@ class DCGANEncoder(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(shape[0], widths[0], 4, 2, 1), act()]
         for c_in, c_out in zip(widths, widths[1:], strict=False):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
-                       _norm(norm, c_out), act()]
+                       norm_2d(norm, c_out), act()]
         self.net = nn.Sequential(*layers, nn.Flatten())
         self.out_features = widths[-1] * base * base
 
@@ -131,7 +123,11 @@ FC_WIDTH = 1024  # the fully connected layer of InfoGAN's MNIST networks (Chen e
 
 
 def _norm_1d(kind: str, width: int) -> nn.Module:
-    """:func:`_norm` for features [N, F]: batch, layer (per example) or none."""
+    """:func:`~gankit.models.layers.norm_2d` for features [N, F]: batch, layer (per example)
+    or none; instance norm needs a spatial map to normalize over."""
+    if kind == "instance":
+        raise ConfigError("model dcgan-fc's 1024-unit layer has no spatial map for instance "
+                          "norm; model.d_norm must be batch, layer or none")
     return {"batch": lambda: nn.BatchNorm1d(width), "layer": lambda: nn.LayerNorm(width),
             "none": nn.Identity}[kind]()
 

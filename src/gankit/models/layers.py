@@ -1,8 +1,9 @@
-"""Discriminator layers that look across the batch, against mode collapse, and the head that
-turns D's last features into its output.
+"""Layers every model family shares: the normalizations between convolutions, the
+discriminator layers that look across the batch, against mode collapse, and the head that turns
+D's last features into its output.
 
 The batch layers append statistics of the whole minibatch to each example's features, so D can
-tell a batch of near-identical fakes from a diverse real batch. Shared by every model family.
+tell a batch of near-identical fakes from a diverse real batch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,18 @@ import torch
 from torch import Tensor, nn
 
 from gankit.models.base import DOutput
+
+
+def norm_2d(kind: str, channels: int) -> nn.Module:
+    """The normalization ``model.g_norm`` / ``model.d_norm`` names, for maps [N, C, H, W]:
+    batch (BatchNorm2d); layer, over (C, H, W) per example (GroupNorm with one group), which
+    keeps examples independent for gradient penalties; instance, over (H, W) per example and
+    channel, without affine weights or running statistics, as CycleGAN's reference code
+    (Ulyanov et al. 2016; so train and test modes compute alike); none (identity)."""
+    return {"batch": lambda: nn.BatchNorm2d(channels),
+            "layer": lambda: nn.GroupNorm(1, channels),
+            "instance": lambda: nn.InstanceNorm2d(channels),
+            "none": nn.Identity}[kind]()
 
 
 class MinibatchStdDev(nn.Module):

@@ -63,6 +63,7 @@ def build_mlp_generator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.
 
 @DISCRIMINATORS.register("mlp")
 def build_mlp_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    _check_depth(config)
     if config.d_norm != "none":
         raise ConfigError(f"model mlp has no normalization in D; model.d_norm must be 'none', "
                           f"got {config.d_norm!r}")
@@ -76,4 +77,12 @@ def build_mlp_discriminator(config: ModelConfig, data_shape: tuple[int, ...]) ->
 
 @AUTOENCODERS.register("mlp")
 def build_mlp_autoencoder(config: ModelConfig, data_shape: tuple[int, ...]) -> nn.Module:
+    _check_depth(config)
     return MLPAutoencoder(data_shape, config.d_hidden, config.d_depth, config.latent_dim)
+
+
+def _check_depth(config: ModelConfig) -> None:
+    """An MLP's D (or BEGAN's auto-encoder D) has at least one hidden layer; 0 is PatchGAN's."""
+    if config.d_depth < 1:
+        raise ConfigError(f"model mlp's D needs at least one hidden layer; model.d_depth must be "
+                          f">= 1, got {config.d_depth}")

@@ -19,9 +19,10 @@ from torch import Tensor, nn
 
 if TYPE_CHECKING:
     from gankit.config import Config
+    from gankit.data.spec import DataSpec
     from gankit.evaluation.samplers import Energy
 from gankit.distributed import shard, shard_batch
-from gankit.errors import GankitError
+from gankit.errors import ConfigError, GankitError
 from gankit.latent_layout import LatentLayout
 from gankit.registry import Registry
 
@@ -106,9 +107,13 @@ class Recipe(nn.Module, ABC):
     # recipe (``began: {gamma: 0.5}``), with a ``check()`` that raises ConfigError; it arrives
     # as ``config.options``. None: the recipe has no section.
     Options: ClassVar[type | None] = None
-    # The loss a config that names none gets (``loss.name``): the projection discriminator's
-    # is the hinge loss (Miyato & Koyama 2018), the others the non-saturating one.
-    default_loss: ClassVar[str] = "non-saturating"
+    # The recipe's paper settings, by section, for the keys a config leaves out (a config's
+    # own value wins): the projection discriminator's hinge loss (Miyato & Koyama 2018),
+    # Pix2Pix's U-Net and PatchGAN. Keys not named here take the sections' defaults.
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Whether the recipe maps images of one domain to another (data with ``a`` and ``b``,
+    # :mod:`gankit.data.spec`) rather than generating ``x`` from noise.
+    translates: ClassVar[bool] = False
     # The parts of the generator's input z, noise and codes (:mod:`gankit.latent_layout`): a
     # conditional recipe's class, InfoGAN's codes. None: no generator to sample from.
     layout: LatentLayout | None = None
@@ -117,6 +122,21 @@ class Recipe(nn.Module, ABC):
     def check_config(cls, config: Config) -> None:
         """Refuse, with a ConfigError, shared-section settings this recipe would ignore
         (:func:`gankit.config.refuse_unused`); called once the whole config is parsed."""
+
+    @classmethod
+    def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:
+        """Refuse, in one line, data the recipe cannot learn from: a generative recipe needs
+        examples ``x``; translation data holds pairs of domains (:class:`TranslationRecipe
+        <gankit.recipes.translation.TranslationRecipe>` checks the other way)."""
+        if spec.translation:
+            raise ConfigError(f"recipe {recipe_name} generates images from noise, but data "
+                              f"{data_name} holds two domains a and b for translation; use "
+                              f"recipe pix2pix or cyclegan")
+
+    def describe(self) -> list[str]:
+        """Lines the run prints when training starts, about what was built (a PatchGAN's
+        receptive field); none by default."""
+        return []
 
     @property
     def batch_multiple(self) -> tuple[int, str]:
@@ -162,6 +182,11 @@ class Recipe(nn.Module, ABC):
         recipe's D (or energy network) scores as data, for MCMC in latent space
         (:mod:`gankit.evaluation.samplers`); None: the recipe has no such energy."""
         return None
+
+    def example_input(self, n: int, generator: torch.Generator) -> Tensor:
+        """``n`` inputs of the network that ``gankit export`` writes, to trace it: latents
+        from the prior here; a translation recipe's images of domain A."""
+        return self.latent(n, generator)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> Tensor:

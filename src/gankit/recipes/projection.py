@@ -26,7 +26,7 @@ from gankit.recipes.cgan import ConditionalGAN
 @RECIPES.register("projection")
 class Projection(ConditionalGAN):
     recipe_name = "projection"
-    default_loss = "hinge"
+    defaults = {"loss": {"name": "hinge"}}
 
     def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
         body = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
