@@ -20,7 +20,18 @@ from gankit.data.images import (
     load_mnist5k,
     load_stacked_mnist,
 )
+from gankit.data.spec import DataSpec
 from gankit.data.toy import DATASETS, GaussianMixture, ToyDistribution
+from gankit.data.translation import (
+    HeldOut,
+    PairedImages,
+    UnpairedImages,
+    load_edges2digits,
+    load_grey2colour,
+    load_paired_folder,
+    load_thin2thick,
+    load_unpaired_folder,
+)
 from gankit.errors import ConfigError
 from gankit.imports import GIVEN, is_import_string, load_object
 
@@ -29,6 +40,15 @@ DATASETS.register("digits8", uses=("image_size",))(load_digits8)
 DATASETS.register("stacked-mnist", uses=("image_size",))(load_stacked_mnist)
 DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"))(
     load_image_folder)
+# Translation data (gankit.data.translation): the built-in tasks crop and mirror as the folders
+# do; ``pairs`` says, before anything is read, whether b[i] is the target of a[i].
+_JITTER = ("image_size", "load_size", "flip")
+_FOLDER = (*_JITTER, "channels", "path", "cache")
+DATASETS.register("paired-folder", uses=_FOLDER, pairs="paired")(load_paired_folder)
+DATASETS.register("unpaired-folder", uses=_FOLDER, pairs="unpaired")(load_unpaired_folder)
+DATASETS.register("edges2digits", uses=_JITTER, pairs="paired")(load_edges2digits)
+DATASETS.register("thin2thick", uses=_JITTER, pairs="unpaired")(load_thin2thick)
+DATASETS.register("grey2colour", uses=_JITTER, pairs="paired")(load_grey2colour)
 
 _DEFAULTS = DataConfig()
 # The data keys some sources read and others ignore.
@@ -57,6 +77,15 @@ def check_data(config: DataConfig) -> None:
     refuse_set(f"data set {name}", ignored, f"it reads {read}")
 
 
+def known_spec(name: str) -> DataSpec | None:
+    """What a shipped data set's batches are, as far as it is known before loading it: whether
+    they hold translation pairs (their fields are left out); None for a researcher's data."""
+    if name not in DATASETS:
+        return None
+    pairs = DATASETS.facts(name).get("pairs")
+    return DataSpec(translation=pairs is not None, paired=pairs == "paired")
+
+
 def build_data(config: DataConfig, given: object | None = None) -> object:
     """The data source of a run: a shipped one by ``data.name``, a researcher's factory by
     import string, or the data given to ``gankit.build`` (``data.name: given``)."""
@@ -73,5 +102,6 @@ def build_data(config: DataConfig, given: object | None = None) -> object:
     return DATASETS[config.name](config)
 
 
-__all__ = ["DATASETS", "GaussianMixture", "ImageDataset", "StackedImages", "ToyDistribution",
-           "build_data", "check_data"]
+__all__ = ["DATASETS", "GaussianMixture", "HeldOut", "ImageDataset", "PairedImages",
+           "StackedImages", "ToyDistribution", "UnpairedImages", "build_data", "check_data",
+           "known_spec"]

@@ -22,9 +22,10 @@ import json
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -38,6 +39,7 @@ from gankit.errors import ConfigError, GankitError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+T = TypeVar("T")
 SPLIT_SEED = 20260101  # fixed: the train/held-out split is part of the data set's definition
 HELD_OUT_FRACTION = 0.2
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -225,36 +227,92 @@ def load_image_folder(config: DataConfig) -> ImageDataset:
     result is stored in (and later read from) that safetensors file, rebuilt when the folder's
     files or the settings change; a cache that cannot be written is a warning, not an error.
     """
-    if not config.path:
-        raise ConfigError("data.name image-folder needs data.path, the folder of images")
-    if not config.image_size:
-        raise ConfigError("data.name image-folder needs data.image_size (e.g. 64)")
-    folder = Path(config.path)
-    if not folder.is_dir():
-        raise ConfigError(f"data.path {folder} is not a folder")
+    folder = _user_folder(config, "image-folder", "the folder of images")
     files = _image_files(folder)
     if not files:
         raise GankitError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
-    fingerprint = _fingerprint(files, config)
-    if config.cache and (cached := _read_cache(Path(config.cache), fingerprint)) is not None:
-        return ImageDataset("image-folder", cached)
-    images, bad = [], []
+
+    def build() -> dict[str, Tensor]:
+        images = _read_files(files, folder,
+                             lambda path: _read_image(path, config.image_size, config.channels))
+        return {"images": _stack(images)}  # [N, C, S, S]
+
+    return ImageDataset("image-folder", _cached(config, files, build)["images"])
+
+
+def read_input_images(path: Path, size: int, channels: int) -> tuple[Tensor, list[str]]:
+    """The image file ``path``, or every image under the folder ``path``, as uint8 [N,
+    channels, size, size] (read as image-folder reads, center-cropped), with each one's path
+    relative to the folder (``sub/cat.jpg``), for ``gankit translate``. Damaged files are
+    skipped and reported in one warning; none readable is one error."""
+    path = Path(path)
+    if path.is_file():
+        files, folder = [path], path.parent
+    elif path.is_dir():
+        files, folder = _image_files(path), path
+        if not files:
+            raise GankitError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
+    else:
+        raise GankitError(f"--input {path}: no such file or folder")
+    read = _read_files(files, folder, lambda file: _read_image(file, size, channels))
+    kept = [(file, image) for file, image in zip(files, read, strict=True) if image is not None]
+    names = [file.relative_to(folder).as_posix() for file, _ in kept]
+    return torch.from_numpy(np.stack([image for _, image in kept])), names
+
+
+def _user_folder(config: DataConfig, name: str, holds: str) -> Path:
+    """``data.path`` as a folder (of ``holds``), with ``data.image_size`` set: what a loader of
+    the user's own files needs."""
+    if not config.path:
+        raise ConfigError(f"data.name {name} needs data.path, {holds}")
+    if not config.image_size:
+        raise ConfigError(f"data.name {name} needs data.image_size (e.g. 64)")
+    folder = Path(config.path)
+    if not folder.is_dir():
+        raise ConfigError(f"data.path {folder} is not a folder")
+    return folder
+
+
+def _stack(arrays: list[np.ndarray | None]) -> Tensor:
+    """The arrays that were read (not None), stacked into one uint8 tensor."""
+    return torch.from_numpy(np.stack([a for a in arrays if a is not None]))
+
+
+def _cached(config: DataConfig, files: list[Path], build: Callable[[], dict[str, Tensor]],
+            *settings: str | int) -> dict[str, Tensor]:
+    """``build()`` of ``files``, or what ``data.cache`` holds of it when neither the files nor
+    the settings (``data.image_size``, ``data.channels``, ``settings``) changed since; a fresh
+    build is stored there."""
+    if not config.cache:
+        return build()
+    fingerprint = _fingerprint(files, config, *settings)
+    if (cached := _read_cache(Path(config.cache), fingerprint)) is not None:
+        return cached
+    tensors = build()
+    _write_cache(Path(config.cache), tensors, fingerprint)
+    return tensors
+
+
+def _read_files(files: list[Path], folder: Path, read: Callable[[Path], T], note: str = ""
+                ) -> list[T | None]:
+    """``read(path)`` for each of ``files`` (under ``folder``), None for a file that is damaged
+    or refused: those are skipped and reported in one warning (count, names, reasons, then
+    ``note``), and when no file can be read that is one error line."""
+    results, bad = [], []
     for path in files:
         try:
-            images.append(_read_image(path, config.image_size, config.channels))
+            results.append(read(path))
         except (OSError, ValueError, SyntaxError) as err:  # what PIL raises for damaged files
             reason = str(err) if isinstance(err, _Refused) else type(err).__name__
             bad.append(f"{path.relative_to(folder)} ({reason})")
-    if not images:
+            results.append(None)
+    if len(bad) == len(files):
         raise GankitError(f"none of the {len(files)} image files in {folder} could be read: "
                           f"{_listing(bad)}")
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image file(s) of {len(files)} in "
-                      f"{folder}: {_listing(bad)}", stacklevel=2)
-    stacked = torch.from_numpy(np.stack(images))  # [N, C, S, S] uint8
-    if config.cache:
-        _write_cache(Path(config.cache), stacked, fingerprint)
-    return ImageDataset("image-folder", stacked)
+                      f"{folder}: {_listing(bad)}{note}", stacklevel=3)
+    return results
 
 
 def _listing(failures: list[str]) -> str:
@@ -298,6 +356,12 @@ def _too_many_pixels(pixels: int) -> _Refused:
 
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
     """One file as uint8 [C, size, size]: upright (EXIF orientation), 8-bit, resized, cropped."""
+    return _fit(_open_image(path, channels), size)
+
+
+def _open_image(path: Path, channels: int) -> Image:
+    """One file as an upright (EXIF orientation) 8-bit "L" or "RGB" image, refusing a
+    decompression bomb before it is decoded."""
     from PIL import Image, ImageOps
 
     try:
@@ -311,12 +375,20 @@ def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
     except Image.DecompressionBombError as err:  # PIL's own refusal, before ours can look
         claimed = re.search(r"\((\d+) pixels\)", str(err))
         raise (_too_many_pixels(int(claimed[1])) if claimed else _Refused(str(err))) from err
+    return image
+
+
+def _fit(image: Image, size: int) -> np.ndarray:
+    """An "L" or "RGB" image as uint8 [C, size, size]: the shorter side resized to ``size``
+    (Lanczos), the longer one center-cropped."""
+    from PIL import Image
+
     scale = size / min(image.size)
     width, height = (max(size, round(s * scale)) for s in image.size)
     image = image.resize((width, height), Image.Resampling.LANCZOS)
     left, top = (width - size) // 2, (height - size) // 2
     array = np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
 def _to_8bit(image: Image, channels: int) -> Image:
@@ -346,17 +418,20 @@ def _to_8bit(image: Image, channels: int) -> Image:
     return image.convert("L" if channels == 1 else "RGB")
 
 
-def _fingerprint(files: list[Path], config: DataConfig) -> str:
-    """Names, sizes and modification times of the files, plus the settings that shape them."""
-    digest = hashlib.sha256(json.dumps([config.image_size, config.channels,
-                                        READER_VERSION]).encode())
+def _fingerprint(files: list[Path], config: DataConfig, *settings: str | int) -> str:
+    """Names, sizes and modification times of the files, plus the settings that shape them
+    (``settings``: those of a loader other than image-folder, such as its name)."""
+    digest = hashlib.sha256(json.dumps([config.image_size, config.channels, READER_VERSION,
+                                        *settings]).encode())
     for path in files:
         stat = path.stat()
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def _read_cache(path: Path, fingerprint: str) -> Tensor | None:
+def _read_cache(path: Path, fingerprint: str) -> dict[str, Tensor] | None:
+    """The tensors cached at ``path`` by name, or None when there is no cache of this
+    ``fingerprint`` (the files or the settings changed)."""
     from safetensors import SafetensorError, safe_open
 
     if not path.is_file():
@@ -365,14 +440,14 @@ def _read_cache(path: Path, fingerprint: str) -> Tensor | None:
         with safe_open(str(path), framework="pt") as f:
             if (f.metadata() or {}).get("fingerprint") != fingerprint:
                 return None
-            return f.get_tensor("images")
+            return {key: f.get_tensor(key) for key in f.keys()}
     except (SafetensorError, OSError):
         warnings.warn(f"ignoring unreadable image cache {path}; rebuilding it", stacklevel=3)
         return None
 
 
-def _write_cache(path: Path, images: Tensor, fingerprint: str) -> None:
-    """Store ``images`` at ``path`` atomically, or warn: the images are loaded already, so a
+def _write_cache(path: Path, tensors: dict[str, Tensor], fingerprint: str) -> None:
+    """Store ``tensors`` at ``path`` atomically, or warn: the images are loaded already, so a
     cache that cannot be written (read-only or full disk, file-size limit, a folder or file in
     the way) costs only the next run's speed-up, never this run."""
     from safetensors import SafetensorError
@@ -382,7 +457,8 @@ def _write_cache(path: Path, images: Tensor, fingerprint: str) -> None:
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"images": images.contiguous()}, str(partial), {"fingerprint": fingerprint})
+        save_file({key: t.contiguous() for key, t in tensors.items()}, str(partial),
+                  {"fingerprint": fingerprint})
         os.replace(partial, path)  # atomic: a crash never leaves a half-written cache
     except (OSError, SafetensorError) as err:
         if partial.is_file():
