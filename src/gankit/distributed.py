@@ -80,6 +80,16 @@ def shard(x: Tensor, rank: int, size: int) -> Tensor:
     return x[rank * n:(rank + 1) * n]
 
 
+def gather(x: Tensor, size: int) -> Tensor:
+    """The inverse of :func:`shard`: every process's share of x, concatenated in rank order,
+    on every process (the global batch that one process would hold)."""
+    if size == 1:
+        return x
+    parts = [torch.empty_like(x) for _ in range(size)]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat(parts)
+
+
 def shard_batch(batch: dict[str, Tensor], rank: int, size: int) -> dict[str, Tensor]:
     """:func:`shard` of every tensor of a named batch (the same rows of each)."""
     return {key: shard(value, rank, size) for key, value in batch.items()}
