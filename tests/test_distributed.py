@@ -60,6 +60,31 @@ def test_two_processes_keep_identical_replicas_and_match_one_process(tiny, tmp_p
             assert ours[key] == pytest.approx(reference[key], rel=1e-4, abs=1e-6)
 
 
+def test_cyclegans_history_pool_is_one_pool_over_the_processes(tmp_path):
+    """Each process gathers the global batch of translations into the same pool: the replicas'
+    pools are identical and equal a single process's, so rank 0's checkpoint holds them all."""
+    config = {"recipe": "cyclegan",
+              "data": {"name": "thin2thick", "image_size": 12, "batch_size": 4, "n_eval": 16},
+              # no norms: a bias before instance norm has no gradient but rounding noise,
+              # which Adam scales up to a full step, so replicas of 2 and of 1 process would
+              # differ by ~lr there while computing the same images
+              "model": {"g_hidden": 4, "g_depth": 1, "d_hidden": 4, "d_depth": 1,
+                        "g_norm": "none", "d_norm": "none"},
+              "cyclegan": {"pool_size": 6},
+              "train": {"steps": 8, "precision": "fp32", "log_every": 4, "seed": 0,
+                        "plot_every": 1000, "checkpoint_every": 1000}}
+    done = torchrun(str(WORKER), str(tmp_path), json.dumps(config), "8")
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [load_file(str(tmp_path / f"rank-{r}.safetensors")) for r in (0, 1)]
+    for key in ranks[0]:
+        assert torch.equal(ranks[0][key], ranks[1][key]), key
+    single = gankit.build(config, progress=False, snapshots=False)
+    single.fit(8)
+    assert int(ranks[0]["pool_a.count"]) == 6  # full: the last steps drew from the history
+    for key, value in single.recipe.nets.state_dict().items():  # pools included
+        torch.testing.assert_close(ranks[0][key], value, rtol=1e-4, atol=1e-5)
+
+
 def test_a_non_finite_loss_in_one_process_stops_every_process(tiny, tmp_path):
     done = torchrun(str(WORKER.with_name("ddp_nan.py")), str(tmp_path), json.dumps(tiny()))
     # What matters is that both processes raise rather than hang (torchrun's timeout would end

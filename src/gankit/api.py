@@ -53,6 +53,7 @@ class Run:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = build_data(config.data, data)
+        RECIPES[config.recipe].check_data(self.data.spec, config.data.name, config.recipe)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             with given_parts(parts or {}):
                 # Sizes against memory before anything big exists: the networks' state on a
@@ -168,6 +169,10 @@ class Run:
         InfoGAN's codes by name (``{"cat0": 3, "cont0": 1.5}``), one or one per sample. The
         noise a seed gives is the same whatever the codes, so two calls that differ only in
         the class draw the same styles."""
+        if self.recipe.translates:
+            raise GankitError(f"recipe {self.config.recipe} translates images and has no prior "
+                              f"to sample from; use run.translate(images) (gankit translate "
+                              f"RUN --input FILE|DIR --out DIR)")
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
         fixed = self.fixed_codes(labels, codes)
@@ -177,6 +182,36 @@ class Run:
         source = self.plan.latents if latents is None else latents
         z = source.draw(n, generator)
         return generate(self.recipe, self.recipe.layout.fix(z, fixed) if fixed else z)
+
+    def translate(self, images: Tensor, direction: str = "AtoB") -> Tensor:
+        """Translations [N, C', S, S] (CPU, float in [-1, 1]) of images [N, C, S, S]: uint8
+        0..255 or float in [-1, 1], of the side and channels the run was trained on;
+        ``direction`` "BtoA" for a two-way recipe (cyclegan). The networks run in eval mode
+        (batch norm's running statistics, no dropout), so each output depends on its own input
+        only and is the same every time."""
+        from gankit.data.images import to_unit_range
+        from gankit.evaluation.translation import translate_images
+
+        if not self.recipe.translates:
+            raise GankitError(f"recipe {self.config.recipe} generates from noise and translates "
+                              f"nothing; use run.sample(n) (gankit sample)")
+        self.recipe.translator(direction)  # a direction the recipe lacks: one line first
+        spec = self.data.spec
+        expected = spec.shape if direction == "AtoB" else spec.shape_b
+        if not isinstance(images, Tensor) or images.dim() != 4 or \
+                tuple(images.shape[1:]) != tuple(expected):
+            shape = list(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise GankitError(f"{direction} translates images [N, {', '.join(map(str, expected))}]"
+                              f", got {shape}")
+        if len(images) == 0:
+            raise GankitError("no images to translate: the batch is empty")
+        if images.dtype == torch.uint8:
+            images = to_unit_range(images)
+        elif not images.is_floating_point() or not torch.isfinite(images).all() or \
+                images.min() < -1 or images.max() > 1:
+            raise GankitError(f"images must be uint8 or finite floats in [-1, 1], got "
+                              f"{images.dtype} in [{images.min():.3g}, {images.max():.3g}]")
+        return translate_images(self.recipe, images, direction)
 
     def fixed_codes(self, labels: Any = None, codes: Mapping[str, Any] | None = None
                     ) -> dict[str, Any]:

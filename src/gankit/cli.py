@@ -1,4 +1,5 @@
-"""``gankit``: train, resume, sample, evaluate, export and run the theory experiments from a shell.
+"""``gankit``: train, resume, sample, translate, evaluate, export and run the theory experiments
+from a shell.
 
 It composes with a shell: results go to stdout (``train`` and ``eval`` print one JSON object,
 ``sample`` and ``export`` the path they wrote), everything else (progress bar, run directory,
@@ -116,6 +117,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="fix one of InfoGAN's codes (cat0=3, cont0=1.5); repeatable")
     _add_device(sample)
     _add_sampler(sample, trace=True)
+
+    translate = commands.add_parser("translate", help="translate images with a trained "
+                                    "image-to-image run (pix2pix, cyclegan)")
+    translate.add_argument("run_dir", type=_path)
+    translate.add_argument("--input", type=_path, required=True, metavar="FILE|DIR",
+                           help="an image, or a folder of images (searched recursively); each "
+                                "is resized and center-cropped to the run's image size")
+    translate.add_argument("--out", type=_path, required=True, metavar="DIR",
+                           help="a new or empty folder: one PNG per input, named after it")
+    translate.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                           help="AtoB (default), or BtoA for a two-way run (cyclegan)")
+    _add_device(translate)
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
     evaluate.add_argument("run_dir", type=_path)
@@ -322,6 +335,30 @@ def _codes(pairs: list[str]) -> dict[str, float]:
     return codes
 
 
+def cmd_translate(args: argparse.Namespace) -> None:
+    from gankit.api import load
+    from gankit.data.images import read_input_images
+    from gankit.sample_files import write_png_dir
+
+    run = load(args.run_dir, _device(args), progress=False)
+    if not run.recipe.translates:  # before reading any image
+        raise GankitError(f"gankit translate needs an image-to-image run (recipe pix2pix or "
+                          f"cyclegan); {args.run_dir} is a run of recipe {run.config.recipe}, "
+                          f"which generates from noise: use gankit sample")
+    run.recipe.translator(args.direction)  # a direction the recipe lacks: one line
+    spec = run.data.spec
+    channels, size = (spec.shape if args.direction == "AtoB" else spec.shape_b)[:2]
+    images, files = read_input_images(args.input, size, channels)
+    names = [f"{Path(file).with_suffix('').as_posix()}.png" for file in files]
+    if clashes := [f for f, name in zip(files, names, strict=True) if names.count(name) > 1]:
+        raise GankitError(f"--input files {', '.join(clashes[:5])} would all be written as one "
+                          f"PNG (one name, several suffixes); rename them")
+    outputs = run.translate(images, args.direction)
+    path = write_png_dir(outputs, args.out, names)
+    print(f"translated {len(outputs)} images {args.direction} into {path}", file=sys.stderr)
+    print(path)
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.evaluation import EVAL_SEED
@@ -397,7 +434,8 @@ def cmd_completion(args: argparse.Namespace) -> None:
     print(shtab.complete(_parser(), shell=args.shell))
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "export": cmd_export,
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "translate": cmd_translate,
+            "eval": cmd_eval, "export": cmd_export,
             "experiment": cmd_experiment, "configs": cmd_configs, "config": cmd_config,
             "completion": cmd_completion}
 

@@ -1,4 +1,5 @@
-"""Write a trained generator alone, z [N, ...] -> x [N, ...], for use outside gankit.
+"""Write a trained generator alone, z [N, ...] -> x [N, ...] (a translation run's G, a [N, ...]
+-> b [N, ...]), for use outside gankit.
 
 Three formats (``EXPORT_FORMATS``), each one file, G in eval mode on the CPU in float32:
 
@@ -68,11 +69,13 @@ def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = Fals
         _require_onnx()  # before any work, so a missing package is the one line the user sees
     G = standalone(generator_of(recipe, ema))
     # Two latents, not one: torch.export would specialize a batch of size 1 into the graph.
-    z = recipe.latent(2, torch.Generator()).float()  # [2, ...] on the CPU
+    z = recipe.example_input(2, torch.Generator()).float()  # [2, ...] on the CPU
     with torch.no_grad():
         x = G(z)  # [2, ...]
+    # a translator's input is an image of domain A, a generator's a latent
+    given = "input_shape" if recipe.translates else "latent_shape"
     metadata = {"gankit_version": __version__, "network": "G_ema" if ema else "G",
-                "latent_shape": json.dumps(list(z.shape[1:])),
+                given: json.dumps(list(z.shape[1:])),
                 "output_shape": json.dumps(list(x.shape[1:]))}
     if recipe.layout is not None and recipe.layout.conditional:  # where the codes lie in z
         metadata["latent_layout"] = json.dumps(recipe.layout.describe())

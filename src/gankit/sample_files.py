@@ -35,8 +35,9 @@ def write_samples(samples: Tensor, out: Path, fmt: str) -> Path:
     raise GankitError(f"sample format must be npy or png-dir, got {fmt!r}")
 
 
-def write_png_dir(images: Tensor, folder: Path) -> Path:
-    """One PNG per image of [N, C, H, W] (C = 1 grey, 3 RGB) into a new or empty ``folder``."""
+def write_png_dir(images: Tensor, folder: Path, names: list[str] | None = None) -> Path:
+    """One PNG per image of [N, C, H, W] (C = 1 grey, 3 RGB) into a new or empty ``folder``,
+    named ``names`` (relative paths ending in .png; default 000000.png, ...)."""
     from PIL import Image
 
     if images.dim() != 4 or images.shape[1] not in (1, 3):
@@ -44,13 +45,14 @@ def write_png_dir(images: Tensor, folder: Path) -> Path:
                           f"{list(images.shape)}; use --format npy")
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise GankitError(f"--out {folder} exists and is not an empty folder; png-dir writes "
-                          f"a new folder of images")
+        raise GankitError(f"--out {folder} exists and is not an empty folder; a new folder of "
+                          f"images is written there")
     pixels = to_uint8(images).permute(0, 2, 3, 1).numpy()  # [N, H, W, C]
     digits = max(6, len(str(len(pixels) - 1)))
+    names = names or [f"{i:0{digits}d}.png" for i in range(len(pixels))]
     with replace_atomically(folder, folder=True) as tmp:
-        for i, image in enumerate(pixels):
+        for name, image in zip(names, pixels, strict=True):
             mode = "L" if image.shape[2] == 1 else "RGB"
-            Image.fromarray(image[..., 0] if mode == "L" else image, mode).save(
-                tmp / f"{i:0{digits}d}.png")
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image[..., 0] if mode == "L" else image, mode).save(tmp / name)
     return folder
