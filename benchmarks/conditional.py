@@ -26,16 +26,14 @@ and their final pictures are copied into benchmarks/results/conditional/.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from records import read_results, save_record, train_fresh
 
-import gankit
 from gankit.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "conditional.json"
@@ -71,13 +69,7 @@ def run_entry(name: str, n: int, runs: Path) -> dict:
     config, overrides, steps = ENTRIES[name]
     slug = name.replace(", ", "-").replace(" ", "-")
     run_dir = runs / slug
-    shutil.rmtree(run_dir, ignore_errors=True)
-    start = time.perf_counter()
-    run = gankit.build(config, overrides=[*overrides, "train.threads=1", f"train.steps={steps}",
-                                          f"train.plot_every={steps}",
-                                          f"train.checkpoint_every={steps}"],
-                       run_dir=run_dir, progress=False)
-    run.fit()  # the final snapshot draws the pictures into run_dir
+    run, wall = train_fresh(config, overrides, steps, run_dir)  # its snapshot draws the pictures
     metrics = run.evaluate(n)
     PICTURES.mkdir(parents=True, exist_ok=True)
     final = run_dir / "samples" / f"step-{run.step:07d}.png"
@@ -86,23 +78,8 @@ def run_entry(name: str, n: int, runs: Path) -> dict:
             kind = "samples" if picture == final else picture.stem
             shutil.copy(picture, PICTURES / f"{slug}-{kind}.png")
     return {"config": config, "overrides": overrides, "steps": run.step, "n": n,
-            "train_seconds": run.trainer.elapsed, "wall_seconds": time.perf_counter() - start,
+            "train_seconds": run.trainer.elapsed, "wall_seconds": wall,
             "hardware": describe("cpu"), **{k: metrics[k] for k in REPORTED if k in metrics}}
-
-
-def read_results() -> dict:
-    text = RESULTS.read_text() if RESULTS.is_file() else ""
-    return json.loads(text) if text.strip() else {}
-
-
-def save(name: str, record: dict) -> None:
-    """Merge one record into the results file (two entries may finish at once)."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS, "a") as lock:  # held while reading and rewriting the same file
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        results = read_results()
-        results[name] = record
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def report(results: dict) -> None:
@@ -128,13 +105,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     for name in args.only or ENTRIES:
-        done = read_results().get(name, {})
+        done = read_results(RESULTS).get(name, {})
         if done.get("steps") == ENTRIES[name][2] and done.get("n") == args.n:
             continue
         record = run_entry(name, args.n, args.runs)
-        save(name, record)
+        save_record(RESULTS, name, record)
         print(name, json.dumps({k: v for k, v in record.items() if k != "hardware"}), flush=True)
-    report(read_results())
+    report(read_results(RESULTS))
 
 
 if __name__ == "__main__":
