@@ -145,15 +145,15 @@ def test_a_size_dcgan_cannot_build_is_a_clear_error():
 
 
 def test_cache_is_reused_and_rebuilt_when_the_folder_changes(tmp_path, monkeypatch):
-    import gankit.data.images as images
+    import gankit.data.image_files as image_files
 
     folder, cache = tmp_path / "faces", tmp_path / "cache" / "faces.safetensors"
     _write_images(folder, 4)
     first = DATASETS["image-folder"](_folder_config(folder, cache=str(cache)))
     assert cache.is_file()
     reads = []
-    original = images._read_image
-    monkeypatch.setattr(images, "_read_image", lambda *a: reads.append(a) or original(*a))
+    original = image_files.read_image
+    monkeypatch.setattr(image_files, "read_image", lambda *a: reads.append(a) or original(*a))
     again = DATASETS["image-folder"](_folder_config(folder, cache=str(cache)))
     assert reads == [] and torch.equal(again.images, first.images)
     _write_images(tmp_path / "more", 1)

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from torch import Tensor
 
-import gankit.data.images as images
+import gankit.data.image_files as image_files
 from gankit.config import DataConfig
 from gankit.data import DATASETS
 from gankit.errors import GankitError
@@ -200,8 +200,8 @@ def test_decompression_bombs_are_skipped_by_name_with_the_limit(tmp_path, monkey
 
 
 def test_the_bomb_limit_is_pils_default_and_just_above_it_is_refused(tmp_path):
-    assert images.MAX_IMAGE_PIXELS == 89_478_485
-    _png_claiming(tmp_path / "edge.png", images.MAX_IMAGE_PIXELS + 1, 1)
+    assert image_files.MAX_IMAGE_PIXELS == 89_478_485
+    _png_claiming(tmp_path / "edge.png", image_files.MAX_IMAGE_PIXELS + 1, 1)
     with pytest.raises(GankitError, match=r"edge.png \(claims 89,478,486 pixels"):
         _load(tmp_path)
 
@@ -221,7 +221,7 @@ def test_symlinked_folders_and_files_are_read_once_and_loops_end(tmp_path):
     (data / "d-again.png").symlink_to(tmp_path / "d.png")  # the same file twice
     (outside / "back").symlink_to(data, target_is_directory=True)  # a loop
     (data / "real" / "self").symlink_to(".", target_is_directory=True)  # a loop onto itself
-    found = [str(p.relative_to(data)) for p in images._image_files(data)]
+    found = [str(p.relative_to(data)) for p in image_files.find_images(data)]
     assert found == ["again/c.png", "d-again.png", "real/good0.png", "real/good1.png"]
     loaded = _load(data)
     assert len(loaded) == 4 and len({bytes(x.numpy()) for x in loaded}) == 4
@@ -292,7 +292,7 @@ def test_a_cache_over_the_file_size_limit_is_a_warning_and_leaves_no_partial(tmp
               f"cache={str(cache)!r}))))")
     run = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(Path(images.__file__).parents[2]),
+        env={**os.environ, "PYTHONPATH": str(Path(image_files.__file__).parents[2]),
              "PYTHONDONTWRITEBYTECODE": "1"},
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
     assert run.returncode == 0, run.stderr
@@ -308,10 +308,10 @@ def test_a_cache_from_an_older_reader_is_rebuilt(tmp_path, monkeypatch):
     cache = tmp_path / "cache.safetensors"
     _load(tmp_path / "faces", cache=str(cache))
     reads = []
-    original = images._read_image
-    monkeypatch.setattr(images, "_read_image", lambda *a: reads.append(a) or original(*a))
+    original = image_files.read_image
+    monkeypatch.setattr(image_files, "read_image", lambda *a: reads.append(a) or original(*a))
     _load(tmp_path / "faces", cache=str(cache))
     assert reads == []
-    monkeypatch.setattr(images, "READER_VERSION", images.READER_VERSION + 1)
+    monkeypatch.setattr(image_files, "READER_VERSION", image_files.READER_VERSION + 1)
     _load(tmp_path / "faces", cache=str(cache))
     assert len(reads) == 2

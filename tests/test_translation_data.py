@@ -371,7 +371,7 @@ def test_folders_without_pairs_are_one_clear_line(tmp_path):
 
 @pytest.mark.parametrize("name", ["paired-folder", "unpaired-folder"])
 def test_the_cache_is_reused_and_rebuilt_when_a_file_changes(tmp_path, monkeypatch, name):
-    import gankit.data.images as images
+    import gankit.data.image_files as image_files
 
     folder, cache = tmp_path / "pairs", tmp_path / "cache.safetensors"
     _write_pairs(folder, 5)
@@ -379,8 +379,8 @@ def test_the_cache_is_reused_and_rebuilt_when_a_file_changes(tmp_path, monkeypat
     first = DATASETS[name](config)
     assert cache.is_file()
     reads = []
-    original = images._open_image
-    monkeypatch.setattr(images, "_open_image", lambda *a: reads.append(a) or original(*a))
+    original = image_files.open_image
+    monkeypatch.setattr(image_files, "open_image", lambda *a: reads.append(a) or original(*a))
     again = DATASETS[name](config)
     assert reads == [] and torch.equal(again.a, first.a) and torch.equal(again.held_b,
                                                                          first.held_b)

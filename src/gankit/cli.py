@@ -337,7 +337,7 @@ def _codes(pairs: list[str]) -> dict[str, float]:
 
 def cmd_translate(args: argparse.Namespace) -> None:
     from gankit.api import load
-    from gankit.data.images import read_input_images
+    from gankit.data.image_files import read_input_images
     from gankit.sample_files import write_png_dir
 
     run = load(args.run_dir, _device(args), progress=False)

@@ -29,19 +29,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.config import DataConfig
+from gankit.data import image_files
 from gankit.data.images import (
     HELD_OUT_FRACTION,
-    _cached,
-    _fit,
-    _image_files,
-    _listing,
-    _mnist5k_arrays,
-    _open_image,
-    _read_files,
-    _read_image,
-    _Refused,
-    _stack,
-    _user_folder,
+    mnist5k_arrays,
     resize,
     split_indices,
     to_unit_range,
@@ -337,33 +328,36 @@ def load_paired_folder(config: DataConfig) -> PairedImages:
     as image-folder reads a file, at ``data.load_size`` (0: ``data.image_size``), with
     ``data.channels``; damaged files are skipped (with their pairs) and reported in one warning;
     ``data.cache`` holds both sides. The pairs are split 80/20 (seeded)."""
-    folder = _user_folder(config, "paired-folder", "a folder holding A/ and B/ or A|B images")
+    folder = image_files.user_folder(config, "paired-folder",
+                                     "a folder holding A/ and B/ or A|B images")
     crop, load = _sizes(config, config.image_size)
     if (folder / "A").is_dir() or (folder / "B").is_dir():
         pairs = _matched_files(folder)
         files = [path for pair in pairs for path in pair]
 
         def build() -> dict[str, Tensor]:
-            images = _read_files(files, folder, lambda path: _read_image(
+            images = image_files.read_files(files, folder, lambda path: image_files.read_image(
                 path, load, config.channels), note="; the pairs they belong to are dropped")
             kept = [(a, b) for a, b in zip(images[::2], images[1::2], strict=True)
                     if a is not None and b is not None]
             if not kept:
                 raise GankitError(f"no pair in {folder} has both of its files readable")
-            return {"a": _stack([a for a, _ in kept]), "b": _stack([b for _, b in kept])}
+            return {"a": image_files.stack_read([a for a, _ in kept]),
+                    "b": image_files.stack_read([b for _, b in kept])}
     else:
-        files = _image_files(folder)
+        files = image_files.find_images(folder)
         if not files:
             raise GankitError(f"{folder} holds neither subfolders A/ and B/ nor image files: "
                               f"paired-folder reads A/ and B/ files of matching names, or "
                               f"images that each hold A|B side by side")
 
         def build() -> dict[str, Tensor]:
-            halves = _stack(_read_files(files, folder, lambda path: _read_side_by_side(
-                path, load, config.channels)))  # [N, 2, C, L, L]
+            halves = image_files.stack_read(image_files.read_files(
+                files, folder, lambda path: _read_side_by_side(path, load, config.channels)))
+            # [N, 2, C, L, L]
             return {"a": halves[:, 0], "b": halves[:, 1]}
 
-    tensors = _cached(config, files, build, "paired-folder", config.load_size)
+    tensors = image_files.cached(config, files, build, "paired-folder", config.load_size)
     return _split_pairs("paired-folder", tensors["a"], tensors["b"], None, 0, config, crop, load)
 
 
@@ -376,7 +370,7 @@ def _matched_files(folder: Path) -> list[tuple[Path, Path]]:
             raise ConfigError(f"data.path {folder} has {other}/ but no {side}/: paired-folder "
                               f"pairs the files of A/ and B/ by name")
         named[side] = {}
-        for path in _image_files(folder / side):
+        for path in image_files.find_images(folder / side):
             key = path.relative_to(folder / side).with_suffix("").as_posix()
             if key in named[side]:
                 raise GankitError(f"{folder / side} holds two files named {key} "
@@ -390,50 +384,50 @@ def _matched_files(folder: Path) -> list[tuple[Path, Path]]:
     if alone:
         raise GankitError(f"{len(alone)} file(s) in {folder} have no file of the same name "
                           f"(without extension) on the other side of A/ and B/: "
-                          f"{_listing(alone)}")
+                          f"{image_files.listing(alone)}")
     return [(named["A"][key], named["B"][key]) for key in sorted(named["A"])]
 
 
 def _read_side_by_side(path: Path, size: int, channels: int) -> np.ndarray:
     """One A|B file as uint8 [2, C, size, size]: its left half (A) and right half (B), each
     fitted like an image-folder file; a file not about twice as wide as high is refused."""
-    image = _open_image(path, channels)
+    image = image_files.open_image(path, channels)
     width, height = image.size
     if abs(width / (2 * height) - 1) > SIDE_BY_SIDE_TOLERANCE:
-        raise _Refused(f"{width}x{height} px, not A|B side by side: the width must be about "
-                       f"twice the height")
+        raise image_files.Refused(f"{width}x{height} px, not A|B side by side: the width "
+                                  f"must be about twice the height")
     half = width // 2
-    return np.stack([_fit(image.crop((0, 0, half, height)), size),
-                     _fit(image.crop((half, 0, width, height)), size)])
+    return np.stack([image_files.fit_square(image.crop((0, 0, half, height)), size),
+                     image_files.fit_square(image.crop((half, 0, width, height)), size)])
 
 
 def load_unpaired_folder(config: DataConfig) -> UnpairedImages:
     """Images of ``data.path``'s subfolders ``A/`` and ``B/``, of any names and counts, read
     as :func:`load_paired_folder` reads a side; each domain split 80/20 (seeded), the held-out
     images unpaired."""
-    folder = _user_folder(config, "unpaired-folder", "a folder holding A/ and B/")
+    folder = image_files.user_folder(config, "unpaired-folder", "a folder holding A/ and B/")
     crop, load = _sizes(config, config.image_size)
     sides = {}
     for side in ("A", "B"):
         if not (folder / side).is_dir():
             raise ConfigError(f"data.path {folder} has no subfolder {side}/: unpaired-folder "
                               f"reads the images of A/ and of B/")
-        sides[side] = _image_files(folder / side)
+        sides[side] = image_files.find_images(folder / side)
         if not sides[side]:
             raise GankitError(f"no image files in {folder / side}")
     files = sides["A"] + sides["B"]
 
     def build() -> dict[str, Tensor]:
-        images = _read_files(files, folder, lambda path: _read_image(path, load,
-                                                                     config.channels))
+        images = image_files.read_files(files, folder, lambda path: image_files.read_image(
+            path, load, config.channels))
         read = {"A": images[:len(sides["A"])], "B": images[len(sides["A"]):]}
         for side, side_images in read.items():
             if all(image is None for image in side_images):
                 raise GankitError(f"none of the {len(side_images)} image files in "
                                   f"{folder / side} could be read")
-        return {"a": _stack(read["A"]), "b": _stack(read["B"])}
+        return {"a": image_files.stack_read(read["A"]), "b": image_files.stack_read(read["B"])}
 
-    tensors = _cached(config, files, build, "unpaired-folder", config.load_size)
+    tensors = image_files.cached(config, files, build, "unpaired-folder", config.load_size)
     return _split_unpaired("unpaired-folder", tensors["a"], tensors["b"], config, crop, load)
 
 
@@ -445,7 +439,7 @@ def load_edges2digits(config: DataConfig) -> PairedImages:
     ``data.load_size`` (0: ``data.image_size``, 0: 28). Labels are the digits' classes; the
     split is mnist5k's."""
     crop, load = _sizes(config, 28)
-    digits, labels = _mnist5k_arrays()  # uint8 [5000, 1, 28, 28]
+    digits, labels = mnist5k_arrays()  # uint8 [5000, 1, 28, 28]
     edges = _dilate(digits) - _erode(digits)  # >= 0: a neighbourhood's max is at least its min
     return _split_pairs("edges2digits", edges, digits, labels, 10, config, crop, load)
 
@@ -461,7 +455,7 @@ def load_thin2thick(config: DataConfig) -> UnpairedImages:
     digits as aligned pairs: ``held_b[i]`` is ``held_a[i]`` thickened. Labels on both sides;
     sizes as :func:`load_edges2digits`."""
     crop, load = _sizes(config, 28)
-    digits, labels = _mnist5k_arrays()
+    digits, labels = mnist5k_arrays()
     train, held = (torch.from_numpy(i) for i in split_indices(len(digits)))
     first, second = (train[torch.from_numpy(i)] for i in split_indices(len(train), 0.5))
     return UnpairedImages(
