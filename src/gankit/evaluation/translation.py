@@ -118,19 +118,27 @@ def direction_metrics(output: Tensor, source: Tensor, reference: Tensor, paired:
         metrics["psnr"] = psnr(output, reference).mean().item()
         if min(output.shape[-2:]) >= len(gaussian_window(SSIM_SIGMA)):  # SSIM's 11x11 window
             metrics["ssim"] = ssim(output, reference).mean().item()
-    if features is not None and len(output) >= MIN_FID_IMAGES and \
-            output.shape[1:] == reference.shape[1:]:
-        f_real = features.features(reference)
-        metrics["fid"] = fid(f_real, features.features(output))
+    if features is None:
+        return metrics
+    (f_out, label_out), (f_real, label_real) = _read(features, output), _read(features, reference)
+    if len(output) >= MIN_FID_IMAGES and output.shape[1:] == reference.shape[1:]:
+        metrics["fid"] = fid(f_real, f_out)
         if source.shape[1:] == reference.shape[1:]:
             metrics["fid_input"] = fid(f_real, features.features(source))
-    if isinstance(features, ChannelwiseClassifier) and source_labels is not None:
-        predicted = features.probabilities(output).argmax(1)
-        metrics["label_preservation"] = (predicted == source_labels).double().mean().item()
+    if label_out is not None and source_labels is not None:
+        metrics["label_preservation"] = (label_out == source_labels).double().mean().item()
         if reference_labels is not None:
-            real = features.probabilities(reference).argmax(1)
-            metrics["label_accuracy_real"] = (real == reference_labels).double().mean().item()
+            metrics["label_accuracy_real"] = (label_real == reference_labels).double().mean(
+                ).item()
     return metrics
+
+
+def _read(features: FeatureExtractor, images: Tensor) -> tuple[Tensor, Tensor | None]:
+    """The features of ``images`` and, from the digit classifier, their labels: one pass."""
+    if isinstance(features, ChannelwiseClassifier):
+        values, probabilities = features.outputs(images)
+        return values, probabilities.argmax(1)
+    return features.features(images), None
 
 
 def write_translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
