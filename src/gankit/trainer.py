@@ -27,6 +27,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -225,13 +226,7 @@ class Trainer:
             self._in_step = True
             with interrupts.deferred():
                 try:
-                    step_losses: list[tuple[str, dict[str, Tensor]]] = []
-                    for phase in self.recipe.phases():
-                        for _ in range(phase.repeats):
-                            step_losses.append((phase.name,
-                                                self._run_phase(phase, sums, counts)))
-                    self._check_finite(step_losses)
-                    self.step += 1
+                    self._one_step(sums, counts)
                     now = time.perf_counter()
                     self.elapsed += now - clock
                     clock = now
@@ -254,6 +249,55 @@ class Trainer:
             if not rolled_back and (self.step % train.plot_every == 0 or self.step == total):
                 self._run_hooks(final=self.step == total)
             clock = time.perf_counter()  # hooks, saves and rollbacks are not training time
+
+    def _one_step(self, sums: dict[str, Tensor], counts: dict[str, int],
+                  phase: str | None = None) -> None:
+        """One training step: every phase of the recipe, each its ``repeats`` times; or, with
+        ``phase``, one repeat of that phase alone (the browser view's "one D step"). The step
+        counter counts generator steps, so a lone phase advances it only when it is the
+        step's last phase, the generator's."""
+        phases = self.recipe.phases()
+        if phase is not None:
+            names = [p.name for p in phases]
+            if phase not in names:
+                raise GankitError(f"recipe {type(self.recipe).__name__} has no phase "
+                                  f"{phase!r}; its phases are {', '.join(names)}")
+            phases = [replace(phases[names.index(phase)], repeats=1)]
+        step_losses: list[tuple[str, dict[str, Tensor]]] = []
+        for each in phases:
+            for _ in range(each.repeats):
+                step_losses.append((each.name, self._run_phase(each, sums, counts)))
+        self._check_finite(step_losses)
+        if phase is None or phase == self.recipe.phases()[-1].name:
+            self.step += 1
+
+    def train_steps(self, n: int = 1, phase: str | None = None) -> dict[str, float]:
+        """Train ``n`` steps (or ``n`` repeats of one ``phase``) outside :meth:`fit`, for a
+        caller that does its own work between steps (:mod:`gankit.view`); returns the means
+        of the loss terms and statistics over them (one host sync).
+
+        The steps are :meth:`fit`'s own, drawing from the same streams, so 10 calls of one
+        step train what ``fit`` does in 10; without fit's run directory, hooks, signal handling
+        or learning-rate rollback: a non-finite loss raises :class:`NonFiniteLossError`."""
+        sums: dict[str, Tensor] = {}
+        counts: dict[str, int] = {}
+        start = time.perf_counter()
+        with torch.random.fork_rng(devices=self._cuda_indices()):
+            self._set_global_rng(self._global_rng)
+            self._fitting = True
+            try:
+                for _ in range(n):
+                    self._one_step(sums, counts, phase)
+            finally:
+                self._global_rng = self._read_global_rng()
+                self._fitting = False
+                for net in self.recipe.nets.values():
+                    net.requires_grad_(True)
+                self.elapsed += time.perf_counter() - start
+        if not sums:
+            return {}
+        means = torch.stack([sums[k] / counts[k] for k in sums]).tolist()
+        return dict(zip(sums, means, strict=True))
 
     def _log_window(self, sums: dict[str, Tensor], counts: dict[str, int], steps: int,
                     seconds: float, bar: tqdm) -> None:

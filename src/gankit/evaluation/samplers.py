@@ -476,11 +476,12 @@ def merge_traces(traces: list[SamplerTrace], sizes: list[int]) -> SamplerTrace:
 
 
 def chain_paths(recipe: Recipe, n: int = 8, steps: int = 50, step_size: float = 0.01,
-                seed: int = 0) -> Tensor | None:
+                seed: int = 0, traces: list[SamplerTrace] | None = None) -> Tensor | None:
     """``n`` MALA chains on the recipe's latent energy, decoded at every step:
     x [n, steps + 1, ...] on the CPU (the snapshot draws them over D on 2-D data); None for a
     recipe without a latent energy, or whose D couples the chains (:func:`energy_is_per_chain`).
-    Networks in eval mode, randomness from ``seed`` alone."""
+    Networks in eval mode, randomness from ``seed`` alone. A ``traces`` list receives the
+    chains' :class:`SamplerTrace` (their acceptance rate, for the browser view)."""
     energy = recipe.latent_energy()
     if energy is None or not energy_is_per_chain(recipe, energy):
         return None
@@ -489,7 +490,10 @@ def chain_paths(recipe: Recipe, n: int = 8, steps: int = 50, step_size: float = 
     was_training = recipe.training
     recipe.eval()
     try:
-        mala(energy, recipe.latent(n, generator), steps, step_size, generator, path=positions)
+        _, trace = mala(energy, recipe.latent(n, generator), steps, step_size, generator,
+                        path=positions)
+        if traces is not None:
+            traces.append(trace)
         with torch.no_grad():
             return torch.stack([recipe.decode(z).cpu() for z in positions], 1)
     finally:

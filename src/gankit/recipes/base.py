@@ -161,6 +161,12 @@ class Recipe(nn.Module, ABC):
         axis label), or None when the recipe has no such picture."""
         return None
 
+    def generator_loss_at(self, x: Tensor) -> Tensor | None:
+        """The generator's adversarial loss as a function of generated points x [N, ...] alone
+        (a scalar): minus its gradient is where each point is pushed, GAN Lab's arrows
+        (Kahng et al. 2019). None: the recipe has no such loss of the points."""
+        return None
+
     def after_step(self, phase: Phase) -> None:
         """Called after each optimizer step of ``phase``: weight averages and other bookkeeping
         that is not a gradient step (no backward, no optimizer)."""
@@ -235,6 +241,11 @@ class TwoPlayerRecipe(Recipe):
         output here (the logit for log-likelihood losses), as DDLS reads a GAN (Che et al.
         2020); an energy recipe's own U(x) (MEG, BEGAN) where it has one."""
         return -self.nets["D"](x).logits.reshape(len(x))
+
+    def generator_loss_at(self, x: Tensor) -> Tensor:
+        """The mean energy of the points: what BEGAN's and MEG's generators minimize (besides
+        MEG's entropy term, which is not a function of the points alone)."""
+        return self.energy(x).mean()
 
     def latent_energy(self, temperature: float = 1.0) -> Energy:
         """The data-space energy pulled back to z: E(z) = energy(G(z)) / T + ||z||^2 / 2. With

@@ -123,6 +123,12 @@ class GAN(TwoPlayerRecipe):
         PacGAN."""
         return -self.critic(x)
 
+    def generator_loss_at(self, x: Tensor) -> Tensor:
+        """The loss's generator term at D's verdicts on x (unconditional, packs of m points):
+        the saturating minimax loss's arrows vanish where D is sure, the non-saturating
+        loss's do not (Goodfellow et al. 2014, Sec. 3)."""
+        return self.loss.g_loss(self.score_packs(x))
+
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         label = "D(x)" if self.loss.probabilistic else "critic D(x)"
         return d_display(self.critic(x), self.loss), label
