@@ -111,8 +111,8 @@ def test_samples_are_float32_on_the_requested_device():
 TRANSLATION = {"paired-folder", "unpaired-folder", "edges2digits", "thin2thick", "grey2colour"}
 
 
-@pytest.mark.parametrize("name", [n for n in DATASETS.names()
-                                  if n != "image-folder" and n not in TRANSLATION])
+@pytest.mark.parametrize("name", [n for n in DATASETS.names()  # files: tested below
+                                  if n not in ("image-folder", "points-file", *TRANSLATION)])
 def test_seeded_sampling_is_reproducible_and_uses_only_the_generator(name):
     data = DATASETS[name](DataConfig())
 
@@ -183,3 +183,50 @@ def test_a_distribution_without_components_has_no_labels():
     batch = data.sample(8, seeded(4))
     assert set(batch) == {"x"} and data.spec.n_classes == 0
     data.spec.check(batch)
+
+
+# ----------------------------------------------------------------------------- points files
+def points_file(path) -> object:
+    return DATASETS["points-file"](DataConfig(name="points-file", path=str(path)))
+
+
+def test_a_points_file_is_read_as_csv_or_npy(tmp_path):
+    points = np.array([[0.5, -1.25], [2.0, 3.0], [1e-3, 7.5]], dtype=np.float32)
+    np.savetxt(tmp_path / "p.csv", points, delimiter=",", header="x,y")
+    np.save(tmp_path / "p.npy", points)
+    (tmp_path / "spaced.csv").write_text("0.5 -1.25\n2 3\n0.001 7.5\n")
+    for name in ("p.csv", "p.npy", "spaced.csv"):
+        data = points_file(tmp_path / name)
+        assert data.dim == 2 and np.allclose(data.values.numpy(), points)
+        drawn = data.points(50, seeded(1))
+        assert all(any(torch.equal(row, kept) for kept in data.values) for row in drawn)
+
+
+def test_the_views_save_format_reads_back_exactly(tmp_path):
+    from gankit.data.user import save_points
+
+    points = torch.randn(100, 2, generator=seeded(3))
+    save_points(points, tmp_path / "points.csv")
+    assert torch.equal(points_file(tmp_path / "points.csv").values, points)
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("p.txt", "1 2\n", "must end in .csv or .npy"),
+    ("missing.csv", None, "is not a file"),
+    ("bad.csv", "1,2\n3,x\n", "cannot be read as points"),
+    ("ragged.csv", "1,2\n3\n", "cannot be read as points"),
+    ("nan.csv", "1,2\nnan,3\n", "at least 2 finite examples"),
+    ("one.csv", "1,2\n", "at least 2 finite examples"),
+])
+def test_a_bad_points_file_is_one_line(tmp_path, name, content, message):
+    if content is not None:
+        (tmp_path / name).write_text(content)
+    with pytest.raises(ConfigError) as err:
+        points_file(tmp_path / name)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_points_file_never_unpickles(tmp_path):
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}, {"b": 2}], dtype=object))
+    with pytest.raises(ConfigError, match="cannot be read as points"):
+        points_file(tmp_path / "objects.npy")

@@ -32,6 +32,7 @@ from gankit.data.translation import (
     load_thin2thick,
     load_unpaired_folder,
 )
+from gankit.data.user import load_points_file
 from gankit.errors import ConfigError
 from gankit.imports import GIVEN, is_import_string, load_object
 
@@ -40,6 +41,7 @@ DATASETS.register("digits8", uses=("image_size",))(load_digits8)
 DATASETS.register("stacked-mnist", uses=("image_size",))(load_stacked_mnist)
 DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"))(
     load_image_folder)
+DATASETS.register("points-file", uses=("path",))(load_points_file)
 # Translation data (gankit.data.translation): the built-in tasks crop and mirror as the folders
 # do; ``pairs`` says, before anything is read, whether b[i] is the target of a[i].
 _JITTER = ("image_size", "load_size", "flip")

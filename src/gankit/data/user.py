@@ -3,13 +3,17 @@ pair, given to ``gankit.build(data=...)`` or returned by a factory that ``data.n
 import string (``"package.module:factory"``, called as ``factory(data_config)``).
 
 Points [N, d] become a points source (evaluated by exact W1; mode metrics need known modes);
-images [N, C, H, W] (uint8, or float in [-1, 1]) become an image set with their labels.
+images [N, C, H, W] (uint8, or float in [-1, 1]) become an image set with their labels. Points
+kept in a file (``data.name: points-file``, ``data.path: points.csv`` or ``.npy``) are read by
+:func:`load_points_file`: what the browser view saves a drawn data set as.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
@@ -81,3 +85,43 @@ def _labels(labels: Tensor, n: int, name: str) -> Tensor:
         raise ConfigError(f"data {name!r}: labels must be non-negative integers [N] with "
                           f"N = {n}, got {labels.dtype} {list(labels.shape)}")
     return labels.long()
+
+
+POINT_FILE_SUFFIXES = (".csv", ".npy")
+MAX_POINT_FILE_BYTES = 256 * 2**20  # a points file is a sketch or a table, not a data lake
+
+
+def save_points(points: Tensor, path: Path) -> None:
+    """Write points [N, d] as CSV, one point a line, in full float32 precision."""
+    np.savetxt(path, points.numpy(), delimiter=",", fmt="%.9g")
+
+
+def load_points_file(config: DataConfig) -> TensorPoints:
+    """Points [N, d] from ``data.path``: a CSV of numbers (comma or whitespace separated, one
+    point a line, ``#`` comments) or a .npy array, loaded without pickle."""
+    path = Path(config.path)
+    if not config.path:
+        raise ConfigError("data set points-file needs data.path: a .csv or .npy file of points")
+    if path.suffix not in POINT_FILE_SUFFIXES:
+        raise ConfigError(f"data.path {config.path!r} must end in .csv or .npy")
+    if not path.is_file():
+        raise ConfigError(f"data.path {config.path!r} is not a file")
+    if path.stat().st_size > MAX_POINT_FILE_BYTES:
+        raise ConfigError(f"data.path {config.path!r} is {path.stat().st_size} bytes; a points "
+                          f"file may hold at most {MAX_POINT_FILE_BYTES} bytes")
+    try:
+        if path.suffix == ".npy":
+            values = np.load(path, allow_pickle=False)
+        else:
+            text = path.read_text().replace(",", " ")
+            values = np.loadtxt(text.splitlines(), ndmin=2, dtype=np.float64)
+    except (ValueError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"data.path {config.path!r} cannot be read as points: {first}"
+                          ) from None
+    if values.ndim != 2 or values.shape[1] < 1 or not np.issubdtype(values.dtype, np.number):
+        raise ConfigError(f"data.path {config.path!r} holds {values.dtype} {list(values.shape)}; "
+                          f"points are numbers [N, d]")
+    points = torch.as_tensor(values, dtype=torch.float32)
+    _finite(points, f"points-file {config.path}")
+    return TensorPoints(path.stem, points.shape[1], points)
