@@ -163,6 +163,17 @@ def _parser() -> argparse.ArgumentParser:
                             help="output directory (default runs/experiments)")
     experiment.add_argument("--quick", action="store_true", help="a fast, smaller version")
 
+    view = commands.add_parser("view", help="watch a 2-D GAN learn in the browser")
+    view.add_argument("source", nargs="?", default="ring8", metavar="CONFIG|RUN_DIR",
+                      help="a 2-D toy config (shipped name or YAML file) to train, or a run "
+                           "directory to open (default ring8)")
+    view.add_argument("--port", type=_int_in(0, 65535), default=8750,
+                      help="port to listen on (default 8750; 0: any free one)")
+    view.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1: this machine only)")
+    view.add_argument("--runs", type=_path, default=Path("runs") / "view", metavar="DIR",
+                      help="where the page saves runs and opens them from (default runs/view)")
+
     commands.add_parser("configs", help="list the shipped configs, one line each")
     config = commands.add_parser("config", help="inspect a config without training")
     config_commands = config.add_subparsers(dest="config_command", required=True,
@@ -407,6 +418,20 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     _print_result(EXPERIMENTS[args.name](args.out / args.name, quick=args.quick))
 
 
+def cmd_view(args: argparse.Namespace) -> None:
+    from gankit.resolve import build_config
+    from gankit.view.server import serve
+    from gankit.view.session import base_config_data
+    from gankit.view.settings import check_base
+
+    base, opened = base_config_data(args.source)
+    check_base(build_config(base), str(args.source))  # a config the view cannot draw: now
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        warnings.warn(f"--host {args.host}: the view answers every machine that reaches this "
+                      f"address, and runs whatever training it is sent", stacklevel=1)
+    serve(base, args.runs, opened, args.host, args.port)
+
+
 def cmd_configs(args: argparse.Namespace) -> None:
     from gankit.config import config_summary, shipped_configs
 
@@ -437,7 +462,7 @@ def cmd_completion(args: argparse.Namespace) -> None:
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "translate": cmd_translate,
             "eval": cmd_eval, "export": cmd_export,
             "experiment": cmd_experiment, "configs": cmd_configs, "config": cmd_config,
-            "completion": cmd_completion}
+            "completion": cmd_completion, "view": cmd_view}
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -1,0 +1,159 @@
+"""The view's web server: the page and its files (shipped in ``gankit/view/static``, no CDN),
+and one WebSocket per page, each with its own :class:`~gankit.view.session.ViewSession`.
+
+Starlette serves, uvicorn runs it, bound to 127.0.0.1 unless told otherwise. The page sends
+JSON commands; the server sends JSON events and binary frames (:func:`gankit.view.frames.
+encode`). A page that cannot keep up gets the newest frame and every event: frames are
+replaced while they wait, events (metrics, errors) queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import FileResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from gankit.runlog import to_json
+from gankit.view.session import Message, ViewSession
+
+STATIC = Path(__file__).parent / "static"
+MAX_SESSIONS = 4  # pages trained at once: each takes a core while it plays
+MAX_MESSAGE_CHARS = 2**20  # a drawn data set of 5,000 points is ~150 KB of JSON
+WS_MAX_BYTES = 4 * 2**20  # larger frames from a page end its connection (uvicorn)
+
+
+class Outbox:
+    """What waits to go to one page: every event, and the newest frame only."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._events: deque[dict[str, Any]] = deque()
+        self._frame: bytes | None = None
+        self._wake = asyncio.Event()
+
+    def put(self, message: Message) -> None:
+        """From any thread."""
+        try:
+            self._loop.call_soon_threadsafe(self._put, message)
+        except RuntimeError:  # the loop has closed: the server is gone, nobody to tell
+            pass
+
+    def _put(self, message: Message) -> None:
+        if isinstance(message, bytes):
+            self._frame = message
+        else:
+            self._events.append(message)
+        self._wake.set()
+
+    async def pump(self, websocket: WebSocket) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._events:
+                await websocket.send_text(to_json(self._events.popleft()))
+            if self._frame is not None:
+                frame, self._frame = self._frame, None
+                await websocket.send_bytes(frame)
+
+
+def create_app(base: dict[str, Any], runs: Path, opened: Path | None = None,
+               max_sessions: int = MAX_SESSIONS) -> Starlette:
+    """The app: ``/`` the page, ``/static/...`` its files, ``/ws`` a session per page."""
+    sessions: set[ViewSession] = set()
+
+    async def page(request: Any) -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def connect(websocket: WebSocket) -> None:
+        await websocket.accept()
+        if len(sessions) >= max_sessions:
+            await websocket.send_text(to_json({
+                "type": "error", "fatal": True,
+                "message": f"the view trains at most {max_sessions} pages at once; close one"}))
+            await websocket.close()
+            return
+        loop = asyncio.get_running_loop()
+        outbox = Outbox(loop)
+        session = ViewSession(base, runs, outbox.put, opened)
+        sessions.add(session)
+        sender = asyncio.create_task(outbox.pump(websocket))
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                session.submit(_parse(message.get("text"), message.get("bytes")))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            sender.cancel()
+            sessions.discard(session)
+            await loop.run_in_executor(None, session.close)
+
+    return Starlette(routes=[Route("/", page), Mount("/static", StaticFiles(directory=STATIC)),
+                             WebSocketRoute("/ws", connect)])
+
+
+def _parse(text: str | None, data: bytes | None) -> Any:
+    """A page message as JSON data; what is not JSON becomes a message the session refuses
+    with one line (the session answers every error, so this one is answered in order)."""
+    if text is None:
+        return {"type": "invalid", "reason": f"binary message of {len(data or b'')} bytes; "
+                                               f"send JSON text"}
+    if len(text) > MAX_MESSAGE_CHARS:
+        return {"type": "invalid", "reason": f"message of {len(text)} characters; at most "
+                                               f"{MAX_MESSAGE_CHARS}"}
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        return {"type": "invalid", "reason": f"malformed JSON ({err})"}
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free one), so that the address printed is the one
+    served, before the server starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(64)  # a page that connects before uvicorn runs waits in the backlog
+    except OSError as err:
+        sock.close()
+        from gankit.errors import GankitError
+
+        raise GankitError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    return sock
+
+
+def make_server(base: dict[str, Any], runs: Path, opened: Path | None = None,
+                max_sessions: int = MAX_SESSIONS) -> Any:
+    """The uvicorn server of the app (``.run(sockets=[bind(...)])`` serves until Ctrl-C or
+    ``should_exit``); closing, it ends every page's connection and with it its session."""
+    import uvicorn
+
+    config = uvicorn.Config(create_app(base, runs, opened, max_sessions), log_level="warning",
+                            ws_max_size=WS_MAX_BYTES, timeout_graceful_shutdown=3,
+                            ws_per_message_deflate=False)  # float32 frames barely compress
+    return uvicorn.Server(config)
+
+
+def serve(base: dict[str, Any], runs: Path, opened: Path | None, host: str, port: int) -> None:
+    """Run the view until Ctrl-C."""
+    import ot  # noqa: F401 (POT's import takes seconds: not during the first metrics)
+
+    sock = bind(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    sys.stderr.write(f"gankit view: http://{shown}:{sock.getsockname()[1]}/ (runs saved in "
+                     f"{runs}; Ctrl-C stops)\n")
+    make_server(base, runs, opened).run(sockets=[sock])

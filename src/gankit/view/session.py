@@ -1,0 +1,452 @@
+"""One page's live training session: a :class:`gankit.api.Run` trained step by step in a thread
+of its own, with frames and metrics drawn on two more.
+
+How the session shares the CPU: the training thread runs the library's own steps
+(:meth:`gankit.trainer.Trainer.train_steps`) with one torch thread, as ``gankit train`` does
+with ``train.threads: 1``; every ``steps_per_frame`` steps it hands a copy of the weights to the
+frame thread and trains on while that thread draws the frame on the other core. The metrics
+thread does the same every ``METRICS_EVERY`` steps with a copy of its own (exact W1 takes tens
+of milliseconds). The training thread waits only when a frame or metrics thread has not
+finished the previous one, so frames come at fixed steps whatever the machine's speed: the
+same settings give the same frames (seeded replay).
+
+All page messages go through one queue into the training thread, which alone touches the run:
+nothing needs a lock, and a bad message is answered with an error and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import queue
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gankit.api import Run, build, load
+from gankit.config import dump_yaml, read_config_data, read_yaml, show_value
+from gankit.data import ToyDistribution
+from gankit.data.user import TensorPoints, save_points
+from gankit.errors import ConfigError, GankitError, NonFiniteLossError
+from gankit.recipes import Recipe
+from gankit.runlog import RunLogger
+from gankit.view import frames
+from gankit.view.settings import (
+    DRAWN,
+    OWN_LOSS,
+    ViewSettings,
+    check_base,
+    loss_choices,
+    loss_defaults,
+    parse_points,
+    parse_settings,
+    settings_of,
+    toy_sets,
+    view_config,
+)
+
+Message = dict[str, Any] | bytes
+METRICS_EVERY = 200  # steps between live metrics
+WORKER_NICENESS = 5
+MAX_STEPS_PER_FRAME = 100
+MAX_DELAY_MS = 2000
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+POINTS_FILE = "points.csv"
+
+
+class SnapshotWorker:
+    """A thread that runs ``job`` on its own copy of ``recipe``, at states of it handed over
+    by :meth:`offer`: the trained recipe moves on while the job runs."""
+
+    def __init__(self, recipe: Recipe, job: Callable[[Recipe, dict[str, Any]], None],
+                 report: Callable[[str], None], name: str) -> None:
+        self._recipe = copy.deepcopy(recipe).eval()  # batch-norm statistics, no dropout
+        self._copies = list(self._recipe.nets.state_dict().values())
+        self._sources = list(recipe.nets.state_dict().values())
+        self._job, self._report = job, report
+        self._idle, self._work = threading.Event(), threading.Event()
+        self._idle.set()
+        self._info: dict[str, Any] = {}
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def offer(self, info: dict[str, Any]) -> None:
+        """Wait for the previous job, copy the trained recipe's state (weights, buffers: one
+        fused copy), start the job on it."""
+        self._idle.wait()
+        self._idle.clear()
+        with torch.no_grad():
+            torch._foreach_copy_(self._copies, self._sources)
+        self._info = info
+        self._work.set()
+
+    def wait(self) -> None:
+        self._idle.wait()
+
+    def close(self) -> None:
+        self._idle.wait()
+        self._closed = True
+        self._work.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        torch.set_grad_enabled(True)  # grad mode is per thread: the arrows need autograd
+        # Below the training thread where the cores are shared with more (the browser): a
+        # late frame costs less than a slower run. Linux sets a thread's own niceness.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+        while True:
+            self._work.wait()
+            self._work.clear()
+            if self._closed:
+                return
+            try:
+                self._job(self._recipe, self._info)
+            except Exception as err:  # a frame that cannot be drawn must not end the session
+                self._report(f"{self._thread.name} failed at step {self._info.get('step')}: "
+                             f"{type(err).__name__}: {err}")
+            finally:
+                self._idle.set()
+
+
+class ViewSession:
+    """The state behind one page: its run, play/pause, speed and the workers that draw it.
+
+    Args:
+        base: config data the view starts from (a shipped config, a YAML file's, a run's).
+        runs: the only directory the session saves to and opens runs from.
+        emit: sends a message to the page (a dict as JSON, bytes as a binary frame); called
+            from the session's threads.
+        opened: a run directory to open at the start instead of training ``base`` afresh.
+    """
+
+    def __init__(self, base: dict[str, Any], runs: Path, emit: Callable[[Message], None],
+                 opened: Path | None = None) -> None:
+        self.base, self.runs, self.emit = base, Path(runs), emit
+        self.run: Run | None = None
+        self.settings: ViewSettings | None = None
+        self.points: torch.Tensor | None = None  # the drawn data set
+        self.playing = False
+        self.steps_per_frame, self.delay_ms = 3, 0
+        self.generation = 0  # which run a frame belongs to: the page drops older ones
+        self.phase_steps = {"d": 0, "g": 0}
+        self._own_dirs: set[Path] = set()  # saved or opened by this session: may be rewritten
+        self._workers: list[SnapshotWorker] = []
+        self._next_metrics = 0
+        self._commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._closed = threading.Event()
+        self._opened = opened
+        self._thread = threading.Thread(target=self._loop, name="gankit-view-train",
+                                        daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ from the server
+    def submit(self, message: Any) -> None:
+        """A message from the page; it is checked and carried out in the session's thread."""
+        self._commands.put(message)
+
+    def close(self) -> None:
+        """Stop training and the workers (the page went away, or the server stops)."""
+        self._closed.set()
+        self._commands.put(None)
+        self._thread.join()
+
+    # ------------------------------------------------------------------ the session's thread
+    def _loop(self) -> None:
+        try:
+            self._start()
+            while not self._closed.is_set():
+                try:
+                    command = self._commands.get(block=not self.playing)
+                except queue.Empty:
+                    command = None
+                if command is None and not self.playing:
+                    continue  # close() woke the queue
+                if command is not None:
+                    self._carry_out(command)
+                if self.playing and not self._closed.is_set():
+                    self._carry_out({"type": "play_frame"})
+                    if self.delay_ms:
+                        self._closed.wait(self.delay_ms / 1000)
+        finally:
+            self._stop_workers()
+
+    def _start(self) -> None:
+        self.emit({"type": "hello", "datasets": [*toy_sets(), DRAWN], "losses": loss_choices(),
+                   "limits": _page_limits(), "steps_per_frame": self.steps_per_frame,
+                   "runs": self._run_names()})
+        try:
+            if self._opened is not None:
+                self._open_dir(self._opened)
+            else:
+                config = view_config(self.base, self._base_settings())
+                self._new_run(settings_of(config, config.data.name), None)
+        except GankitError as err:
+            self.emit({"type": "error", "message": str(err)})
+
+    def _base_settings(self) -> ViewSettings:
+        from gankit.resolve import build_config
+
+        config = build_config(self.base)
+        check_base(config, "the config")
+        return settings_of(config, config.data.name)
+
+    def _carry_out(self, message: Any) -> None:
+        """One page message; a bad one is answered with one error line and changes nothing."""
+        try:
+            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                raise ConfigError(f"a message must be an object with a type, got "
+                                  f"{show_value(message)}")
+            kind = message["type"]
+            handler = COMMANDS.get(kind)
+            if handler is None:
+                raise ConfigError(f"unknown message type {show_value(kind)}; known: "
+                                  f"{', '.join(COMMANDS)}")
+            if kind not in ("settings", "defaults", "runs", "open", "invalid") and \
+                    self.run is None:
+                raise ConfigError("no run yet: send settings first")
+            handler(self, message)
+        except NonFiniteLossError as err:
+            self.playing = False
+            self.emit({"type": "error", "message": f"{err.what}; lower the learning rates, "
+                                                   f"or reset"})
+            self._status()
+        except GankitError as err:
+            self.emit({"type": "error", "message": str(err)})
+            self._status()
+
+    # ------------------------------------------------------------------ commands
+    def _cmd_settings(self, message: dict[str, Any]) -> None:
+        settings = parse_settings(message.get("settings"))
+        points = parse_points(message.get("points")) if settings.dataset == DRAWN else None
+        self._new_run(settings, points)
+
+    def _cmd_reset(self, message: dict[str, Any]) -> None:
+        self._new_run(self.settings, self.points)
+
+    def _cmd_play(self, message: dict[str, Any]) -> None:
+        self.playing = True
+        self._status()
+
+    def _cmd_play_frame(self, message: dict[str, Any]) -> None:
+        """While playing: the steps of one frame (the session's own message, not the page's)."""
+        if self.playing:
+            self._train(self.steps_per_frame, None)
+
+    def _cmd_pause(self, message: dict[str, Any]) -> None:
+        self.playing = False
+        self._status()
+
+    def _cmd_step(self, message: dict[str, Any]) -> None:
+        phase = message.get("phase")
+        if phase not in ("d", "g", "full"):
+            raise ConfigError(f"phase must be d, g or full, got {show_value(phase)}")
+        self.playing = False
+        self._train(1, None if phase == "full" else phase)
+        self._status()
+
+    def _cmd_speed(self, message: dict[str, Any]) -> None:
+        steps, delay = message.get("steps_per_frame"), message.get("delay_ms", 0)
+        for name, value, high in (("steps_per_frame", steps, MAX_STEPS_PER_FRAME),
+                                  ("delay_ms", delay, MAX_DELAY_MS)):
+            low = 1 if name == "steps_per_frame" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or \
+                    not low <= value <= high:
+                raise ConfigError(f"{name} must be an integer in [{low}, {high}], got "
+                                  f"{show_value(value)}")
+        self.steps_per_frame, self.delay_ms = steps, delay
+        self._status()
+
+    def _cmd_defaults(self, message: dict[str, Any]) -> None:
+        loss, dataset = message.get("loss"), message.get("dataset")
+        current = self.settings or self._base_settings()
+        if not isinstance(dataset, str) or dataset not in (*toy_sets(), DRAWN):
+            dataset = current.dataset
+        fresh = loss_defaults(self.base, current, loss if isinstance(loss, str) else OWN_LOSS,
+                              dataset)
+        self.emit({"type": "defaults", "settings": fresh.to_page()})
+
+    def _cmd_save(self, message: dict[str, Any]) -> None:
+        path = self._save(self._run_dir(message.get("name")))
+        self.emit({"type": "saved", "path": str(path), "step": self.run.step,
+                   "runs": self._run_names()})
+
+    def _cmd_open(self, message: dict[str, Any]) -> None:
+        path = self._run_dir(message.get("name"))
+        if path.name not in self._run_names():
+            raise ConfigError(f"no run {show_value(path.name)} in {self.runs}; its runs are "
+                              f"{', '.join(self._run_names()) or 'none yet'}")
+        self._open_dir(path)
+
+    def _cmd_invalid(self, message: dict[str, Any]) -> None:
+        """What the server could not read as JSON (:func:`gankit.view.server._parse`)."""
+        raise ConfigError(f"unreadable message: {message.get('reason')}")
+
+    def _cmd_runs(self, message: dict[str, Any]) -> None:
+        self.emit({"type": "runs", "runs": self._run_names()})
+
+    # ------------------------------------------------------------------ runs
+    def _new_run(self, settings: ViewSettings, points: torch.Tensor | None) -> None:
+        """Build and show a fresh run of ``settings``: the previous one stays until this one
+        is built, so a refused setting leaves the page as it was."""
+        config = view_config(self.base, settings)
+        run = build(config, progress=False, snapshots=False, data=points)
+        self._show(run, settings, points)
+
+    def _open_dir(self, path: Path) -> None:
+        run = load(path, progress=False)
+        check_base(run.config, str(path))
+        data = run.data
+        drawn = run.config.data.name == "points-file"
+        points = data.values if drawn and isinstance(data, TensorPoints) else None
+        self.base = read_yaml(path / "config.yaml")
+        self._own_dirs.add(path.resolve())
+        self._show(run, settings_of(run.config, DRAWN if drawn else run.config.data.name),
+                   points)
+
+    def _show(self, run: Run, settings: ViewSettings, points: torch.Tensor | None) -> None:
+        if not isinstance(run.data, ToyDistribution) or run.data.dim != 2:
+            raise ConfigError("the view trains 2-D points")
+        self._stop_workers()
+        self.run, self.settings, self.points = run, settings, points
+        self.playing = False
+        self.generation += 1
+        self.phase_steps = {"d": 0, "g": 0}
+        self.draws = frames.Draws.of(run.recipe, run.data)
+        self._chunk = max(run.config.data.batch_size // run.config.model.pack, 1)
+        self._workers = [
+            SnapshotWorker(run.recipe, self._draw_frame, self._report, "frame"),
+            SnapshotWorker(run.recipe, self._measure, self._report, "metrics")]
+        self._next_metrics = run.step
+        self.emit({"type": "ready", "generation": self.generation, "settings": settings.to_page(),
+                   "box": self.draws.box.to_page(), "real": frames.rounded(self.draws.real_shown),
+                   "step": run.step, "recipe": run.config.recipe,
+                   "loss_name": run.config.loss.name, "latent_dim": run.config.model.latent_dim})
+        self._status()
+        self._hand_over({})
+
+    def _stop_workers(self) -> None:
+        for worker in self._workers:
+            worker.close()
+        self._workers = []
+
+    # ------------------------------------------------------------------ training and drawing
+    def _train(self, steps: int, phase: str | None) -> None:
+        losses = self.run.trainer.train_steps(steps, phase)
+        for name in ("d", "g") if phase is None else (phase,):
+            repeats = self.run.config.train.n_critic if name == "d" and phase is None else 1
+            self.phase_steps[name] += steps * repeats
+        self._hand_over(losses)
+
+    def _hand_over(self, losses: dict[str, float]) -> None:
+        info = {"step": self.run.step, "generation": self.generation,
+                "d_steps": self.phase_steps["d"], "g_steps": self.phase_steps["g"],
+                "losses": losses}
+        frame_worker, metrics_worker = self._workers
+        frame_worker.offer(info)
+        if self.run.step >= self._next_metrics:
+            metrics_worker.offer(info)
+            self._next_metrics = (self.run.step // METRICS_EVERY + 1) * METRICS_EVERY
+
+    def _draw_frame(self, recipe: Recipe, info: dict[str, Any]) -> None:
+        drawn = frames.frame(recipe, self.draws, self._chunk)
+        label = drawn.pop("heat_label")
+        heat = drawn["heat"]
+        header = {"type": "frame", **info, "heat_label": label,
+                  "heat_range": [float(heat.min()), float(heat.max())],
+                  "arrow_max": float(drawn["arrows"].norm(dim=1).max())}
+        self.emit(frames.encode(header, drawn))
+
+    def _measure(self, recipe: Recipe, info: dict[str, Any]) -> None:
+        record = frames.metrics(recipe, self.run.data, self.draws)
+        self.emit({"type": "metrics", "step": info["step"], "generation": info["generation"],
+                   **record})
+
+    def _report(self, message: str) -> None:
+        self.emit({"type": "error", "message": message})
+
+    def _status(self) -> None:
+        self.emit({"type": "status", "playing": self.playing, "step": self.run.step if self.run
+                   else 0, "steps_per_frame": self.steps_per_frame, "delay_ms": self.delay_ms,
+                   "generation": self.generation})
+
+    # ------------------------------------------------------------------ run directories
+    def _run_dir(self, name: Any) -> Path:
+        if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+            raise ConfigError(f"a run name is 1 to 64 letters, digits, '.', '_' or '-', "
+                              f"starting with a letter or digit; got {show_value(name)}")
+        return self.runs / name
+
+    def _run_names(self) -> list[str]:
+        if not self.runs.is_dir():
+            return []
+        return sorted(p.name for p in self.runs.iterdir()
+                      if RUN_NAME.fullmatch(p.name) and (p / "config.yaml").is_file())
+
+    def _save(self, path: Path) -> Path:
+        """Write the run as a run directory that ``gankit train --resume``, ``sample`` and
+        ``eval`` accept: config.yaml (train.steps = the step reached; a drawn data set as
+        points.csv beside it), the checkpoint, eval.json and the view's metrics."""
+        run = self.run
+        if path.exists() and path.resolve() not in self._own_dirs:
+            raise ConfigError(f"{path} already exists; choose another name")
+        for worker in self._workers:
+            worker.wait()  # the metrics of the steps so far are out
+        config = copy.deepcopy(run.config)
+        config.train.steps = max(run.step, 1)
+        path.mkdir(parents=True, exist_ok=True)
+        if self.points is not None:
+            save_points(self.points, path / POINTS_FILE)
+            config.data.name, config.data.path = "points-file", str((path / POINTS_FILE).resolve())
+        (path / "config.yaml").write_text(dump_yaml(config.to_dict()))
+        run.config.train.steps = config.train.steps
+        run.run_dir = run.trainer.run_dir = path
+        run.trainer.save()
+        record = run.evaluation()
+        run.save_evaluation(record)
+        logger = RunLogger(path)
+        try:
+            logger.log(run.step, {f"eval/{k}": v for k, v in record.items()
+                                  if isinstance(v, float)})
+        finally:
+            logger.close()
+        self._own_dirs.add(path.resolve())
+        return path
+
+
+def _page_limits() -> dict[str, Any]:
+    from gankit.view.settings import LIMITS, MAX_DRAWN_POINTS
+
+    return {**{k: list(v) for k, v in LIMITS.items() if k != "seed"},
+            "drawn_points": MAX_DRAWN_POINTS, "steps_per_frame": MAX_STEPS_PER_FRAME,
+            "delay_ms": MAX_DELAY_MS}
+
+
+COMMANDS: dict[str, Callable[[ViewSession, dict[str, Any]], None]] = {
+    "settings": ViewSession._cmd_settings, "reset": ViewSession._cmd_reset,
+    "play": ViewSession._cmd_play, "play_frame": ViewSession._cmd_play_frame,
+    "pause": ViewSession._cmd_pause,
+    "step": ViewSession._cmd_step, "speed": ViewSession._cmd_speed,
+    "defaults": ViewSession._cmd_defaults, "save": ViewSession._cmd_save,
+    "open": ViewSession._cmd_open, "runs": ViewSession._cmd_runs,
+    "invalid": ViewSession._cmd_invalid,
+}
+
+
+def base_config_data(source: str | Path) -> tuple[dict[str, Any], Path | None]:
+    """What ``gankit view SOURCE`` starts from: a run directory (opened as it is) or a shipped
+    config name or YAML file (trained afresh)."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not (path / "config.yaml").is_file():
+            raise GankitError(f"not a gankit run directory (no config.yaml): {path}")
+        return read_yaml(path / "config.yaml"), path
+    return read_config_data(source), None
+
+

@@ -1,0 +1,182 @@
+"""The view's server through HTTP and WebSocket clients: the page and its files, sessions
+per connection that keep running through bad input, and a CLI that stops cleanly."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import tiny_dict
+from gankit.view.frames import decode_message
+from gankit.view.server import STATIC, create_app
+from view_helpers import WAIT_S
+
+BASE = tiny_dict(data={"batch_size": 64})
+
+
+@pytest.fixture
+def client(tmp_path):
+    with TestClient(create_app(copy.deepcopy(BASE), tmp_path / "runs", max_sessions=2)) as c:
+        yield c
+
+
+def receive_until(socket, wanted, limit=2000):
+    """Messages until one passes ``wanted``: JSON events as dicts, frames as (header, arrays)."""
+    for _ in range(limit):
+        message = socket.receive()
+        if message.get("text") is not None:
+            event = json.loads(message["text"])
+        else:
+            event = decode_message(message["bytes"])
+        if wanted(event):
+            return event
+    raise AssertionError("the wanted message never came")
+
+
+def is_event(kind, **fields):
+    return lambda e: isinstance(e, dict) and e["type"] == kind and \
+        all(e.get(k) == v for k, v in fields.items())
+
+
+def is_frame(predicate=lambda h: True):
+    return lambda e: isinstance(e, tuple) and predicate(e[0])
+
+
+def test_the_page_and_its_files_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    for name in ("view.js", "view.css"):
+        assert client.get(f"/static/{name}").status_code == 200
+    assert client.get("/static/../session.py").status_code == 404
+    assert client.get("/static/%2e%2e/session.py").status_code == 404
+
+
+def test_the_page_loads_nothing_from_elsewhere():
+    """Offline: every src and href is the server's own or inline, and the script opens no
+    connection but its own WebSocket."""
+    html = (STATIC / "index.html").read_text()
+    for link in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert link.startswith(("/static/", "data:")), link
+    script = (STATIC / "view.js").read_text() + (STATIC / "view.css").read_text()
+    assert not re.search(r"https?://", script)
+    assert re.findall(r"new WebSocket\(([^)]*)\)", script) == ["`ws://${location.host}/ws`"]
+    assert "fetch(" not in script and "import " not in script
+
+
+def test_a_page_trains_and_gets_frames_and_metrics(client):
+    with client.websocket_connect("/ws") as socket:
+        hello = receive_until(socket, is_event("hello"))
+        assert "ring8" in hello["datasets"] and "drawn" in hello["datasets"]
+        ready = receive_until(socket, is_event("ready"))
+        assert len(ready["real"]) == 512 and ready["settings"]["dataset"] == "ring8"
+        socket.send_text(json.dumps({"type": "speed", "steps_per_frame": 5, "delay_ms": 0}))
+        socket.send_text(json.dumps({"type": "play"}))
+        metrics = receive_until(socket, lambda e: is_event("metrics")(e) and e["step"] > 0)
+        assert {"w1", "modes", "high_quality", "reverse_kl", "acceptance"} <= set(metrics)
+        header, arrays = receive_until(socket, is_frame(lambda h: h["step"] > metrics["step"]))
+        assert header["step"] % 5 == 0 and arrays["fake"].shape == (512, 2)
+        socket.send_text(json.dumps({"type": "pause"}))
+        receive_until(socket, is_event("status", playing=False))
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("{not json", "malformed JSON"),
+    ("[1, 2]", "a message must be an object with a type"),
+    (json.dumps({"type": "settings", "settings": {**{"dataset": "ring8"}}}),
+     "setting loss is missing"),
+    (json.dumps({"type": "step", "phase": "g" * 10000}), "phase must be d, g or full"),
+    ("x" * (2**20 + 1), "at most 1048576"),
+])
+def test_bad_input_is_answered_and_the_page_goes_on(client, text, answer):
+    with client.websocket_connect("/ws") as socket:
+        receive_until(socket, is_event("ready"))
+        socket.send_text(text)
+        error = receive_until(socket, is_event("error"))
+        assert answer in error["message"] and len(error["message"]) < 400
+        socket.send_text(json.dumps({"type": "step", "phase": "full"}))
+        receive_until(socket, is_frame(lambda h: h["step"] == 1))
+
+
+def test_binary_and_oversized_drawings_are_refused(client):
+    with client.websocket_connect("/ws") as socket:
+        ready = receive_until(socket, is_event("ready"))
+        socket.send_bytes(b"\x00" * 10)
+        assert "send JSON text" in receive_until(socket, is_event("error"))["message"]
+        settings = {**ready["settings"], "dataset": "drawn"}
+        socket.send_text(json.dumps({"type": "settings", "settings": settings,
+                                     "points": [[0.1, 0.2]] * 6000}))
+        assert "10 to 5000 points, got 6000" in receive_until(socket,
+                                                              is_event("error"))["message"]
+        settings["lr_d"] = -0.5
+        socket.send_text(json.dumps({"type": "settings", "settings": settings,
+                                     "points": [[0.1, 0.2]] * 20}))
+        assert "lr_d must be a number in (0, 1], got -0.5" in receive_until(
+            socket, is_event("error"))["message"]
+
+
+def test_each_page_has_its_own_session(client):
+    with client.websocket_connect("/ws") as first, client.websocket_connect("/ws") as second:
+        receive_until(first, is_event("ready"))
+        receive_until(second, is_event("ready"))
+        for _ in range(3):
+            first.send_text(json.dumps({"type": "step", "phase": "full"}))
+        receive_until(first, is_frame(lambda h: h["step"] == 3))
+        second.send_text(json.dumps({"type": "reset"}))
+        ready = receive_until(second, is_event("ready"))
+        assert ready["generation"] == 2 and ready["step"] == 0
+        first.send_text(json.dumps({"type": "step", "phase": "full"}))
+        header, _ = receive_until(first, is_frame(lambda h: h["step"] == 4))
+        assert header["generation"] == 1  # the other page's reset did not touch this run
+        with client.websocket_connect("/ws") as third:  # max_sessions=2
+            refused = receive_until(third, is_event("error"))
+            assert refused["fatal"] and "at most 2 pages" in refused["message"]
+
+
+def test_gankit_view_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
+    server = subprocess.Popen([sys.executable, "-m", "gankit", "view", "ring8", "--port", "0",
+                               "--runs", str(tmp_path / "runs")],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stderr.readline()
+        address = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert address, line
+        with urllib.request.urlopen(address.group(0), timeout=WAIT_S) as page:
+            assert page.status == 200 and "gankit view" in page.read().decode()
+        from websockets.sync.client import connect
+
+        with connect(f"ws://127.0.0.1:{address.group(1)}/ws", max_size=2**24) as socket:
+            while True:
+                message = socket.recv(timeout=WAIT_S)
+                if isinstance(message, str) and json.loads(message)["type"] == "ready":
+                    break
+            socket.send(json.dumps({"type": "play"}))
+            assert isinstance(socket.recv(timeout=WAIT_S), (str, bytes))
+            time.sleep(0.5)
+            server.send_signal(signal.SIGINT)
+            status = server.wait(timeout=WAIT_S)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    rest = server.stderr.read()
+    assert status == 128 + signal.SIGINT
+    assert "Traceback" not in rest and rest.strip() == "gankit: interrupted by SIGINT"
+
+
+def test_gankit_view_refuses_what_it_cannot_draw(capsys):
+    from gankit.cli import main
+
+    assert main(["view", "mnist5k", "--port", "0"]) == 2
+    assert "gankit view trains the MLPs of 2-D toy data; mnist5k uses model" in \
+        capsys.readouterr().err
+    assert main(["view", "gaussian-1d", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "gankit view trains 2-D toy data" in err and err.count("\n") == 1
