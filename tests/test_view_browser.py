@@ -12,10 +12,10 @@ import copy
 import hashlib
 
 import pytest
-from view_helpers import WAIT_S, server_thread
 
 from conftest import tiny_dict
 from gankit.view import browser
+from view_helpers import WAIT_S, server_thread
 
 BASE = tiny_dict(data={"batch_size": 64})
 TIMEOUT_MS = WAIT_S * 1000

@@ -70,6 +70,13 @@ def test_bad_settings_are_one_line_naming_the_value(change, message):
     assert "\n" not in str(err.value)
 
 
+def test_a_step_too_costly_for_a_live_view_is_refused():
+    with pytest.raises(ConfigError, match=r"cost about 2\.3e\+11 FLOP a training step; the "
+                                          r"live view trains at most 2e\+10"):
+        view_config(BASE, parse_settings(page_settings(g_hidden=1024, d_hidden=1024, g_depth=8,
+                                                       d_depth=8, batch_size=1024)))
+
+
 def test_whole_floats_from_javascript_are_integers():
     assert parse_settings(page_settings(g_hidden=32.0)).g_hidden == 32
 
@@ -427,3 +434,16 @@ def test_every_view_loss_trains_and_draws(tmp_path, start):
         assert math.isfinite(header["arrow_max"]) and header["arrow_max"] > 0, loss
     session.close()
     assert not collector.events("error")
+
+
+def test_a_gankit_train_run_opens_and_trains_on_at_constant_rates(tmp_path, start):
+    config = tiny_dict(train={"steps": 4, "lr_decay_from": 0.5})
+    run = build(build_config_of(config), run_dir=tmp_path / "runs" / "trained", progress=False,
+                snapshots=False)
+    run.fit()  # its learning rates have decayed to 0 at step 4
+    session, collector = start(opened=tmp_path / "runs" / "trained")
+    _, before = collector.wait_frame(lambda h: h["step"] == 4)
+    session.submit({"type": "step", "phase": "full"})
+    _, after = collector.wait_frame(lambda h: h["step"] == 5)
+    assert session.run.config.train.lr_decay_from == 1.0
+    assert not np.array_equal(before["fake"], after["fake"])  # it still learns

@@ -31,14 +31,18 @@ import torch
 from gankit.api import Run, build, load
 from gankit.config import dump_yaml, read_config_data, read_yaml, show_value
 from gankit.data import ToyDistribution
-from gankit.data.user import TensorPoints, save_points
+from gankit.data.user import TensorPoints, load_points_file, save_points
 from gankit.errors import ConfigError, GankitError, NonFiniteLossError
 from gankit.recipes import Recipe
+from gankit.resolve import build_config
 from gankit.runlog import RunLogger
 from gankit.view import frames
 from gankit.view.settings import (
     DRAWN,
+    LIMITS,
+    MAX_DRAWN_POINTS,
     OWN_LOSS,
+    VIEW_TRAINING,
     ViewSettings,
     check_base,
     loss_choices,
@@ -139,6 +143,8 @@ class ViewSession:
         self._own_dirs: set[Path] = set()  # saved or opened by this session: may be rewritten
         self._workers: list[SnapshotWorker] = []
         self._next_metrics = 0
+        self.draws: frames.Draws | None = None  # the run's fixed latents and samples
+        self._chunk = 1  # the batch D judges the heat map's grid in
         self._commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._closed = threading.Event()
         self._opened = opened
@@ -185,17 +191,18 @@ class ViewSession:
             if self._opened is not None:
                 self._open_dir(self._opened)
             else:
-                config = view_config(self.base, self._base_settings())
-                self._new_run(settings_of(config, config.data.name), None)
+                config = build_config(self.base)
+                check_base(config, "the config")
+                drawn = config.data.name == "points-file"  # a file of points: a drawing
+                points = load_points_file(config.data).values if drawn else None
+                self._new_run(settings_of(config, DRAWN if drawn else config.data.name), points)
         except GankitError as err:
             self.emit({"type": "error", "message": str(err)})
 
     def _base_settings(self) -> ViewSettings:
-        from gankit.resolve import build_config
-
         config = build_config(self.base)
-        check_base(config, "the config")
-        return settings_of(config, config.data.name)
+        return settings_of(config, DRAWN if config.data.name == "points-file" else
+                           config.data.name)
 
     def _carry_out(self, message: Any) -> None:
         """One page message; a bad one is answered with one error line and changes nothing."""
@@ -300,7 +307,11 @@ class ViewSession:
         self._show(run, settings, points)
 
     def _open_dir(self, path: Path) -> None:
-        run = load(path, progress=False)
+        """Open a run directory to watch and train on, at constant learning rates on one
+        thread as every run of the view (a ``gankit train`` run's decay would have reached 0
+        at its last step); saving writes those settings into its config."""
+        run = load(path, [f"train.{key}={value}" for key, value in VIEW_TRAINING.items()],
+                   progress=False)
         check_base(run.config, str(path))
         data = run.data
         drawn = run.config.data.name == "points-file"
@@ -421,8 +432,6 @@ class ViewSession:
 
 
 def _page_limits() -> dict[str, Any]:
-    from gankit.view.settings import LIMITS, MAX_DRAWN_POINTS
-
     return {**{k: list(v) for k, v in LIMITS.items() if k != "seed"},
             "drawn_points": MAX_DRAWN_POINTS, "steps_per_frame": MAX_STEPS_PER_FRAME,
             "delay_ms": MAX_DELAY_MS}

@@ -30,6 +30,9 @@ VIEW_RECIPES = ("gan", "began", "meg")
 MAX_DRAWN_POINTS = 5000
 MIN_DRAWN_POINTS = 10
 MAX_COORDINATE = 1e3
+# How every run of the view trains: one torch thread (the other core draws the frames) and
+# constant learning rates (a live run has no planned end for a decay to aim at).
+VIEW_TRAINING = {"threads": 1, "lr_decay_from": 1.0}
 
 # key -> (low, high) of the view: beyond these a step takes longer than a frame on a laptop
 LIMITS: dict[str, tuple[float, float]] = {
@@ -41,6 +44,11 @@ LIMITS: dict[str, tuple[float, float]] = {
     "batch_size": (2, 4096),
     "seed": SEED_RANGE,
 }
+
+
+# What a live view trains: a step of about 0.2 s on one laptop core at most (the shipped
+# ring8 is 0.6 GFLOP a step, ~10 ms); widths within LIMITS can still ask for minutes a step.
+MAX_STEP_FLOP = 2e10
 
 
 @dataclass(frozen=True)
@@ -193,19 +201,44 @@ def parse_points(page: Any) -> Tensor:
     return torch.tensor(page, dtype=torch.float32)
 
 
+def mlp_weights(inputs: int, hidden: int, depth: int, outputs: int) -> int:
+    """Multiply-adds per example of an MLP with ``depth`` hidden layers (biases left out)."""
+    return inputs * hidden + (depth - 1) * hidden * hidden + hidden * outputs
+
+
+def step_flop(config: Config) -> float:
+    """Floating-point operations of one training step of 2-D MLPs, roughly: a forward and a
+    backward pass (3 x 2 FLOP per multiply-add) of D on real and fake batches and of G, in each
+    of the n_critic D steps, then G and D again in the G step."""
+    model = config.model
+    g = mlp_weights(model.latent_dim, model.g_hidden, model.g_depth, 2)
+    d = mlp_weights(2, model.d_hidden, model.d_depth, 1)
+    per_example = config.train.n_critic * (g + 2 * d) + (g + d)
+    return 6.0 * config.data.batch_size * per_example
+
+
+def check_cost(config: Config) -> None:
+    flop = step_flop(config)
+    if flop > MAX_STEP_FLOP:
+        raise ConfigError(f"these widths, depths, batch and n_critic cost about {flop:.1e} FLOP "
+                          f"a training step; the live view trains at most {MAX_STEP_FLOP:.0e} "
+                          f"(about 0.2 s a step on one core): make the networks or the batch "
+                          f"smaller")
+
+
 def view_config(base: dict[str, Any], settings: ViewSettings) -> Config:
     """The config the view trains: the base config with the loss's overlay, then the page's
-    values; one torch thread (the other core renders frames) and constant learning rates (a
-    live run has no planned end for a decay to aim at)."""
+    values and :data:`VIEW_TRAINING`; refused past the view's cost of a step."""
     data = with_loss(base, settings.loss)
     model = {key: getattr(settings, key) for key in
              ("g_hidden", "g_depth", "d_hidden", "d_depth", "latent_dim")}
     train = {"lr_g": settings.lr_g, "lr_d": settings.lr_d, "n_critic": settings.n_critic,
-             "seed": settings.seed, "threads": 1, "lr_decay_from": 1.0}
+             "seed": settings.seed, **VIEW_TRAINING}
     dataset = {"batch_size": settings.batch_size}
     if settings.dataset != DRAWN:
         dataset |= {"name": settings.dataset, "path": ""}
     data = merge(data, {"data": dataset, "model": model, "train": train}, "the view")
     config = build_config(data)
     check_base(config, "the settings")
+    check_cost(config)
     return config

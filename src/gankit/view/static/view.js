@@ -115,7 +115,7 @@ function onFrame(frame) {
   view.step = h.step;
   for (const [name, value] of Object.entries(h.losses)) addPoint("losses", name, h.step, value);
   $("counter").textContent = `step ${h.step} · D steps ${h.d_steps} · G steps ${h.g_steps}`;
-  $("heat-label").textContent = `background: ${h.heat_label}`;
+  $("heat-label").textContent = heatKey(h);
   scheduleRender();
 }
 
@@ -278,14 +278,25 @@ function heatColour(t) { // purple (looks generated) -> white -> green (looks re
   return a.map((v, i) => Math.round(v + (b[i] - v) * s));
 }
 
+// D's values to colours: a probability on [0, 1]; a critic or an energy on the frame's range,
+// an energy (MEG's U, BEGAN's auto-encoder loss) turned round, since low energy is real.
+function heatScale(header) {
+  const label = header.heat_label;
+  const [lo, hi] = label === "D(x)" ? [0, 1] : header.heat_range;
+  return { lo, hi, lowIsReal: label.startsWith("energy") || label.startsWith("auto-encoder") };
+}
+
+function heatKey(header) {
+  const { lo, hi, lowIsReal } = heatScale(header);
+  const [fake, real] = lowIsReal ? [hi, lo] : [lo, hi];
+  return `background: ${header.heat_label}, purple ${fake.toPrecision(3)} (looks generated) ` +
+    `to green ${real.toPrecision(3)} (looks real)`;
+}
+
 function drawHeat(ctx, frame) {
   const values = frame.arrays.heat;
   const side = Math.round(Math.sqrt(values.length));
-  const label = frame.header.heat_label;
-  let [lo, hi] = frame.header.heat_range;
-  const probability = label === "D(x)";
-  if (probability) [lo, hi] = [0, 1];
-  const lowIsReal = label.startsWith("energy") || label.startsWith("auto-encoder");
+  const { lo, hi, lowIsReal } = heatScale(frame.header);
   heatCanvas.width = heatCanvas.height = side;
   const hctx = heatCanvas.getContext("2d");
   const image = hctx.createImageData(side, side);
