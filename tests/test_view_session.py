@@ -349,7 +349,11 @@ def test_a_saved_run_resumes_samples_and_evaluates(tmp_path, capsys, start):
     step = saved["step"]
     assert (run_dir / "config.yaml").is_file() and (run_dir / "eval.json").is_file()
     assert json.loads((run_dir / "eval.json").read_text())["step"] == step
-    assert (run_dir / "metrics.jsonl").is_file()
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert {"d_loss", "g_loss"} <= set(records[0])  # the losses the page drew, by step
+    assert [r["step"] for r in records if "eval/w1" in r][:1] == [0]  # the live metrics
+    assert {"eval/w1", "eval/modes", "eval/acceptance"} <= set(records[-2])
+    assert records[-1]["step"] == step and "eval/high_quality" in records[-1]
     assert main(["train", "--resume", str(run_dir), "--set", f"train.steps={step + 5}",
                  "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["step"] == step + 5
@@ -447,3 +451,19 @@ def test_a_gankit_train_run_opens_and_trains_on_at_constant_rates(tmp_path, star
     _, after = collector.wait_frame(lambda h: h["step"] == 5)
     assert session.run.config.train.lr_decay_from == 1.0
     assert not np.array_equal(before["fake"], after["fake"])  # it still learns
+
+
+def test_a_failure_inside_the_library_is_said_and_the_session_goes_on(tmp_path, start,
+                                                                      monkeypatch):
+    session, collector = start()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("gankit.view.session.save_points", full_disk)
+    monkeypatch.setattr("gankit.trainer.Trainer.save", full_disk)
+    session.submit({"type": "save", "name": "full"})
+    error = collector.wait_event("error")
+    session.submit({"type": "step", "phase": "full"})
+    collector.wait_frame(lambda h: h["step"] == 1)
+    assert error["message"] == "OSError: [Errno 28] No space left on device"

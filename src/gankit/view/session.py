@@ -61,6 +61,7 @@ MAX_STEPS_PER_FRAME = 100
 MAX_DELAY_MS = 2000
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 POINTS_FILE = "points.csv"
+SETTINGS_KEYS = ("step", "n", "seed", "n_modes")  # what a metrics record was measured at
 
 
 class SnapshotWorker:
@@ -137,10 +138,13 @@ class ViewSession:
         self.settings: ViewSettings | None = None
         self.points: torch.Tensor | None = None  # the drawn data set
         self.playing = False
-        self.steps_per_frame, self.delay_ms = 3, 0
+        self.steps_per_frame, self.delay_ms = 4, 0
         self.generation = 0  # which run a frame belongs to: the page drops older ones
         self.phase_steps = {"d": 0, "g": 0}
         self._own_dirs: set[Path] = set()  # saved or opened by this session: may be rewritten
+        # (step, figures) of the run: its losses and live metrics, for metrics.jsonl on save
+        self.history: list[tuple[int, dict[str, float]]] = []
+        self._logged: dict[Path, int] = {}  # run directory -> history entries written there
         self._workers: list[SnapshotWorker] = []
         self._next_metrics = 0
         self.draws: frames.Draws | None = None  # the run's fixed latents and samples
@@ -226,6 +230,11 @@ class ViewSession:
             self._status()
         except GankitError as err:
             self.emit({"type": "error", "message": str(err)})
+            self._status()
+        except Exception as err:  # the library's own failure (a full disk): said, not fatal
+            self.playing = False
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self.emit({"type": "error", "message": f"{type(err).__name__}: {first}"})
             self._status()
 
     # ------------------------------------------------------------------ commands
@@ -329,6 +338,7 @@ class ViewSession:
         self.playing = False
         self.generation += 1
         self.phase_steps = {"d": 0, "g": 0}
+        self.history, self._logged = [], {}
         self.draws = frames.Draws.of(run.recipe, run.data)
         self._chunk = max(run.config.data.batch_size // run.config.model.pack, 1)
         self._workers = [
@@ -350,6 +360,7 @@ class ViewSession:
     # ------------------------------------------------------------------ training and drawing
     def _train(self, steps: int, phase: str | None) -> None:
         losses = self.run.trainer.train_steps(steps, phase)
+        self.history.append((self.run.step, losses))
         for name in ("d", "g") if phase is None else (phase,):
             repeats = self.run.config.train.n_critic if name == "d" and phase is None else 1
             self.phase_steps[name] += steps * repeats
@@ -376,6 +387,7 @@ class ViewSession:
 
     def _measure(self, recipe: Recipe, info: dict[str, Any]) -> None:
         record = frames.metrics(recipe, self.run.data, self.draws)
+        self.history.append((info["step"], _eval_figures(record)))
         self.emit({"type": "metrics", "step": info["step"], "generation": info["generation"],
                    **record})
 
@@ -402,33 +414,42 @@ class ViewSession:
 
     def _save(self, path: Path) -> Path:
         """Write the run as a run directory that ``gankit train --resume``, ``sample`` and
-        ``eval`` accept: config.yaml (train.steps = the step reached; a drawn data set as
-        points.csv beside it), the checkpoint, eval.json and the view's metrics."""
+        ``eval`` accept: the checkpoint, then config.yaml (train.steps = the step reached; a
+        drawn data set as points.csv beside it), eval.json, and in metrics.jsonl and
+        TensorBoard the losses and live metrics the page has drawn since the last save. A
+        directory lists as a run once its config is written, after its checkpoint."""
         run = self.run
         if path.exists() and path.resolve() not in self._own_dirs:
             raise ConfigError(f"{path} already exists; choose another name")
         for worker in self._workers:
-            worker.wait()  # the metrics of the steps so far are out
-        config = copy.deepcopy(run.config)
-        config.train.steps = max(run.step, 1)
+            worker.wait()  # the metrics of the steps so far are in the history
         path.mkdir(parents=True, exist_ok=True)
+        self._own_dirs.add(path.resolve())
+        config = copy.deepcopy(run.config)
+        config.train.steps = run.config.train.steps = max(run.step, 1)
         if self.points is not None:
             save_points(self.points, path / POINTS_FILE)
             config.data.name, config.data.path = "points-file", str((path / POINTS_FILE).resolve())
-        (path / "config.yaml").write_text(dump_yaml(config.to_dict()))
-        run.config.train.steps = config.train.steps
         run.run_dir = run.trainer.run_dir = path
         run.trainer.save()
+        (path / "config.yaml").write_text(dump_yaml(config.to_dict()))
         record = run.evaluation()
         run.save_evaluation(record)
         logger = RunLogger(path)
         try:
-            logger.log(run.step, {f"eval/{k}": v for k, v in record.items()
-                                  if isinstance(v, float)})
+            for step, figures in self.history[self._logged.get(path.resolve(), 0):]:
+                logger.log(step, figures)
+            logger.log(run.step, _eval_figures(record))
         finally:
             logger.close()
-        self._own_dirs.add(path.resolve())
+        self._logged[path.resolve()] = len(self.history)
         return path
+
+
+def _eval_figures(record: dict[str, Any]) -> dict[str, float]:
+    """A metrics record's figures as ``eval/`` scalars (not its settings: step, n, seed)."""
+    return {f"eval/{k}": float(v) for k, v in record.items() if k not in SETTINGS_KEYS
+            and isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _page_limits() -> dict[str, Any]:

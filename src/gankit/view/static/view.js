@@ -114,8 +114,6 @@ function onFrame(frame) {
   view.frames += 1;
   view.step = h.step;
   for (const [name, value] of Object.entries(h.losses)) addPoint("losses", name, h.step, value);
-  $("counter").textContent = `step ${h.step} · D steps ${h.d_steps} · G steps ${h.g_steps}`;
-  $("heat-label").textContent = heatKey(h);
   scheduleRender();
 }
 
@@ -270,14 +268,6 @@ function toData(px, py) {
           box.y[0] + (1 - py * scale / canvas.height) * (box.y[1] - box.y[0])];
 }
 
-const heatCanvas = document.createElement("canvas");
-
-function heatColour(t) { // purple (looks generated) -> white -> green (looks real)
-  const purple = [123, 47, 190], green = [27, 127, 59], white = [255, 255, 255];
-  const [a, b, s] = t < 0.5 ? [purple, white, t * 2] : [white, green, (t - 0.5) * 2];
-  return a.map((v, i) => Math.round(v + (b[i] - v) * s));
-}
-
 // D's values to colours: a probability on [0, 1]; a critic or an energy on the frame's range,
 // an energy (MEG's U, BEGAN's auto-encoder loss) turned round, since low energy is real.
 function heatScale(header) {
@@ -293,25 +283,30 @@ function heatKey(header) {
     `to green ${real.toPrecision(3)} (looks real)`;
 }
 
-function drawHeat(ctx, frame) {
+function heatColour(t) { // purple (looks generated) -> white -> green (looks real)
+  const purple = [123, 47, 190], green = [27, 127, 59], white = [255, 255, 255];
+  const [a, b, s] = t < 0.5 ? [purple, white, t * 2] : [white, green, (t - 0.5) * 2];
+  return a.map((v, i) => Math.round(v + (b[i] - v) * s));
+}
+
+function drawHeat(frame) { // one pixel a grid cell: the page scales the canvas up smoothly
   const values = frame.arrays.heat;
   const side = Math.round(Math.sqrt(values.length));
   const { lo, hi, lowIsReal } = heatScale(frame.header);
-  heatCanvas.width = heatCanvas.height = side;
-  const hctx = heatCanvas.getContext("2d");
-  const image = hctx.createImageData(side, side);
+  const canvas = $("heat");
+  if (canvas.width !== side) canvas.width = canvas.height = side;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(side, side);
   for (let row = 0; row < side; row++) {
     for (let col = 0; col < side; col++) {
       let t = hi > lo ? (values[row * side + col] - lo) / (hi - lo) : 0.5;
       if (lowIsReal) t = 1 - t;
       const [r, g, b] = heatColour(Math.min(1, Math.max(0, t)));
       const at = ((side - 1 - row) * side + col) * 4; // grid rows start at the bottom
-      image.data.set([r, g, b, 150], at);
+      image.data.set([r, g, b, 255], at);
     }
   }
-  hctx.putImageData(image, 0, 0);
-  ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(heatCanvas, 0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.putImageData(image, 0, 0);
 }
 
 function drawPoints(ctx, points, colour, size) { // squares in one path: one fill a set
@@ -387,26 +382,25 @@ function drawChains(ctx, chains) {
   drawPoints(ctx, chains.map((chain) => chain[chain.length - 1]), "rgba(230, 126, 34, 1)", 6);
 }
 
-// The real points change only with the data set: drawn once, then copied each frame.
-const realLayer = document.createElement("canvas");
+// The real points change only with the data set: their layer is redrawn only then.
 let realLayerFor = null;
 
-function realPoints(width, height) {
-  const key = `${view.generation}:${view.drawn.length}:${view.drawing}`;
-  if (realLayerFor !== key) {
-    realLayer.width = width;
-    realLayer.height = height;
-    const ctx = realLayer.getContext("2d");
-    drawPoints(ctx, view.real, "rgba(27, 127, 59, 0.55)", 3.5);
-    if (view.drawing || view.settings?.dataset === "drawn") {
-      drawPoints(ctx, view.drawn, "rgba(27, 127, 59, 0.9)", 3.5);
-    }
-    realLayerFor = key;
+function drawReal() {
+  const key = `${view.generation}:${view.drawn.length}:${view.drawing}:${$("show-real").checked}`;
+  if (realLayerFor === key) return;
+  realLayerFor = key;
+  const canvas = $("real");
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!view.box || !$("show-real").checked) return;
+  drawPoints(ctx, view.real, "rgba(27, 127, 59, 0.55)", 3.5);
+  if (view.drawing || view.settings?.dataset === "drawn") {
+    drawPoints(ctx, view.drawn, "rgba(27, 127, 59, 0.9)", 3.5);
   }
-  return realLayer;
 }
 
 let lastShown = null;
+let heatFor = null;
 
 function render() {
   const canvas = $("plane");
@@ -414,8 +408,12 @@ function render() {
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (!view.box) return;
   const frame = view.frame;
-  if (frame && $("show-heat").checked) drawHeat(ctx, frame);
-  if ($("show-real").checked) ctx.drawImage(realPoints(canvas.width, canvas.height), 0, 0);
+  $("heat").hidden = !(frame && $("show-heat").checked);
+  if (frame && frame !== heatFor && $("show-heat").checked) {
+    drawHeat(frame);
+    heatFor = frame;
+  }
+  drawReal();
   if (frame) {
     if ($("show-manifold").checked && frame.arrays.manifold.length) {
       drawManifold(ctx, frame.arrays.manifold, view.settings.latent_dim);
@@ -431,7 +429,20 @@ function render() {
     view.shown += 1;
   }
   scheduleCharts();
+  showCounters();
   showRate();
+}
+
+// Text changes lay the page out again: the counters follow the frames four times a second.
+const TEXT_EVERY_MS = 250;
+let textShownAt = -Infinity;
+
+function showCounters() {
+  const h = view.frame?.header;
+  if (!h || performance.now() - textShownAt < TEXT_EVERY_MS && view.playing) return;
+  textShownAt = performance.now();
+  $("counter").textContent = `step ${h.step} · D steps ${h.d_steps} · G steps ${h.g_steps}`;
+  $("heat-label").textContent = heatKey(h);
 }
 
 function showRate() {
