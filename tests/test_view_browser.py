@@ -103,3 +103,13 @@ def test_the_page_trains_draws_and_learns_a_drawn_data_set(tmp_path):
         playwright.stop()
     assert (tmp_path / "view.png").stat().st_size > 20_000
     assert not page_errors
+
+
+def test_a_missing_browser_is_named_with_what_installs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(browser.BrowserUnavailable, match="no-chromium is not a file"):
+        browser.chromium_path()
+    monkeypatch.delenv("GANKIT_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(browser.BrowserUnavailable, match="apt-get install -y chromium"):
+        browser.chromium_path()

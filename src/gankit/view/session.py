@@ -1,14 +1,15 @@
 """One page's live training session: a :class:`gankit.api.Run` trained step by step in a thread
-of its own, with frames and metrics drawn on two more.
+of its own, its frames and metrics drawn by two worker processes (:mod:`gankit.view.workers`).
 
 How the session shares the CPU: the training thread runs the library's own steps
 (:meth:`gankit.trainer.Trainer.train_steps`) with one torch thread, as ``gankit train`` does
-with ``train.threads: 1``; every ``steps_per_frame`` steps it hands a copy of the weights to the
-frame thread and trains on while that thread draws the frame on the other core. The metrics
-thread does the same every ``METRICS_EVERY`` steps with a copy of its own (exact W1 takes tens
-of milliseconds). The training thread waits only when a frame or metrics thread has not
-finished the previous one, so frames come at fixed steps whatever the machine's speed: the
-same settings give the same frames (seeded replay).
+with ``train.threads: 1``; every ``steps_per_frame`` steps it copies the weights into the frame
+process's shared memory and trains on while that process draws the frame on the other core.
+The metrics process does the same every ``METRICS_EVERY`` steps (exact W1 and the MALA chains
+take a tenth of a second). Processes, not threads: they draw without taking Python's GIL from
+the training loop. The training thread waits only when a worker has not finished its previous
+job, so frames come at fixed steps whatever the machine's speed: the same settings give the
+same frames (seeded replay).
 
 All page messages go through one queue into the training thread, which alone touches the run:
 nothing needs a lock, and a bad message is answered with an error and changes nothing.
@@ -16,9 +17,7 @@ nothing needs a lock, and a bad message is answered with an error and changes no
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
 import queue
 import re
 import threading
@@ -33,7 +32,6 @@ from gankit.config import dump_yaml, read_config_data, read_yaml, show_value
 from gankit.data import ToyDistribution
 from gankit.data.user import TensorPoints, load_points_file, save_points
 from gankit.errors import ConfigError, GankitError, NonFiniteLossError
-from gankit.recipes import Recipe
 from gankit.resolve import build_config
 from gankit.runlog import RunLogger
 from gankit.view import frames
@@ -53,71 +51,16 @@ from gankit.view.settings import (
     toy_sets,
     view_config,
 )
+from gankit.view.workers import SnapshotWorker
 
 Message = dict[str, Any] | bytes
 METRICS_EVERY = 200  # steps between live metrics
-WORKER_NICENESS = 5
 MAX_STEPS_PER_FRAME = 100
 MAX_DELAY_MS = 2000
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 POINTS_FILE = "points.csv"
-SETTINGS_KEYS = ("step", "n", "seed", "n_modes")  # what a metrics record was measured at
-
-
-class SnapshotWorker:
-    """A thread that runs ``job`` on its own copy of ``recipe``, at states of it handed over
-    by :meth:`offer`: the trained recipe moves on while the job runs."""
-
-    def __init__(self, recipe: Recipe, job: Callable[[Recipe, dict[str, Any]], None],
-                 report: Callable[[str], None], name: str) -> None:
-        self._recipe = copy.deepcopy(recipe).eval()  # batch-norm statistics, no dropout
-        self._copies = list(self._recipe.nets.state_dict().values())
-        self._sources = list(recipe.nets.state_dict().values())
-        self._job, self._report = job, report
-        self._idle, self._work = threading.Event(), threading.Event()
-        self._idle.set()
-        self._info: dict[str, Any] = {}
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-
-    def offer(self, info: dict[str, Any]) -> None:
-        """Wait for the previous job, copy the trained recipe's state (weights, buffers: one
-        fused copy), start the job on it."""
-        self._idle.wait()
-        self._idle.clear()
-        with torch.no_grad():
-            torch._foreach_copy_(self._copies, self._sources)
-        self._info = info
-        self._work.set()
-
-    def wait(self) -> None:
-        self._idle.wait()
-
-    def close(self) -> None:
-        self._idle.wait()
-        self._closed = True
-        self._work.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        torch.set_grad_enabled(True)  # grad mode is per thread: the arrows need autograd
-        # Below the training thread where the cores are shared with more (the browser): a
-        # late frame costs less than a slower run. Linux sets a thread's own niceness.
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
-        while True:
-            self._work.wait()
-            self._work.clear()
-            if self._closed:
-                return
-            try:
-                self._job(self._recipe, self._info)
-            except Exception as err:  # a frame that cannot be drawn must not end the session
-                self._report(f"{self._thread.name} failed at step {self._info.get('step')}: "
-                             f"{type(err).__name__}: {err}")
-            finally:
-                self._idle.set()
+# what a metrics record was measured at, and for which run: not figures
+SETTINGS_KEYS = ("step", "n", "seed", "n_modes", "generation")
 
 
 class ViewSession:
@@ -200,8 +143,8 @@ class ViewSession:
                 drawn = config.data.name == "points-file"  # a file of points: a drawing
                 points = load_points_file(config.data).values if drawn else None
                 self._new_run(settings_of(config, DRAWN if drawn else config.data.name), points)
-        except GankitError as err:
-            self.emit({"type": "error", "message": str(err)})
+        except Exception as err:  # a config the view cannot train, or the library's failure
+            self.emit({"type": "error", "message": _one_line(err)})
 
     def _base_settings(self) -> ViewSettings:
         config = build_config(self.base)
@@ -228,13 +171,9 @@ class ViewSession:
             self.emit({"type": "error", "message": f"{err.what}; lower the learning rates, "
                                                    f"or reset"})
             self._status()
-        except GankitError as err:
-            self.emit({"type": "error", "message": str(err)})
-            self._status()
-        except Exception as err:  # the library's own failure (a full disk): said, not fatal
-            self.playing = False
-            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            self.emit({"type": "error", "message": f"{type(err).__name__}: {first}"})
+        except Exception as err:  # a user's mistake, or the library's failure (a full disk)
+            self.playing = self.playing and isinstance(err, GankitError)
+            self.emit({"type": "error", "message": _one_line(err)})
             self._status()
 
     # ------------------------------------------------------------------ commands
@@ -333,7 +272,8 @@ class ViewSession:
     def _show(self, run: Run, settings: ViewSettings, points: torch.Tensor | None) -> None:
         if not isinstance(run.data, ToyDistribution) or run.data.dim != 2:
             raise ConfigError("the view trains 2-D points")
-        self._stop_workers()
+        for worker in self._workers:
+            worker.wait()  # the last run's frame and metrics are out
         self.run, self.settings, self.points = run, settings, points
         self.playing = False
         self.generation += 1
@@ -341,9 +281,12 @@ class ViewSession:
         self.history, self._logged = [], {}
         self.draws = frames.Draws.of(run.recipe, run.data)
         self._chunk = max(run.config.data.batch_size // run.config.model.pack, 1)
-        self._workers = [
-            SnapshotWorker(run.recipe, self._draw_frame, self._report, "frame"),
-            SnapshotWorker(run.recipe, self._measure, self._report, "metrics")]
+        if not self._workers:  # one pair of processes for all the session's runs
+            self._workers = [SnapshotWorker("frame", self._deliver_frame, self._report),
+                             SnapshotWorker("metrics", self._deliver_metrics, self._report)]
+        context = {"draws": self.draws, "chunk": self._chunk, "data": run.data}
+        for worker in self._workers:
+            worker.setup(run.recipe, run.config, run.data.spec, context)
         self._next_metrics = run.step
         self.emit({"type": "ready", "generation": self.generation, "settings": settings.to_page(),
                    "box": self.draws.box.to_page(), "real": frames.rounded(self.draws.real_shown),
@@ -376,20 +319,13 @@ class ViewSession:
             metrics_worker.offer(info)
             self._next_metrics = (self.run.step // METRICS_EVERY + 1) * METRICS_EVERY
 
-    def _draw_frame(self, recipe: Recipe, info: dict[str, Any]) -> None:
-        drawn = frames.frame(recipe, self.draws, self._chunk)
-        label = drawn.pop("heat_label")
-        heat = drawn["heat"]
-        header = {"type": "frame", **info, "heat_label": label,
-                  "heat_range": [float(heat.min()), float(heat.max())],
-                  "arrow_max": float(drawn["arrows"].norm(dim=1).max())}
-        self.emit(frames.encode(header, drawn))
+    def _deliver_frame(self, message: bytes, info: dict[str, Any]) -> None:
+        self.emit(message)
 
-    def _measure(self, recipe: Recipe, info: dict[str, Any]) -> None:
-        record = frames.metrics(recipe, self.run.data, self.draws)
-        self.history.append((info["step"], _eval_figures(record)))
-        self.emit({"type": "metrics", "step": info["step"], "generation": info["generation"],
-                   **record})
+    def _deliver_metrics(self, message: dict[str, Any], info: dict[str, Any]) -> None:
+        if message["generation"] == self.generation:
+            self.history.append((message["step"], _eval_figures(message)))
+        self.emit(message)
 
     def _report(self, message: str) -> None:
         self.emit({"type": "error", "message": message})
@@ -444,6 +380,14 @@ class ViewSession:
             logger.close()
         self._logged[path.resolve()] = len(self.history)
         return path
+
+
+def _one_line(err: Exception) -> str:
+    """A gankit error's own line; any other failure as its type and first line."""
+    if isinstance(err, GankitError):
+        return str(err)
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first}"
 
 
 def _eval_figures(record: dict[str, Any]) -> dict[str, float]:
