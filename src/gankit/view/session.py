@@ -54,7 +54,7 @@ from gankit.view.settings import (
 from gankit.view.workers import SnapshotWorker
 
 Message = dict[str, Any] | bytes
-METRICS_EVERY = 200  # steps between live metrics
+METRICS_EVERY = 400  # steps between live metrics
 MAX_STEPS_PER_FRAME = 100
 MAX_DELAY_MS = 2000
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
