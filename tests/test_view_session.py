@@ -203,6 +203,7 @@ def test_the_live_metrics_are_the_librarys(trained):
     assert record["w1"] == pytest.approx(wasserstein1(fake, draws.real_measured))
     assert record["n_modes"] == 8 and 0 <= record["modes"] <= 8
     assert 0 <= record["acceptance"] <= 1
+    assert record["reverse_kl"] is None or math.isfinite(record["reverse_kl"])  # inf: null
     assert np.array(record["chains"]).shape == (frames.CHAINS, frames.CHAIN_STEPS + 1, 2)
 
 

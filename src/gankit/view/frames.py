@@ -134,7 +134,9 @@ def metrics(recipe: Recipe, data: ToyDistribution, draws: Draws) -> dict[str, An
     if paths is not None:
         record["acceptance"] = float(traces[0].acceptance.mean())
         record["chains"] = rounded(paths)
-    return {k: v for k, v in record.items() if not isinstance(v, float) or math.isfinite(v)}
+    # reverse KL is infinite with no high-quality sample: null on the page, a gap in its curve
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in record.items()}
 
 
 def rounded(values: Tensor) -> list:
