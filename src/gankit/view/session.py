@@ -138,16 +138,18 @@ class ViewSession:
             if self._opened is not None:
                 self._open_dir(self._opened)
             else:
-                config = build_config(self.base)
-                check_base(config, "the config")
-                drawn = config.data.name == "points-file"  # a file of points: a drawing
-                points = load_points_file(config.data).values if drawn else None
-                self._new_run(settings_of(config, DRAWN if drawn else config.data.name), points)
+                settings = self._base_settings()
+                points = None
+                if settings.dataset == DRAWN:  # a config of a points file: a drawing
+                    points = load_points_file(build_config(self.base).data).values
+                self._new_run(settings, points)
         except Exception as err:  # a config the view cannot train, or the library's failure
             self.emit({"type": "error", "message": _one_line(err)})
 
     def _base_settings(self) -> ViewSettings:
+        """The settings of the config the session started from (or opened last)."""
         config = build_config(self.base)
+        check_base(config, "the config")
         return settings_of(config, DRAWN if config.data.name == "points-file" else
                            config.data.name)
 
@@ -373,7 +375,8 @@ class ViewSession:
         run.save_evaluation(record)
         logger = RunLogger(path)
         try:
-            for step, figures in self.history[self._logged.get(path.resolve(), 0):]:
+            new = self.history[self._logged.get(path.resolve(), 0):]
+            for step, figures in sorted(new, key=lambda entry: entry[0]):  # metrics come late
                 logger.log(step, figures)
             logger.log(run.step, _eval_figures(record))
         finally:

@@ -10,6 +10,7 @@ line that names the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -74,6 +75,11 @@ class ViewSettings:
 
 def toy_sets() -> list[str]:
     """The shipped 2-D toy data sets (the toy sets read no data keys; images read some)."""
+    return list(_toy_sets())
+
+
+@functools.cache
+def _toy_sets() -> tuple[str, ...]:  # builds every toy set once: asked at every message
     names = []
     for name in DATASETS.names():
         if DATASETS.facts(name).get("uses", ()) != ():
@@ -81,16 +87,21 @@ def toy_sets() -> list[str]:
         source = DATASETS[name](None)
         if isinstance(source, ToyDistribution) and source.dim == 2:
             names.append(name)
-    return names
+    return tuple(names)
 
 
 def loss_choices() -> list[str]:
     """The config's own loss, then every shipped loss overlay the view can draw."""
+    return list(_loss_choices())
+
+
+@functools.cache
+def _loss_choices() -> tuple[str, ...]:  # reads the shipped overlays once
     names = [OWN_LOSS]
     for path in sorted((SHIPPED_CONFIGS / "losses").glob("*.yaml")):
         if read_yaml(path).get("recipe", Config.recipe) in VIEW_RECIPES:
             names.append(path.stem)
-    return names
+    return tuple(names)
 
 
 def check_base(config: Config, shown: str) -> None:
