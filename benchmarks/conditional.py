@@ -45,12 +45,15 @@ FC = ["model.name=dcgan-fc"]
 # name -> (shipped config, overrides, generator steps)
 ENTRIES: dict[str, tuple[str, list[str], int]] = {
     "cgan": ("mnist5k-cgan", FC, 3000),
-    "acgan": ("mnist5k-acgan", FC, 3000),
     "projection": ("mnist5k-projection", FC, 3000),
-    # the data set's own networks, for comparison: the class enters DCGAN's G through its one
-    # linear projection only
+    # the data set's own networks: the class enters DCGAN's G through its one linear
+    # projection only
     **{f"{name}, dcgan networks": (f"mnist5k-{name}", [], 5000)
        for name in ("cgan", "acgan", "projection")},
+    # the paper's AC-GAN, whose D also learns the class of the fakes (the overlay's does not)
+    "acgan, fakes classified": ("mnist5k-acgan", [*FC, "acgan.classify_fakes=true"], 3000),
+    "acgan, fakes classified, dcgan networks": ("mnist5k-acgan", ["acgan.classify_fakes=true"],
+                                                5000),
     # openai/InfoGAN's MNIST networks and noise (62 dimensions)
     **{f"infogan seed {s}": ("mnist5k-infogan", [f"train.seed={s}", *FC, "model.latent_dim=62"],
                              2500)

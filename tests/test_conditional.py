@@ -164,6 +164,25 @@ def test_acgan_terms_are_both_sides_class_cross_entropy():
     assert out.stats["class_acc_real"].item() == pytest.approx(accuracy.item())
 
 
+def test_acgan_without_classify_fakes_trains_the_head_on_real_examples_only():
+    run = build("acgan", acgan={"classify_fakes": False})
+    recipe = run.recipe
+    out = recipe.d_phase(context(run))
+    ctx = context(run)
+    ctx.draw(recipe.latent)  # the draws in d_phase's order
+    batch = ctx.batch()
+    by_hand = F.cross_entropy(recipe.nets["D"](batch["x"]).heads["class"], batch["label"])
+    assert out.terms["d_class"].item() == pytest.approx(by_hand.item(), rel=1e-5)
+    with torch.no_grad():  # another G: the fakes change, D's class term does not
+        for p in recipe.nets["G"].parameters():
+            p.mul_(3)
+    again = recipe.d_phase(context(run))
+    assert again.terms["d_class"].item() == out.terms["d_class"].item()
+    assert again.terms["d_loss"].item() != out.terms["d_loss"].item()
+    g_terms = recipe.run_phase(recipe.phases()[1], context(run)).terms
+    assert g_terms["g_class"].requires_grad  # G is still judged by the head
+
+
 def test_projection_output_is_psi_plus_embedding_inner_product():
     body = MLPDiscriminator((2,), 8, 2)
     D = ProjectionDiscriminator(body, 8, 3)

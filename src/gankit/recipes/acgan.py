@@ -7,6 +7,11 @@ $-L_S$ is the configured adversarial loss (the paper's log-likelihood one by def
 class cross-entropy on the logits of the ``class`` head on D's features
 (:func:`gankit.losses.class_loss`), weighted by ``acgan.class_weight``; both come from one D
 pass. G takes the class as CGAN's does; D itself is unconditional.
+
+The fakes' half of $L_C$ in D's loss lets the head learn to name a generated image by the class
+it was asked for from whatever G puts there, even a digit of another class, and G is then
+rewarded for that digit. ``acgan.classify_fakes: false`` trains the head on real examples only,
+so it stays a classifier of real data that G must satisfy; G's term is unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class ACGANOptions:
     """The ``acgan:`` section of a config."""
 
     class_weight: float = 1.0  # the weight of -L_C in both players' losses (1 in the paper)
+    # whether D's class head also learns from the fakes (the paper's L_C); false: real only
+    classify_fakes: bool = True
 
     def check(self) -> None:
         if self.class_weight < 0:
@@ -46,6 +53,7 @@ class ACGAN(ConditionalGAN):
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__(config, spec)
         self.class_weight = config.options.class_weight
+        self.classify_fakes = config.options.classify_fakes
 
     def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
         body = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
@@ -61,10 +69,12 @@ class ACGAN(ConditionalGAN):
 
     def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
                      z: Tensor) -> PhaseOutput:
-        """-L_C on both sides; the fakes' classes are the real batch's (relabel)."""
+        """-L_C on both sides (real only without ``classify_fakes``); the fakes' classes are
+        the real batch's (relabel)."""
         real_logits, labels = out_real.heads["class"], batch["label"]
-        loss = class_loss(real_logits, labels) + class_loss(out_fake.heads["class"],
-                                                            self.condition(z))
+        loss = class_loss(real_logits, labels)
+        if self.classify_fakes:
+            loss = loss + class_loss(out_fake.heads["class"], self.condition(z))
         accuracy = (real_logits.argmax(1) == labels).float().mean()
         return PhaseOutput({"d_class": self.class_weight * loss},
                            {"class_acc_real": accuracy.detach()})
