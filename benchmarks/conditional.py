@@ -45,11 +45,13 @@ FC = ["model.name=dcgan-fc"]
 # name -> (shipped config, overrides, generator steps)
 ENTRIES: dict[str, tuple[str, list[str], int]] = {
     "cgan": ("mnist5k-cgan", FC, 3000),
-    "projection": ("mnist5k-projection", FC, 3000),
+    "projection, no g_ema": ("mnist5k-projection", [*FC, "train.g_ema=0"], 3000),
     # the data set's own networks: the class enters DCGAN's G through its one linear
     # projection only
     **{f"{name}, dcgan networks": (f"mnist5k-{name}", [], 5000)
        for name in ("cgan", "acgan", "projection")},
+    "projection, no g_ema, dcgan networks": ("mnist5k-projection", ["train.g_ema=0"], 5000),
+    "acgan, g_ema, dcgan networks": ("mnist5k-acgan", ["train.g_ema=0.999"], 5000),
     # the paper's AC-GAN, whose D also learns the class of the fakes (the overlay's does not)
     "acgan, fakes classified": ("mnist5k-acgan", [*FC, "acgan.classify_fakes=true"], 3000),
     "acgan, fakes classified, dcgan networks": ("mnist5k-acgan", ["acgan.classify_fakes=true"],
