@@ -22,7 +22,9 @@ the class into z as well, and on digits it does, so G reconstructs from z alone 
 Two options, off by default and on in the shipped overlay, make l matter:
 ``caae.z_given_label`` lets D_z see the label beside z (a z that reveals its class is then
 unlike the prior's, which is independent of l), and ``caae.recondition_weight`` adds D_img's
-verdict on digits re-drawn as a random other class (G(E(x), l'), l').
+verdict on digits re-drawn as a random other class (G(E(x), l'), l'). The overlay also sets
+``caae.z_weight`` to 0.05, five times the paper's: with D_z seeing the label, that weight is
+what makes E leave the class to l (README, Conditional and structured GANs).
 """
 
 from __future__ import annotations
