@@ -119,6 +119,26 @@ def test_a_signal_during_start_up_is_one_line(tmp_path, delay, signum):
     assert_checkpoints_intact(tmp_path / "run")  # a first step may have ended meanwhile
 
 
+def test_a_signal_while_main_reinstalls_the_handlers_is_one_line(monkeypatch, capsys):
+    """A signal re-delivered after the imports can land in cli.main's own install(), before
+    its try: the entry point says it in one line too (a traceback and status 1 before)."""
+    import gankit.__main__ as entry
+    import gankit.cli
+    from gankit.interrupts import Interrupted
+
+    def interrupted_while_installing() -> int:
+        raise Interrupted(signal.SIGINT)
+
+    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(gankit.cli, "main", interrupted_while_installing)
+    try:
+        assert entry.run() == 128 + signal.SIGINT
+    finally:  # run() installed gankit's handlers in this process
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
+    assert capsys.readouterr().err == "gankit: interrupted by SIGINT\n"
+
+
 def test_a_signal_during_the_final_evaluation_keeps_the_final_checkpoint(tmp_path):
     config = tmp_path / "c.yaml"
     # exact W1 on 10,000 points takes seconds: the final snapshot is long enough to hit

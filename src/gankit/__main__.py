@@ -13,10 +13,13 @@ def run() -> int:
     interrupts.install()
     try:
         from gankit.cli import main
+
+        # main() installs the handlers afresh before its own try: a signal re-delivered after
+        # the imports (interrupts._handle) can land there, outside main's catch
+        status = main()
     except interrupts.Interrupted as stop:
         print(f"gankit: {stop}", file=sys.stderr)
         return 128 + stop.signum
-    status = main()
     interrupts.ignore_while_exiting()  # the status is decided; shutting down takes a moment
     return status
 
