@@ -20,6 +20,7 @@ from gankit.models.mlp import MLPDiscriminator
 from gankit.mutual_information import categorical_code_bound, continuous_code_bound
 from gankit.recipes.base import StepContext
 from gankit.resolve import build_config
+from gankit.transforms import random_similarity
 
 CONDITIONAL = ("cgan", "acgan", "projection", "caae")
 RECIPES = (*CONDITIONAL, "infogan")
@@ -164,8 +165,8 @@ def test_acgan_terms_are_both_sides_class_cross_entropy():
     assert out.stats["class_acc_real"].item() == pytest.approx(accuracy.item())
 
 
-def test_acgan_without_classify_fakes_trains_the_head_on_real_examples_only():
-    run = build("acgan", acgan={"classify_fakes": False})
+def test_acgan_real_classifier_trains_the_head_on_real_examples_only():
+    run = build("acgan", acgan={"classifier": "real"})
     recipe = run.recipe
     out = recipe.d_phase(context(run))
     ctx = context(run)
@@ -181,6 +182,102 @@ def test_acgan_without_classify_fakes_trains_the_head_on_real_examples_only():
     assert again.terms["d_loss"].item() != out.terms["d_loss"].item()
     g_terms = recipe.run_phase(recipe.phases()[1], context(run)).terms
     assert g_terms["g_class"].requires_grad  # G is still judged by the head
+
+
+def g_phase_by_hand(run: gankit.Run, seed: int = 1):
+    """The G phase's draws redone: (D's output on G(z), the classes G was asked for)."""
+    recipe = run.recipe
+    z = context(run, seed).draw(recipe.latent)
+    with torch.no_grad():
+        return recipe.nets["D"](recipe.nets["G"](z)), recipe.condition(z)
+
+
+def test_tac_twin_head_learns_the_fakes_and_g_maximizes_its_cross_entropy():
+    """TAC-GAN's twin (Gong et al. 2019): C on real data, the twin C^mi on the fakes; G
+    minimizes C's cross-entropy and maximizes the twin's."""
+    run = build("acgan", acgan={"classifier": "tac", "class_weight": 0.5})
+    recipe, D = run.recipe, run.recipe.nets["D"]
+    out = recipe.d_phase(context(run))
+    ctx = context(run)
+    z = ctx.draw(recipe.latent)
+    batch = ctx.batch()
+    z = recipe.relabel(z, batch)
+    with torch.no_grad():
+        fake = recipe.nets["G"](z)
+    real_ce = F.cross_entropy(D(batch["x"]).heads["class"], batch["label"])
+    twin_ce = F.cross_entropy(D(fake).heads["twin"], batch["label"])
+    assert out.terms["d_class"].item() == pytest.approx(0.5 * real_ce.item(), rel=1e-5)
+    assert out.terms["d_twin"].item() == pytest.approx(0.5 * twin_ce.item(), rel=1e-5)
+    g = recipe.run_phase(recipe.phases()[1], context(run, 1)).terms
+    out_fake, asked = g_phase_by_hand(run)
+    assert g["g_class"].item() == pytest.approx(
+        0.5 * F.cross_entropy(out_fake.heads["class"], asked).item(), rel=1e-5)
+    assert g["g_twin"].item() == pytest.approx(
+        -0.5 * F.cross_entropy(out_fake.heads["twin"], asked).item(), rel=1e-5)
+    twin = list(D.heads["twin"].parameters())
+    assert all(grad.abs().sum() > 0 for grad in torch.autograd.grad(out.terms["d_twin"], twin))
+
+
+def test_adc_head_names_class_and_source_in_one_2k_softmax():
+    """ADC-GAN (Hou et al. 2022): real (x, y) is class y, a fake is y + K; G takes
+    -log C(y+ | x) + log C(y- | x)."""
+    run = build("acgan", acgan={"classifier": "adc"})
+    recipe, D, k = run.recipe, run.recipe.nets["D"], run.recipe.n_classes
+    assert D.heads["class"].out_features == 2 * k
+    out = recipe.d_phase(context(run))
+    ctx = context(run)
+    z = ctx.draw(recipe.latent)
+    batch = ctx.batch()
+    z = recipe.relabel(z, batch)
+    with torch.no_grad():
+        fake = recipe.nets["G"](z)
+    real_logits = D(batch["x"]).heads["class"]
+    by_hand = (F.cross_entropy(real_logits, batch["label"])
+               + F.cross_entropy(D(fake).heads["class"], batch["label"] + k))
+    assert out.terms["d_class"].item() == pytest.approx(by_hand.item(), rel=1e-5)
+    accuracy = (real_logits[:, :k].argmax(1) == batch["label"]).float().mean()
+    assert out.stats["class_acc_real"].item() == pytest.approx(accuracy.item())
+    g = recipe.run_phase(recipe.phases()[1], context(run, 1)).terms
+    out_fake, asked = g_phase_by_hand(run)
+    log_p = F.log_softmax(out_fake.heads["class"], 1)
+    rows = torch.arange(len(asked))
+    by_hand = (-log_p[rows, asked] + log_p[rows, asked + k]).mean()
+    assert g["g_class"].item() == pytest.approx(by_hand.item(), rel=1e-5)
+
+
+def test_acgan_classifier_must_be_known():
+    with pytest.raises(ConfigError, match="acgan.classifier must be one of ac, real, tac, adc, "
+                                          "got 'twin'"):
+        build("acgan", acgan={"classifier": "twin"})
+
+
+def test_infogan_invariance_term_is_the_categorical_bound_on_a_transformed_fake():
+    run = build("infogan", "digits8", infogan={"categorical": [10], "continuous": 2,
+                                               "invariance_weight": 0.5})
+    recipe, D = run.recipe, run.recipe.nets["D"]
+    torch.manual_seed(7)  # the transformations come from torch's global generator
+    out = recipe.d_phase(context(run))
+    ctx = context(run)
+    z = ctx.draw(recipe.latent)
+    z = recipe.relabel(z, ctx.batch())
+    with torch.no_grad():
+        fake = recipe.nets["G"](z)
+    torch.manual_seed(7)
+    q = D(random_similarity(fake)).heads["q"]
+    by_hand = -0.5 * categorical_code_bound(q[:, :10], recipe.layout.values(z)["cat0"])
+    assert out.terms["d_invariance"].item() == pytest.approx(by_hand.item(), rel=1e-5)
+    g_terms = recipe.run_phase(recipe.phases()[1], context(run, 1)).terms
+    grads = torch.autograd.grad(g_terms["g_invariance"], list(recipe.nets["G"].parameters()))
+    assert sum(g.abs().sum() for g in grads) > 0  # through the warp, back to G
+    assert "d_invariance" not in build("infogan", "digits8").recipe.d_phase(context(run)).terms
+
+
+def test_infogan_invariance_needs_images():
+    with pytest.raises(ConfigError, match=r"infogan.invariance_weight rotates and zooms "
+                                          r"images; data ring8 has examples of shape \(2,\)"):
+        config = tiny_config("infogan")
+        config["infogan"]["invariance_weight"] = 1.0
+        gankit.build(config, progress=False, snapshots=False)
 
 
 def test_projection_output_is_psi_plus_embedding_inner_product():

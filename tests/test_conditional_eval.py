@@ -65,15 +65,49 @@ def test_infogan_accuracy_matches_codes_to_modes_whatever_their_order():
     run = run_with_g("infogan", order)
     centers = run.data.modes
 
-    def q_reads(x):  # a Q that knows which code made each mode
+    def q_reads(x, discriminator=None):  # a Q that knows which code made each mode
         nearest = torch.cdist(x, centers).argmin(1)
         return {"cat0": torch.argsort(torch.tensor(order))[nearest]}
 
     run.recipe.infer_codes = q_reads
     metrics = run.evaluate(400)
     assert metrics["cat0_accuracy"] == 1.0 and metrics["unsupervised_accuracy"] == 1.0
-    run.recipe.infer_codes = lambda x: {"cat0": torch.zeros(len(x), dtype=torch.long)}
+    run.recipe.infer_codes = lambda x, discriminator=None: {
+        "cat0": torch.zeros(len(x), dtype=torch.long)}
     assert run.evaluate(400)["unsupervised_accuracy"] == pytest.approx(1 / 8, abs=0.05)
+
+
+def test_q_reads_real_examples_under_real_batch_statistics_not_ds_running_averages():
+    config = tiny_config("infogan", "digits8")
+    config["model"]["name"] = "dcgan-fc"  # batch norm in D's fully connected layer
+    run = gankit.build(config, progress=False, snapshots=False)
+    run.fit(3)
+    recipe, read_with = run.recipe, []
+    infer = recipe.infer_codes
+
+    def spy(x, discriminator=None):
+        read_with.append(discriminator)
+        return infer(x, discriminator)
+
+    recipe.infer_codes = spy
+    norms = [m for m in recipe.nets["D"].modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms
+
+    def statistics(net):
+        return torch.cat([m.running_mean for m in net.modules()
+                          if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)])
+
+    run.evaluate(200)
+    for norm in norms:  # running averages of some other data
+        norm.running_mean.add_(5.0)
+        norm.running_var.mul_(9.0)
+    kept = statistics(recipe.nets["D"]).clone()
+    run.evaluate(200)
+    first, second = (statistics(reader) for reader in read_with)
+    assert torch.allclose(first, second)  # real training batches' statistics both times
+    assert not torch.allclose(second, kept)
+    assert torch.equal(statistics(recipe.nets["D"]), kept)  # D itself untouched
 
 
 def test_caae_metrics_of_a_perfect_reconditioner():

@@ -27,7 +27,10 @@ from gankit.metrics.classifier import matched_accuracy
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
 from gankit.metrics.toy import assign_modes
+from gankit.models.batch_statistics import with_population_statistics
 from gankit.recipes import Recipe
+
+READ_BATCH = 128  # real examples a batch when D's statistics are recomputed (InfoGAN's batch)
 
 if TYPE_CHECKING:
     from gankit.trainer import Trainer
@@ -117,12 +120,21 @@ def real_examples(data: Any, n: int, seed: int, device: torch.device) -> tuple[T
     return batch["x"].cpu(), batch["label"].cpu()
 
 
+def training_examples(data: Any, n: int, seed: int) -> Tensor:
+    """Up to n real training examples (CPU): D's real batches were drawn from these."""
+    if hasattr(data, "reference"):
+        return data.reference(n, torch.Generator().manual_seed(seed))[0]
+    return data.sample(n, torch.Generator().manual_seed(seed))["x"]
+
+
 def code_metrics(recipe: Recipe, latents: LatentSource, data: Any, labeller: Labeller,
                  n: int, seed: int, device: torch.device) -> dict[str, float]:
     """For each categorical code found without labels (InfoGAN): ``NAME_accuracy``, the
     labeller's classes of samples drawn at each code value under their best one-to-one match
     to the values (Hungarian); and, from the recipe's Q, ``unsupervised_accuracy``: Q's guess
-    of the first code on real held-out examples, matched to their true labels the same way."""
+    of the first code on real held-out examples, matched to their true labels the same way,
+    with D's batch-norm statistics those of real training batches
+    (:func:`gankit.models.batch_statistics.with_population_statistics`)."""
     layout, metrics = recipe.layout, {}
     generator = torch.Generator(device).manual_seed(seed + 2)
     for name in categorical_codes(layout):
@@ -135,7 +147,12 @@ def code_metrics(recipe: Recipe, latents: LatentSource, data: Any, labeller: Lab
     if infer is not None and categorical_codes(layout):
         first = categorical_codes(layout)[0]
         real, labels = real_examples(data, n, seed, device)
-        guessed = in_eval_mode(recipe, lambda x: infer(x.to(device))[first], real).long()
+        # Q reads real examples under the statistics D normalized real batches by (precise BN)
+        reader = with_population_statistics(
+            recipe.nets["D"], (x.to(device) for x in
+                               training_examples(data, n, seed + 3).split(READ_BATCH)))
+        guessed = in_eval_mode(recipe, lambda x: infer(x.to(device), reader)[first],
+                               real).long()
         metrics["unsupervised_accuracy"] = matched_accuracy(
             guessed, labels, layout.code(first).classes, data.spec.n_classes)
     return metrics

@@ -88,13 +88,14 @@ class GAN(TwoPlayerRecipe):
         return z
 
     def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
-                     z: Tensor) -> PhaseOutput:
+                     z: Tensor, fake: Tensor) -> PhaseOutput:
         """Terms of D's heads (AC-GAN's class log-likelihood, InfoGAN's MI bound) in the D
-        phase, from the same D passes as the adversarial loss; none here."""
+        phase, from the same D passes as the adversarial loss (``fake``: G(z), detached, for
+        a term that needs another view of it); none here."""
         return PhaseOutput({})
 
-    def g_side_terms(self, out_fake: DOutput, z: Tensor) -> PhaseOutput:
-        """Terms of D's heads in the G phase; none here."""
+    def g_side_terms(self, out_fake: DOutput, z: Tensor, fake: Tensor) -> PhaseOutput:
+        """Terms of D's heads in the G phase (``fake``: G(z) with its graph); none here."""
         return PhaseOutput({})
 
     @classmethod
@@ -142,7 +143,7 @@ class GAN(TwoPlayerRecipe):
             z = ctx.draw(self.latent)
             fake = self.nets["G"](z)
         out_fake = self.judge(self.pack(fake), self.condition(z))  # one D pass: all outputs
-        side = self.g_side_terms(out_fake, z)
+        side = self.g_side_terms(out_fake, z, fake)
         terms = {"g_loss": self.loss.g_loss(out_fake.logits), **side.terms}
         if self.feature_matching > 0:
             with torch.no_grad():
@@ -172,7 +173,7 @@ class GAN(TwoPlayerRecipe):
         out_real = self.judge(self.pack(real), labels)
         out_fake = self.judge(self.pack(fake), self.condition(z))
         d_real, d_fake = out_real.logits, out_fake.logits  # [N/m], [N/m]
-        side = self.d_side_terms(out_real, out_fake, batch, z)
+        side = self.d_side_terms(out_real, out_fake, batch, z, fake)
         terms = {"d_loss": self.d_loss(d_real, d_fake), **side.terms}
 
         def packed_logits(x: Tensor) -> Tensor:  # penalties act on D's (packed) inputs

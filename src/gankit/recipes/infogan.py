@@ -28,6 +28,7 @@ from gankit.models.heads import WithHeads, feature_width, mlp_head
 from gankit.mutual_information import categorical_code_bound, continuous_code_bound
 from gankit.recipes.base import RECIPES, PhaseOutput
 from gankit.recipes.gan import GAN
+from gankit.transforms import random_similarity
 
 
 @dataclass
@@ -39,6 +40,9 @@ class InfoGANOptions:
     categorical_weight: float = 1.0  # lambda of the categorical codes' L_I (1, Sec. 7)
     continuous_weight: float = 1.0  # lambda of the continuous codes' L_I
     noise: str = "uniform"  # the noise's prior: uniform U(-1, 1) (the reference) or normal
+    # lambda of the categorical codes' L_I read from a randomly rotated, zoomed and shifted
+    # G(z, c) (gankit.transforms); 0: the paper's InfoGAN. Images only.
+    invariance_weight: float = 0.0
 
     def check(self) -> None:
         for i, classes in enumerate(self.categorical):
@@ -51,7 +55,7 @@ class InfoGANOptions:
         if not self.categorical and not self.continuous:
             raise ConfigError("infogan needs at least one code: infogan.categorical is empty and "
                               "infogan.continuous is 0")
-        for key in ("categorical_weight", "continuous_weight"):
+        for key in ("categorical_weight", "continuous_weight", "invariance_weight"):
             if (value := getattr(self, key)) < 0:
                 raise ConfigError(f"infogan.{key} must be >= 0, got {value}")
         if self.noise not in NOISES:
@@ -66,6 +70,9 @@ class InfoGAN(GAN):
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         self.options = config.options
+        if self.options.invariance_weight > 0 and len(spec.shape) != 3:
+            raise ConfigError(f"infogan.invariance_weight rotates and zooms images; data "
+                              f"{config.data.name} has examples of shape {tuple(spec.shape)}")
         super().__init__(config, spec)
 
     @classmethod
@@ -92,10 +99,13 @@ class InfoGAN(GAN):
         """None: an energy over z would move the codes with the noise."""
         return None
 
-    def infer_codes(self, x: Tensor) -> dict[str, Tensor]:
+    def infer_codes(self, x: Tensor, discriminator: nn.Module | None = None
+                    ) -> dict[str, Tensor]:
         """Q's reading of examples x [N, ...]: the most likely value [N] of each categorical
-        code, the mean [N] of each continuous one (an unsupervised classifier of real data)."""
-        q = self.nets["D"](x).heads["q"].float()
+        code, the mean [N] of each continuous one (an unsupervised classifier of real data).
+        ``discriminator``: another copy of D to read with (e.g. with its batch-norm statistics
+        recomputed on real data); D itself by default."""
+        q = (discriminator or self.nets["D"])(x).heads["q"].float()
         return self.layout.values(torch.cat([q.new_zeros(len(q), self.layout.noise_dim), q], 1))
 
     def information(self, out: DOutput, z: Tensor) -> PhaseOutput:
@@ -119,11 +129,34 @@ class InfoGAN(GAN):
             stats["code_acc"] = torch.stack(hits).mean().detach()
         return PhaseOutput({"info": -total}, stats)
 
-    def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
-                     z: Tensor) -> PhaseOutput:
-        out = self.information(out_fake, z)  # the fakes are detached: Q and D's body learn
-        return PhaseOutput({"d_info": out.terms["info"]}, out.stats)
+    def invariance(self, fake: Tensor, z: Tensor) -> Tensor:
+        r"""$-\lambda_{inv} \sum_{cat} L_I$ of the categorical codes from Q's reading of a
+        random rotation, zoom and shift of each G(z, c) (:func:`gankit.transforms.
+        random_similarity`). The paper's term lets a code mean "slanted" as well as "a 7"; this
+        one makes a categorical code pay for anything such a view destroys, so slant and size
+        go to the noise and the continuous codes (which it leaves out: a rotation is what a
+        continuous code may mean). After Elastic-InfoGAN (Ojha et al. 2020), which asks the
+        same invariance of Q on real images."""
+        q, codes = self.nets["D"](random_similarity(fake)).heads["q"], self.layout.values(z)
+        start, total = 0, q.new_zeros((), dtype=torch.float32)
+        for code in self.layout.codes:
+            if code.categorical:
+                total = total + categorical_code_bound(q[:, start:start + code.width],
+                                                       codes[code.name])
+            start += code.width
+        return -self.options.invariance_weight * total
 
-    def g_side_terms(self, out_fake: DOutput, z: Tensor) -> PhaseOutput:
+    def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
+                     z: Tensor, fake: Tensor) -> PhaseOutput:
+        out = self.information(out_fake, z)  # the fakes are detached: Q and D's body learn
+        terms = {"d_info": out.terms["info"]}
+        if self.options.invariance_weight > 0:
+            terms["d_invariance"] = self.invariance(fake, z)
+        return PhaseOutput(terms, out.stats)
+
+    def g_side_terms(self, out_fake: DOutput, z: Tensor, fake: Tensor) -> PhaseOutput:
         out = self.information(out_fake, z)
-        return PhaseOutput({"g_info": out.terms["info"]})
+        terms = {"g_info": out.terms["info"]}
+        if self.options.invariance_weight > 0:
+            terms["g_invariance"] = self.invariance(fake, z)
+        return PhaseOutput(terms)
