@@ -46,10 +46,8 @@ from gankit.recipes.base import RECIPES, PhaseOutput
 from gankit.recipes.cgan import ConditionalGAN
 from gankit.recipes.gan import GAN
 
-# acgan.classifier -> what the class head learns from (the module docstring has the math)
-CLASSIFIERS = {"ac": "real and fakes (Odena et al.)", "real": "real only",
-               "tac": "real, plus a twin head on the fakes (TAC-GAN)",
-               "adc": "real as y+, fakes as y- (ADC-GAN)"}
+# acgan.classifier: what the class head learns from (the module docstring has each one's math)
+CLASSIFIERS = ("ac", "real", "tac", "adc")
 
 
 @dataclass
