@@ -2,6 +2,8 @@
 
 import json
 import pickle
+import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,6 +22,7 @@ from gankit.checkpoint import (
     split_tensors,
 )
 from gankit.errors import CheckpointError
+from gankit.interrupts import Interrupted
 
 
 def optimizer_like_state():
@@ -305,3 +308,39 @@ def test_a_loaded_checkpoint_can_be_saved_again(saved, tmp_path):
     raw = json.loads((saved / STATE).read_text())  # a state read straight from the file
     save_checkpoint(tmp_path / "copy", again, raw)
     assert load_checkpoint(tmp_path / "copy")[1]["step"] == 11
+
+
+def test_an_interruption_just_after_the_temporary_folder_is_made_leaves_nothing(
+        tmp_path, monkeypatch):
+    """A signal can land between mkdir and the next line; the folder was named before."""
+    made = Path.mkdir
+
+    def mkdir_then_interrupted(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        if self.name.startswith(".step-"):
+            raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_interrupted)
+    root = tmp_path / "checkpoints"
+    with pytest.raises(Interrupted):
+        save_checkpoint(root / "step-0000001", {"x": torch.zeros(2)}, {"step": 1})
+    assert not list(root.glob(".*")) and not (root / "step-0000001").exists()
+
+
+def test_an_interruption_while_a_resave_deletes_the_old_copy_keeps_the_new_one(
+        tmp_path, monkeypatch):
+    path = tmp_path / "checkpoints" / "step-0000001"
+    save_checkpoint(path, {"x": torch.zeros(2)}, {"step": 1})
+    old, calls, real_remove = path.with_name(f".{path.name}.old"), [], ckpt.remove
+
+    def remove(target):  # the second removal of the old copy is cut short, after the renames
+        calls.append(target)
+        if target == old and calls.count(old) == 2:
+            raise Interrupted(signal.SIGTERM)
+        real_remove(target)
+
+    monkeypatch.setattr(ckpt, "remove", remove)
+    with pytest.raises(Interrupted):
+        save_checkpoint(path, {"x": torch.ones(2)}, {"step": 2})
+    assert not list(path.parent.glob(".*"))
+    assert load_checkpoint(path)[1]["step"] == 2

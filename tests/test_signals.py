@@ -55,7 +55,8 @@ def assert_interrupted(process: subprocess.Popen, err: str, signum: int) -> str:
 def assert_checkpoints_intact(run_dir: Path) -> list[int]:
     """Every step folder loads and verifies; no temporary folder is left."""
     root = run_dir / "checkpoints"
-    assert not [p.name for p in root.glob(".*")] if root.is_dir() else True
+    leftovers = [p.name for p in root.glob(".*")] if root.is_dir() else []
+    assert not leftovers, leftovers
     return [load_checkpoint(path)[1]["step"] for path in checkpoint_dirs(run_dir)]
 
 

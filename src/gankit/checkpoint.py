@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from gankit.errors import CheckpointError, DamagedCheckpoint
-from gankit.files import give_usual_mode, remove
+from gankit.files import give_usual_mode, remove, temporary_sibling
 
 FORMAT = "gankit-checkpoint/1"
 TENSORS, STATE = "tensors.safetensors", "state.json"
@@ -94,12 +93,10 @@ def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str
     write (a full disk, a size limit) is one :class:`CheckpointError` line."""
     directory = Path(directory)
     old = directory.with_name(f".{directory.name}.old")
+    tmp = temporary_sibling(directory)  # named first: an interruption at any point finds it
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    except OSError as err:
-        raise CheckpointError(f"cannot write checkpoint {directory}: {_reason(err)}") from None
-    try:
+        tmp.mkdir()
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp / TENSORS)
         # After **state: a state read back from a checkpoint carries its old format and checksum.
         record = {**state, "format": FORMAT, "sha256": _sha256(tmp / TENSORS)}
@@ -110,7 +107,7 @@ def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str
             json.dump(record, f, indent=1)
             f.flush()
             os.fsync(f.fileno())
-        give_usual_mode(tmp)  # mkdtemp's folder is private; a shared run directory is not
+        give_usual_mode(tmp)  # a shared run directory: the group reads what was written
         if directory.exists():
             remove(old)
             os.replace(directory, old)
@@ -120,8 +117,11 @@ def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str
             os.replace(tmp, directory)
     except BaseException as err:
         remove(tmp)
-        if old.exists() and not directory.exists():  # failed between the two renames
-            os.replace(old, directory)
+        if old.exists():
+            if directory.exists():  # the new checkpoint is in place: the old one goes
+                remove(old)
+            else:  # failed between the two renames
+                os.replace(old, directory)
         if isinstance(err, (OSError, SafetensorError)):
             raise CheckpointError(f"cannot write checkpoint {directory}: {_reason(err)}") from None
         raise
@@ -264,7 +264,9 @@ def prune_checkpoints(run_dir: Path, keep: int) -> None:
                      if _step_of(p) < first_kept and p not in found]
     for old in old_ones:
         doomed = old.with_name(f".{old.name}.pruned")
-        os.replace(old, doomed)
-        remove(doomed)
+        try:
+            os.replace(old, doomed)
+        finally:  # an interruption between the rename and the deletion leaves nothing either
+            remove(doomed)
     for leftover in (Path(run_dir) / "checkpoints").glob(".step-*"):
         remove(leftover)

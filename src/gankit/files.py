@@ -3,17 +3,17 @@
 Everything a run writes that another program reads later (checkpoints, eval.json, samples,
 caches) goes through :func:`replace_atomically`: the data is written beside its destination
 and renamed into place, so a crash, a kill or a full disk leaves the old file (or none), never
-half of one. Temporary files and folders from :mod:`tempfile` are private (0600 / 0700); they
-are given the umask-derived modes of an ordinary file before the rename, so that a group that
-shares a run directory can read what was written.
+half of one. What a writer put there is given the umask-derived modes of an ordinary file
+before the rename (a library may write private files, 0600), so that a group that shares a run
+directory can read what was written.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +39,14 @@ def give_usual_mode(path: Path) -> None:
         os.chmod(item, (0o777 if item.is_dir() else 0o666) & ~mask)
 
 
+def temporary_sibling(path: Path, suffix: str = "") -> Path:
+    """A dot-named path beside ``path`` that nothing holds yet (process id and a random token).
+    It is named before it is created, so cleanup code that knows the name finds it even when
+    an interruption lands just after the creation, where ``tempfile.mkdtemp`` would not yet
+    have returned the name of what it had created."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+
+
 @contextmanager
 def replace_atomically(path: Path, folder: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` to write (a file, or a folder to fill with
@@ -53,14 +61,12 @@ def replace_atomically(path: Path, folder: bool = False) -> Iterator[Path]:
         return
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}."
-    if folder:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".partial", dir=path.parent))
-    else:
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".partial", dir=path.parent)
-        os.close(handle)
-        tmp = Path(name)
+    tmp = temporary_sibling(path, ".partial")
     try:
+        if folder:
+            tmp.mkdir()
+        else:
+            tmp.touch(exist_ok=False)
         yield tmp
         give_usual_mode(tmp)
         os.replace(tmp, path)
