@@ -145,18 +145,30 @@ def test_infogan_continuous_bound_is_entropy_plus_gaussian_log_likelihood():
     assert continuous_code_bound(mean, codes).item() == pytest.approx(expected, rel=1e-6)
 
 
+def d_phase_by_hand(run: gankit.Run):
+    """The D phase's draws redone: (the real batch, z with its classes, G(z))."""
+    recipe, ctx = run.recipe, context(run)
+    z = ctx.draw(recipe.latent)
+    batch = ctx.batch()
+    z = recipe.relabel(z, batch)
+    with torch.no_grad():
+        return batch, z, recipe.nets["G"](z)
+
+
+def g_phase_by_hand(run: gankit.Run, seed: int = 1):
+    """The G phase's draws redone: (D's output on G(z), the classes G was asked for)."""
+    recipe = run.recipe
+    z = context(run, seed).draw(recipe.latent)
+    with torch.no_grad():
+        return recipe.nets["D"](recipe.nets["G"](z)), recipe.condition(z)
+
+
 def test_acgan_terms_are_both_sides_class_cross_entropy():
     run = build("acgan")
     recipe = run.recipe
     out = recipe.d_phase(context(run))
-    # rebuild the same draws by hand
-    ctx = context(run)
-    z = ctx.draw(recipe.latent)
-    batch = ctx.batch()
-    z = recipe.relabel(z, batch)
+    batch, _, fake = d_phase_by_hand(run)
     D = recipe.nets["D"]
-    with torch.no_grad():
-        fake = recipe.nets["G"](z)
     real_logits, fake_logits = D(batch["x"]).heads["class"], D(fake).heads["class"]
     by_hand = (F.cross_entropy(real_logits, batch["label"])
                + F.cross_entropy(fake_logits, batch["label"]))  # the fakes take real labels
@@ -184,26 +196,13 @@ def test_acgan_real_classifier_trains_the_head_on_real_examples_only():
     assert g_terms["g_class"].requires_grad  # G is still judged by the head
 
 
-def g_phase_by_hand(run: gankit.Run, seed: int = 1):
-    """The G phase's draws redone: (D's output on G(z), the classes G was asked for)."""
-    recipe = run.recipe
-    z = context(run, seed).draw(recipe.latent)
-    with torch.no_grad():
-        return recipe.nets["D"](recipe.nets["G"](z)), recipe.condition(z)
-
-
 def test_tac_twin_head_learns_the_fakes_and_g_maximizes_its_cross_entropy():
     """TAC-GAN's twin (Gong et al. 2019): C on real data, the twin C^mi on the fakes; G
     minimizes C's cross-entropy and maximizes the twin's."""
     run = build("acgan", acgan={"classifier": "tac", "class_weight": 0.5})
     recipe, D = run.recipe, run.recipe.nets["D"]
     out = recipe.d_phase(context(run))
-    ctx = context(run)
-    z = ctx.draw(recipe.latent)
-    batch = ctx.batch()
-    z = recipe.relabel(z, batch)
-    with torch.no_grad():
-        fake = recipe.nets["G"](z)
+    batch, z, fake = d_phase_by_hand(run)
     real_ce = F.cross_entropy(D(batch["x"]).heads["class"], batch["label"])
     twin_ce = F.cross_entropy(D(fake).heads["twin"], batch["label"])
     assert out.terms["d_class"].item() == pytest.approx(0.5 * real_ce.item(), rel=1e-5)
@@ -225,12 +224,7 @@ def test_adc_head_names_class_and_source_in_one_2k_softmax():
     recipe, D, k = run.recipe, run.recipe.nets["D"], run.recipe.n_classes
     assert D.heads["class"].out_features == 2 * k
     out = recipe.d_phase(context(run))
-    ctx = context(run)
-    z = ctx.draw(recipe.latent)
-    batch = ctx.batch()
-    z = recipe.relabel(z, batch)
-    with torch.no_grad():
-        fake = recipe.nets["G"](z)
+    batch, z, fake = d_phase_by_hand(run)
     real_logits = D(batch["x"]).heads["class"]
     by_hand = (F.cross_entropy(real_logits, batch["label"])
                + F.cross_entropy(D(fake).heads["class"], batch["label"] + k))
@@ -257,11 +251,7 @@ def test_infogan_invariance_term_is_the_categorical_bound_on_a_transformed_fake(
     recipe, D = run.recipe, run.recipe.nets["D"]
     torch.manual_seed(7)  # the transformations come from torch's global generator
     out = recipe.d_phase(context(run))
-    ctx = context(run)
-    z = ctx.draw(recipe.latent)
-    z = recipe.relabel(z, ctx.batch())
-    with torch.no_grad():
-        fake = recipe.nets["G"](z)
+    _, z, fake = d_phase_by_hand(run)
     torch.manual_seed(7)
     q = D(random_similarity(fake)).heads["q"]
     by_hand = -0.5 * categorical_code_bound(q[:, :10], recipe.layout.values(z)["cat0"])
