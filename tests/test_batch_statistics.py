@@ -41,3 +41,17 @@ def test_a_network_without_batch_norm_comes_back_as_an_eval_copy():
     assert twin is not net and not twin.training and net.training
     x = torch.randn(3, 2)
     assert torch.equal(twin(x), net.eval()(x))
+
+
+def test_sync_batch_norm_is_recomputed_without_the_process_group(monkeypatch):
+    """Rank 0 evaluates alone: a SyncBatchNorm in training mode would wait for the others (here,
+    as if in a job of two, it would raise on the CPU)."""
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.distributed, "get_world_size", lambda group=None: 2)
+    net = nn.Sequential(nn.Linear(3, 4), nn.SyncBatchNorm(4))
+    batches = [torch.randn(16, 3), torch.randn(16, 3)]
+    twin = with_population_statistics(net, batches)
+    plain = with_population_statistics(nn.Sequential(net[0], nn.BatchNorm1d(4)), batches)
+    assert torch.allclose(twin[1].running_mean, plain[1].running_mean)
+    assert torch.allclose(twin[1].running_var, plain[1].running_var)
+    assert isinstance(net[1], nn.SyncBatchNorm)  # the original keeps its kind

@@ -19,6 +19,16 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
+class _ProcessBatchNorm(_BatchNorm):
+    """Batch norm over this process's batch only. A :class:`torch.nn.SyncBatchNorm` in the
+    copy becomes one: in training mode it would wait for the other processes of a torchrun
+    job, and the statistics are recomputed on one process (rank 0's evaluation)."""
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input, got {input.dim()}D")
+
+
 def with_population_statistics(module: nn.Module, batches: Iterable[Tensor]) -> nn.Module:
     """A copy of ``module`` in eval mode whose batch-norm layers hold the mean and variance of
     their inputs over ``batches`` (equal-weight averages of the per-batch values, the unbiased
@@ -28,6 +38,8 @@ def with_population_statistics(module: nn.Module, batches: Iterable[Tensor]) -> 
     twin = copy.deepcopy(module).eval()
     norms = [m for m in twin.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
     for norm in norms:
+        if isinstance(norm, nn.SyncBatchNorm):
+            norm.__class__ = _ProcessBatchNorm  # same parameters and buffers, no collectives
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative average over the batches
         norm.train()
