@@ -434,7 +434,7 @@ def test_exponent_floats_without_a_dot_in_files_and_overrides(tmp_path):
     assert load_config(path, ["data.name=ring8"]).data.name == "ring8"
 
 
-@pytest.mark.parametrize("option", ["model.spectral_norm=true", "train.g_ema=0.999",
+@pytest.mark.parametrize("option", ["model.spectral_norm=true",
                                     "loss.r1_weight=1", "loss.pull_away=0.1", "model.pack=2",
                                     "train.reuse_fake=true", "model.d_norm=batch"])
 def test_began_refuses_options_it_would_ignore(option):

@@ -53,10 +53,17 @@ def test_no_weight_average_by_default(make_run):
     assert "G_ema" not in make_run().recipe.nets
 
 
-def test_weight_average_follows_its_formula_after_each_g_step(make_run):
+# Every recipe of two players keeps the average the same way (TwoPlayerRecipe).
+TWO_PLAYER_RECIPES = {"gan": {}, "meg": {"model": {"d_norm": "none"}}, "relativistic": {},
+                      "began": {"model": {"d_norm": "none"}}}
+
+
+@pytest.mark.parametrize("recipe", TWO_PLAYER_RECIPES)
+def test_weight_average_follows_its_formula_after_each_g_step(make_run, recipe):
     """theta_ema <- beta theta_ema + (1 - beta) theta (Karras et al. 2018), written out."""
     beta = 0.9
-    run = make_run(train={"steps": 2, "g_ema": beta})
+    run = make_run(recipe=recipe, train={"steps": 2, "g_ema": beta},
+                   **TWO_PLAYER_RECIPES[recipe])
     G, G_ema = run.recipe.nets["G"], run.recipe.nets["G_ema"]
     expected = [p.detach().clone() for p in G.parameters()]  # the average starts at G
     for step in (1, 2):
@@ -68,8 +75,9 @@ def test_weight_average_follows_its_formula_after_each_g_step(make_run):
     assert not torch.equal(next(G.parameters()), next(G_ema.parameters()))
 
 
-def test_samples_come_from_the_weight_average(make_run):
-    run = make_run(train={"steps": 2, "g_ema": 0.5})
+@pytest.mark.parametrize("recipe", TWO_PLAYER_RECIPES)
+def test_samples_come_from_the_weight_average(make_run, recipe):
+    run = make_run(recipe=recipe, train={"steps": 2, "g_ema": 0.5}, **TWO_PLAYER_RECIPES[recipe])
     run.fit()
     z = run.recipe.latent(5, torch.Generator().manual_seed(3))
     with torch.no_grad():

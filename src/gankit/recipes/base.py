@@ -9,6 +9,7 @@ parts (an auxiliary Q head, two generators, a statistics network) need no change
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -215,6 +216,15 @@ class TwoPlayerRecipe(Recipe):
         self.train_config = config.train
         self.latent_dim = config.model.latent_dim
         self.layout = LatentLayout(config.model.latent_dim)  # noise only; subclasses add codes
+        self.g_ema = config.train.g_ema  # beta of G's weight average; 0 = off
+
+    def keep_generator_average(self) -> None:
+        """With ``train.g_ema`` = beta > 0, add ``nets["G_ema"]``, an exponential moving average
+        of G's weights that sampling and evaluation use (Yazici et al. 2019; Karras et al.
+        2018): a network no optimizer steps, checkpointed with the others. A subclass calls
+        this once ``nets["G"]`` is built."""
+        if self.g_ema > 0:
+            self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         """"d" steps D at lr_d, "g" steps G at lr_g."""
@@ -233,8 +243,21 @@ class TwoPlayerRecipe(Recipe):
         """z from the layout's prior: N(0, I) noise, then any codes drawn from theirs."""
         return self.layout.draw(n, generator)
 
+    @torch.no_grad()
+    def after_step(self, phase: Phase) -> None:
+        """theta_ema <- beta * theta_ema + (1 - beta) * theta after each G step; buffers (batch
+        norm's running statistics) copied."""
+        if phase.name != "g" or self.g_ema == 0:
+            return
+        G, G_ema = self.nets["G"], self.nets["G_ema"]
+        for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
+            p_ema.lerp_(p, 1 - self.g_ema)
+        for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+            b_ema.copy_(b)
+
     def decode(self, z: Tensor) -> Tensor:
-        return self.nets["G"](z)
+        """The weight-averaged G when ``train.g_ema`` > 0, else G."""
+        return self.nets["G_ema" if self.g_ema > 0 else "G"](z)
 
     def energy(self, x: Tensor) -> Tensor:
         """The energy [N] that D puts on points x [N, ...], low where D sees data: minus D's raw

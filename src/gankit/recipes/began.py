@@ -59,7 +59,7 @@ class BEGAN(TwoPlayerRecipe):
             "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
             "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
             "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
-            "train.g_ema": 0.0, "train.reuse_fake": False,
+            "train.reuse_fake": False,
         }, "began", "its D is an auto-encoder trained on reconstruction energies")
         check_part(AUTOENCODERS, config.model, "discriminator")  # a bad name: one line now
 
@@ -70,6 +70,7 @@ class BEGAN(TwoPlayerRecipe):
         autoencoder = build_part(AUTOENCODERS, model, "discriminator", spec.shape)
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
+        self.keep_generator_average()
         self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k
         # L(x) of the latest D step and L(G(z_G)) of the latest G step, for k_t and M.
         self._last_real_loss = self._last_fake_loss = torch.zeros(())
@@ -103,6 +104,7 @@ class BEGAN(TwoPlayerRecipe):
 
     @torch.no_grad()
     def after_step(self, phase: Phase) -> None:
+        super().after_step(phase)  # G's weight average
         if phase.name == "g":  # k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)
             k = self.nets["balance"].k
             balance = self.gamma * self._last_real_loss - self._last_fake_loss

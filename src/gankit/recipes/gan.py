@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from functools import partial
 
@@ -43,9 +42,7 @@ class GAN(TwoPlayerRecipe):
         generator = build_part(GENERATORS, g_model, "generator", spec.shape)
         discriminator = self.make_discriminator(config, spec)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
-        self.g_ema = config.train.g_ema  # beta of the weight average; 0 = off
-        if self.g_ema > 0:  # a network no optimizer steps; checkpointed with the others
-            self.nets["G_ema"] = copy.deepcopy(generator).requires_grad_(False)
+        self.keep_generator_average()
         self.loss = LOSSES[config.loss.name]
         # One-sided label smoothing changes only the real targets of the log-likelihood D loss.
         self.d_loss = (partial(bce_d_loss, real_label=config.loss.real_label)
@@ -194,18 +191,3 @@ class GAN(TwoPlayerRecipe):
             # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
             stats["critic_w1"] = d_real.mean() - d_fake.mean()
         return PhaseOutput(terms, {k: v.detach() for k, v in stats.items()})
-
-    @torch.no_grad()
-    def after_step(self, phase: Phase) -> None:
-        """theta_ema <- beta * theta_ema + (1 - beta) * theta after each G step; buffers copied."""
-        if phase.name != "g" or self.g_ema == 0:
-            return
-        G, G_ema = self.nets["G"], self.nets["G_ema"]
-        for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-            p_ema.lerp_(p, 1 - self.g_ema)
-        for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
-            b_ema.copy_(b)
-
-    def decode(self, z: Tensor) -> Tensor:
-        """The weight-averaged G when ``train.g_ema`` > 0, else G."""
-        return self.nets["G_ema" if self.g_ema > 0 else "G"](z)

@@ -94,7 +94,7 @@ class MEG(TwoPlayerRecipe):
             "loss.r1_weight": 0.0, "loss.r2_weight": 0.0, "loss.real_label": 1.0,
             "loss.feature_matching": 0.0, "loss.pull_away": 0.0, "model.pack": 1,
             "model.minibatch_discrimination": 0, "model.minibatch_stddev": False,
-            "train.g_ema": 0.0, "train.reuse_fake": False,
+            "train.reuse_fake": False,
         }, "meg", "its D is a per-example energy with its own penalty, meg.gp_weight, and G "
                   "minimizes the energy minus an entropy estimate")
         if config.model.d_norm == "batch":
@@ -115,6 +115,7 @@ class MEG(TwoPlayerRecipe):
             "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
             self.estimator: estimator_network(self.entropy, config.model, spec.shape),
         })
+        self.keep_generator_average()
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         """G's optimizer also steps T (or E), as in the paper's code: both maximize the same

@@ -42,6 +42,7 @@ class Relativistic(TwoPlayerRecipe):
             "G": build_part(GENERATORS, config.model, "generator", spec.shape),
             "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
         })
+        self.keep_generator_average()
         self.average = config.options.average
 
     def relativistic_loss(self, c_a: Tensor, c_b: Tensor) -> Tensor:
