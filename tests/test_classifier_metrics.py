@@ -39,10 +39,26 @@ def test_stacked_mnist_modes():
     rng = np.random.default_rng(0)
     every_mode = np.array([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])
     full = stacked_mnist_modes(np.concatenate([every_mode] * 26))
-    assert full == {"modes": 1000, "reverse_kl": pytest.approx(0.0, abs=1e-12)}
+    assert full == {"modes": 1000, "reverse_kl": pytest.approx(0.0, abs=1e-12),
+                    "channel_kl": pytest.approx(0.0, abs=1e-12)}
     only_99 = stacked_mnist_modes(every_mode[rng.choice(1000, 99, replace=False)])
     assert only_99["modes"] == 99
     assert only_99["reverse_kl"] == pytest.approx(math.log(1000 / 99))
+
+
+def test_stacked_channel_kl_is_the_digit_histograms_part_of_the_kl():
+    """KL(triples || U) = sum of the channels' KLs + their total correlation: equal for
+    channels drawn independently (an exact product histogram), larger when they depend."""
+    p = np.array([3, 1, 1, 1, 1, 1, 1, 1, 1, 1])  # digit 0 drawn three times as often
+    every_mode = np.array([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])
+    weights = p[every_mode[:, 0]] * p[every_mode[:, 1]] * p[every_mode[:, 2]]
+    independent = stacked_mnist_modes(np.repeat(every_mode, weights, axis=0))
+    one_channel = float(np.sum(p / p.sum() * np.log(p / p.sum() * 10)))  # KL(p || U_10)
+    assert independent["channel_kl"] == pytest.approx(3 * one_channel, rel=1e-12)
+    assert independent["reverse_kl"] == pytest.approx(3 * one_channel, rel=1e-12)
+    copies = stacked_mnist_modes(np.repeat(np.arange(10), 3).reshape(10, 3))  # d1 = d2 = d3
+    assert copies["channel_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert copies["reverse_kl"] == pytest.approx(math.log(100))  # 10 of 1,000 cells
 
 
 def test_labels_out_of_range_are_clear_errors():

@@ -58,13 +58,23 @@ def matched_accuracy(codes: object, labels: object, n_codes: int, n_classes: int
 
 
 def stacked_mnist_modes(digits: object) -> dict[str, float]:
-    """Digits [N, 3] (the classifier's label of each channel) -> modes out of 1,000 and KL."""
+    """Digits [N, 3] (the classifier's label of each channel) -> modes out of 1,000, the KL of
+    the triples and ``channel_kl``, the KLs of the three digit histograms summed.
+
+    Reading the KL: for histograms, KL(triples || U_1000) = sum_c KL(digits_c || U_10) + the
+    total correlation of the three channels (the entropies' identity, log 1000 = 3 log 10), so
+    ``channel_kl`` is the part that comes from unevenly drawn digits, whatever their
+    combination, and the rest from channels that depend on each other. Both include the
+    estimate's own bias, about (K - 1) / (2N) for K cells: 0.019 for 1,000 triples at 26,000
+    samples, 0.0005 for the 3 x 10 digits."""
     d = _labels(digits, 10)
     if d.ndim != 2 or d.shape[1] != 3:
         raise ValueError(f"digits must be [N, 3] labels, got shape {d.shape}")
     triples = d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
     counts = np.bincount(triples, minlength=1000)
-    return {"modes": int((counts > 0).sum()), "reverse_kl": kl(counts, np.ones(1000))}
+    channel_kl = sum(kl(np.bincount(d[:, c], minlength=10), np.ones(10)) for c in range(3))
+    return {"modes": int((counts > 0).sum()), "reverse_kl": kl(counts, np.ones(1000)),
+            "channel_kl": channel_kl}
 
 
 def _labels(labels: object, n_classes: int) -> np.ndarray:
