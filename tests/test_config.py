@@ -20,9 +20,13 @@ from gankit.config import (
     DataConfig,
     TrainConfig,
     load_yaml,
+    merge,
     parse_overrides,
+    read_config_data,
+    read_yaml,
     shipped_configs,
     show_value,
+    tuned_pairs,
 )
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
@@ -80,6 +84,25 @@ def test_every_loss_overlay_combines_with_a_data_set(loss):
         changed = {f.name for f in dataclasses.fields(ours)
                    if getattr(ours, f.name) != getattr(theirs, f.name)}
         assert changed <= set(overlay.get(section, {})), (section, changed)
+
+
+@pytest.mark.parametrize("pair", tuned_pairs())
+def test_a_pairs_own_settings_go_on_top_of_its_overlay(pair):
+    """configs/pairs/DATASET-LOSS.yaml names a shipped combination, and its keys win over the
+    overlay's and the data set's; --set still wins over the pair."""
+    dataset, loss = next((d, pair.removeprefix(d + "-")) for d in DATASET_CONFIGS
+                         if pair.startswith(d + "-") and pair.removeprefix(d + "-")
+                         in LOSS_OVERLAYS)
+    own = yaml.safe_load((SHIPPED_CONFIGS / "pairs" / f"{pair}.yaml").read_text())
+    paired = load_config(pair).to_dict()
+    overlay = SHIPPED_CONFIGS / "losses" / f"{loss}.yaml"
+    overlay_only = build_config(merge(read_config_data(dataset), read_yaml(overlay),
+                                      str(overlay))).to_dict()
+    for section, values in own.items():
+        for key, value in values.items():
+            assert paired[section][key] == value != overlay_only[section][key], (section, key)
+    section, key = next((s, k) for s, values in own.items() for k in values)
+    assert load_config(pair, [f"{section}.{key}=7"]).to_dict()[section][key] == 7
 
 
 def test_loss_overlays_hold_the_papers_hyper_parameters():

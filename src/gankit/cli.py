@@ -433,16 +433,20 @@ def cmd_view(args: argparse.Namespace) -> None:
 
 
 def cmd_configs(args: argparse.Namespace) -> None:
-    from gankit.config import config_summary, shipped_configs
+    from gankit.config import config_summary, shipped_configs, tuned_pairs
 
     datasets, losses = shipped_configs()
-    width = max(map(len, datasets + losses))
+    pairs = tuned_pairs()
+    width = max(map(len, datasets + losses + pairs))
     print("data sets (gankit train NAME):")
     for name in datasets:
         print(f"  {name:{width}s}  {config_summary(name)}")
     print("loss overlays (gankit train NAME-LOSS, e.g. grid25-wgan-gp):")
     for name in losses:
         print(f"  {name:{width}s}  {config_summary('losses/' + name)}")
+    print("pairs with settings of their own on top of the overlay (configs/pairs/):")
+    for name in pairs:
+        print(f"  {name:{width}s}  {config_summary('pairs/' + name)}")
 
 
 def cmd_config(args: argparse.Namespace) -> None:

@@ -490,6 +490,11 @@ def shipped_configs() -> tuple[list[str], list[str]]:
     return datasets, losses
 
 
+def tuned_pairs() -> list[str]:
+    """The ``DATASET-LOSS`` combinations with settings of their own in ``configs/pairs/``."""
+    return sorted(p.stem for p in (SHIPPED_CONFIGS / "pairs").glob("*.yaml"))
+
+
 def config_summary(name: str) -> str:
     """The one-line description of a shipped config (``grid25``, ``losses/hinge``): the first
     line of its file, a comment by convention."""
@@ -506,7 +511,8 @@ def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> 
     A file may start from another config with ``base: NAME_OR_PATH`` and override keys of it,
     up to :data:`MAX_BASE_DEPTH` files deep. A shipped name ``DATASET-LOSS`` is
     ``configs/DATASET.yaml`` with ``configs/losses/LOSS.yaml`` merged on top (the loss's paper
-    hyper-parameters).
+    hyper-parameters), and then ``configs/pairs/DATASET-LOSS.yaml`` where one exists: the
+    settings that pairing was measured to need beyond the paper's (StackedMNIST's MEG).
     """
     name = str(name_or_path)
     if name.startswith("~"):
@@ -522,7 +528,9 @@ def read_config_data(name_or_path: str | Path, _chain: tuple[str, ...] = ()) -> 
         for dataset in sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")):
             overlay = SHIPPED_CONFIGS / "losses" / f"{name.removeprefix(dataset + '-')}.yaml"
             if name.startswith(dataset + "-") and overlay.is_file():
-                return merge(read_config_data(dataset), read_yaml(overlay), str(overlay))
+                data = merge(read_config_data(dataset), read_yaml(overlay), str(overlay))
+                pair = SHIPPED_CONFIGS / "pairs" / f"{name}.yaml"
+                return merge(data, read_yaml(pair), str(pair)) if pair.is_file() else data
     path = resolve_path(name)
     data, shown = read_yaml(path), _printable(str(path), 200)
     if not isinstance(data, dict):
