@@ -260,13 +260,24 @@ def test_penalty_weight_defaults_by_kind_of_data_and_can_be_set(make_run):
 # --- configs --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["grid25-meg", "ring8-meg", "stacked-mnist-meg", "mnist5k-meg"])
+@pytest.mark.parametrize("name", ["grid25-meg", "ring8-meg", "mnist5k-meg"])
 def test_shipped_overlay_holds_the_papers_optimization(name):
     config = load_config(name)
     train = config.train
     assert (config.recipe, config.options.entropy, config.options.gp_weight) == ("meg", "jsd", None)
     assert (train.n_critic, train.lr_d, train.lr_g, train.beta1, train.beta2) == (
         5, 1e-4, 1e-4, 0.5, 0.9)
+    assert config.model.d_norm == "none" and config.model.minibatch_discrimination == 0
+
+
+def test_stacked_mnist_meg_changes_only_lambda_and_the_learning_rates():
+    """Its pair file (configs/pairs/stacked-mnist-meg.yaml) takes lambda 30 and Adam 2e-4,
+    measured on StackedMNIST (README); the rest is the paper's optimization."""
+    config = load_config("stacked-mnist-meg")
+    train = config.train
+    assert (config.recipe, config.options.entropy, config.options.gp_weight) == ("meg", "jsd", 30)
+    assert (train.n_critic, train.lr_d, train.lr_g, train.beta1, train.beta2) == (
+        5, 2e-4, 2e-4, 0.5, 0.9)
     assert config.model.d_norm == "none" and config.model.minibatch_discrimination == 0
 
 
