@@ -56,11 +56,11 @@ def digit_statistics(run: gankit.Run) -> dict[str, object]:
 
 def open_run(overrides: list[str], threads: int, run_dir: Path, last: int) -> gankit.Run:
     """The entry's run, from its last checkpoint when RUNS/SLUG holds one."""
-    settings = [*overrides, f"train.threads={threads}", f"train.steps={last}",
-                "train.checkpoint_every=1000", "train.keep_checkpoints=2"]
+    length = [f"train.steps={last}", f"train.threads={threads}"]
     if (run_dir / "config.yaml").is_file():
-        return gankit.load(run_dir, overrides=[f"train.steps={last}"])
-    return gankit.build("stacked-mnist-meg", overrides=settings, run_dir=run_dir)
+        return gankit.load(run_dir, overrides=length)
+    return gankit.build("stacked-mnist-meg", run_dir=run_dir, overrides=[
+        *overrides, *length, "train.checkpoint_every=1000", "train.keep_checkpoints=2"])
 
 
 def main() -> None:
