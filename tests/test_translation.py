@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import gankit
 from conftest import all_tensors, assert_identical
@@ -229,6 +230,47 @@ def test_pool_state_is_in_the_state_dict():
     again = HistoryPool(3, (1, 2, 2))
     again.load_state_dict(pool.state_dict())
     assert int(again.count) == 2 and torch.equal(again.images, pool.images)
+
+
+class HostReads(TorchDispatchMode):
+    """Counts the reads of a tensor's values by the host: every ``item()``, ``int()``,
+    ``bool()`` (aten._local_scalar_dense), every op whose output size depends on values
+    (nonzero, masked_select) and, patched in by :func:`count_host_reads`, ``tolist()``."""
+
+    SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique2"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.reads += func.__name__.split(".")[0] in self.SYNCING
+        return func(*args, **(kwargs or {}))
+
+
+def count_host_reads(monkeypatch, call) -> int:
+    mode = HostReads()
+    tolist = torch.Tensor.tolist
+
+    def counted(tensor):
+        mode.reads += 1
+        return tolist(tensor)
+
+    monkeypatch.setattr(torch.Tensor, "tolist", counted)
+    with mode:
+        call()
+    return mode.reads
+
+
+@pytest.mark.parametrize("filled", [0, 3, 5])  # empty, filling across the batch, full
+def test_a_pool_query_reads_nothing_back_to_the_host(monkeypatch, filled):
+    """CycleGAN queries two pools a step, and the trainer's finiteness check is the step's one
+    host sync: the pool's decisions stay on the device."""
+    pool, ctx = HistoryPool(5, (1, 2, 2)), context(4)
+    if filled:
+        pool.query(torch.randn(filled, 1, 2, 2), context(filled))
+    images = torch.randn(4, 1, 2, 2)
+    assert count_host_reads(monkeypatch, lambda: pool.query(images, ctx)) == 0
 
 
 # --------------------------------------------------------------------------------- recipes

@@ -35,24 +35,42 @@ class HistoryPool(nn.Module):
     def query(self, images: Tensor, ctx: StepContext) -> Tensor:
         """The images [N, ...] D is shown for this process's share of a batch of new ones
         (detached). Draws a coin and an index per image of the global batch every call, used or
-        not, so the stream is the same whether the pool is full or not."""
+        not, so the stream is the same whether the pool is full or not.
+
+        The rule is sequential (an image may show, or overwrite, what an earlier image of the
+        same batch stored), but it is computed for the whole batch at once on the device, so a
+        query reads nothing back to the host: image i writes slot ``w_i`` (its filling position,
+        its drawn slot if it swaps, none otherwise), a swapping image shows the latest earlier
+        write to its slot or else the pool's image there, and each slot ends with its last
+        write."""
         if self.size == 0:
             return images.detach()
         images = gather(images.detach(), ctx.world_size)  # the global batch, on every process
-        n = len(images)
-        coins = torch.rand(n, generator=ctx.generator, device=ctx.device).tolist()
-        slots = torch.randint(self.size, (n,), generator=ctx.generator,
-                              device=ctx.device).tolist()
-        count, shown = int(self.count), []  # one host read of the count per batch
-        for image, coin, slot in zip(images, coins, slots, strict=True):
-            if count < self.size:  # filling: keep it and show it
-                self.images[count] = image
-                count += 1
-                shown.append(image)
-            elif coin > 0.5:  # show an older image, keep the new one in its place
-                shown.append(self.images[slot].clone().to(images.dtype))
-                self.images[slot] = image
-            else:
-                shown.append(image)
-        self.count.fill_(count)
-        return shard(torch.stack(shown), ctx.rank, ctx.world_size)
+        n, device = len(images), images.device
+        coins = torch.rand(n, generator=ctx.generator, device=device)
+        slots = torch.randint(self.size, (n,), generator=ctx.generator, device=device)
+        order = torch.arange(n, device=device)
+        position = self.count + order  # [n] the pool's count before each image
+        filling = position < self.size
+        swaps = ~filling & (coins > 0.5)
+        never = torch.full_like(slots, -1)
+        writes = torch.where(filling, position, torch.where(swaps, slots, never))  # [n]
+        # earlier[i, j]: image j < i wrote the slot image i draws; the latest j is the one shown
+        earlier = (writes[None, :] == slots[:, None]) & (order[None, :] < order[:, None])
+        latest = torch.where(earlier, order[None, :], -1).amax(dim=1)  # [n], -1: none
+        from_batch = images[latest.clamp(min=0)]
+        from_pool = self.images[slots].to(images.dtype)
+        older = torch.where(_per_image(latest >= 0, images), from_batch, from_pool)
+        shown = torch.where(_per_image(swaps, images), older, images)
+        # last[t]: the last image that wrote slot t (-1: none), [size]
+        wrote = writes[None, :] == torch.arange(self.size, device=device)[:, None]
+        last = torch.where(wrote, order[None, :], -1).amax(dim=1)
+        stored = images[last.clamp(min=0)].to(self.images.dtype)
+        self.images.copy_(torch.where(_per_image(last >= 0, stored), stored, self.images))
+        self.count.copy_((self.count + n).clamp(max=self.size))
+        return shard(shown, ctx.rank, ctx.world_size)
+
+
+def _per_image(mask: Tensor, like: Tensor) -> Tensor:
+    """A mask [N] shaped to broadcast over images [N, ...]."""
+    return mask.reshape(-1, *[1] * (like.dim() - 1))
