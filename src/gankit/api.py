@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +269,8 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
           run_dir: str | Path | None = None, progress: bool = True,
           snapshots: bool = True, generator: nn.Module | None = None,
           discriminator: nn.Module | None = None, data: object | None = None) -> Run:
-    """A :class:`Run` from a Config, a plain dict, a YAML path or a shipped config name.
+    """A :class:`Run` from a Config, a plain dict, a YAML path or a shipped config name;
+    ``config`` itself is never changed (the run trains on its own copy).
 
     ``generator`` / ``discriminator`` are your own ``nn.Module``s (G: z [N, latent_dim] -> x; D:
     x -> a :class:`~gankit.models.DOutput` or one logit per example) and ``data`` your own
@@ -281,7 +283,9 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
     marks += [f"data.name={GIVEN}"] if data is not None else []
     overrides = [*(overrides or []), *marks]
     if isinstance(config, Config):
-        config = build_config(config.to_dict(), overrides) if overrides else config
+        # a copy: the run sets train.device and a longer fit raises train.steps, which must
+        # not leak into the caller's object (and into the next run built from it)
+        config = build_config(config.to_dict(), overrides) if overrides else deepcopy(config)
     elif isinstance(config, dict):
         config = build_config(config, overrides)
     else:

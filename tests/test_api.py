@@ -1,0 +1,37 @@
+"""The Python API's boundaries: build leaves its argument as it was, and sampling sizes the
+latents it will draw."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import gankit
+from conftest import all_tensors, assert_identical, tiny_dict
+from gankit.resolve import build_config
+
+
+def test_build_never_changes_the_config_it_is_given():
+    """Run sets train.device and a longer fit raises train.steps; on the caller's object a
+    second build would inherit the stretched schedule."""
+    config = build_config(tiny_dict(train={"steps": 4, "lr_decay_from": 0.5}))
+    before = copy.deepcopy(config)
+    run = gankit.build(config, progress=False, snapshots=False)
+    with pytest.warns(UserWarning, match="stretches the learning-rate schedule"):
+        run.fit(6)
+    assert config == before and run.config.train.steps == 6
+    again = gankit.build(config, progress=False, snapshots=False)
+    assert again.config.train.steps == 4
+    again.fit()
+    fresh = gankit.build(build_config(tiny_dict(train={"steps": 4, "lr_decay_from": 0.5})),
+                         progress=False, snapshots=False)
+    fresh.fit()
+    assert_identical(all_tensors(fresh), all_tensors(again))
+
+
+def test_build_never_changes_the_dict_it_is_given():
+    config = tiny_dict(train={"steps": 4})
+    before = copy.deepcopy(config)
+    gankit.build(config, progress=False, snapshots=False).fit(6)
+    assert config == before
