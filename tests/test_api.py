@@ -35,3 +35,20 @@ def test_build_never_changes_the_dict_it_is_given():
     before = copy.deepcopy(config)
     gankit.build(config, progress=False, snapshots=False).fit(6)
     assert config == before
+
+
+def test_sampling_sizes_the_full_latent_of_a_conditional_recipe(monkeypatch):
+    """cgan on ring8: z is 2 noise coordinates and the 8-class one-hot, 10 floats, not
+    model.latent_dim's 2. Memory for the latents and the samples (twice) of n=1000 on the CPU:
+    1000 * (10 + 2 * 2) * 4 bytes; with 4 bytes short of that the draw is refused."""
+    from gankit import memory
+    from gankit.errors import ConfigError
+
+    run = gankit.build(tiny_dict(recipe="cgan"), progress=False, snapshots=False)
+    assert run.recipe.layout.width == 10 and run.config.model.latent_dim == 2
+    n, need = 1000, 1000 * (10 + 2 * 2) * 4
+    monkeypatch.setattr(memory, "available_memory", lambda device: need - 4)
+    with pytest.raises(ConfigError, match="n=1000 would need 54.7 KiB"):
+        run.sample(n)
+    monkeypatch.setattr(memory, "available_memory", lambda device: need)
+    assert run.sample(n).shape == (n, 2)

@@ -177,8 +177,10 @@ class Run:
         if n < 1:
             raise GankitError(f"number of samples must be >= 1, got {n}")
         fixed = self.fixed_codes(labels, codes)
-        memory.check_samples(n, self.config.model.latent_dim, self.data.spec.shape,
-                             self.trainer.device)
+        # z is the layout's full width: noise, then a class one-hot or InfoGAN's codes
+        layout = self.recipe.layout
+        width = layout.width if layout is not None else self.config.model.latent_dim
+        memory.check_samples(n, width, self.data.spec.shape, self.trainer.device)
         generator = torch.Generator(self.trainer.device).manual_seed(seed)
         source = self.plan.latents if latents is None else latents
         z = source.draw(n, generator)

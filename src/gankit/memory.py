@@ -156,13 +156,14 @@ def check_step(config: Config, spec: DataSpec, recipe: Recipe) -> None:
                           f"{format_bytes(available)} available")
 
 
-def check_samples(n: int, latent_dim: int, shape: tuple[int, ...],
+def check_samples(n: int, latent_width: int, shape: tuple[int, ...],
                   device: torch.device) -> None:
-    """Refuse, in one line, ``n`` samples whose latents (on ``device``) and samples (on the
-    CPU, twice: the decoded chunks and their concatenation) cannot fit."""
+    """Refuse, in one line, ``n`` samples whose latents (``latent_width`` floats each, on
+    ``device``) and samples (on the CPU, twice: the decoded chunks and their concatenation)
+    cannot fit."""
     cpu = torch.device("cpu")
     needs = {cpu: 2 * n * math.prod(shape) * FLOAT_BYTES}
-    needs[device] = needs.get(device, 0) + n * latent_dim * FLOAT_BYTES
+    needs[device] = needs.get(device, 0) + n * latent_width * FLOAT_BYTES
     for where, need in needs.items():
         available = _available(where)
         if available is not None and need > available:
