@@ -21,7 +21,7 @@ from conftest import TINY, all_tensors, assert_identical, tiny_dict
 from gankit import hardware, memory
 from gankit.cli import main
 from gankit.config import shipped_configs
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, GankitError
 
 SRC = Path(__file__).parents[1] / "src"
 BYTES = re.compile(r"\d+\.\d [KMGTP]iB")  # a human-readable figure, as format_bytes writes it
@@ -210,6 +210,29 @@ def test_the_probes_change_nothing_about_the_run(monkeypatch):
     monkeypatch.setattr(memory, "check_weights", lambda *args: None)
     unchecked = gankit.build(config, progress=False, snapshots=False)
     assert_identical(all_tensors(checked), all_tensors(unchecked))
+
+
+def test_the_probes_run_on_the_runs_device():
+    """Probes made on the CPU for networks on a GPU fail inside the estimate and counted 0
+    bytes of activations; on a run whose device is not torch's CPU (meta here, where the
+    networks run on shapes alone) every probe reaches the networks on that device."""
+    run = gankit.build(tiny_dict(), progress=False, snapshots=False)
+    run.recipe.to("meta")
+    run.config.train.device = "meta"
+    seen = set()
+    for name in ("G", "D"):
+        run.recipe.nets[name].register_forward_pre_hook(lambda _, args: seen.add(args[0].device))
+    memory.estimate_step(run.config, run.data.spec, run.recipe)
+    assert seen == {torch.device("meta")}
+
+
+def test_networks_off_the_runs_device_are_an_error_not_zero_bytes():
+    run = gankit.build(tiny_dict(), progress=False, snapshots=False)
+    run.recipe.nets["D"].to("meta")
+    with pytest.raises(GankitError) as err:
+        memory.estimate_step(run.config, run.data.spec, run.recipe)
+    assert str(err.value) == ("memory check: network D is on meta, the run's device is cpu, "
+                              "so its activations cannot be measured")
 
 
 class OddSizesFail(nn.Module):

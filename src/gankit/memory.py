@@ -122,12 +122,21 @@ def _activations(config: Config, spec: DataSpec, recipe: Recipe, k: int,
     """What the forward passes of a step keep for backward at k (packed) examples of D: the D
     phase keeps D's graph of a real and a generated batch (and G's, where a phase records it
     for the next: ``train.reuse_fake``), the G phase G's and D's; both hold the generated
-    batch. 0 for a recipe without networks "G" and "D" or with networks the probes cannot run."""
+    batch. 0 for a recipe without networks "G" and "D" or with networks the probes cannot run.
+
+    The probes are made on the run's device, where the networks are: a probe on another device
+    would fail like a researcher's module that the probes cannot run, and count 0 bytes, so a
+    network on another device is an error instead."""
     if not {"G", "D"} <= set(recipe.nets):
         return 0
     pack, g, d = config.model.pack, recipe.nets["G"], recipe.nets["D"]
-    g_fit = _fit(lambda n: _saved_bytes(g, recipe.latent(n * pack, generator)))
-    d_fit = _fit(lambda n: _saved_bytes(d, torch.zeros(n, *packed_shape(spec.shape, pack))))
+    device = torch.empty(0, device=config.train.device).device  # "cuda" -> cuda:0, as tensors
+    for name, net in (("G", g), ("D", d)):
+        _check_device(name, net, device)
+    # latents from the probes' own CPU stream (a stream on any device), then moved
+    g_fit = _fit(lambda n: _saved_bytes(g, recipe.latent(n * pack, generator).to(device)))
+    d_fit = _fit(lambda n: _saved_bytes(
+        d, torch.zeros(n, *packed_shape(spec.shape, pack), device=device)))
     if g_fit is None or d_fit is None:
         return 0
     g_bytes, d_bytes = _at(g_fit, k), _at(d_fit, k)
@@ -218,6 +227,14 @@ def _culprit(config: Config, spec: DataSpec, build: RecipeBuilder, need: int) ->
     if not savings or max(savings.values()) <= 0:
         return "the networks"  # a researcher's own, which no size key changes
     return max(savings, key=savings.__getitem__)
+
+
+def _check_device(name: str, net: nn.Module, device: torch.device) -> None:
+    """Refuse to measure a network whose weights are not on the run's ``device``."""
+    first = next(chain(net.parameters(), net.buffers()), None)
+    if first is not None and first.device != device:
+        raise GankitError(f"memory check: network {name} is on {first.device}, the run's device "
+                          f"is {device}, so its activations cannot be measured")
 
 
 def _saved_bytes(net: nn.Module, x: Tensor) -> int:
