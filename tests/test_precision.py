@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from gankit import hardware
+from gankit.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
 from gankit.hardware import bf16_native, choose_precision
 
 
@@ -124,3 +125,68 @@ def test_under_torchrun_auto_takes_bf16_only_if_every_process_has_it(make_run, m
         assert trainer._agreed(bf16).precision == expected
     forced = PrecisionChoice("bf16", "bf16", "as configured")
     assert trainer._agreed(forced) is forced  # an explicit choice is the config's, everywhere
+
+
+# ------------------------------------------------------------------- resume under auto
+
+N = 3  # steps per half of a resumed run
+
+
+def test_auto_resume_keeps_the_checkpoints_precision_and_is_bit_exact(make_run, tmp_path,
+                                                                     monkeypatch):
+    """The probe that chose bf16 at the start finds it slower at the resume (a busy machine):
+    the resumed run keeps bf16 from the checkpoint and ends where the straight run does."""
+    from conftest import all_tensors, assert_identical
+
+    speedup = {"now": 1.4}
+    monkeypatch.setattr(hardware, "onednn_bf16_supported", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_bf16_speedup", lambda: speedup["now"])
+    train = {"precision": "auto", "steps": 2 * N}
+    straight = make_run(train=train)
+    straight.fit()
+    make_run(run_dir=tmp_path, train=train).fit(N)
+    assert load_checkpoint(checkpoint_dir(tmp_path, N))[1]["precision"] == "bf16"
+    speedup["now"] = 0.5
+    assert make_run(train=train).trainer.precision.precision == "fp32"  # a fresh start: fp32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # kept as recorded: nothing to say
+        resumed = make_run(run_dir=tmp_path, train=train).restore()
+    assert resumed.trainer.precision.precision == "bf16"
+    assert resumed.trainer.autocast_dtype == torch.bfloat16
+    resumed.fit()
+    assert_identical(all_tensors(straight), all_tensors(resumed))
+
+
+def test_a_checkpoints_bf16_where_the_hardware_has_none_is_fp32_said_once(
+        make_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(hardware, "onednn_bf16_supported", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_bf16_speedup", lambda: 1.4)
+    make_run(run_dir=tmp_path, train={"precision": "auto", "steps": 2}).fit()
+    monkeypatch.setattr(hardware, "onednn_bf16_supported", lambda: False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = make_run(run_dir=tmp_path, train={"precision": "auto", "steps": 3}).restore()
+        resumed.fit()
+    lines = [str(w.message) for w in caught]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "trained in bf16" in lines[0] and "continuing in fp32" in lines[0]
+    assert resumed.trainer.autocast_dtype is None and resumed.step == 3
+    assert load_checkpoint(checkpoint_dir(tmp_path, 3))[1]["precision"] == "fp32"
+
+
+def test_an_explicit_precision_wins_over_the_checkpoints(make_run, tmp_path, native):
+    make_run(run_dir=tmp_path, train={"precision": "auto", "steps": 2}).fit()
+    resumed = make_run(run_dir=tmp_path, train={"precision": "fp32", "steps": 3}).restore()
+    assert resumed.trainer.precision.precision == "fp32"
+
+
+def test_a_checkpoint_without_a_precision_follows_the_probe(make_run, tmp_path, monkeypatch,
+                                                            native):
+    """Checkpoints written before the precision was recorded resume as they did."""
+    make_run(run_dir=tmp_path, train={"precision": "fp32", "steps": 2}).fit()
+    path = checkpoint_dir(tmp_path, 2)
+    tensors, state = load_checkpoint(path)
+    del state["precision"]
+    save_checkpoint(path, tensors, state)
+    resumed = make_run(run_dir=tmp_path, train={"precision": "auto", "steps": 3}).restore()
+    assert resumed.trainer.precision.precision == "bf16"

@@ -3,7 +3,8 @@
 Layout of one checkpoint, a directory ``checkpoints/step-000500/``:
 
 - ``tensors.safetensors``: every tensor (network weights, optimizer moments, RNG states);
-- ``state.json``: everything else (step, config, optimizer hyper-parameters, gankit version),
+- ``state.json``: everything else (step, config, optimizer hyper-parameters, the precision it
+  trained in, gankit version),
   the SHA-256 of the tensor file and a SHA-256 of the state itself, both checked at load so a
   damaged file is reported, not trusted (a flipped digit is still valid JSON).
 
@@ -190,6 +191,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
                         "a mapping of optimizer names to class names"),
     "lr_scale": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "rollbacks": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "precision": (lambda v: v in ("fp32", "bf16"), "'fp32' or 'bf16'"),
 }
 
 

@@ -85,8 +85,9 @@ def cpu_bf16_speedup(size: int = 256, repeats: int = 20) -> float:
     return best(a, b) / best(a.bfloat16(), b.bfloat16())
 
 
-def bf16_native(device: torch.device) -> tuple[bool, str]:
-    """Whether ``device`` computes bf16 natively, with the evidence as a phrase."""
+def bf16_supported(device: torch.device) -> tuple[bool, str]:
+    """Whether ``device`` has bf16 arithmetic at all (the driver's or oneDNN's verdict, no
+    timing), with the evidence as a phrase."""
     if device.type == "cuda":
         supported = torch.cuda.is_bf16_supported()
         return supported, f"torch.cuda.is_bf16_supported() is {supported}"
@@ -94,6 +95,15 @@ def bf16_native(device: torch.device) -> tuple[bool, str]:
         return False, f"no bf16 check for device type {device.type!r}"
     if not onednn_bf16_supported():
         return False, "oneDNN reports no native bf16 on this CPU"
+    return True, "oneDNN reports native bf16"
+
+
+def bf16_native(device: torch.device) -> tuple[bool, str]:
+    """Whether ``device`` computes bf16 natively, with the evidence as a phrase: supported
+    (:func:`bf16_supported`) and, on a CPU, at least as fast as fp32 in a probe."""
+    supported, evidence = bf16_supported(device)
+    if not supported or device.type != "cpu":
+        return supported, evidence
     speedup = cpu_bf16_speedup()
     if speedup < _NATIVE_SPEEDUP:
         return False, f"oneDNN reports bf16, but a probe ran it {1 / speedup:.1f}x slower than fp32"
@@ -117,6 +127,24 @@ def choose_precision(requested: str, device: torch.device) -> PrecisionChoice:
     return PrecisionChoice("bf16", requested, f"train.precision is bf16, but this hardware "
                            f"emulates it ({evidence}{slowdown}); train.precision=auto would use "
                            f"fp32", emulated=True)
+
+
+def resumed_precision(choice: PrecisionChoice, recorded: str,
+                      device: torch.device) -> PrecisionChoice:
+    """The precision a run resumed from a checkpoint that trained in ``recorded`` continues in,
+    given this start's ``choice``: under ``auto`` the checkpoint's, unless this hardware has no
+    bf16 at all (then fp32, and ``reason`` says so; the timing probe is not consulted, so that
+    a busy machine cannot switch a run's precision); an explicit ``train.precision`` is the
+    config's, as ``choice`` has it."""
+    if choice.requested != "auto" or recorded == choice.precision:
+        return choice
+    if recorded == "fp32":
+        return PrecisionChoice("fp32", "auto", "auto: fp32, as the checkpoint trained")
+    supported, evidence = bf16_supported(device)
+    if supported:
+        return PrecisionChoice("bf16", "auto", f"auto: bf16, as the checkpoint trained "
+                                               f"({evidence})")
+    return PrecisionChoice("fp32", "auto", f"auto: this hardware lacks bf16 ({evidence})")
 
 
 def available_memory(device: str | torch.device = "cpu") -> int:

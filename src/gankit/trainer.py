@@ -11,7 +11,9 @@ torch's global RNG inside the networks (dropout) draws from a global state that 
 seeds from ``train.seed`` and owns during :meth:`Trainer.fit` (the caller's global RNG is put
 back afterwards, and the snapshot hooks draw from neither). Both states are checkpointed with
 the weights and optimizer moments, so a resumed run continues bit-exactly on CPU, with any
-number of processes. Under torch.distributed only rank 0 writes.
+number of processes. Under ``train.precision: auto`` the checkpoint records the precision the
+run trained in, and a resume keeps it rather than probe the hardware again. Under
+torch.distributed only rank 0 writes.
 
 Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.interrupts`); a
 non-finite loss stops the run, or with ``train.on_nonfinite: rollback`` restores the last good
@@ -56,7 +58,7 @@ from gankit.errors import (
     NonFiniteLossError,
     TrainingInterrupted,
 )
-from gankit.hardware import PrecisionChoice, choose_precision, describe
+from gankit.hardware import PrecisionChoice, choose_precision, describe, resumed_precision
 from gankit.recipes.base import Phase, Recipe, StepContext
 from gankit.runlog import RunLogger
 
@@ -471,7 +473,8 @@ class Trainer:
                  "config": self.config.to_dict(), "device": self.device.type,
                  "optimizers": optimizers,
                  "optimizer_types": {k: type(v).__name__ for k, v in self.optimizers.items()},
-                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks}
+                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
+                 "precision": self.precision.precision}
         return tensors, plain
 
     def _snapshot(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -559,9 +562,21 @@ class Trainer:
                     f"for {type(self.optimizers[name]).__name__}; keep train.optimizer to resume")
         self._apply_state(f"checkpoint {path}", tensors, plain)
         self._saved_step = self.step
+        if "precision" in plain:  # older checkpoints: this start's choice, as it was
+            self._resume_precision(path, plain["precision"])
         saved_steps = plain["config"].get("train", {}).get("steps")
         if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
             self._note_stretch(saved_steps, self.config.train.steps)
+
+    def _resume_precision(self, path: Path, recorded: str) -> None:
+        """Continue in the precision the checkpoint trained in (``train.precision: auto``), so
+        that the resumed run is the run it continues; one warning where the hardware forces
+        another (:func:`gankit.hardware.resumed_precision`)."""
+        choice = self._agreed(resumed_precision(self.precision, recorded, self.device))
+        if choice.requested == "auto" and choice.precision != recorded:
+            warnings.warn(f"checkpoint {path} trained in {recorded}; continuing in "
+                          f"{choice.precision}: {choice.reason}", stacklevel=3)
+        self.precision, self.autocast_dtype = choice, choice.autocast_dtype
 
     def _validate(self, path: Path, tensors: dict[str, Tensor], plain: dict[str, Any]) -> None:
         """The fields this trainer needs are there and are the sizes its objects take."""
