@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit import distributed, memory
+from gankit.checkpoint import checkpoint_dirs
 from gankit.config import Config, check_n_eval, dump_yaml, read_yaml
 from gankit.data import build_data
 from gankit.errors import CheckpointError, GankitError
@@ -296,10 +297,41 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
     return Run(config, run_dir, progress, snapshots, parts, data)
 
 
-def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True) -> Run:
-    """Rebuild a run from its directory (its ``config.yaml``) at its latest checkpoint."""
+def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True,
+         out: str | Path | None = None) -> Run:
+    """Rebuild a run from its directory (its ``config.yaml``) at its latest checkpoint.
+
+    ``out``: another directory that the run continues in (``gankit train --resume RUN --out
+    OTHER``): its config, checkpoints, logs and evaluation go there, and ``run_dir`` is only
+    read. ``out`` must not hold a run already (:func:`check_new_run_dir`); naming ``run_dir``
+    itself, in any spelling, is a plain resume."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise GankitError(f"not a gankit run directory (no config.yaml): {run_dir}")
     config = build_config(read_yaml(run_dir / "config.yaml"), overrides)
-    return Run(config, run_dir, progress).restore()
+    if resumes_in_place(run_dir, out):
+        return Run(config, run_dir, progress).restore()
+    out = Path(out)
+    if out.resolve().is_relative_to(run_dir.resolve()):
+        raise GankitError(f"{out} is inside the run {run_dir} it would continue; "
+                          f"give a directory outside it")
+    check_new_run_dir(out)
+    run = Run(config, out, progress)
+    run.trainer.restore_latest(run_dir)
+    return run
+
+
+def resumes_in_place(run_dir: str | Path, out: str | Path | None) -> bool:
+    """Whether continuing ``run_dir`` in ``out`` is continuing it where it is: no ``out``, or
+    one that names the same directory."""
+    return out is None or Path(out).resolve() == Path(run_dir).resolve()
+
+
+def check_new_run_dir(out: Path) -> None:
+    """Refuse, in one line, a directory that a new or continued run cannot write: a file, or
+    one that holds a run's checkpoints already (which its own resume would mix with ours)."""
+    if out.exists() and not out.is_dir():
+        raise GankitError(f"{out} is a file; a run directory must be a directory")
+    if checkpoint_dirs(out):
+        raise GankitError(f"{out} already holds a run; continue it with "
+                          f"'gankit train --resume {out}' or choose another --out")

@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_overrides(train)
     train.add_argument("--out", type=_path, help="run directory (default: runs/NAME-TIME)")
     train.add_argument("--resume", type=_path, metavar="RUN_DIR",
-                       help="continue RUN_DIR from its latest checkpoint (its config + --set)")
+                       help="continue RUN_DIR from its latest checkpoint (its config + --set); "
+                       "with --out, in that directory, leaving RUN_DIR as it is")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
@@ -270,17 +271,20 @@ def _print_result(record: dict) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from gankit.api import build, load
-    from gankit.checkpoint import checkpoint_dirs, clean_checkpoints
+    from gankit.api import build, check_new_run_dir, load, resumes_in_place
+    from gankit.checkpoint import clean_checkpoints
     from gankit.resolve import load_config
 
     progress = not args.no_progress
     if args.resume is not None:
         if args.config is not None:
             raise GankitError("give either CONFIG or --resume RUN_DIR, not both")
-        clean_checkpoints(args.resume)  # before choosing the checkpoint to resume from
-        run = load(args.resume, args.overrides, progress)
-        print(f"resuming {args.resume} at step {run.step}", file=sys.stderr)
+        in_place = resumes_in_place(args.resume, args.out)
+        if in_place:  # before choosing the checkpoint; a run continued elsewhere is only read
+            clean_checkpoints(args.resume)
+        run = load(args.resume, args.overrides, progress, out=args.out)
+        where = "" if in_place else f" in {run.run_dir}"
+        print(f"resuming {args.resume} at step {run.step}{where}", file=sys.stderr)
     else:
         if args.config is None:
             raise GankitError("train needs CONFIG (a YAML file or a shipped name) "
@@ -288,11 +292,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = load_config(args.config, args.overrides)
         stem = Path(args.config).stem
         out = args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        if out.exists() and not out.is_dir():
-            raise GankitError(f"--out {out} is a file; the run directory must be a directory")
-        if checkpoint_dirs(out):
-            raise GankitError(f"{out} already holds a run; continue it with "
-                              f"'gankit train --resume {out}' or choose another --out")
+        check_new_run_dir(out)
         run = build(config, run_dir=out, progress=progress)
     run.fit()
     if run.trainer.is_main:  # under torchrun the other processes are done

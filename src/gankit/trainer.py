@@ -531,11 +531,13 @@ class Trainer:
                       f"(rollback {rollbacks} of {train.max_rollbacks})", stacklevel=2)
         self._log({"train/rollbacks": float(rollbacks), "train/lr_scale": lr_scale})
 
-    def restore_latest(self) -> Path:
-        """Restore the newest intact checkpoint of the run directory; newer damaged or
-        incomplete ones are skipped with one warning, and none intact is one error line."""
+    def restore_latest(self, run_dir: Path | None = None) -> Path:
+        """Restore the newest intact checkpoint of ``run_dir`` (default: this trainer's own run
+        directory; another one for a run continued elsewhere); newer damaged or incomplete ones
+        are skipped with one warning, and none intact is one error line."""
+        run_dir = self.run_dir if run_dir is None else run_dir
         skipped: list[str] = []
-        for path in reversed(checkpoint_dirs(self.run_dir)) if self.run_dir else []:
+        for path in reversed(checkpoint_dirs(run_dir)) if run_dir else []:
             try:
                 self.restore(path)
             except DamagedCheckpoint as err:
@@ -546,9 +548,9 @@ class Trainer:
                               f"{path.name} (newest: {skipped[0]}); using {path}", stacklevel=2)
             return path
         if skipped:
-            raise CheckpointError(f"no intact checkpoint in {self.run_dir}/checkpoints: all "
+            raise CheckpointError(f"no intact checkpoint in {run_dir}/checkpoints: all "
                                   f"{len(skipped)} are damaged (newest: {skipped[0]})")
-        raise CheckpointError(f"no checkpoint in {self.run_dir}/checkpoints")
+        raise CheckpointError(f"no checkpoint in {run_dir}/checkpoints")
 
     def restore(self, path: Path) -> None:
         """Load a checkpoint written by :meth:`save` into this trainer: every field is
