@@ -166,11 +166,13 @@ def test_a_checkpoints_bf16_where_the_hardware_has_none_is_fp32_said_once(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         resumed = make_run(run_dir=tmp_path, train={"precision": "auto", "steps": 3}).restore()
+        assert not caught  # loaded to sample or evaluate: no precision to speak of
         resumed.fit()
+        resumed.fit(4)
     lines = [str(w.message) for w in caught]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert "trained in bf16" in lines[0] and "continuing in fp32" in lines[0]
-    assert resumed.trainer.autocast_dtype is None and resumed.step == 3
+    assert resumed.trainer.autocast_dtype is None and resumed.step == 4
     assert load_checkpoint(checkpoint_dir(tmp_path, 3))[1]["precision"] == "fp32"
 
 

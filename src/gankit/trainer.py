@@ -137,6 +137,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.logger: RunLogger | None = None
         self._announced = False
+        self._precision_note: str | None = None  # a precision the hardware forced on a resume
         self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
@@ -184,6 +185,9 @@ class Trainer:
             clean_checkpoints(self.run_dir)  # what a killed save or prune left behind
             self.logger = RunLogger(self.run_dir)
             self._announce()
+        if self._precision_note is not None:  # said once, where training goes on
+            warnings.warn(self._precision_note, stacklevel=3)
+            self._precision_note = None
         previous_handlers = interrupts.install()
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main))
@@ -573,11 +577,12 @@ class Trainer:
     def _resume_precision(self, path: Path, recorded: str) -> None:
         """Continue in the precision the checkpoint trained in (``train.precision: auto``), so
         that the resumed run is the run it continues; one warning where the hardware forces
-        another (:func:`gankit.hardware.resumed_precision`)."""
+        another (:func:`gankit.hardware.resumed_precision`), given when training goes on (a
+        run loaded to sample trains in neither)."""
         choice = self._agreed(resumed_precision(self.precision, recorded, self.device))
         if choice.requested == "auto" and choice.precision != recorded:
-            warnings.warn(f"checkpoint {path} trained in {recorded}; continuing in "
-                          f"{choice.precision}: {choice.reason}", stacklevel=3)
+            self._precision_note = (f"checkpoint {path} trained in {recorded}; continuing in "
+                                    f"{choice.precision}: {choice.reason}")
         self.precision, self.autocast_dtype = choice, choice.autocast_dtype
 
     def _validate(self, path: Path, tensors: dict[str, Tensor], plain: dict[str, Any]) -> None:
