@@ -4,9 +4,9 @@
   hold A|B side by side (Pix2Pix's own format).
 - ``unpaired-folder`` (CycleGAN): ``A/`` and ``B/`` files, of any names and counts.
 
-Each file is read as image-folder reads one (:mod:`gankit.data.image_files`); the sources and
-their jitter are :mod:`gankit.data.two_domains`'. Neither registers label facts: the files'
-classes are unknown before they are read.
+Each file is read as image-folder reads one (:mod:`gankit.data.image_files`); the sources they
+build, and their jitter, are in :mod:`gankit.data.two_domains`. Neither registers label facts:
+what the files hold is known only once they are read.
 """
 
 from __future__ import annotations

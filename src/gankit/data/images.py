@@ -204,7 +204,7 @@ def load_digits8(config: DataConfig) -> ImageDataset:
     return _split_dataset("digits8", resize(images, config.image_size or 8), labels, 10)
 
 
-# No label facts: whether a folder's images have classes is known only once it is read.
+# No label facts: what a user's folder holds is known only once it is read.
 @DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"))
 def load_image_folder(config: DataConfig) -> ImageDataset:
     """Every image under ``data.path`` (recursively, through symlinked folders), resized so the

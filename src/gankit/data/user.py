@@ -97,7 +97,7 @@ def save_points(points: Tensor, path: Path) -> None:
     np.savetxt(path, points.numpy(), delimiter=",", fmt="%.9g")
 
 
-# No label facts: a file of the user's points says for itself what it holds.
+# No label facts: what a user's file holds is known only once it is read.
 @DATASETS.register("points-file", uses=("path",))
 def load_points_file(config: DataConfig) -> TensorPoints:
     """Points [N, d] from ``data.path``: a CSV of numbers (comma or whitespace separated, one
