@@ -13,7 +13,9 @@ import torch
 
 from gankit.config import DataConfig
 from gankit.data import DATASETS, known_spec
-from gankit.data.spec import Field
+from gankit.data.spec import DataSpec, Field
+from gankit.errors import ConfigError
+from gankit.recipes import RECIPES
 
 LABEL = Field((), torch.int64)
 
@@ -54,16 +56,37 @@ def test_known_spec_of_the_users_translation_folders_says_only_the_pairs():
         assert spec.translation and spec.paired == paired and spec.fields == {}
 
 
-@pytest.mark.parametrize("name", [name for name in DATASETS.names()
-                                  if name not in ("image-folder", "points-file",
-                                                  "paired-folder", "unpaired-folder")])
-def test_the_facts_agree_with_what_the_data_set_loads(name):
+@pytest.fixture(scope="module")
+def loaded_specs() -> dict[str, DataSpec]:
+    """The spec of every shipped data set that loads without the user's files."""
+    return {name: DATASETS[name](DataConfig(name=name)).spec for name in DATASETS.names()
+            if known_spec(name) is not None and not name.endswith("-folder")}
+
+
+def test_the_facts_agree_with_what_each_data_set_loads(loaded_specs):
     """A registration's facts sit on the decorator of the loader: they must say what it builds."""
-    known, built = known_spec(name), DATASETS[name](DataConfig(name=name)).spec
-    assert (known.n_classes, known.translation, known.paired) == (
-        built.n_classes, built.translation, built.paired)
-    labels = {key: field for key, field in built.fields.items() if key.startswith("label")}
-    assert known.fields == labels
+    assert len(loaded_specs) == 12
+    for name, loaded in loaded_specs.items():
+        known = known_spec(name)
+        assert (known.n_classes, known.translation, known.paired) == (
+            loaded.n_classes, loaded.translation, loaded.paired), name
+        labels = {key: field for key, field in loaded.fields.items() if key.startswith("label")}
+        assert known.fields == labels, name
+
+
+def test_every_recipe_judges_the_known_spec_as_it_judges_the_loaded_one(loaded_specs):
+    """The config check (on the facts) refuses exactly the data the built run would refuse,
+    with the same line: no recipe learns at build time what it could have said earlier."""
+    for recipe in RECIPES.names():
+        for name, loaded in loaded_specs.items():
+            verdicts = []
+            for spec in (known_spec(name), loaded):
+                try:
+                    RECIPES[recipe].check_data(spec, name, recipe)
+                    verdicts.append("accepted")
+                except ConfigError as err:
+                    verdicts.append(str(err))
+            assert verdicts[0] == verdicts[1], (recipe, name)
 
 
 def test_a_data_set_from_an_installed_package_trains_from_the_command_line(tmp_path):
