@@ -4,6 +4,8 @@ protocol, input checks, and deterministic training."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,15 @@ def test_retraining_reaches_97_percent_and_reproduces_itself(name):
     _, accuracy = dc.train_classifier(name, seed=0)
     _, again = dc.train_classifier(name, seed=0)
     assert accuracy >= 0.97 and again == accuracy
+
+
+def test_the_retraining_command_answers_and_importing_it_runs_nothing():
+    """``python -m gankit.metrics.digit_classifier`` is the package's ``__main__``; a registry
+    that imports every module of gankit.metrics imports that one too, which must not train."""
+    command = [sys.executable, "-m", "gankit.metrics.digit_classifier", "--help"]
+    help_text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert "--data {digits8,mnist5k}" in help_text
+    imported = subprocess.run([sys.executable, "-c", "import gankit.metrics.digit_classifier."
+                               "__main__ as m; print(m.main.__name__)"],
+                              capture_output=True, text=True, check=True, timeout=60)
+    assert imported.stdout.split() == ["main"] and imported.stderr == ""

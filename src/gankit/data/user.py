@@ -19,8 +19,9 @@ from torch import Tensor
 from torch.utils.data import TensorDataset
 
 from gankit.config import DataConfig
+from gankit.data.distributions import ToyDistribution
 from gankit.data.images import ImageDataset, to_uint8
-from gankit.data.toy import ToyDistribution
+from gankit.data.sources import DATASETS
 from gankit.errors import ConfigError
 
 
@@ -96,6 +97,8 @@ def save_points(points: Tensor, path: Path) -> None:
     np.savetxt(path, points.numpy(), delimiter=",", fmt="%.9g")
 
 
+# No label facts: what a user's file holds is known only once it is read.
+@DATASETS.register("points-file", uses=("path",))
 def load_points_file(config: DataConfig) -> TensorPoints:
     """Points [N, d] from ``data.path``: a CSV of numbers (comma or whitespace separated, one
     point a line, ``#`` comments) or a .npy array, loaded without pickle."""

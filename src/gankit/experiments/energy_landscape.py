@@ -10,7 +10,7 @@ $-d(x)$ (the one DDLS samples, Che et al. 2020) is the *correction* to G, not th
 
 For each data set (PacGAN's grid25 and ring8), one MEG and one non-saturating GAN are trained;
 each model's data-space energy (:meth:`gankit.recipes.base.TwoPlayerRecipe.energy`) is compared
-with the exact log-density (:meth:`gankit.data.toy.GaussianMixture.log_pdf`) by
+with the exact log-density (:meth:`gankit.data.distributions.GaussianMixture.log_pdf`) by
 :func:`compare`: Pearson and Spearman correlations of $-U$ with $\log p$ on a grid over the data's
 box and on points near the data, and how deep the modes lie in the energy.
 """
@@ -28,7 +28,7 @@ from scipy import stats
 from torch import Tensor
 
 from gankit.api import Run, build
-from gankit.data.toy import GaussianMixture
+from gankit.data.distributions import GaussianMixture
 from gankit.experiments.base import EXPERIMENTS, output_paths
 from gankit.plots import save_figure
 from gankit.runlog import write_json

@@ -8,6 +8,8 @@
   0.02, divided by 1.414; the 5x5 grid spaced 2 with std 0.05, divided by 2.828; the swiss roll
   (scikit-learn's, noise 0.25) in the (x, z) plane divided by 7.5.
 - ``gaussian-1d``: N(4, 0.5^2), the 1-D picture of Goodfellow et al. 2014, Fig. 1.
+
+They read no data key beyond those of every run (``uses=()``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from gankit.config import DataConfig
+from gankit.data.sources import DATASETS
 from gankit.data.spec import DataSpec, points_spec
-from gankit.registry import Registry
 
 
 @dataclass
@@ -138,20 +141,36 @@ def grid(values: list[float], std: float, name: str) -> GaussianMixture:
     return GaussianMixture(name, 2, centers, std)
 
 
-# name -> (DataConfig -> data source); each registration says which image keys of DataConfig
-# the source reads (gankit.data): a toy distribution reads none of them.
-DATASETS: Registry = Registry("dataset")
-DATASETS.register("ring8", uses=())(lambda config: ring(8, radius=1.0, std=0.01, name="ring8"))
-DATASETS.register("grid25", uses=())(
-    lambda config: grid([-4, -2, 0, 2, 4], std=0.05, name="grid25"))
-DATASETS.register("wgangp-ring8", uses=())(
-    lambda config: ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
-)
-DATASETS.register("wgangp-grid25", uses=())(
-    lambda config: grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828,
-                        name="wgangp-grid25")
-)
-DATASETS.register("swiss-roll", uses=())(lambda config: SwissRoll("swiss-roll", 2))
-DATASETS.register("gaussian-1d", uses=())(
-    lambda config: GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)
-)
+# PacGAN's mixtures (Lin et al. 2018, Sec. 5.1); each point is labelled with its component.
+
+@DATASETS.register("ring8", uses=(), n_classes=8)
+def ring8(config: DataConfig) -> GaussianMixture:
+    return ring(8, radius=1.0, std=0.01, name="ring8")
+
+
+@DATASETS.register("grid25", uses=(), n_classes=25)
+def grid25(config: DataConfig) -> GaussianMixture:
+    return grid([-4, -2, 0, 2, 4], std=0.05, name="grid25")
+
+
+# WGAN-GP's released toy sets (Gulrajani et al. 2017), with the code's final rescaling.
+
+@DATASETS.register("wgangp-ring8", uses=(), n_classes=8)
+def wgangp_ring8(config: DataConfig) -> GaussianMixture:
+    return ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
+
+
+@DATASETS.register("wgangp-grid25", uses=(), n_classes=25)
+def wgangp_grid25(config: DataConfig) -> GaussianMixture:
+    return grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="wgangp-grid25")
+
+
+@DATASETS.register("swiss-roll", uses=(), n_classes=0)
+def swiss_roll(config: DataConfig) -> SwissRoll:
+    return SwissRoll("swiss-roll", 2)
+
+
+@DATASETS.register("gaussian-1d", uses=(), n_classes=1)
+def gaussian_1d(config: DataConfig) -> GaussianMixture:
+    """Goodfellow et al. 2014, Fig. 1: N(4, 0.5^2), one component (so one class)."""
+    return GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)

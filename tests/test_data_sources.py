@@ -1,0 +1,117 @@
+"""The data set registry (gankit.data.sources): what each data set's facts say before it is
+loaded, that they agree with what it loads, and a data set added from outside gankit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gankit.config import DataConfig
+from gankit.data import DATASETS, known_spec
+from gankit.data.spec import DataSpec, Field
+from gankit.errors import ConfigError
+from gankit.recipes import RECIPES
+
+LABEL = Field((), torch.int64)
+
+
+@pytest.mark.parametrize(("name", "n_classes", "label"), [
+    ("mnist5k", 10, LABEL),
+    ("stacked-mnist", 10, Field((3,), torch.int64)),  # a digit a channel
+    ("grid25", 25, LABEL),
+    ("swiss-roll", 0, None),
+])
+def test_known_spec_says_the_classes_of_examples_before_loading(name, n_classes, label):
+    """What a conditional recipe's config check reads (recipes.cgan.class_count): the classes
+    and the label's shape, with no translation."""
+    spec = known_spec(name)
+    assert (spec.n_classes, spec.fields.get("label")) == (n_classes, label)
+    assert not spec.translation
+
+
+def test_known_spec_of_translation_data_says_pairs_and_their_labels():
+    edges = known_spec("edges2digits")
+    assert edges.translation and edges.paired
+    assert edges.n_classes == 10 and edges.fields == {"label": LABEL}
+    thin = known_spec("thin2thick")
+    assert thin.translation and not thin.paired
+    assert thin.fields == {"label_a": LABEL, "label_b": LABEL}
+
+
+@pytest.mark.parametrize("name", ["image-folder", "points-file", "given", "my.module:factory"])
+def test_known_spec_claims_nothing_for_data_known_only_once_read(name):
+    """The user's files (and a researcher's factory or given data) may or may not hold labels:
+    a recipe that needs them is checked when the run is built, not refused at config time."""
+    assert known_spec(name) is None
+
+
+def test_known_spec_of_the_users_translation_folders_says_only_the_pairs():
+    for name, paired in (("paired-folder", True), ("unpaired-folder", False)):
+        spec = known_spec(name)
+        assert spec.translation and spec.paired == paired and spec.fields == {}
+
+
+@pytest.fixture(scope="module")
+def loaded_specs() -> dict[str, DataSpec]:
+    """The spec of every shipped data set that loads without the user's files."""
+    return {name: DATASETS[name](DataConfig(name=name)).spec for name in DATASETS.names()
+            if known_spec(name) is not None and not name.endswith("-folder")}
+
+
+def test_the_facts_agree_with_what_each_data_set_loads(loaded_specs):
+    """A registration's facts sit on the decorator of the loader: they must say what it builds."""
+    assert len(loaded_specs) == 12
+    for name, loaded in loaded_specs.items():
+        known = known_spec(name)
+        assert (known.n_classes, known.translation, known.paired) == (
+            loaded.n_classes, loaded.translation, loaded.paired), name
+        labels = {key: field for key, field in loaded.fields.items() if key.startswith("label")}
+        assert known.fields == labels, name
+
+
+def test_every_recipe_judges_the_known_spec_as_it_judges_the_loaded_one(loaded_specs):
+    """The config check (on the facts) refuses exactly the data the built run would refuse,
+    with the same line: no recipe learns at build time what it could have said earlier."""
+    for recipe in RECIPES.names():
+        for name, loaded in loaded_specs.items():
+            verdicts = []
+            for spec in (known_spec(name), loaded):
+                try:
+                    RECIPES[recipe].check_data(spec, name, recipe)
+                    verdicts.append("accepted")
+                except ConfigError as err:
+                    verdicts.append(str(err))
+            assert verdicts[0] == verdicts[1], (recipe, name)
+
+
+def test_a_data_set_from_an_installed_package_trains_from_the_command_line(tmp_path):
+    """Another package adds a data set through the entry point group gankit.datasets: one file
+    of its own and its package metadata, no edit of gankit."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "two_points.py").write_text(
+        "import torch\n"
+        "from gankit.data import DATASETS, GaussianMixture\n\n\n"
+        "@DATASETS.register('two-points', n_classes=2)\n"
+        "def two_points(config):\n"
+        "    centers = torch.tensor([[-1.0, 0.0], [1.0, 0.0]])\n"
+        "    return GaussianMixture('two-points', 2, centers, std=0.05)\n")
+    metadata = site / "two_points-1.0.dist-info"
+    metadata.mkdir()
+    (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: two-points\nVersion: 1.0\n")
+    (metadata / "entry_points.txt").write_text("[gankit.datasets]\ntwo-points = two_points\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "gankit", "train", "ring8", "--out", str(run_dir),
+               "--no-progress", "--set", "data.name=two-points", "--set", "train.steps=2",
+               "--set", "data.n_eval=100", "--set", "train.threads=1"]
+    subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=300)
+    evaluation = json.loads((run_dir / "eval.json").read_text())
+    # evaluated as the mixture it is: its two modes are known, so they are counted
+    assert evaluation["step"] == 2 and evaluation["n"] == 100 and "modes" in evaluation
