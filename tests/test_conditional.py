@@ -390,6 +390,28 @@ def test_conditional_recipes_need_labelled_data():
             gankit.build(config, progress=False)
 
 
+@pytest.mark.parametrize("recipe", CONDITIONAL)
+def test_conditional_recipes_refuse_unlabelled_data_at_config_time(recipe, monkeypatch):
+    """check_data reads the labels a data set's spec declares, so `recipe: acgan` on
+    swiss-roll fails when the config is read, not when the run is built."""
+    from gankit.data.spec import images_spec, points_spec
+    from gankit.recipes import RECIPES as RECIPE_CLASSES
+
+    check = RECIPE_CLASSES[recipe].check_data
+    check(points_spec(2, n_classes=8), "ring8", recipe)  # labelled: accepted
+    with pytest.raises(ConfigError, match=f"recipe {recipe} conditions on the class label, "
+                                          f"and this data has no labels"):
+        check(points_spec(2), "swiss-roll", recipe)
+    with pytest.raises(ConfigError, match=r"labels of shape \[3\] per example"):
+        check(images_spec((3, 28, 28), 10, (3,)), "stacked-mnist", recipe)
+    monkeypatch.setattr("gankit.data.known_spec", lambda name: points_spec(2))
+    config = tiny_config(recipe, **({"train": {"reuse_fake": False}} if recipe == "caae"
+                                    else {}))
+    config["data"]["name"] = "swiss-roll"
+    with pytest.raises(ConfigError, match=f"recipe {recipe} conditions on the class label"):
+        build_config(config)
+
+
 def test_conditional_recipes_refuse_one_label_per_channel():
     config = tiny_config("cgan", "digits8")
     config["data"] = {"name": "stacked-mnist", "batch_size": 16, "n_eval": 50}

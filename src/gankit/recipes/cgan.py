@@ -82,6 +82,12 @@ class ConditionalGAN(GAN):
         refuse_unused(config, {"model.pack": 1}, config.recipe,
                       "D judges each example under its own label, so examples are not packed")
 
+    @classmethod
+    def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:
+        """Refuse unlabelled data (and one label per channel) at config time."""
+        super().check_data(spec, data_name, recipe_name)
+        class_count(spec, recipe_name)
+
 
 @RECIPES.register("cgan")
 class CGAN(ConditionalGAN):
