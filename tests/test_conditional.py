@@ -150,7 +150,7 @@ def d_phase_by_hand(run: gankit.Run):
     recipe, ctx = run.recipe, context(run)
     z = ctx.draw(recipe.latent)
     batch = ctx.batch()
-    z = recipe.relabel(z, batch)
+    z = recipe.conditioning.relabel(recipe.layout, z, batch)
     with torch.no_grad():
         return batch, z, recipe.nets["G"](z)
 
@@ -160,7 +160,8 @@ def g_phase_by_hand(run: gankit.Run, seed: int = 1):
     recipe = run.recipe
     z = context(run, seed).draw(recipe.latent)
     with torch.no_grad():
-        return recipe.nets["D"](recipe.nets["G"](z)), recipe.condition(z)
+        return (recipe.nets["D"](recipe.nets["G"](z)),
+                recipe.conditioning.fake_labels(recipe.layout, z))
 
 
 def test_acgan_terms_are_both_sides_class_cross_entropy():
@@ -221,7 +222,7 @@ def test_adc_head_names_class_and_source_in_one_2k_softmax():
     """ADC-GAN (Hou et al. 2022): real (x, y) is class y, a fake is y + K; G takes
     -log C(y+ | x) + log C(y- | x)."""
     run = build("acgan", acgan={"classifier": "adc"})
-    recipe, D, k = run.recipe, run.recipe.nets["D"], run.recipe.n_classes
+    recipe, D, k = run.recipe, run.recipe.nets["D"], run.recipe.conditioning.n_classes
     assert D.heads["class"].out_features == 2 * k
     out = recipe.d_phase(context(run))
     batch, z, fake = d_phase_by_hand(run)
@@ -387,6 +388,28 @@ def test_conditional_recipes_need_labelled_data():
         with pytest.raises(ConfigError, match=f"recipe {recipe} conditions on the class label, "
                                               f"and this data has no labels"):
             gankit.build(config, progress=False)
+
+
+@pytest.mark.parametrize("recipe", CONDITIONAL)
+def test_conditional_recipes_refuse_unlabelled_data_at_config_time(recipe, monkeypatch):
+    """check_data reads the labels a data set's spec declares, so `recipe: acgan` on
+    swiss-roll fails when the config is read, not when the run is built."""
+    from gankit.data.spec import images_spec, points_spec
+    from gankit.recipes import RECIPES as RECIPE_CLASSES
+
+    check = RECIPE_CLASSES[recipe].check_data
+    check(points_spec(2, n_classes=8), "ring8", recipe)  # labelled: accepted
+    with pytest.raises(ConfigError, match=f"recipe {recipe} conditions on the class label, "
+                                          f"and this data has no labels"):
+        check(points_spec(2), "swiss-roll", recipe)
+    with pytest.raises(ConfigError, match=r"labels of shape \[3\] per example"):
+        check(images_spec((3, 28, 28), 10, (3,)), "stacked-mnist", recipe)
+    monkeypatch.setattr("gankit.data.known_spec", lambda name: points_spec(2))
+    config = tiny_config(recipe, **({"train": {"reuse_fake": False}} if recipe == "caae"
+                                    else {}))
+    config["data"]["name"] = "swiss-roll"
+    with pytest.raises(ConfigError, match=f"recipe {recipe} conditions on the class label"):
+        build_config(config)
 
 
 def test_conditional_recipes_refuse_one_label_per_channel():

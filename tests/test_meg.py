@@ -195,6 +195,31 @@ def test_a_few_steps_move_every_network(make_run, data, entropy):
     assert logged <= history[-1].keys()
 
 
+def test_an_estimator_registered_elsewhere_is_chosen_by_its_name(make_run, monkeypatch):
+    """meg.entropy names an entry of ENTROPY_ESTIMATORS, which another package fills through
+    its entry point group: the recipe builds the entry's network and trains it with G."""
+    from gankit.recipes.meg import ENTROPY_ESTIMATORS, EntropyEstimator
+
+    class Spread(EntropyEstimator):  # the log of G's spread, rescaled by a learnt weight
+        network = "S"
+
+        def build(self, model, shape):
+            return nn.Linear(1, 1)
+
+        def estimate(self, net, z, fake, ctx):
+            return net(fake.std(0).mean().log().reshape(1, 1)).sum()
+
+    assert ENTROPY_ESTIMATORS.names() == ["encoder", "jsd"]
+    monkeypatch.setitem(ENTROPY_ESTIMATORS._entries, "spread", Spread)
+    monkeypatch.setitem(ENTROPY_ESTIMATORS._facts, "spread", {})
+    run = meg(make_run, meg={"entropy": "spread"}, train={"steps": 2})
+    assert set(run.recipe.nets) == {"G", "D", "S"}
+    assert run.recipe.optimizers()["g"].networks == ("G", "S")
+    before = run.recipe.nets["S"].weight.clone()
+    assert "entropy" in run.fit()[-1]
+    assert not torch.equal(before, run.recipe.nets["S"].weight)
+
+
 def test_g_loss_is_the_energy_minus_the_weighted_entropy(make_run):
     run = meg(make_run, meg={"entropy_weight": 0.25})
     out = run.recipe.run_phase(Phase("g", "g"), context(run))
@@ -282,7 +307,7 @@ def test_stacked_mnist_meg_changes_only_lambda_and_the_learning_rates():
 
 
 @pytest.mark.parametrize(("overrides", "words"), [
-    (["meg.entropy=mine"], "meg.entropy must be one of jsd, encoder, got 'mine'"),
+    (["meg.entropy=mine"], "meg.entropy must be one of encoder, jsd, got 'mine'"),
     (["meg.gp_weight=-1"], "meg.gp_weight must be >= 0, got -1.0"),
     (["meg.entropy_weight=-0.5"], "meg.entropy_weight must be >= 0, got -0.5"),
     (["loss.name=hinge"], "recipe meg does not use loss.name='hinge'"),

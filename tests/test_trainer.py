@@ -203,6 +203,29 @@ def test_each_phase_moves_only_its_own_network(make_run):
         assert not changed(before[other], after[other]), (i, phase)
 
 
+def test_phases_hand_state_on_within_a_step_and_never_across_steps(make_run):
+    """The trainer hands one fresh StepContext through a step's phases: what the D phase puts
+    in ``ctx.carry`` (the fake batch under reuse_fake) reaches the G phase of the same step,
+    the next step starts empty, and a phase run alone (the view's "one G step") finds nothing."""
+    run = make_run(train={"steps": 2, "n_critic": 2, "reuse_fake": True})
+    seen = []
+    original = run.recipe.run_phase
+
+    def run_phase(phase, ctx):
+        seen.append((phase.name, ctx, set(ctx.carry)))
+        return original(phase, ctx)
+
+    run.recipe.run_phase = run_phase
+    run.fit()
+    run.trainer.train_steps(1, phase="g")
+    assert [(name, keys) for name, _, keys in seen] == [
+        ("d", set()), ("d", {"fake"}), ("g", {"fake"}),
+        ("d", set()), ("d", {"fake"}), ("g", {"fake"}), ("g", set())]
+    contexts = [ctx for _, ctx, _ in seen]
+    assert contexts[0] is contexts[1] is contexts[2] and contexts[2] is not contexts[3]
+    assert not run.trainer.ctx.carry  # the trainer's own context holds no step's state
+
+
 def test_fit_leaves_every_network_trainable(make_run):
     """fit() switches off weight gradients of the network a phase does not step; afterwards a user
     computing D's weight gradients (a probe, fine-tuning) would silently get none."""

@@ -298,7 +298,7 @@ def test_pix2pix_terms_by_hand():
     ctx = run.trainer.ctx
     state = ctx.generator.get_state()
     d_terms = recipe.run_phase(d_phase, ctx).terms
-    a, b, fake = recipe._fake
+    a, b, fake = ctx.carry["translated"]  # handed to the G phase
     ctx.generator.set_state(state)
     batch = ctx.batch()
     assert torch.equal(batch["a"], a) and torch.equal(batch["b"], b)
@@ -364,6 +364,24 @@ def test_cyclegan_terms_by_hand():
     torch.testing.assert_close(2 * lsgan.g_loss(fake_logits), ((fake_logits - 1) ** 2).mean())
     d_terms = recipe.run_phase(recipe.phases()[1], ctx).terms
     assert set(d_terms) == {"d_a", "d_b"}
+
+
+def test_cyclegan_d_step_alone_translates_a_batch_of_its_own():
+    """The browser view's lone D step: no G step handed its translations on, so the D step
+    draws a batch and translates it itself (before, it raised)."""
+    run = tiny_run("thin2thick", cyclegan={"pool_size": 0})
+    recipe, ctx = run.recipe, run.trainer.ctx
+    state = ctx.generator.get_state()
+    terms = recipe.run_phase(recipe.phases()[1], ctx).terms
+    ctx.generator.set_state(state)
+    batch = ctx.batch()
+    a, b = batch["a"], batch["b"]
+    D_A, D_B, lsgan = recipe.nets["D_A"], recipe.nets["D_B"], LOSSES["lsgan"]
+    with torch.no_grad():
+        fake_a, fake_b = recipe.nets["F"](b), recipe.nets["G"](a)
+    torch.testing.assert_close(terms["d_a"], lsgan.d_loss(D_A(a).logits, D_A(fake_a).logits))
+    torch.testing.assert_close(terms["d_b"], lsgan.d_loss(D_B(b).logits, D_B(fake_b).logits))
+    assert run.trainer.train_steps(1, phase="d").keys() == {"d_a", "d_b", "d_loss"}
 
 
 def test_cyclegan_resume_is_bit_exact_with_its_history_pool(tmp_path):

@@ -270,9 +270,10 @@ class Trainer:
                                   f"{phase!r}; its phases are {', '.join(names)}")
             phases = [replace(phases[names.index(phase)], repeats=1)]
         step_losses: list[tuple[str, dict[str, Tensor]]] = []
+        ctx = self.ctx.next_step()  # handed from phase to phase; a lone phase's is empty
         for each in phases:
             for _ in range(each.repeats):
-                step_losses.append((each.name, self._run_phase(each, sums, counts)))
+                step_losses.append((each.name, self._run_phase(each, ctx, sums, counts)))
         self._check_finite(step_losses)
         if phase is None or phase == self.recipe.phases()[-1].name:
             self.step += 1
@@ -348,10 +349,11 @@ class Trainer:
                                                  **describe(self.device)})
         self.logger.text("config", dump_yaml(self.config.to_dict()))
 
-    def _run_phase(self, phase: Phase, sums: dict[str, Tensor],
+    def _run_phase(self, phase: Phase, ctx: StepContext, sums: dict[str, Tensor],
                    counts: dict[str, int]) -> dict[str, Tensor]:
-        """One optimizer step of ``phase``; returns its detached loss terms, which
-        :meth:`_check_finite` inspects once per training step (one host sync, not one a phase)."""
+        """One optimizer step of ``phase`` in the step of ``ctx``; returns its detached loss
+        terms, which :meth:`_check_finite` inspects once per training step (one host sync, not
+        one a phase)."""
         spec = self.specs[phase.optimizer]
         for name, net in self.recipe.nets.items():
             # Only the stepped networks need weight gradients; others still pass input gradients.
@@ -359,7 +361,7 @@ class Trainer:
         # bf16 autocast covers the forward passes; D's outputs and the losses are float32.
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
-            out = self.recipe.run_phase(phase, self.ctx)
+            out = self.recipe.run_phase(phase, ctx)
         loss = sum(out.terms.values())
         optimizer = self.optimizers[phase.optimizer]
         self.last_lr[phase.optimizer] = spec.lr * self.lr_factor() * self.lr_scale

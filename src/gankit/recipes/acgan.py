@@ -34,17 +34,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import Tensor, nn
+from torch import nn
 
 from gankit.config import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
+from gankit.latent_layout import CLASS
 from gankit.losses import class_loss
-from gankit.models import DISCRIMINATORS, DOutput, build_part
-from gankit.models.heads import WithHeads, feature_width
 from gankit.recipes.base import RECIPES, PhaseOutput
-from gankit.recipes.cgan import ConditionalGAN
-from gankit.recipes.gan import GAN
+from gankit.recipes.cgan import ClassCode, ConditionalGAN, class_count
+from gankit.recipes.gan import DHead, Judged
 
 # acgan.classifier: what the class head learns from (the module docstring has each one's math)
 CLASSIFIERS = ("ac", "real", "tac", "adc")
@@ -65,38 +64,25 @@ class ACGANOptions:
                               f"got {self.classifier!r}")
 
 
-@RECIPES.register("acgan")
-class ACGAN(ConditionalGAN):
-    recipe_name = "acgan"
-    Options = ACGANOptions
-    headline = ("d_loss", "g_loss", "d_class", "class_acc_real")
+class ClassHead(DHead):
+    """The class head on D's features (``DOutput.heads["class"]``, and ``"twin"`` under
+    ``tac``) and its cross-entropy terms for both players, weighted by ``weight``."""
 
-    def __init__(self, config: Config, spec: DataSpec) -> None:
-        self.classifier = config.options.classifier  # make_discriminator reads it
-        super().__init__(config, spec)
-        self.class_weight = config.options.class_weight
+    def __init__(self, n_classes: int, classifier: str, weight: float) -> None:
+        self.n_classes, self.classifier, self.weight = n_classes, classifier, weight
 
-    def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
-        body = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
-        width = feature_width(body, spec.shape)
+    def build(self, width: int) -> dict[str, nn.Module]:
         k = self.n_classes
         heads = {"class": nn.Linear(width, 2 * k if self.classifier == "adc" else k)}
         if self.classifier == "tac":
             heads["twin"] = nn.Linear(width, k)
-        return WithHeads(body, heads)
+        return heads
 
-    def judge(self, x: Tensor, labels: Tensor | None) -> DOutput:
-        """D(x) with its class head: the labels enter the loss, not D."""
-        return self.nets["D"](x)
-
-    def landscape(self, x: Tensor) -> tuple[Tensor, str]:
-        return GAN.landscape(self, x)
-
-    def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
-                     z: Tensor, fake: Tensor) -> PhaseOutput:
+    def d_terms(self, judged: Judged) -> PhaseOutput:
         """The head's cross-entropy on the real batch, and on the fakes as ``classifier``
-        says; the fakes' classes are the real batch's (relabel)."""
-        real_logits, labels, asked = out_real.heads["class"], batch["label"], self.condition(z)
+        says; the fakes' classes are the real batch's (ClassCode.relabel)."""
+        real_logits, labels = judged.out_real.heads["class"], judged.labels
+        out_fake, asked = judged.out_fake, judged.codes[CLASS]
         loss = class_loss(real_logits, labels)
         terms = {}
         if self.classifier == "ac":
@@ -104,21 +90,34 @@ class ACGAN(ConditionalGAN):
         elif self.classifier == "adc":  # the fakes' classes are the second K outputs
             loss = loss + class_loss(out_fake.heads["class"], asked + self.n_classes)
         elif self.classifier == "tac":
-            terms["d_twin"] = self.class_weight * class_loss(out_fake.heads["twin"], asked)
+            terms["d_twin"] = self.weight * class_loss(out_fake.heads["twin"], asked)
         accuracy = (real_logits[:, :self.n_classes].argmax(1) == labels).float().mean()
-        return PhaseOutput({"d_class": self.class_weight * loss, **terms},
+        return PhaseOutput({"d_class": self.weight * loss, **terms},
                            {"class_acc_real": accuracy.detach()})
 
-    def g_side_terms(self, out_fake: DOutput, z: Tensor, fake: Tensor) -> PhaseOutput:
+    def g_terms(self, judged: Judged) -> PhaseOutput:
         """G is rewarded when the head names the class it was asked for (as a real one, y+,
         under ``adc``), and under ``tac`` when the twin cannot."""
-        logits, asked = out_fake.heads["class"], self.condition(z)
+        logits, asked = judged.out_fake.heads["class"], judged.codes[CLASS]
         g_class = class_loss(logits, asked)
         terms = {}
         if self.classifier == "adc":  # -log C(y+ | x) + log C(y- | x)
             g_class = g_class - class_loss(logits, asked + self.n_classes)
         elif self.classifier == "tac":
-            terms["g_twin"] = -self.class_weight * class_loss(out_fake.heads["twin"], asked)
+            terms["g_twin"] = -self.weight * class_loss(judged.out_fake.heads["twin"], asked)
         accuracy = (logits[:, :self.n_classes].argmax(1) == asked).float().mean().detach()
-        return PhaseOutput({"g_class": self.class_weight * g_class, **terms},
+        return PhaseOutput({"g_class": self.weight * g_class, **terms},
                            {"class_acc_fake": accuracy})
+
+
+@RECIPES.register("acgan")
+class ACGAN(ConditionalGAN):
+    """CGAN's class code for G, an unconditional D with the class head."""
+
+    Options = ACGANOptions
+    headline = ("d_loss", "g_loss", "d_class", "class_acc_real")
+
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        n_classes, options = class_count(spec, config.recipe), config.options
+        super().__init__(config, spec, ClassCode(n_classes),
+                         [ClassHead(n_classes, options.classifier, options.class_weight)])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -53,7 +53,14 @@ class PhaseOutput:
 
 @dataclass
 class StepContext:
-    """What a phase may draw on: the data, the device and the one seeded random generator.
+    """What a phase may draw on: the data, the device, the one seeded random generator, and
+    what the step's earlier phases handed on (:attr:`carry`).
+
+    The trainer makes one for each training step (:meth:`next_step`) and hands it to every
+    phase of that step, so a phase writes into ``carry`` what a later phase reads (the D
+    phase's fake batch for the G phase under ``train.reuse_fake``); nothing in it outlives the
+    step. A phase run alone (the browser view's "one G step") finds ``carry`` empty and draws
+    what it needs itself. State that must outlive a step lives in ``Recipe.nets`` instead.
 
     Under torchrun every process draws the global batch from the same stream and keeps its
     shard (:mod:`gankit.distributed`), so draws go through :meth:`draw`.
@@ -66,6 +73,11 @@ class StepContext:
     channels_last: bool = False  # image batches [N, C, H, W] in channels-last memory
     rank: int = 0
     world_size: int = 1
+    carry: dict[str, Any] = field(default_factory=dict)  # this step's phases to later ones
+
+    def next_step(self) -> StepContext:
+        """The context of a new training step: the same data and streams, an empty carry."""
+        return replace(self, carry={})
 
     def draw(self, sampler: Callable[[int, torch.Generator], Tensor],
              n: int | None = None) -> Tensor:
@@ -155,7 +167,8 @@ class Recipe(nn.Module, ABC):
 
     @abstractmethod
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
-        """Loss terms of one repeat of ``phase``; never calls backward() or step()."""
+        """Loss terms of one repeat of ``phase``; never calls backward() or step(). What a
+        later phase of the step needs goes into ``ctx.carry``, not into an attribute."""
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str] | None:
         """What D says at points x [N, ...], drawn under the samples in snapshots: (values [N],

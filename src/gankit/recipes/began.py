@@ -72,8 +72,6 @@ class BEGAN(TwoPlayerRecipe):
                                    "balance": EquilibriumControl()})
         self.keep_generator_average()
         self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k
-        # L(x) of the latest D step and L(G(z_G)) of the latest G step, for k_t and M.
-        self._last_real_loss = self._last_fake_loss = torch.zeros(())
 
     headline = ("d_loss", "g_loss", "k", "convergence_m")
 
@@ -89,26 +87,24 @@ class BEGAN(TwoPlayerRecipe):
             with torch.no_grad():
                 fake = G(z)
             real_loss, fake_loss = self.energy(real).mean(), self.energy(fake).mean()
-            self._last_real_loss = real_loss.detach()
+            ctx.carry["real_energy"] = real_loss.detach()  # L(x), for the G phase's k and M
             return PhaseOutput({"d_loss": real_loss - k * fake_loss},
                                {"ae_real": real_loss.detach(), "ae_fake": fake_loss.detach()})
         fake_loss = self.energy(G(z)).mean()
+        if "real_energy" in ctx.carry:  # the step's last D repeat
+            real_loss = ctx.carry["real_energy"]
+        else:  # a G step run alone: L(x) of a batch of its own
+            with torch.no_grad():
+                real_loss = self.energy(ctx.real_batch()).mean()
         # k_t follows the global batch: under torchrun every process updates it from the
         # energies averaged over all shards, so k_t stays the same everywhere (and as on 1).
-        means = distributed.average({"real": self._last_real_loss, "fake": fake_loss.detach()},
+        means = distributed.average({"real": real_loss, "fake": fake_loss.detach()},
                                     ctx.world_size)
-        self._last_real_loss, self._last_fake_loss = means["real"], means["fake"]
-        balance = self.gamma * self._last_real_loss - self._last_fake_loss
-        return PhaseOutput({"g_loss": fake_loss},
-                           {"k": k.clone(), "convergence_m": self._last_real_loss + balance.abs()})
-
-    @torch.no_grad()
-    def after_step(self, phase: Phase) -> None:
-        super().after_step(phase)  # G's weight average
-        if phase.name == "g":  # k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)
-            k = self.nets["balance"].k
-            balance = self.gamma * self._last_real_loss - self._last_fake_loss
-            k.copy_((k + self.lambda_k * balance).clamp(0, 1))
+        balance = self.gamma * means["real"] - means["fake"]
+        stats = {"k": k.clone(), "convergence_m": means["real"] + balance.abs()}
+        with torch.no_grad():  # k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)
+            k.copy_((k + self.lambda_k * balance).clamp(0, 1))  # G's loss does not read k
+        return PhaseOutput({"g_loss": fake_loss}, stats)
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
         return self.energy(x), "auto-encoder loss L(x)"

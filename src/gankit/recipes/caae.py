@@ -94,6 +94,12 @@ class CAAE(Recipe):
                    "terms weighted by the caae section")
         check_part(DISCRIMINATORS, config.model, "discriminator")
 
+    @classmethod
+    def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:
+        """Refuse unlabelled data (and one label per channel) at config time."""
+        super().check_data(spec, data_name, recipe_name)
+        class_count(spec, recipe_name)
+
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__()
         self.n_classes = class_count(spec, "caae")

@@ -5,24 +5,22 @@ $\min_G \max_D \mathbb E_{x, y} \log D(x \mid y) + \mathbb E_{z, y} \log(1 - D(G
 the one-hot concatenated to x (:class:`~gankit.models.conditional.LabelInput`). Any loss of
 :data:`gankit.losses.LOSSES` plays the game; the D step draws its fakes with the real batch's
 labels, so D compares the two sides class by class and a gradient penalty's interpolates have
-one label. :class:`ConditionalGAN` is what the class-conditional recipes share (``acgan``,
-``projection``): the class code, the labelled-data check and the class-wise pictures.
+one label. :class:`ClassCode`, the class as G's code, is the part every class-conditional
+recipe composes (``acgan`` with D unconditional, ``projection`` with its own D);
+:class:`ConditionalGAN` is what they share besides: the labelled-data check and an unpacked D.
 """
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, refuse_unused
+from gankit.config import Config, ModelConfig, refuse_unused
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.latent_layout import CLASS, Code, LatentLayout
-from gankit.losses import d_display
-from gankit.models import DISCRIMINATORS, DOutput, build_part
 from gankit.models.conditional import LabelInput, label_input_shape
 from gankit.recipes.base import RECIPES
-from gankit.recipes.gan import GAN
+from gankit.recipes.gan import GAN, Conditioning
 
 
 def class_count(spec: DataSpec, recipe: str) -> int:
@@ -40,54 +38,60 @@ def class_count(spec: DataSpec, recipe: str) -> int:
     return spec.n_classes
 
 
-class ConditionalGAN(GAN):
-    """A GAN whose G takes the class as a one-hot code after the noise (latent_dim + K wide)."""
+class ClassCode(Conditioning):
+    """G takes the class as a one-hot code after the noise (latent_dim + K wide), and D sees
+    the fakes under the real batch's classes; D itself judges x alone (AC-GAN, whose class
+    head names the class instead)."""
 
-    recipe_name = "cgan"  # the config name, for messages
+    def __init__(self, n_classes: int) -> None:
+        self.n_classes = n_classes
+
+    def codes(self) -> tuple[Code, ...]:
+        return (Code(CLASS, self.n_classes),)
+
+    def fake_labels(self, layout: LatentLayout, z: Tensor) -> Tensor:
+        return layout.values(z)[CLASS]
+
+    def real_labels(self, batch: dict[str, Tensor]) -> Tensor:
+        return batch["label"]
+
+    def relabel(self, layout: LatentLayout, z: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        return layout.with_values(z, {CLASS: batch["label"]})
+
+
+class LabelInputClass(ClassCode):
+    """CGAN's D(x | y) = D([x, onehot(y)]): the registered D, built for K more input
+    channels (:class:`~gankit.models.conditional.LabelInput`)."""
+
+    labels_reach_d = True
+
+    def input_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return label_input_shape(shape, self.n_classes)
+
+    def wrap(self, body: nn.Module, shape: tuple[int, ...], model: ModelConfig) -> nn.Module:
+        return LabelInput(body, self.n_classes)
+
+
+class ConditionalGAN(GAN):
+    """What the class-conditional GAN recipes share: they learn from labelled data only, and
+    D judges each example under its own label, so examples are not packed."""
 
     @classmethod
     def check_config(cls, config: Config) -> None:
         super().check_config(config)
-        refuse_unused(config, {"model.pack": 1}, cls.recipe_name,
+        refuse_unused(config, {"model.pack": 1}, config.recipe,
                       "D judges each example under its own label, so examples are not packed")
 
-    def __init__(self, config: Config, spec: DataSpec) -> None:
-        self.n_classes = class_count(spec, self.recipe_name)
-        super().__init__(config, spec)
-
-    def make_layout(self, config: Config, spec: DataSpec) -> LatentLayout:
-        return LatentLayout(config.model.latent_dim, (Code(CLASS, self.n_classes),))
-
-    def judge(self, x: Tensor, labels: Tensor | None) -> DOutput:
-        """D(x, y): the conditional D takes the labels with the inputs."""
-        return self.nets["D"](x, labels)
-
-    def condition(self, z: Tensor) -> Tensor:
-        return self.layout.values(z)[CLASS]
-
-    def real_condition(self, batch: dict[str, Tensor]) -> Tensor:
-        return batch["label"]
-
-    def relabel(self, z: Tensor, batch: dict[str, Tensor]) -> Tensor:
-        return self.layout.with_values(z, {CLASS: batch["label"]})
-
-    def latent_energy(self, temperature: float = 1.0) -> None:
-        """None: an energy over z would move the one-hot code with the noise."""
-        return None
-
-    def landscape(self, x: Tensor) -> tuple[Tensor, str]:
-        """max over y of D(x | y): where D sees data of some class."""
-        scores = torch.stack([self.judge(x, torch.full((len(x),), k, device=x.device)).logits
-                              for k in range(self.n_classes)])  # [K, N]
-        label = "D(x | y)" if self.loss.probabilistic else "critic D(x | y)"
-        return d_display(scores.max(0).values, self.loss), f"max over y of {label}"
+    @classmethod
+    def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:
+        """Refuse unlabelled data (and one label per channel) at config time."""
+        super().check_data(spec, data_name, recipe_name)
+        class_count(spec, recipe_name)
 
 
 @RECIPES.register("cgan")
 class CGAN(ConditionalGAN):
-    """D(x | y) = D([x, onehot(y)]): the registered D, built for K more input channels."""
+    """The class as G's code and as D's input."""
 
-    def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
-        shape = label_input_shape(spec.shape, self.n_classes)
-        return LabelInput(build_part(DISCRIMINATORS, config.model, "discriminator", shape),
-                          self.n_classes)
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        super().__init__(config, spec, LabelInputClass(class_count(spec, config.recipe)))

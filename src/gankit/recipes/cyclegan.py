@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from torch import Tensor, nn
+import torch
+from torch import nn
 
 from gankit.config import Config
 from gankit.data.spec import DataSpec
@@ -95,8 +96,6 @@ class CycleGAN(TranslationRecipe):
         })
         self.side = shape_a[1]
         self.loss = LOSSES[config.loss.name]
-        # the batch and its translations of the G step, for the D step that follows
-        self._step: tuple[Tensor, Tensor, Tensor, Tensor] | None = None
 
     def describe(self) -> list[str]:
         D = self.nets["D_B"]
@@ -117,7 +116,7 @@ class CycleGAN(TranslationRecipe):
         a, b = batch["a"], batch["b"]
         G, F, options = self.nets["G"], self.nets["F"], self.options
         fake_b, fake_a = G(a), F(b)
-        self._step = (a, b, fake_a.detach(), fake_b.detach())
+        ctx.carry["translated"] = (a, b, fake_a.detach(), fake_b.detach())  # for the D step
         paired = self.spec.paired
         terms = {
             "g_gan": options.gan_weight * (self.loss.g_loss(self.nets["D_B"](fake_b).logits)
@@ -136,10 +135,15 @@ class CycleGAN(TranslationRecipe):
 
     def d_phase(self, ctx: StepContext) -> PhaseOutput:
         """Each D on the G step's real batch and on what its history shows for the new
-        translations (with lsgan, the reference's 0.5 (MSE real + MSE fake) per D)."""
-        if self._step is None:
-            raise RuntimeError("cyclegan's D step runs after its G step")
-        (a, b, fake_a, fake_b), self._step = self._step, None
+        translations (with lsgan, the reference's 0.5 (MSE real + MSE fake) per D); a D step
+        run alone draws a batch and translates it itself."""
+        if "translated" in ctx.carry:
+            a, b, fake_a, fake_b = ctx.carry["translated"]
+        else:
+            batch = ctx.batch()
+            a, b = batch["a"], batch["b"]
+            with torch.no_grad():
+                fake_a, fake_b = self.nets["F"](b), self.nets["G"](a)
         shown_a = self.nets["pool_a"].query(fake_a, ctx)
         shown_b = self.nets["pool_b"].query(fake_b, ctx)
         d_a = self.loss.d_loss(self.nets["D_A"](a).logits, self.nets["D_A"](shown_a).logits)

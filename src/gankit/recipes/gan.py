@@ -1,16 +1,30 @@
-"""The unconditional GAN: one generator, one discriminator, an adversarial loss and penalties."""
+"""The GAN family: one generator, one discriminator, an adversarial loss and penalties, and the
+parts that a conditional or structured GAN composes into it.
+
+A GAN of this family differs from the plain one by two kinds of part, given to :class:`GAN`:
+
+- a :class:`Conditioning`, how a class label reaches G and D: not at all here; as an input of D
+  (CGAN) or a projection on D's features (:mod:`gankit.recipes.cgan`,
+  :mod:`gankit.recipes.projection`); or only as G's class code, D judging x alone (AC-GAN);
+- :class:`DHead` parts, each a head on D's features with the terms it adds to both players,
+  read from the D passes the adversarial loss makes anyway (AC-GAN's class head in
+  :mod:`gankit.recipes.acgan`, InfoGAN's Q head in :mod:`gankit.recipes.infogan`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.config import Config, ModelConfig
 from gankit.data.spec import DataSpec
-from gankit.latent_layout import LatentLayout
+from gankit.latent_layout import Code, LatentLayout
 from gankit.losses import (
     LOSSES,
     bce_d_loss,
@@ -19,8 +33,81 @@ from gankit.losses import (
     pull_away_term,
 )
 from gankit.models import DISCRIMINATORS, GENERATORS, DOutput, build_part, check_part
+from gankit.models.heads import WithHeads, feature_width
 from gankit.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
+
+if TYPE_CHECKING:
+    from gankit.evaluation.samplers import Energy
+
+
+class Conditioning:
+    """How a class label reaches G and D; this one is no condition at all: G takes noise alone
+    and D judges x alone. The conditional GANs give a subclass (:mod:`gankit.recipes.cgan`)."""
+
+    n_classes: int = 0  # classes of the label; 0: unconditional
+    labels_reach_d: bool = False  # whether D's verdict on x depends on the label
+
+    def codes(self) -> tuple[Code, ...]:
+        """The codes of G's latent after its noise (the class, for a class-conditional G)."""
+        return ()
+
+    def input_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The input shape D's body is built for, from one example's ``shape``."""
+        return shape
+
+    def wrap(self, body: nn.Module, shape: tuple[int, ...], model: ModelConfig) -> nn.Module:
+        """D from its body (with any heads) built for inputs of ``shape``: the body itself."""
+        return body
+
+    def judge(self, D: nn.Module, x: Tensor, labels: Tensor | None) -> DOutput:
+        """D's output for inputs x as D takes them (packed) under the class ``labels``."""
+        return D(x, labels) if self.labels_reach_d else D(x)
+
+    def fake_labels(self, layout: LatentLayout, z: Tensor) -> Tensor | None:
+        """The class of each G(z), which D judges it under: None without a class."""
+        return None
+
+    def real_labels(self, batch: dict[str, Tensor]) -> Tensor | None:
+        """The class of each real example of ``batch``: None without a class."""
+        return None
+
+    def relabel(self, layout: LatentLayout, z: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """The D step's latents given its real batch: unchanged here; a conditional GAN gives
+        the fakes the real batch's labels, so both sides show D the same classes."""
+        return z
+
+
+@dataclass
+class Judged:
+    """What a D head's terms read from one phase's D passes, so that no term makes a second
+    pass over the same inputs."""
+
+    D: nn.Module  # for a term that judges another view of the fakes (InfoGAN's invariance)
+    fake: Tensor  # G(z): detached in the D phase, with its graph in the G phase
+    out_fake: DOutput  # D(fake)
+    codes: dict[str, Tensor]  # the value of each code of z (LatentLayout.values): G's asked class
+    out_real: DOutput | None = None  # D(real), in the D phase
+    labels: Tensor | None = None  # the real batch's classes, in the D phase of labelled data
+
+
+class DHead(ABC):
+    """A head on D's features and the loss terms it adds to both players."""
+
+    codes: tuple[Code, ...] = ()  # codes of G's latent the head reads back (InfoGAN's)
+
+    @abstractmethod
+    def build(self, width: int) -> dict[str, nn.Module]:
+        """The head's networks on D's features [N, width], by the name D's output gives them
+        (``DOutput.heads``)."""
+
+    @abstractmethod
+    def d_terms(self, judged: Judged) -> PhaseOutput:
+        """The head's terms and statistics in the D phase."""
+
+    @abstractmethod
+    def g_terms(self, judged: Judged) -> PhaseOutput:
+        """The head's terms and statistics in the G phase."""
 
 
 @RECIPES.register("gan")
@@ -28,19 +115,26 @@ class GAN(TwoPlayerRecipe):
     """Alternating D and G phases of Goodfellow et al. 2014, Algorithm 1 (k = n_critic).
 
     The D phase minimizes the loss's D objective (+ lambda * gradient penalty for WGAN-GP); the G
-    phase minimizes the G objective. The prior is z ~ N(0, I). With ``model.pack = m`` > 1, D
+    phase minimizes the G objective. The prior is z ~ N(0, I) (``noise``: U(-1, 1), InfoGAN's),
+    then the codes of the ``conditioning`` and the ``heads``. With ``model.pack = m`` > 1, D
     judges packs of m samples stacked along the first data axis (PacGAN, Lin et al. 2018), which
     penalizes a generator whose samples lack the data's diversity.
     """
 
-    def __init__(self, config: Config, spec: DataSpec) -> None:
+    headline = ("d_loss", "g_loss", "critic_w1")
+
+    def __init__(self, config: Config, spec: DataSpec, conditioning: Conditioning | None = None,
+                 heads: Sequence[DHead] = (), noise: str = "normal") -> None:
         super().__init__(config)
+        self.conditioning = conditioning or Conditioning()
+        self.d_heads = tuple(heads)
+        codes = self.conditioning.codes() + tuple(c for head in self.d_heads for c in head.codes)
+        self.layout = LatentLayout(config.model.latent_dim, codes, noise)
         self.pack_size = config.model.pack
-        self.layout = self.make_layout(config, spec)
         # G takes the whole latent, noise and codes: latent_dim is the noise's width.
         g_model = replace(config.model, latent_dim=self.layout.width)
         generator = build_part(GENERATORS, g_model, "generator", spec.shape)
-        discriminator = self.make_discriminator(config, spec)
+        discriminator = self.build_discriminator(config.model, spec.shape)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
         self.keep_generator_average()
         self.loss = LOSSES[config.loss.name]
@@ -52,48 +146,17 @@ class GAN(TwoPlayerRecipe):
         self.gp_weight = config.loss.gp_weight  # lambda in WGAN-GP
         self.d_clip = config.loss.clip  # c in WGAN
         self.reuse_fake = config.train.reuse_fake
-        self._fake: tuple[Tensor, Tensor] | None = None  # the last D step's (z, G(z)) to reuse
 
-    headline = ("d_loss", "g_loss", "critic_w1")
-
-    # --- what a conditional or structured GAN changes (gankit.recipes.cgan, acgan, ...)
-
-    def make_layout(self, config: Config, spec: DataSpec) -> LatentLayout:
-        """The latent's parts: N(0, I) noise of ``model.latent_dim`` alone."""
-        return self.layout
-
-    def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
-        """D(x) -> DOutput, from the registries (a pack of m examples under PacGAN)."""
-        return build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
-
-    def judge(self, x: Tensor, labels: Tensor | None) -> DOutput:
-        """D's output for inputs x as D takes them (packed) under the condition ``labels``
-        (the class of each example; None where D is unconditional)."""
-        return self.nets["D"](x)
-
-    def condition(self, z: Tensor) -> Tensor | None:
-        """The labels D judges G(z) under: None for an unconditional D."""
-        return None
-
-    def real_condition(self, batch: dict[str, Tensor]) -> Tensor | None:
-        """The labels D judges a real batch under: None for an unconditional D."""
-        return None
-
-    def relabel(self, z: Tensor, batch: dict[str, Tensor]) -> Tensor:
-        """The D step's latents given its real batch: unchanged here; a conditional GAN gives
-        the fakes the real batch's labels, so both sides show D the same classes."""
-        return z
-
-    def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
-                     z: Tensor, fake: Tensor) -> PhaseOutput:
-        """Terms of D's heads (AC-GAN's class log-likelihood, InfoGAN's MI bound) in the D
-        phase, from the same D passes as the adversarial loss (``fake``: G(z), detached, for
-        a term that needs another view of it); none here."""
-        return PhaseOutput({})
-
-    def g_side_terms(self, out_fake: DOutput, z: Tensor, fake: Tensor) -> PhaseOutput:
-        """Terms of D's heads in the G phase (``fake``: G(z) with its graph); none here."""
-        return PhaseOutput({})
+    def build_discriminator(self, model: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+        """D(x) -> DOutput from the registries (a pack of m examples under PacGAN), for the
+        inputs the conditioning gives it, with the heads' networks on its features."""
+        inputs = self.conditioning.input_shape(shape)
+        D = build_part(DISCRIMINATORS, model, "discriminator", inputs)
+        if self.d_heads:
+            width = feature_width(D, inputs)
+            D = WithHeads(D, {name: net for head in self.d_heads
+                              for name, net in head.build(width).items()})
+        return self.conditioning.wrap(D, inputs, model)
 
     @classmethod
     def check_config(cls, config: Config) -> None:
@@ -102,6 +165,10 @@ class GAN(TwoPlayerRecipe):
     @property
     def batch_multiple(self) -> tuple[int, str]:
         return self.pack_size, "model.pack"
+
+    def judge(self, x: Tensor, labels: Tensor | None) -> DOutput:
+        """D's output for inputs x as D takes them (packed) under the class ``labels``."""
+        return self.conditioning.judge(self.nets["D"], x, labels)
 
     def pack(self, x: Tensor) -> Tensor:
         """[N, C, ...] -> [N / m, m * C, ...]: m consecutive samples become one input of D."""
@@ -121,6 +188,11 @@ class GAN(TwoPlayerRecipe):
         PacGAN."""
         return -self.critic(x)
 
+    def latent_energy(self, temperature: float = 1.0) -> Energy | None:
+        """None where z holds codes (a class, InfoGAN's): an energy over z would move the codes
+        with the noise."""
+        return None if self.layout.codes else super().latent_energy(temperature)
+
     def generator_loss_at(self, x: Tensor) -> Tensor:
         """The loss's generator term at D's verdicts on x (unconditional, packs of m points):
         the saturating minimax loss's arrows vanish where D is sure, the non-saturating
@@ -128,25 +200,46 @@ class GAN(TwoPlayerRecipe):
         return self.loss.g_loss(self.score_packs(x))
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str]:
-        label = "D(x)" if self.loss.probabilistic else "critic D(x)"
-        return d_display(self.critic(x), self.loss), label
+        """D(x); where D judges under a class, max over y of D(x | y): where D sees data of some
+        class."""
+        critic = "" if self.loss.probabilistic else "critic "
+        if not self.conditioning.labels_reach_d:
+            return d_display(self.critic(x), self.loss), f"{critic}D(x)"
+        scores = torch.stack([self.judge(x, torch.full((len(x),), k, device=x.device)).logits
+                              for k in range(self.conditioning.n_classes)])  # [K, N]
+        return d_display(scores.max(0).values, self.loss), f"max over y of {critic}D(x | y)"
+
+    def head_terms(self, judged: Judged, phase: str) -> PhaseOutput:
+        """The terms and statistics of every D head in ``phase`` ("d" or "g"), in order."""
+        terms, stats = {}, {}
+        for head in self.d_heads:
+            out = head.d_terms(judged) if phase == "d" else head.g_terms(judged)
+            terms |= out.terms
+            stats |= out.stats
+        return PhaseOutput(terms, stats)
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
-        if phase.name == "d":
-            return self.d_phase(ctx)
-        if self._fake is not None:  # G(z) of the last D step, its graph recorded (reuse_fake)
-            (z, fake), self._fake = self._fake, None
+        return self.d_phase(ctx) if phase.name == "d" else self.g_phase(ctx)
+
+    def g_phase(self, ctx: StepContext) -> PhaseOutput:
+        """G's loss at D's verdicts on G(z), plus the heads' and the feature terms."""
+        if "fake" in ctx.carry:  # the step's last D repeat's G(z), its graph recorded
+            z, fake = ctx.carry["fake"]
         else:
             z = ctx.draw(self.latent)
             fake = self.nets["G"](z)
-        out_fake = self.judge(self.pack(fake), self.condition(z))  # one D pass: all outputs
-        side = self.g_side_terms(out_fake, z, fake)
-        terms = {"g_loss": self.loss.g_loss(out_fake.logits), **side.terms}
+        out_fake = self.judge(self.pack(fake), self.conditioning.fake_labels(self.layout, z))
+        terms = {"g_loss": self.loss.g_loss(out_fake.logits)}  # one D pass: all outputs
+        side = PhaseOutput({})
+        if self.d_heads:
+            side = self.head_terms(Judged(self.nets["D"], fake, out_fake,
+                                          self.layout.values(z)), "g")
+            terms |= side.terms
         if self.feature_matching > 0:
             with torch.no_grad():
                 batch = ctx.batch()
                 real_features = self.judge(self.pack(batch["x"]),
-                                           self.real_condition(batch)).features
+                                           self.conditioning.real_labels(batch)).features
             terms["g_fm"] = self.feature_matching * feature_matching_loss(
                 real_features, out_fake.features)
         if self.pull_away > 0:
@@ -154,24 +247,29 @@ class GAN(TwoPlayerRecipe):
         return PhaseOutput(terms, side.stats)
 
     def d_phase(self, ctx: StepContext) -> PhaseOutput:
-        """D's loss on a real and a generated batch, plus the configured penalties."""
-        G = self.nets["G"]
+        """D's loss on a real and a generated batch, plus the heads' terms and the configured
+        penalties."""
+        G, conditioning = self.nets["G"], self.conditioning
         z = ctx.draw(self.latent)  # [N, layout width]
         batch = ctx.batch()
-        real, z = batch["x"], self.relabel(z, batch)
+        real, z = batch["x"], conditioning.relabel(self.layout, z, batch)
         if self.reuse_fake:  # G's graph is recorded (Phase.records_graph_of) for the G step
             fake = G(z)
-            self._fake = (z, fake)
+            ctx.carry["fake"] = (z, fake)
             fake = fake.detach()
         else:
             with torch.no_grad():
                 fake = G(z)
-        labels = self.real_condition(batch)  # the fakes' too, after relabel()
+        labels = conditioning.real_labels(batch)  # the fakes' too, after relabel()
         out_real = self.judge(self.pack(real), labels)
-        out_fake = self.judge(self.pack(fake), self.condition(z))
+        out_fake = self.judge(self.pack(fake), conditioning.fake_labels(self.layout, z))
         d_real, d_fake = out_real.logits, out_fake.logits  # [N/m], [N/m]
-        side = self.d_side_terms(out_real, out_fake, batch, z, fake)
-        terms = {"d_loss": self.d_loss(d_real, d_fake), **side.terms}
+        terms = {"d_loss": self.d_loss(d_real, d_fake)}
+        side = PhaseOutput({})
+        if self.d_heads:
+            side = self.head_terms(Judged(self.nets["D"], fake, out_fake, self.layout.values(z),
+                                          out_real, labels), "d")
+            terms |= side.terms
 
         def packed_logits(x: Tensor) -> Tensor:  # penalties act on D's (packed) inputs
             return self.judge(x, labels).logits

@@ -2,7 +2,7 @@ r"""InfoGAN, Chen et al. 2016: codes that G must keep recoverable, found without
 
 G takes $[z, c]$ with codes $c$ drawn from their priors, and both players add
 $-\lambda L_I(G, Q)$, $L_I = \mathbb E_{c, x \sim G(z, c)} \log Q(c \mid x) + H(c) \le I(c;
-G(z, c))$ (eq. 4-6), to their losses: D's shared body with the Q head (``nets["D"].heads["q"]``,
+G(z, c))$ (eq. 4-6), to their losses: D's shared body with the Q head (:class:`QHead`,
 Sec. 5: "Q and D share all convolutional layers") in the D phase on detached fakes, G in the G
 phase, as openai/InfoGAN does. Codes are recipe options: ``infogan.categorical`` (the class
 counts of any number of Cat(K) codes, named cat0, cat1, ...) and ``infogan.continuous`` (how many
@@ -22,12 +22,11 @@ from torch import Tensor, nn
 from gankit.config import MAX_LIST, Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.latent_layout import NOISES, Code, LatentLayout
-from gankit.models import DISCRIMINATORS, DOutput, build_part
-from gankit.models.heads import WithHeads, feature_width, mlp_head
+from gankit.latent_layout import NOISES, Code
+from gankit.models.heads import mlp_head
 from gankit.mutual_information import categorical_code_bound, continuous_code_bound
 from gankit.recipes.base import RECIPES, PhaseOutput
-from gankit.recipes.gan import GAN
+from gankit.recipes.gan import GAN, DHead, Judged
 from gankit.transforms import random_similarity
 
 
@@ -63,57 +62,24 @@ class InfoGANOptions:
                               f"got {self.noise!r}")
 
 
-@RECIPES.register("infogan")
-class InfoGAN(GAN):
-    Options = InfoGANOptions
-    headline = ("d_loss", "g_loss", "info_bound", "code_acc")
+class QHead(DHead):
+    """Q(c | x) on D's features (``DOutput.heads["q"]``): the logits of each categorical code,
+    then the mean of each continuous one; its terms are -lambda L_I for both players, and the
+    invariance term where ``options.invariance_weight`` > 0."""
 
-    def __init__(self, config: Config, spec: DataSpec) -> None:
-        self.options = config.options
-        if self.options.invariance_weight > 0 and len(spec.shape) != 3:
-            raise ConfigError(f"infogan.invariance_weight rotates and zooms images; data "
-                              f"{config.data.name} has examples of shape {tuple(spec.shape)}")
-        super().__init__(config, spec)
+    def __init__(self, options: InfoGANOptions) -> None:
+        self.options = options
+        codes = [Code(f"cat{i}", k) for i, k in enumerate(options.categorical)]
+        self.codes = (*codes, *(Code(f"cont{i}") for i in range(options.continuous)))
 
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        super().check_config(config)
-        if config.model.pack > 1:
-            raise ConfigError(f"recipe infogan reads each sample's codes back from it, so "
-                              f"samples are not packed; model.pack must be 1, "
-                              f"got {config.model.pack}")
+    def build(self, width: int) -> dict[str, nn.Module]:
+        return {"q": mlp_head(width, sum(code.width for code in self.codes))}
 
-    def make_layout(self, config: Config, spec: DataSpec) -> LatentLayout:
-        codes = [Code(f"cat{i}", k) for i, k in enumerate(self.options.categorical)]
-        codes += [Code(f"cont{i}") for i in range(self.options.continuous)]
-        return LatentLayout(config.model.latent_dim, tuple(codes), self.options.noise)
-
-    def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
-        """D with the Q head on its features: logits of each categorical code, then the mean of
-        each continuous one."""
-        body = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
-        width = sum(code.width for code in self.layout.codes)
-        return WithHeads(body, {"q": mlp_head(feature_width(body, spec.shape), width)})
-
-    def latent_energy(self, temperature: float = 1.0) -> None:
-        """None: an energy over z would move the codes with the noise."""
-        return None
-
-    def infer_codes(self, x: Tensor, discriminator: nn.Module | None = None
-                    ) -> dict[str, Tensor]:
-        """Q's reading of examples x [N, ...]: the most likely value [N] of each categorical
-        code, the mean [N] of each continuous one (an unsupervised classifier of real data).
-        ``discriminator``: another copy of D to read with (e.g. with its batch-norm statistics
-        recomputed on real data); D itself by default."""
-        q = (discriminator or self.nets["D"])(x).heads["q"].float()
-        return self.layout.values(torch.cat([q.new_zeros(len(q), self.layout.noise_dim), q], 1))
-
-    def information(self, out: DOutput, z: Tensor) -> PhaseOutput:
-        """-lambda L_I of the codes of z from Q's outputs, with the bound and the categorical
-        codes' accuracy (Q's guess of the code G was given) as diagnostics."""
-        q, codes = out.heads["q"], self.layout.values(z)
+    def information(self, q: Tensor, codes: dict[str, Tensor]) -> PhaseOutput:
+        """-lambda L_I of the ``codes`` G was given from Q's outputs q, with the bound and the
+        categorical codes' accuracy (Q's guess of the code G was given) as diagnostics."""
         start, total, bound, hits = 0, q.new_zeros(()), q.new_zeros(()), []
-        for code in self.layout.codes:
+        for code in self.codes:
             part = q[:, start:start + code.width]
             start += code.width
             if code.categorical:
@@ -129,7 +95,7 @@ class InfoGAN(GAN):
             stats["code_acc"] = torch.stack(hits).mean().detach()
         return PhaseOutput({"info": -total}, stats)
 
-    def invariance(self, fake: Tensor, z: Tensor) -> Tensor:
+    def invariance(self, judged: Judged) -> Tensor:
         r"""$-\lambda_{inv} \sum_{cat} L_I$ of the categorical codes from Q's reading of a
         random rotation, zoom and shift of each G(z, c) (:func:`gankit.transforms.
         random_similarity`). The paper's term lets a code mean "slanted" as well as "a 7"; this
@@ -137,26 +103,58 @@ class InfoGAN(GAN):
         go to the noise and the continuous codes (which it leaves out: a rotation is what a
         continuous code may mean). After Elastic-InfoGAN (Ojha et al. 2020), which asks the
         same invariance of Q on real images."""
-        q, codes = self.nets["D"](random_similarity(fake)).heads["q"], self.layout.values(z)
+        q = judged.D(random_similarity(judged.fake)).heads["q"]
         start, total = 0, q.new_zeros((), dtype=torch.float32)
-        for code in self.layout.codes:
+        for code in self.codes:
             if code.categorical:
                 total = total + categorical_code_bound(q[:, start:start + code.width],
-                                                       codes[code.name])
+                                                       judged.codes[code.name])
             start += code.width
         return -self.options.invariance_weight * total
 
-    def d_side_terms(self, out_real: DOutput, out_fake: DOutput, batch: dict[str, Tensor],
-                     z: Tensor, fake: Tensor) -> PhaseOutput:
-        out = self.information(out_fake, z)  # the fakes are detached: Q and D's body learn
+    def d_terms(self, judged: Judged) -> PhaseOutput:
+        # the fakes are detached: Q and D's body learn
+        out = self.information(judged.out_fake.heads["q"], judged.codes)
         terms = {"d_info": out.terms["info"]}
         if self.options.invariance_weight > 0:
-            terms["d_invariance"] = self.invariance(fake, z)
+            terms["d_invariance"] = self.invariance(judged)
         return PhaseOutput(terms, out.stats)
 
-    def g_side_terms(self, out_fake: DOutput, z: Tensor, fake: Tensor) -> PhaseOutput:
-        out = self.information(out_fake, z)
+    def g_terms(self, judged: Judged) -> PhaseOutput:
+        out = self.information(judged.out_fake.heads["q"], judged.codes)
         terms = {"g_info": out.terms["info"]}
         if self.options.invariance_weight > 0:
-            terms["g_invariance"] = self.invariance(fake, z)
+            terms["g_invariance"] = self.invariance(judged)
         return PhaseOutput(terms)
+
+
+@RECIPES.register("infogan")
+class InfoGAN(GAN):
+    """The unconditional GAN with the Q head, its codes drawn after the noise."""
+
+    Options = InfoGANOptions
+    headline = ("d_loss", "g_loss", "info_bound", "code_acc")
+
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        options = config.options
+        if options.invariance_weight > 0 and len(spec.shape) != 3:
+            raise ConfigError(f"infogan.invariance_weight rotates and zooms images; data "
+                              f"{config.data.name} has examples of shape {tuple(spec.shape)}")
+        super().__init__(config, spec, heads=[QHead(options)], noise=options.noise)
+
+    @classmethod
+    def check_config(cls, config: Config) -> None:
+        super().check_config(config)
+        if config.model.pack > 1:
+            raise ConfigError(f"recipe infogan reads each sample's codes back from it, so "
+                              f"samples are not packed; model.pack must be 1, "
+                              f"got {config.model.pack}")
+
+    def infer_codes(self, x: Tensor, discriminator: nn.Module | None = None
+                    ) -> dict[str, Tensor]:
+        """Q's reading of examples x [N, ...]: the most likely value [N] of each categorical
+        code, the mean [N] of each continuous one (an unsupervised classifier of real data).
+        ``discriminator``: another copy of D to read with (e.g. with its batch-norm statistics
+        recomputed on real data); D itself by default."""
+        q = (discriminator or self.nets["D"])(x).heads["q"].float()
+        return self.layout.values(torch.cat([q.new_zeros(len(q), self.layout.noise_dim), q], 1))

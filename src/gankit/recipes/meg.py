@@ -17,7 +17,9 @@ over the H x W pixels, i.e. a penalty H * W times weaker than the paper's on ima
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -37,11 +39,68 @@ from gankit.recipes.base import (
     StepContext,
     TwoPlayerRecipe,
 )
+from gankit.registry import Registry
 
-# The network each entropy estimator trains with G (by G's optimizer), as named in ``nets``.
-ESTIMATOR_NETWORKS = {"jsd": "T", "encoder": "E"}
 # lambda of the paper's experiments: 10 on images, 0.1 on the 2-D toy sets (Sec. 5).
 IMAGE_GP_WEIGHT, POINTS_GP_WEIGHT = 10.0, 0.1
+
+
+class EntropyEstimator(ABC):
+    """An estimate of H[p_G] as I(G(z); z) (:mod:`gankit.mutual_information`) by a network of
+    its own, which G's optimizer trains with G; chosen by ``meg.entropy``."""
+
+    network: ClassVar[str]  # the estimator's network, as named in the recipe's ``nets``
+
+    @abstractmethod
+    def build(self, model: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+        """The network for data of one example's ``shape``, on a trunk built like D (an MLP for
+        points, DCGAN convolutions for images) with weights of its own."""
+
+    @abstractmethod
+    def estimate(self, net: nn.Module, z: Tensor, fake: Tensor, ctx: StepContext) -> Tensor:
+        """The estimate (a scalar) on a batch of latents z [N, d] and their G(z)."""
+
+
+ENTROPY_ESTIMATORS: Registry[type[EntropyEstimator]] = Registry(
+    "entropy estimator", group="gankit.entropy_estimators")
+"""MEG's estimators of G's entropy, by the name ``meg.entropy`` gives; another package adds
+one through the entry point group ``gankit.entropy_estimators``."""
+
+
+@ENTROPY_ESTIMATORS.register("jsd")
+class JSDEstimator(EntropyEstimator):
+    """Deep InfoMax's JSD bound with a statistics network T(x, z), the paper's."""
+
+    network = "T"
+
+    def build(self, model: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+        trunk = build_part(DISCRIMINATORS, model, "discriminator", shape)
+        return JointCritic(trunk, feature_width(trunk, shape), model.latent_dim, model.d_hidden)
+
+    def estimate(self, net: nn.Module, z: Tensor, fake: Tensor, ctx: StepContext) -> Tensor:
+        """Each x is paired with the z of another example (the marginal pairs): the batch's z
+        rolled by a random nonzero shift, drawn from the run's generator. A permutation would
+        leave about one x with its own z, a joint pair counted as a marginal one."""
+        # Under torchrun z is this process's shard: every process draws a shift for its own
+        # shard's size from the one stream, so the streams stay in step.
+        g = ctx.generator
+        shift = int(torch.randint(1, max(len(z), 2), (1,), generator=g, device=g.device))
+        t_joint, t_marginal = net.scores(fake, z, z.roll(shift, 0))  # [N], [N]
+        return jsd_mutual_information(t_joint, t_marginal)
+
+
+@ENTROPY_ESTIMATORS.register("encoder")
+class EncoderEstimator(EntropyEstimator):
+    """InfoGAN's bound with an encoder E(x) -> z_hat (a Gaussian of unit variance around it)."""
+
+    network = "E"
+
+    def build(self, model: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
+        trunk = build_part(DISCRIMINATORS, model, "discriminator", shape)
+        return WithHeads(trunk, {"z": nn.Linear(feature_width(trunk, shape), model.latent_dim)})
+
+    def estimate(self, net: nn.Module, z: Tensor, fake: Tensor, ctx: StepContext) -> Tensor:
+        return gaussian_encoder_bound(z, net(fake).heads["z"].float())
 
 
 @dataclass
@@ -54,9 +113,9 @@ class MEGOptions:
     gp_weight: float | None = None
 
     def check(self) -> None:
-        if self.entropy not in ESTIMATOR_NETWORKS:
-            raise ConfigError(f"meg.entropy must be one of {', '.join(ESTIMATOR_NETWORKS)}, "
-                              f"got {self.entropy!r}")
+        if self.entropy not in ENTROPY_ESTIMATORS:
+            raise ConfigError(f"meg.entropy must be one of "
+                              f"{', '.join(ENTROPY_ESTIMATORS.names())}, got {self.entropy!r}")
         for key in ("entropy_weight", "gp_weight"):
             if (value := getattr(self, key)) is not None and value < 0:
                 raise ConfigError(f"meg.{key} must be >= 0, got {value}")
@@ -65,16 +124,6 @@ class MEGOptions:
 def default_gp_weight(shape: tuple[int, ...]) -> float:
     """The paper's lambda for data of one example's ``shape``: images are [C, H, W]."""
     return IMAGE_GP_WEIGHT if len(shape) == 3 else POINTS_GP_WEIGHT
-
-
-def estimator_network(entropy: str, model: ModelConfig, shape: tuple[int, ...]) -> nn.Module:
-    """T(x, z) (``jsd``) or E(x) -> z_hat (``encoder``) on a trunk built like D (an MLP for
-    points, DCGAN convolutions for images), its own weights, with a head of the right width."""
-    trunk = build_part(DISCRIMINATORS, model, "discriminator", shape)
-    width = feature_width(trunk, shape)
-    if entropy == "jsd":
-        return JointCritic(trunk, width, model.latent_dim, model.d_hidden)
-    return WithHeads(trunk, {"z": nn.Linear(width, model.latent_dim)})
 
 
 @RECIPES.register("meg")
@@ -106,14 +155,14 @@ class MEG(TwoPlayerRecipe):
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__(config)
         options = config.options
-        self.entropy, self.entropy_weight = options.entropy, options.entropy_weight
+        self.entropy_weight = options.entropy_weight
         self.gp_weight = (default_gp_weight(spec.shape) if options.gp_weight is None
                           else options.gp_weight)  # lambda
-        self.estimator = ESTIMATOR_NETWORKS[self.entropy]
+        self.estimator = ENTROPY_ESTIMATORS[options.entropy]()
         self.nets = nn.ModuleDict({
             "G": build_part(GENERATORS, config.model, "generator", spec.shape),
             "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
-            self.estimator: estimator_network(self.entropy, config.model, spec.shape),
+            self.estimator.network: self.estimator.build(config.model, spec.shape),
         })
         self.keep_generator_average()
 
@@ -121,25 +170,15 @@ class MEG(TwoPlayerRecipe):
         """G's optimizer also steps T (or E), as in the paper's code: both maximize the same
         estimate, so one loss serves both (T's gradient is scaled by entropy_weight)."""
         specs = super().optimizers()
-        return {**specs, "g": replace(specs["g"], networks=("G", self.estimator))}
+        return {**specs, "g": replace(specs["g"], networks=("G", self.estimator.network))}
 
     def energy(self, x: Tensor) -> Tensor:
         """U(x) [N]: D's raw output."""
         return self.nets["D"](x).logits
 
     def entropy_estimate(self, z: Tensor, fake: Tensor, ctx: StepContext) -> Tensor:
-        """H[p_G] estimated as I(G(z); z) on this batch; ``jsd`` pairs each x with the z of
-        another example (the marginal pairs): the batch's z rolled by a random nonzero shift,
-        drawn from the run's generator. A permutation would leave about one x with its own z,
-        a joint pair counted as a marginal one."""
-        if self.entropy == "encoder":
-            return gaussian_encoder_bound(z, self.nets["E"](fake).heads["z"].float())
-        # Under torchrun z is this process's shard: every process draws a shift for its own
-        # shard's size from the one stream, so the streams stay in step.
-        g = ctx.generator
-        shift = int(torch.randint(1, max(len(z), 2), (1,), generator=g, device=g.device))
-        t_joint, t_marginal = self.nets["T"].scores(fake, z, z.roll(shift, 0))  # [N], [N]
-        return jsd_mutual_information(t_joint, t_marginal)
+        """H[p_G] estimated as I(G(z); z) on this batch, by the configured estimator."""
+        return self.estimator.estimate(self.nets[self.estimator.network], z, fake, ctx)
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         z = ctx.draw(self.latent)  # [N, latent_dim]

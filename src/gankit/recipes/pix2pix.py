@@ -95,7 +95,6 @@ class Pix2Pix(TranslationRecipe):
         })
         self.side = shape_a[1]
         self.loss = LOSSES[config.loss.name]
-        self._fake: tuple[Tensor, Tensor, Tensor] | None = None  # (a, b, G(a)) of the D step
 
     @property
     def adversarial(self) -> bool:
@@ -127,13 +126,13 @@ class Pix2Pix(TranslationRecipe):
             batch = ctx.batch()
             a, b = batch["a"], batch["b"]
             fake = self.nets["G"](a)  # its graph is kept for the G step (records_graph_of)
-            self._fake = (a, b, fake)
+            ctx.carry["translated"] = (a, b, fake)
             loss = D_LOSS_SCALE * self.loss.d_loss(self.judge(a, b),
                                                    self.judge(a, fake.detach()))
             return PhaseOutput({"d_loss": loss})
-        if self._fake is not None:
-            (a, b, fake), self._fake = self._fake, None
-        else:  # L1 alone: no D step drew the batch
+        if "translated" in ctx.carry:
+            a, b, fake = ctx.carry["translated"]
+        else:  # L1 alone, or a G step run alone: no D step drew the batch
             batch = ctx.batch()
             a, b = batch["a"], batch["b"]
             fake = self.nets["G"](a)

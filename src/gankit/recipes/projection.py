@@ -14,21 +14,27 @@ from __future__ import annotations
 
 from torch import nn
 
-from gankit.config import Config
+from gankit.config import Config, ModelConfig
 from gankit.data.spec import DataSpec
-from gankit.models import DISCRIMINATORS, build_part
 from gankit.models.conditional import ProjectionDiscriminator
 from gankit.models.heads import feature_width
 from gankit.recipes.base import RECIPES
-from gankit.recipes.cgan import ConditionalGAN
+from gankit.recipes.cgan import ClassCode, ConditionalGAN, class_count
+
+
+class ProjectionClass(ClassCode):
+    """The class as G's code and as an inner product with D's features (eq. 3)."""
+
+    labels_reach_d = True
+
+    def wrap(self, body: nn.Module, shape: tuple[int, ...], model: ModelConfig) -> nn.Module:
+        return ProjectionDiscriminator(body, feature_width(body, shape), self.n_classes,
+                                       spectral=model.spectral_norm)
 
 
 @RECIPES.register("projection")
 class Projection(ConditionalGAN):
-    recipe_name = "projection"
     defaults = {"loss": {"name": "hinge"}}
 
-    def make_discriminator(self, config: Config, spec: DataSpec) -> nn.Module:
-        body = build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape)
-        return ProjectionDiscriminator(body, feature_width(body, spec.shape), self.n_classes,
-                                       spectral=config.model.spectral_norm)
+    def __init__(self, config: Config, spec: DataSpec) -> None:
+        super().__init__(config, spec, ProjectionClass(class_count(spec, config.recipe)))
