@@ -12,10 +12,10 @@ import torch
 import gankit
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.evaluation.features import ChannelwiseClassifier
 from gankit.evaluation.images import image_metrics
 from gankit.evaluation.latents import PriorLatents
 from gankit.metrics.digit_classifier import load_digit_classifier
+from gankit.metrics.digits import ChannelwiseClassifier
 
 FAST = ["train.threads=1", "model.g_hidden=16", "model.d_hidden=16", "data.n_eval=200"]
 

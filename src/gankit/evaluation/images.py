@@ -13,14 +13,11 @@ from torch import Tensor
 from gankit.data import ImageDataset
 from gankit.data.images import to_unit_range
 from gankit.errors import GankitError
-from gankit.evaluation.features import (
-    ChannelwiseClassifier,
-    default_feature_name,
-    feature_extractor,
-)
+from gankit.evaluation.features import default_feature_name, feature_extractor
 from gankit.evaluation.latents import LatentSource, generate, interpolation_path
 from gankit.evaluation.plan import EVAL_SEED, EvaluationPlan, Measurement
 from gankit.metrics.classifier import classifier_score, label_histogram_kl, stacked_mnist_modes
+from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import density_coverage, fid, kid, precision_recall
 from gankit.metrics.memorization import nearest_neighbour_check

@@ -75,8 +75,8 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[
 
 
 def plot_toy(trainer: Trainer, measured: Measurement, path: Path) -> None:
-    from gankit.evaluation.samplers import chain_paths
     from gankit.plots import plot_density_1d, plot_samples_2d
+    from gankit.sampling.paths import chain_paths
 
     def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:
         """D on the grid in batches of the size D trains on: minibatch discrimination compares

@@ -18,14 +18,11 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.evaluation.features import (
-    ChannelwiseClassifier,
-    default_feature_name,
-    feature_extractor,
-)
+from gankit.evaluation.features import default_feature_name, feature_extractor
 from gankit.evaluation.latents import PriorLatents, in_eval_mode
 from gankit.evaluation.plan import EvaluationPlan, Measurement
 from gankit.image_losses import l1_reconstruction
+from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
 from gankit.metrics.image_quality import (
