@@ -76,8 +76,8 @@ def test_a_data_source_of_an_unknown_kind_is_one_clear_error(make_run):
     class Sounds:
         kind = "audio"
 
-    with pytest.raises(GankitError, match="kind 'audio'; evaluation knows the kinds points, "
-                                          "images"):
+    with pytest.raises(GankitError, match="kind 'audio'; evaluation knows the kinds images, "
+                                          "points"):
         plan_for(recipe, Sounds())
     with pytest.raises(GankitError, match="Tensor has kind None"):
         plan_for(recipe, torch.zeros(3, 2))

@@ -83,7 +83,7 @@ def test_eval_with_a_sampler_records_it_beside_eval_json(capsys, trained):
     (["--sampler", "mala", "--step-size", "-1"], "must be a finite number > 0, got '-1'"),
     (["--sampler", "mala", "--temperature", "0"], "must be a finite number > 0, got '0'"),
     (["--sampler", "langevin", "--step-size", "nan"], "must be a finite number > 0"),
-    (["--sampler", "truncation", "--trace", "t.png"], "--trace plots Langevin or MALA chains"),
+    (["--sampler", "truncation", "--trace", "t.png"], "--trace plots MCMC chains"),
     (["--sampler", "langevin", "--burn-in", "2"], "--burn-in does not apply to --sampler langevin"),
     (["--sampler", "mala", "--steps", "4", "--burn-in", "4"], "burn_in"),
 ])

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import importlib
 import importlib.machinery
 import importlib.metadata
@@ -92,7 +93,7 @@ class Registry(Generic[T]):
             for info in pkgutil.walk_packages(getattr(root, "__path__", []), f"{self.package}."):
                 importlib.import_module(info.name)  # sorted by file name: a fixed order
         if self.group is not None:
-            for point in importlib.metadata.entry_points(group=self.group):
+            for point in _entry_points(self.group):
                 self._load_entry_point(point)
 
     def _load_entry_point(self, point: importlib.metadata.EntryPoint) -> None:
@@ -144,13 +145,23 @@ class Registry(Generic[T]):
             for file in files:
                 found |= _declarations_in(file)
         if self.group is not None:
-            for point in importlib.metadata.entry_points(group=self.group):
+            for point in _entry_points(self.group):
                 module, _, attr = point.value.partition(":")
                 path = _module_file(module.strip())
                 own = _declarations_in(path) if path is not None else {}
                 summary = _summary_of(path, attr.strip()) if path is not None and attr else ""
                 found[point.name] = own.get(point.name, Declaration(point.name, summary))
         return dict(sorted(found.items()))
+
+
+@functools.cache
+def _all_entry_points() -> importlib.metadata.EntryPoints:
+    """Every installed distribution's entry points, read once (each read scans them all)."""
+    return importlib.metadata.entry_points()
+
+
+def _entry_points(group: str) -> importlib.metadata.EntryPoints:
+    return _all_entry_points().select(group=group)
 
 
 def _module_file(module: str) -> Path | None:
@@ -186,12 +197,14 @@ def declared(registry: str) -> dict[str, Declaration]:
 
 def _declarations_in(path: Path) -> dict[str, Declaration]:
     """The ``@X.register("name", ...)`` decorators of one file, by entry name."""
-    found = {}
+    found: dict[str, Declaration] = {}
+    if b".register(" not in path.read_bytes():  # most files: no need to parse them
+        return found
     tree = _parse(path)
     constants = {node.targets[0].id: node.value for node in tree.body
                  if isinstance(node, ast.Assign) and len(node.targets) == 1
                  and isinstance(node.targets[0], ast.Name)}
-    for node in ast.walk(tree):
+    for node in tree.body:  # entries are defined at a module's top level
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         for decorator in node.decorator_list:
@@ -212,6 +225,7 @@ def _summary_of(path: Path, attr: str) -> str:
     return ""
 
 
+@functools.cache
 def _parse(path: Path) -> ast.Module:
     try:
         return ast.parse(path.read_bytes(), str(path))

@@ -15,7 +15,7 @@ from gankit.data import ToyDistribution
 from gankit.divergences import wasserstein1
 from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource, generate
-from gankit.evaluation.plan import EvaluationPlan, Measurement
+from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.toy import toy_metrics
 from gankit.recipes import Recipe
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gankit.trainer import Trainer
 
 
+@PLANS.register("points")
 def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> EvaluationPlan:
     """Toy metrics (:func:`toy_eval_metrics`) and the samples over D (``samples/step-*.png``)."""
 
