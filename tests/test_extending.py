@@ -242,3 +242,19 @@ def test_an_export_format_from_an_entry_point_writes(tmp_path):
     import numpy as np
 
     assert len(np.load(out).files) > 0
+
+
+def test_declarations_are_read_from_source_without_running_it(tmp_path):
+    plugin(tmp_path, "gankit.samplers", "boom", '''
+        raise SystemExit("this module ran")
+
+        SCALE = {"type": "float", "default": 0.5, "help": "how loud"}
+
+        @SAMPLERS.register("boom", flags={"scale": {**SCALE, "default": 2.0}})
+        def boom(recipe, settings):
+            """A sampler that must not be imported to be listed. More text."""
+        ''')
+    done = gankit(tmp_path, "sample", "--help")
+    assert "boom: A sampler that must not be imported to be listed;" in " ".join(
+        done.stdout.split())
+    assert "--scale" in done.stdout and "default 2.0" in done.stdout

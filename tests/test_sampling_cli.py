@@ -85,6 +85,8 @@ def test_eval_with_a_sampler_records_it_beside_eval_json(capsys, trained):
     (["--sampler", "langevin", "--step-size", "nan"], "must be a finite number > 0"),
     (["--sampler", "truncation", "--trace", "t.png"], "--trace plots MCMC chains"),
     (["--sampler", "langevin", "--burn-in", "2"], "--burn-in does not apply to --sampler langevin"),
+    (["--sampler", "langevin", "--target-acceptance", "0.5"],
+     "--target-acceptance does not apply to --sampler langevin"),
     (["--sampler", "mala", "--steps", "4", "--burn-in", "4"], "burn_in"),
 ])
 def test_bad_sampler_flags_are_one_line(capsys, trained, tmp_path, flags, message):

@@ -132,23 +132,23 @@ class Registry(Generic[T]):
         self._discover()
         return sorted(self._entries)
 
-    def declared(self) -> dict[str, Declaration]:
+    def declared(self, symbol: str | None = None) -> dict[str, Declaration]:
         """The entries' declarations, read from source without importing or running anything:
-        every ``@<registry>.register("name", key=literal, ...)`` decorator in the package's
-        files (so a package whose declarations are read holds the entries of one registry), and
-        in the module each of the group's entry points names, the decorator of the entry
-        point's own name. Arguments that are not literals are left out; an entry point whose
-        module has no such decorator is declared by its name alone."""
+        every ``@SYMBOL.register("name", key=literal, ...)`` decorator in the package's files
+        (any ``@X.register`` without a ``symbol``), and in the module each of the group's entry
+        points names, the decorator of the entry point's own name. Arguments that are not
+        literals are left out; an entry point whose module has no such decorator is declared
+        by its name alone."""
         found: dict[str, Declaration] = {}
         if self.package is not None and (path := _module_file(self.package)) is not None:
             files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
             for file in files:
-                found |= _declarations_in(file)
+                found |= _declarations_in(file, symbol)
         if self.group is not None:
             for point in _entry_points(self.group):
                 module, _, attr = point.value.partition(":")
                 path = _module_file(module.strip())
-                own = _declarations_in(path) if path is not None else {}
+                own = _declarations_in(path, symbol) if path is not None else {}
                 summary = _summary_of(path, attr.strip()) if path is not None and attr else ""
                 found[point.name] = own.get(point.name, Declaration(point.name, summary))
         return dict(sorted(found.items()))
@@ -191,12 +191,12 @@ def declared(registry: str) -> dict[str, Declaration]:
                 and isinstance(call := node.value, ast.Call)):
             args = [ast.literal_eval(arg) for arg in call.args]
             kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
-            return Registry(*args, **kwargs).declared()
+            return Registry(*args, **kwargs).declared(name)
     raise LookupError(f"no registry {name} = Registry(...) in module {module}")
 
 
-def _declarations_in(path: Path) -> dict[str, Declaration]:
-    """The ``@X.register("name", ...)`` decorators of one file, by entry name."""
+def _declarations_in(path: Path, symbol: str | None) -> dict[str, Declaration]:
+    """The ``@SYMBOL.register("name", ...)`` decorators of one file, by entry name."""
     found: dict[str, Declaration] = {}
     if b".register(" not in path.read_bytes():  # most files: no need to parse them
         return found
@@ -210,11 +210,17 @@ def _declarations_in(path: Path) -> dict[str, Declaration]:
         for decorator in node.decorator_list:
             if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
                     and decorator.func.attr == "register" and decorator.args
+                    and symbol in (None, _last_name(decorator.func.value))
                     and isinstance(name := _literal(decorator.args[0], constants), str)):
                 facts = {k.arg: value for k in decorator.keywords if k.arg is not None
                          and (value := _literal(k.value, constants)) is not _NOT_LITERAL}
                 found[name] = Declaration(name, _first_line(node), facts)
     return found
+
+
+def _last_name(node: ast.expr) -> str | None:
+    """``SAMPLERS`` of ``SAMPLERS`` or ``settings.SAMPLERS``."""
+    return node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
 
 
 def _summary_of(path: Path, attr: str) -> str:
