@@ -36,13 +36,14 @@ def plugin(folder: Path, group: str, name: str, source: str, module: str = "mypl
         points.write(f"[{group}]\n{name} = {module}\n")
 
 
-def gankit(folder: Path, *argv: str) -> subprocess.CompletedProcess:
+def gankit(folder: Path, *argv: str, status: int = 0) -> subprocess.CompletedProcess:
     """``python -m gankit ARGV`` in ``folder`` with it first on the path, then the gankit
-    these tests import (a relative PYTHONPATH would not hold in ``folder``); must succeed."""
+    these tests import (a relative PYTHONPATH would not hold in ``folder``); must end with
+    ``status``."""
     path = os.pathsep.join([str(folder), str(Path(gankit_package.__file__).parents[1])])
     done = subprocess.run([sys.executable, "-m", "gankit", *argv], cwd=folder, text=True,
                           capture_output=True, env={**os.environ, "PYTHONPATH": path})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, done.stderr
     return done
 
 
@@ -258,3 +259,14 @@ def test_declarations_are_read_from_source_without_running_it(tmp_path):
     assert "boom: A sampler that must not be imported to be listed;" in " ".join(
         done.stdout.split())
     assert "--scale" in done.stdout and "default 2.0" in done.stdout
+
+
+def test_a_sampler_option_that_clashes_with_a_flag_is_one_line(tmp_path):
+    plugin(tmp_path, "gankit.samplers", "seeded", '''
+        @SAMPLERS.register("seeded", flags={"seed": {"type": "int", "default": 1, "help": "?"}})
+        def seeded(recipe, settings):
+            """A sampler whose option gankit sample already has."""
+        ''')
+    err = gankit(tmp_path, "sample", "--help", status=2).stderr
+    assert err == ("gankit: error: the option 'seed' of --sampler seeded is also a flag of "
+                   "gankit sample; rename it\n")

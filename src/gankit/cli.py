@@ -56,7 +56,7 @@ def _samplers() -> dict[str, Declaration]:
 
 
 def _listing(entries: dict[str, Declaration]) -> str:
-    """``name (summary), ...`` for a flag's help."""
+    """``name: summary; ...`` for a flag's help."""
     return "; ".join(f"{name}: {d.summary}" if d.summary else name for name, d in entries.items())
 
 
@@ -243,8 +243,9 @@ def _flag(option: str) -> str:
 
 
 def _add_sampler(parser: argparse.ArgumentParser, trace: bool) -> None:
-    """--sampler and the union of the samplers' declared options, each flag defaulting to
-    None so that the chosen sampler's own default applies (:class:`SamplerSettings`)."""
+    """--sampler and the union of the samplers' declared options (an option two samplers
+    declare takes the first one's type and help), each flag defaulting to None so that the
+    chosen sampler's own default applies (:class:`SamplerSettings`)."""
     samplers = _samplers()
     group = parser.add_argument_group(
         "latent sampler", f"where z comes from: {_listing(samplers)}")
@@ -255,11 +256,13 @@ def _add_sampler(parser: argparse.ArgumentParser, trace: bool) -> None:
         default = (f"default {next(iter(defaults.values()))}" if len(shown) == 1 else
                    "default " + ", ".join(f"{v} for {k}" for k, v in defaults.items()))
         help_text = f"{spec.get('help', '')} ({', '.join(defaults)}; {default})"
-        if spec.get("type") == "bool":
-            group.add_argument(_flag(option), action="store_true", default=None,
-                               help=help_text)
-        else:
-            group.add_argument(_flag(option), type=_option_type(spec), help=help_text)
+        kind = ({"action": "store_true", "default": None} if spec.get("type") == "bool" else
+                {"type": _option_type(spec)})
+        try:
+            group.add_argument(_flag(option), help=help_text, **kind)
+        except argparse.ArgumentError:  # a sampler of another package: one line, not argparse's
+            raise GankitError(f"the option {option!r} of --sampler {', '.join(defaults)} is also "
+                              f"a flag of gankit {parser.prog.split()[-1]}; rename it") from None
     if trace:
         chains = [name for name, d in samplers.items() if d.facts.get("chains")]
         group.add_argument("--trace", type=_path, metavar="PNG",

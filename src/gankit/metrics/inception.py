@@ -322,7 +322,8 @@ class InceptionFeatures:
 
 @FEATURE_EXTRACTORS.register("inception", weights=True)
 def inception(data: object, weights: str | None, device: str | torch.device) -> InceptionFeatures:
-    """InceptionV3 from pytorch-fid's weights file, the space FID is defined in."""
+    """InceptionV3, the space FID is defined in, from pytorch-fid's weights file
+    (pt_inception-2015-12-05-6726825d.pth)."""
     if not weights:
         raise GankitError("features 'inception' need the weights file: --weights PATH "
                           "(pytorch-fid's pt_inception-2015-12-05-6726825d.pth)")
