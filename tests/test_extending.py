@@ -120,17 +120,18 @@ def test_a_loss_from_an_entry_point_trains(tmp_path):
 
 
 def test_a_data_set_from_an_entry_point_trains(tmp_path):
-    plugin(tmp_path, "gankit.datasets", "ring3", """
-        from gankit.data import DATASETS
-        from gankit.data.toy import ring
+    plugin(tmp_path, "gankit.datasets", "line3", """
+        import torch
+        from gankit.data import DATASETS, GaussianMixture
 
-        @DATASETS.register("ring3", uses=())
-        def ring3(config):
-            '''Three Gaussians on the unit circle.'''
-            return ring(3, radius=1.0, std=0.01, name="ring3")
+        @DATASETS.register("line3", uses=())
+        def line3(config):
+            '''Three Gaussians on a line.'''
+            centers = torch.tensor([[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+            return GaussianMixture("line3", 2, centers, 0.01)
         """)
-    run = train(tmp_path, "data.name=ring3")
-    assert "name: ring3" in (run / "config.yaml").read_text()
+    run = train(tmp_path, "data.name=line3")
+    assert "name: line3" in (run / "config.yaml").read_text()
 
 
 JITTER = """
