@@ -33,13 +33,15 @@ from unittest import mock
 import torch
 
 import gankit
+from gankit.evaluation import image_metrics as metric_eval
 from gankit.evaluation import images as image_eval
 from gankit.evaluation.features import feature_extractor
 from gankit.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "eval_profile.json"
 TARGET_SECONDS = 10.0  # issue 8: 2,500 digit samples on 2 cores
-# part of the table -> names in gankit.evaluation.images that image_metrics calls for it
+# part of the table -> names in gankit.evaluation.images and .image_metrics that image_metrics
+# calls for it
 PARTS = {
     "generation": ("generate",),
     "FID (+ held-out)": ("fid",),
@@ -78,9 +80,9 @@ def profile_once(run: gankit.Run, features: object, n: int) -> dict[str, dict[st
     """Wall and CPU seconds per part of one ``image_metrics`` call, and its total."""
     spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     running: set[str] = set()
-    patches = [mock.patch.object(image_eval, name,
-                                 timed(getattr(image_eval, name), part, spent, running))
-               for part, names in PARTS.items() for name in names if hasattr(image_eval, name)]
+    patches = [mock.patch.object(module, name, timed(getattr(module, name), part, spent, running))
+               for part, names in PARTS.items() for name in names
+               for module in (image_eval, metric_eval) if hasattr(module, name)]
     for method in EXTRACTOR_METHODS:
         if hasattr(features, method):  # an instance attribute shadows the class's method
             wrapped = timed(getattr(features, method), FEATURES, spent, running)

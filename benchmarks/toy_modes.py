@@ -6,7 +6,7 @@ the percentage of high-quality samples (within 3 std of a mode), the reverse KL 
 histogram to uniform and the exact W1; plus the training wall and CPU time (one torch thread).
 The non-saturating GAN measured alongside is the baseline of the ratio column. With --samplers,
 each trained model is also measured under the truncation trick and under MALA on its latent
-energy (gankit.evaluation.samplers): the same model, three ways of drawing z. Finished runs are
+energy (gankit.sampling): the same model, three ways of drawing z. Finished runs are
 kept in --out, so an interrupted benchmark resumes where it stopped.
 
     python benchmarks/toy_modes.py                    # the README table (3 seeds)
@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 import gankit
-from gankit.evaluation.samplers import SamplerSettings
 from gankit.runlog import to_json
+from gankit.sampling.settings import SamplerSettings
 
 PACGAN_TABLE_1 = {  # (modes, high-quality %, reverse KL), Lin et al. 2018, Table 1
     ("ring8", "GAN"): (6.3, 98.2, 0.45),

@@ -14,9 +14,9 @@ from torch import nn
 
 import gankit
 from gankit.cli import main
-from gankit.evaluation.samplers import SamplerSettings
 from gankit.latent_layout import CLASS
 from gankit.metrics.classifier import matched_accuracy
+from gankit.sampling.settings import SamplerSettings
 from test_conditional import tiny_config
 
 

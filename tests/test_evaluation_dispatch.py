@@ -76,12 +76,31 @@ def test_a_data_source_of_an_unknown_kind_is_one_clear_error(make_run):
     class Sounds:
         kind = "audio"
 
-    with pytest.raises(GankitError, match="kind 'audio'; evaluation knows the kinds points, "
-                                          "images"):
+    with pytest.raises(GankitError, match="kind 'audio'; evaluation knows the kinds images, "
+                                          "points"):
         plan_for(recipe, Sounds())
     with pytest.raises(GankitError, match="Tensor has kind None"):
         plan_for(recipe, torch.zeros(3, 2))
 
+
+
+def test_a_registered_kind_gets_its_own_plan_and_translation_kinds_only_translators(
+        make_run, monkeypatch):
+    from gankit.evaluation.plan import PLANS, EvaluationPlan
+
+    recipe = make_run().recipe
+
+    class Sounds:
+        kind = "audio"
+
+    PLANS.names()  # discovered first, so that the entry added here is the last word
+    plan = EvaluationPlan("audio", None)
+    monkeypatch.setitem(PLANS._entries, "audio", lambda recipe, data, latents: plan)
+    monkeypatch.setitem(PLANS._facts, "audio", {})
+    assert plan_for(recipe, Sounds()) is plan
+    monkeypatch.setitem(PLANS._facts, "audio", {"translates": True})
+    with pytest.raises(GankitError, match="evaluation knows the kinds images, points"):
+        plan_for(recipe, Sounds())
 
 def test_a_recipe_without_a_generator_trains_and_has_nothing_to_sample(
         critic_only, tiny, tmp_path, capsys):

@@ -12,10 +12,10 @@ import torch
 import gankit
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.evaluation.features import ChannelwiseClassifier
 from gankit.evaluation.images import image_metrics
 from gankit.evaluation.latents import PriorLatents
 from gankit.metrics.digit_classifier import load_digit_classifier
+from gankit.metrics.digits import ChannelwiseClassifier
 
 FAST = ["train.threads=1", "model.g_hidden=16", "model.d_hidden=16", "data.n_eval=200"]
 
@@ -136,7 +136,7 @@ def test_stacked_memorization_is_checked_digit_by_digit():
     from gankit.config import DataConfig
     from gankit.data import DATASETS
     from gankit.data.images import to_unit_range
-    from gankit.evaluation.images import memorization_metrics
+    from gankit.evaluation.image_metrics import memorization_metrics
 
     data = DATASETS["stacked-mnist"](DataConfig(name="stacked-mnist"))
     copies = to_unit_range(data.images[:300]).reshape(100, 3, 28, 28)  # triples of train digits

@@ -172,7 +172,7 @@ def test_energy_landscape_measures_both_models_on_both_mixtures(tmp_path):
 
 
 def test_every_two_player_energy_is_the_one_its_latent_energy_pulls_back(make_run):
-    from gankit.evaluation.samplers import ddls_energy
+    from gankit.sampling.energies import ddls_energy
 
     x, z = torch.randn(6, 2), torch.randn(6, 2)
     gan = make_run().recipe

@@ -95,7 +95,7 @@ def metadata_of(fmt: str, path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("ema", [False, True], ids=["G", "G_ema"])
-@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS.names())
 def test_reloaded_export_gives_the_runs_outputs(trained, fmt, ema, tmp_path):
     if fmt == "onnx":
         pytest.importorskip("onnxruntime")
@@ -141,8 +141,8 @@ def test_ema_without_a_weight_average_names_train_g_ema(make_run, tmp_path):
 
 def test_unknown_format_names_the_value_and_the_known_ones(make_run, tmp_path):
     with pytest.raises(GankitError,
-                       match=r"unknown export format 'pickle'; known: state_dict, torchscript, "
-                             r"onnx$"):
+                       match=r"unknown export format 'pickle'; known: onnx, state_dict, "
+                             r"torchscript$"):
         export_generator(make_run().recipe, "pickle", tmp_path / "g")
     assert not list(tmp_path.iterdir())
 
@@ -161,13 +161,11 @@ def test_onnx_without_its_packages_is_one_line_naming_them(make_run, tmp_path, m
 
 def test_a_failed_export_leaves_an_existing_file_and_no_temporary(make_run, tmp_path,
                                                                   monkeypatch):
-    import gankit.export
-
     def failing_writer(G, z, path, metadata):
         path.write_bytes(b"half a file")
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(gankit.export._WRITERS, "state_dict", failing_writer)
+    monkeypatch.setitem(EXPORT_FORMATS._entries, "state_dict", failing_writer)
     out = tmp_path / "g.safetensors"
     out.write_bytes(b"the earlier export")
     with pytest.raises(RuntimeError, match="disk full"):

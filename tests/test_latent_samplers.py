@@ -1,4 +1,4 @@
-"""Latent samplers (gankit.evaluation.samplers) against targets with known answers: with G the
+"""Latent samplers (gankit.sampling) against targets with known answers: with G the
 identity the energy is over z directly, so MALA must reproduce a Gaussian's moments and a
 mixture's weights, ULA's bias must follow its closed form, and the truncation trick must give
 the truncated normal. Monte Carlo tolerances are a few standard errors at a fixed seed."""
@@ -15,18 +15,10 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource
-from gankit.evaluation.samplers import (
-    LangevinLatents,
-    MALALatents,
-    TruncatedLatents,
-    ddls_energy,
-    langevin,
-    mala,
-    mala_log_acceptance,
-    meg_energy,
-    truncated_normal,
-)
 from gankit.models.base import DOutput
+from gankit.sampling.energies import ddls_energy, meg_energy
+from gankit.sampling.mcmc import langevin, mala, mala_log_acceptance, truncated_normal
+from gankit.sampling.sources import LangevinLatents, MALALatents, TruncatedLatents
 
 MEAN = torch.tensor([1.0, -2.0])
 COV = torch.tensor([[2.0, 0.8], [0.8, 0.5]])  # eigenvalues 2.35 and 0.15: far from isotropic

@@ -12,7 +12,7 @@ import gankit
 from conftest import tiny_dict
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.evaluation.samplers import SamplerSettings
+from gankit.sampling.settings import SamplerSettings
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +83,10 @@ def test_eval_with_a_sampler_records_it_beside_eval_json(capsys, trained):
     (["--sampler", "mala", "--step-size", "-1"], "must be a finite number > 0, got '-1'"),
     (["--sampler", "mala", "--temperature", "0"], "must be a finite number > 0, got '0'"),
     (["--sampler", "langevin", "--step-size", "nan"], "must be a finite number > 0"),
-    (["--sampler", "truncation", "--trace", "t.png"], "--trace plots Langevin or MALA chains"),
+    (["--sampler", "truncation", "--trace", "t.png"], "--trace plots MCMC chains"),
     (["--sampler", "langevin", "--burn-in", "2"], "--burn-in does not apply to --sampler langevin"),
+    (["--sampler", "langevin", "--target-acceptance", "0.5"],
+     "--target-acceptance does not apply to --sampler langevin"),
     (["--sampler", "mala", "--steps", "4", "--burn-in", "4"], "burn_in"),
 ])
 def test_bad_sampler_flags_are_one_line(capsys, trained, tmp_path, flags, message):
@@ -110,7 +112,8 @@ def test_a_recipe_without_a_latent_energy_is_one_line(capsys, trained, tmp_path,
 @pytest.mark.parametrize("coupling", [{"minibatch_discrimination": 4},
                                       {"minibatch_stddev": True}], ids=str)
 def test_chains_refuse_a_d_that_couples_the_batch(make_run, coupling):
-    from gankit.evaluation.samplers import chain_paths, sampler_source
+    from gankit.sampling.paths import chain_paths
+    from gankit.sampling.settings import sampler_source
 
     run = make_run(model=coupling)
     for name in ("mala", "langevin"):
@@ -123,7 +126,7 @@ def test_chains_refuse_a_d_that_couples_the_batch(make_run, coupling):
 
 
 def test_chain_paths_decode_each_step_of_mala_chains(make_run):
-    from gankit.evaluation.samplers import chain_paths
+    from gankit.sampling.paths import chain_paths
 
     run = make_run()
     paths = chain_paths(run.recipe, n=3, steps=7, seed=4)
@@ -168,7 +171,8 @@ def test_the_latent_energy_of_each_shipped_recipe(make_run):
 
 
 def test_chains_in_groups_report_one_trace_over_all_of_them(make_run):
-    from gankit.evaluation.samplers import InEvalMode, MALALatents, PriorLatents
+    from gankit.evaluation.latents import PriorLatents
+    from gankit.sampling.sources import InEvalMode, MALALatents
 
     run = make_run()
     chains = MALALatents(run.recipe.latent_energy(), PriorLatents(run.recipe), 4, 0.01)
@@ -185,6 +189,8 @@ def test_each_setting_of_a_draw_is_in_its_name():
     assert SamplerSettings("truncation", threshold=0.5).describe() == "truncation-t0.5"
     assert SamplerSettings("langevin", steps=3).describe() == "langevin-k3-e0.01-T1"
     adapted = SamplerSettings("mala", burn_in=5, adapt=True)
-    assert adapted.describe() == "mala-k100-e0.01-T1-adapt5"
+    assert adapted.describe() == "mala-k100-e0.01-T1-b5-adapt"
     other_target = SamplerSettings("mala", burn_in=5, adapt=True, target_acceptance=0.8)
-    assert other_target.describe() == "mala-k100-e0.01-T1-adapt5-a0.8"
+    assert other_target.describe() == "mala-k100-e0.01-T1-b5-adapt-a0.8"
+    # a burn-in changes which steps the acceptance counts, adapted or not
+    assert SamplerSettings("mala", burn_in=5).describe() == "mala-k100-e0.01-T1-b5"

@@ -32,7 +32,6 @@ from gankit.evaluation import (
     generate,
     plan_for,
 )
-from gankit.evaluation.samplers import SamplerSettings, sampler_source, trace_figures
 from gankit.export import generator_of
 from gankit.imports import GIVEN
 from gankit.latent_layout import CLASS
@@ -41,6 +40,8 @@ from gankit.models import given_parts
 from gankit.recipes import RECIPES
 from gankit.resolve import build_config, load_config
 from gankit.runlog import read_json_or_none, write_json
+from gankit.sampling.settings import SamplerSettings, sampler_source
+from gankit.sampling.sources import trace_figures
 from gankit.trainer import Trainer
 
 
@@ -129,7 +130,7 @@ class Run:
     def sampler(self, settings: SamplerSettings | None = None) -> LatentSource:
         """The latent source of ``settings`` (default: the prior): the truncation trick, or
         Langevin or MALA chains on the recipe's latent energy
-        (:func:`gankit.evaluation.samplers.sampler_source`)."""
+        (:func:`gankit.sampling.settings.sampler_source`)."""
         if settings is None or settings.name == "prior":
             return self.plan.latents
         return sampler_source(self.recipe, settings)

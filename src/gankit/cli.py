@@ -22,16 +22,42 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from gankit import __version__, interrupts
-from gankit.config import DEVICE, DEVICES, FEATURES, SEED_RANGE, range_problem, show_value
+from gankit.config import DEVICE, DEVICES, SEED_RANGE, range_problem, show_value
 from gankit.errors import GankitError
+from gankit.registry import Declaration, declared
+from gankit.sampling.settings import DEFAULT_SAMPLER
 
 SAMPLE_FORMATS = ("npy", "png-dir")
-EXPORT_FORMATS = ("state_dict", "torchscript", "onnx")  # gankit.export.EXPORT_FORMATS
 SHELLS = ("bash", "zsh")
+
+
+# The registries whose entries the parser offers, read from their declarations in the source
+# (gankit.registry.declared): choices, help and flags without importing torch or the entries.
+@cache
+def _declared(registry: str) -> dict[str, Declaration]:
+    return declared(registry)
+
+
+def _export_formats() -> dict[str, Declaration]:
+    return _declared("gankit.export:EXPORT_FORMATS")
+
+
+def _feature_extractors() -> dict[str, Declaration]:
+    return _declared("gankit.metrics.extractors:FEATURE_EXTRACTORS")
+
+
+def _samplers() -> dict[str, Declaration]:
+    return _declared("gankit.sampling.settings:SAMPLERS")
+
+
+def _listing(entries: dict[str, Declaration]) -> str:
+    """``name: summary; ...`` for a flag's help."""
+    return "; ".join(f"{name}: {d.summary}" if d.summary else name for name, d in entries.items())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,21 +164,21 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: the fixed one training snapshots use)")
     _add_device(evaluate)
     _add_sampler(evaluate, trace=False)  # its JSON records the chains' acceptance and energy
-    evaluate.add_argument("--features", choices=FEATURES,
+    evaluate.add_argument("--features", choices=tuple(_feature_extractors()),
                           help="image feature space for FID/KID/precision/recall (default: "
-                               "digits on digit data, none for a folder of images)")
+                               "digits on digit data, none for a folder of images): "
+                               f"{_listing(_feature_extractors())}")
     evaluate.add_argument("--weights", type=_path, metavar="PATH",
-                          help="InceptionV3 weights for --features inception (pytorch-fid's "
-                               "pt_inception-2015-12-05-6726825d.pth; nothing is downloaded)")
+                          help=f"the weights file of --features "
+                               f"{'|'.join(_weighted_features())}; nothing is downloaded")
     evaluate.add_argument("--out", type=_path, metavar="FILE",
                           help="write the metrics (JSON) to FILE instead of the run directory "
                                "(e.g. for a read-only run)")
 
     export = commands.add_parser("export", help="write a trained run's generator alone")
     export.add_argument("run_dir", type=_path)
-    export.add_argument("--format", choices=EXPORT_FORMATS, required=True,
-                        help="state_dict (safetensors weights), torchscript, or onnx "
-                             "(needs the onnx package)")
+    export.add_argument("--format", choices=tuple(_export_formats()), required=True,
+                        help=_listing(_export_formats()))
     export.add_argument("--out", type=_path, required=True, help="output file")
     export.add_argument("--ema", action="store_true",
                         help="export the weight average G_ema, which sampling uses (runs with "
@@ -199,49 +225,72 @@ def _add_device(parser: argparse.ArgumentParser) -> None:
                         help="run on this device (default: the run's train.device)")
 
 
-# The flags of each latent sampler beyond --sampler (gankit.evaluation.samplers)
-SAMPLER_FLAGS = {"prior": (), "truncation": ("threshold",),
-                 "langevin": ("steps", "step_size", "temperature"),
-                 "mala": ("steps", "step_size", "temperature", "burn_in", "adapt")}
+def _weighted_features() -> list[str]:
+    """The feature extractors that read a weights file (``--weights``)."""
+    return [name for name, d in _feature_extractors().items() if d.facts.get("weights")]
+
+
+def _sampler_options() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each option any sampler declares -> (its declaration, {sampler: its default})."""
+    options: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for name, declaration in _samplers().items():
+        for option, spec in declaration.facts.get("flags", {}).items():
+            options.setdefault(option, (spec, {}))[1][name] = spec.get("default")
+    return options
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
 
 
 def _add_sampler(parser: argparse.ArgumentParser, trace: bool) -> None:
+    """--sampler and the union of the samplers' declared options (an option two samplers
+    declare takes the first one's type and help), each flag defaulting to None so that the
+    chosen sampler's own default applies (:class:`SamplerSettings`)."""
+    samplers = _samplers()
     group = parser.add_argument_group(
-        "latent sampler", "where z comes from: the prior, the truncation trick (BigGAN), or "
-        "Langevin / MALA chains on the run's latent energy (DDLS for a GAN's D, MEG for an "
-        "energy network: E(z) = U(G(z)) / T + ||z||^2 / 2)")
-    group.add_argument("--sampler", choices=tuple(SAMPLER_FLAGS), default="prior")
-    group.add_argument("--steps", type=_int_in(1, 10**6), help="chain steps (default 100)")
-    group.add_argument("--step-size", type=_positive_float,
-                       help="epsilon of z' = z - eps grad E(z) + sqrt(2 eps) xi (default 0.01)")
-    group.add_argument("--temperature", type=_positive_float,
-                       help="T, dividing D's or U's term of the energy (default 1)")
-    group.add_argument("--threshold", type=_positive_float,
-                       help="truncation: |z_i| above it are redrawn (default 1)")
-    group.add_argument("--burn-in", type=_int_in(0, 10**6),
-                       help="MALA: steps whose acceptance is not counted (default 0)")
-    group.add_argument("--adapt", action="store_true", default=None,
-                       help="MALA: adapt the step size toward 0.57 acceptance during the burn-in")
+        "latent sampler", f"where z comes from: {_listing(samplers)}")
+    group.add_argument("--sampler", choices=tuple(samplers), default=DEFAULT_SAMPLER,
+                       help=f"(default {DEFAULT_SAMPLER})")
+    for option, (spec, defaults) in _sampler_options().items():
+        shown = set(map(repr, defaults.values()))
+        default = (f"default {next(iter(defaults.values()))}" if len(shown) == 1 else
+                   "default " + ", ".join(f"{v} for {k}" for k, v in defaults.items()))
+        help_text = f"{spec.get('help', '')} ({', '.join(defaults)}; {default})"
+        kind = ({"action": "store_true", "default": None} if spec.get("type") == "bool" else
+                {"type": _option_type(spec)})
+        try:
+            group.add_argument(_flag(option), help=help_text, **kind)
+        except argparse.ArgumentError:  # a sampler of another package: one line, not argparse's
+            raise GankitError(f"the option {option!r} of --sampler {', '.join(defaults)} is also "
+                              f"a flag of gankit {parser.prog.split()[-1]}; rename it") from None
     if trace:
+        chains = [name for name, d in samplers.items() if d.facts.get("chains")]
         group.add_argument("--trace", type=_path, metavar="PNG",
-                           help="Langevin / MALA: plot the chains' energy and acceptance per "
-                                "step")
+                           help=f"{' / '.join(chains)}: plot the chains' energy and acceptance "
+                                f"per step")
+
+
+def _option_type(spec: dict[str, Any]) -> Callable[[str], Any]:
+    """A declared option's parser: ``int`` in its ``range``, ``float`` finite and > 0."""
+    if spec.get("type") == "int":
+        return _int_in(*spec.get("range", (-(2**63), 2**63 - 1)))
+    return _positive_float
 
 
 def _sampler_settings(args: argparse.Namespace):  # -> SamplerSettings (imported lazily)
     """--sampler and its flags; a flag the chosen sampler does not read is refused."""
-    from gankit.evaluation.samplers import SamplerSettings
+    from gankit.sampling.settings import SamplerSettings
 
-    allowed = SAMPLER_FLAGS[args.sampler]
-    given = {name: getattr(args, name) for name in ("steps", "step_size", "temperature",
-                                                     "threshold", "burn_in", "adapt")
+    facts = _samplers()[args.sampler].facts
+    allowed = facts.get("flags", {})
+    given = {name: getattr(args, name) for name in _sampler_options()
              if getattr(args, name) is not None}
     for name in given.keys() - set(allowed):
-        flag = "--" + name.replace("_", "-")
-        raise GankitError(f"{flag} does not apply to --sampler {args.sampler} (its flags: "
-                          f"{', '.join('--' + a.replace('_', '-') for a in allowed) or 'none'})")
-    if getattr(args, "trace", None) is not None and args.sampler not in ("langevin", "mala"):
-        raise GankitError(f"--trace plots Langevin or MALA chains, not --sampler {args.sampler}")
+        raise GankitError(f"{_flag(name)} does not apply to --sampler {args.sampler} (its "
+                          f"flags: {', '.join(map(_flag, allowed)) or 'none'})")
+    if getattr(args, "trace", None) is not None and not facts.get("chains"):
+        raise GankitError(f"--trace plots MCMC chains, and --sampler {args.sampler} runs none")
     return SamplerSettings(args.sampler, **given)
 
 
@@ -375,8 +424,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.evaluation import EVAL_SEED
     from gankit.runlog import write_json
 
-    if args.weights is not None and args.features != "inception":
-        raise GankitError("--weights is for --features inception")
+    if args.weights is not None and args.features not in _weighted_features():
+        raise GankitError(f"--weights is for --features {' or '.join(_weighted_features())}")
     settings = _sampler_settings(args)
     run = load(args.run_dir, _device(args), progress=False)
     record = run.evaluation(args.n, EVAL_SEED if args.seed is None else args.seed,

@@ -1,7 +1,8 @@
 """Write a trained generator alone, z [N, ...] -> x [N, ...] (a translation run's G, a [N, ...]
 -> b [N, ...]), for use outside gankit.
 
-Three formats (``EXPORT_FORMATS``), each one file, G in eval mode on the CPU in float32:
+Three formats (``EXPORT_FORMATS``, a registry: a format of one's own is a function registered
+there, see docs/extending.md), each one file, G in eval mode on the CPU in float32:
 
 - ``state_dict``: G's weights as a safetensors file, to load into gankit or your own copy of the
   network (``G.load_state_dict(safetensors.torch.load_file(path))``). Loading executes no code
@@ -41,8 +42,13 @@ from torch import Tensor, nn
 from gankit import __version__
 from gankit.errors import GankitError
 from gankit.recipes.base import Recipe
+from gankit.registry import Registry
 
-EXPORT_FORMATS = ("state_dict", "torchscript", "onnx")
+# (G in eval mode on the CPU, an example input [2, ...], the file to write, the metadata) -> None;
+# ``requires``: the packages a format imports, checked before any work.
+Writer = Callable[[nn.Module, Tensor, Path, dict[str, str]], None]
+EXPORT_FORMATS: Registry[Writer] = Registry("export format", package="gankit.export",
+                                            group="gankit.export_formats")
 METADATA_FILE = "gankit.json"  # the TorchScript extra file with the metadata
 
 
@@ -63,10 +69,9 @@ def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = Fals
     """Write the recipe's generator (``G_ema`` with ``ema``) in format ``fmt`` to exactly
     ``out`` (parent directories created; written to a temporary sibling and renamed, so a failed
     export leaves no partial file). The recipe is not changed. Returns ``out``."""
-    if fmt not in EXPORT_FORMATS:
-        raise GankitError(f"unknown export format {fmt!r}; known: {', '.join(EXPORT_FORMATS)}")
-    if fmt == "onnx":
-        _require_onnx()  # before any work, so a missing package is the one line the user sees
+    write = EXPORT_FORMATS[fmt]  # an unknown format: one line naming the known ones
+    # before any work, so that a missing package is the one line the user sees
+    _require(fmt, EXPORT_FORMATS.facts(fmt).get("requires", ()))
     G = standalone(generator_of(recipe, ema))
     # Two latents, not one: torch.export would specialize a batch of size 1 into the graph.
     z = recipe.example_input(2, torch.Generator()).float()  # [2, ...] on the CPU
@@ -82,7 +87,7 @@ def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = Fals
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _replacing(out) as tmp, _quiet_torch():
-        _WRITERS[fmt](G, z, tmp, metadata)
+        write(G, z, tmp, metadata)
     return out
 
 
@@ -93,19 +98,26 @@ def standalone(G: nn.Module) -> nn.Module:
     return G.eval().requires_grad_(False)
 
 
-def _write_state_dict(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+@EXPORT_FORMATS.register("state_dict")
+def write_state_dict(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+    """G's weights as a safetensors file (no pickle; the network's code is not in it)."""
     from safetensors.torch import save
 
     # save() to bytes, not save_file(): that one creates the file readable by its owner only.
     path.write_bytes(save({k: v.contiguous() for k, v in G.state_dict().items()}, metadata))
 
 
-def _write_torchscript(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+@EXPORT_FORMATS.register("torchscript")
+def write_torchscript(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+    """G traced for libtorch and torch.jit.load, runnable without gankit or Python source."""
     traced = torch.jit.trace(G, z)  # the trace re-runs G at z and checks the outputs agree
     torch.jit.save(traced, path, _extra_files={METADATA_FILE: json.dumps(metadata)})
 
 
-def _write_onnx(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+@EXPORT_FORMATS.register("onnx", requires=("onnx", "onnxscript"))
+def write_onnx(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
+    """G's graph for other runtimes (onnxruntime, TensorRT, the browser), needing the onnx
+    package."""
     program = torch.onnx.export(
         G, (z,), input_names=["z"], output_names=["x"],
         dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True, verbose=False)
@@ -114,18 +126,15 @@ def _write_onnx(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -
     program.save(path, external_data=False)
 
 
-_WRITERS: dict[str, Callable[[nn.Module, Tensor, Path, dict[str, str]], None]] = {
-    "state_dict": _write_state_dict, "torchscript": _write_torchscript, "onnx": _write_onnx}
-
-
-def _require_onnx() -> None:
-    """torch's ONNX exporter imports onnx and onnxscript lazily, deep in the export; check here."""
-    for package in ("onnx", "onnxscript"):
+def _require(fmt: str, packages: tuple[str, ...]) -> None:
+    """The packages a format's writer imports lazily, deep in its work (torch's ONNX exporter
+    imports onnx and onnxscript), checked first."""
+    for package in packages:
         try:
             importlib.import_module(package)
         except ImportError:
-            raise GankitError(f"ONNX export needs the {package} package, which is not installed: "
-                              "pip install onnx onnxscript") from None
+            raise GankitError(f"{fmt} export needs the {package} package, which is not "
+                              f"installed: pip install {' '.join(packages)}") from None
 
 
 @contextlib.contextmanager

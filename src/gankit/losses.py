@@ -13,11 +13,15 @@ how the log-likelihood losses stay finite for any logit.
 | wgan / wgan-gp | $f - r$ | $-f$ | Arjovsky et al. 2017, eq. 3; Gulrajani et al. 2017, eq. 3 |
 | lsgan | $\tfrac12(r-1)^2 + \tfrac12 f^2$ | $\tfrac12(f-1)^2$ | Mao 2017, eq. 2, a=0, b=c=1 |
 | hinge | $\max(0, 1-r) + \max(0, 1+f)$ | $-f$ | Lim & Ye 2017; Miyato et al. 2018, eq. 16-17 |
-| f-kl, f-reverse-kl, f-pearson, f-hellinger, f-js, f-gan | :func:`f_gan_loss` | | Nowozin 2016 |
+| f-kl, f-reverse-kl, f-pearson, f-hellinger, f-js, f-gan | :class:`FGanLoss` | | Nowozin 2016 |
 
-All are means over the batch. The WGAN critic's Lipschitz constraint is not a loss term: weight
-clipping is applied by the trainer after each critic step, and the gradient penalty lives in
-:mod:`gankit.penalties`; the loss spec only carries their paper defaults.
+All are means over the batch. Each is a :class:`LossSpec` class registered where it is defined
+(``@LOSSES.register("hinge")``); another package adds one through the entry point group
+``gankit.losses`` (docs/extending.md).
+
+The WGAN critic's Lipschitz constraint is not a loss term: weight clipping is applied by the
+trainer after each critic step, and the gradient penalty lives in :mod:`gankit.penalties`; the
+loss spec only carries their paper defaults.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -36,20 +41,30 @@ DLoss = Callable[[Tensor, Tensor], Tensor]
 GLoss = Callable[[Tensor], Tensor]
 
 
-@dataclass(frozen=True)
 class LossSpec:
-    """One adversarial objective: the two player losses plus the paper's default constraints."""
+    """One adversarial objective: the two player losses plus the paper's default constraints.
 
-    d_loss: DLoss  # (d_real [N], d_fake [N]) -> scalar
-    g_loss: GLoss  # (d_fake [N]) -> scalar
-    probabilistic: bool  # True: D's output is a logit and sigmoid(D) is a probability
+    A loss is a subclass registered by the name configs use (``loss.name``); the class itself is
+    the entry, its attributes the spec (``LOSSES["hinge"].d_loss(d_real, d_fake)``)::
+
+        @LOSSES.register("hinge")
+        class Hinge(LossSpec):
+            probabilistic = False
+            d_loss = staticmethod(hinge_d_loss)
+            g_loss = staticmethod(wasserstein_g_loss)
+    """
+
+    d_loss: ClassVar[DLoss]  # (d_real [N], d_fake [N]) -> scalar
+    g_loss: ClassVar[GLoss]  # (d_fake [N]) -> scalar
+    probabilistic: ClassVar[bool]  # True: D's output is a logit and sigmoid(D) is a probability
     # True: E[D(x)] - E[D(G(z))] is the critic's estimate of W1 (Kantorovich-Rubinstein duality)
-    estimates_w1: bool = False
-    default_gp_weight: float = 0.0
-    default_clip: float = 0.0
+    estimates_w1: ClassVar[bool] = False
+    default_gp_weight: ClassVar[float] = 0.0
+    default_clip: ClassVar[float] = 0.0
 
 
-LOSSES: Registry[LossSpec] = Registry("loss")
+LOSSES: Registry[type[LossSpec]] = Registry("loss", package="gankit.losses",
+                                            group="gankit.losses")
 
 
 def bce_d_loss(d_real: Tensor, d_fake: Tensor, real_label: float = 1.0) -> Tensor:
@@ -93,20 +108,57 @@ def hinge_d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
     return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
 
 
-LOSSES.register("minimax")(LossSpec(bce_d_loss, minimax_g_loss, probabilistic=True))
-LOSSES.register("non-saturating")(LossSpec(bce_d_loss, non_saturating_g_loss, probabilistic=True))
-LOSSES.register("wgan")(
-    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, estimates_w1=True,
-             default_clip=0.01)
-)
-LOSSES.register("wgan-gp")(
-    LossSpec(wasserstein_d_loss, wasserstein_g_loss, probabilistic=False, estimates_w1=True,
-             default_gp_weight=10.0)
-)
-LOSSES.register("lsgan")(
-    LossSpec(least_squares_d_loss, least_squares_g_loss, probabilistic=False)
-)
-LOSSES.register("hinge")(LossSpec(hinge_d_loss, wasserstein_g_loss, probabilistic=False))
+@LOSSES.register("minimax")
+class Minimax(LossSpec):
+    """The original game, Goodfellow et al. 2014, eq. 1."""
+
+    probabilistic = True
+    d_loss = staticmethod(bce_d_loss)
+    g_loss = staticmethod(minimax_g_loss)
+
+
+@LOSSES.register("non-saturating")
+class NonSaturating(Minimax):
+    """G maximizes log D(G(z)) instead, Goodfellow et al. 2014, Sec. 3."""
+
+    g_loss = staticmethod(non_saturating_g_loss)
+
+
+@LOSSES.register("wgan")
+class WGAN(LossSpec):
+    """The Wasserstein critic with weight clipping, Arjovsky et al. 2017, eq. 3."""
+
+    probabilistic = False
+    estimates_w1 = True
+    d_loss = staticmethod(wasserstein_d_loss)
+    g_loss = staticmethod(wasserstein_g_loss)
+    default_clip = 0.01  # c in Arjovsky et al. 2017, Alg. 1
+
+
+@LOSSES.register("wgan-gp")
+class WGANGP(WGAN):
+    """The Wasserstein critic with a gradient penalty, Gulrajani et al. 2017, eq. 3."""
+
+    default_clip = 0.0
+    default_gp_weight = 10.0  # lambda in Gulrajani et al. 2017, Alg. 1
+
+
+@LOSSES.register("lsgan")
+class LSGAN(LossSpec):
+    """Least squares, Mao et al. 2017, eq. 2 with a = 0, b = c = 1."""
+
+    probabilistic = False
+    d_loss = staticmethod(least_squares_d_loss)
+    g_loss = staticmethod(least_squares_g_loss)
+
+
+@LOSSES.register("hinge")
+class Hinge(LossSpec):
+    """Hinge D loss with G's Wasserstein loss, Lim & Ye 2017; Miyato et al. 2018, eq. 16-17."""
+
+    probabilistic = False
+    d_loss = staticmethod(hinge_d_loss)
+    g_loss = staticmethod(wasserstein_g_loss)
 
 
 @dataclass(frozen=True)
@@ -123,45 +175,79 @@ class FDivergence:
     f_prime: Callable[[Tensor], Tensor]
 
 
-LOG2 = math.log(2.0)
-F_DIVERGENCES: dict[str, FDivergence] = {
-    "kl": FDivergence(lambda v: v, lambda v: torch.exp(v - 1), lambda t: torch.exp(t - 1),
-                      lambda u: u * torch.log(u), lambda u: 1 + torch.log(u)),
-    "reverse-kl": FDivergence(lambda v: -torch.exp(-v), lambda v: v - 1,
-                              lambda t: -1 - torch.log(-t),
-                              lambda u: -torch.log(u), lambda u: -1 / u),
-    "pearson": FDivergence(lambda v: v, lambda v: v**2 / 4 + v, lambda t: t**2 / 4 + t,
-                           lambda u: (u - 1) ** 2, lambda u: 2 * (u - 1)),
-    "hellinger": FDivergence(lambda v: 1 - torch.exp(-v), torch.expm1, lambda t: t / (1 - t),
-                             lambda u: (torch.sqrt(u) - 1) ** 2, lambda u: 1 - 1 / torch.sqrt(u)),
-    "js": FDivergence(lambda v: LOG2 - F.softplus(-v), lambda v: F.softplus(v) - LOG2,
-                      lambda t: -torch.log(2 - torch.exp(t)),
-                      lambda u: u * torch.log(u) - (u + 1) * torch.log((u + 1) / 2),
-                      lambda u: torch.log(2 * u / (u + 1))),
-    "gan": FDivergence(lambda v: -F.softplus(-v), F.softplus,
-                       lambda t: -torch.log(1 - torch.exp(t)),
-                       lambda u: u * torch.log(u) - (u + 1) * torch.log(u + 1),
-                       lambda u: torch.log(u / (u + 1))),
-}
-
-
-def f_gan_loss(divergence: FDivergence) -> LossSpec:
+class FGanLoss(LossSpec):
     r"""D maximizes $\mathbb{E}_P[g_f(v)] - \mathbb{E}_Q[f^*(g_f(v))]$, a lower bound of
     $D_f(P \Vert Q)$ (Nowozin et al. 2016, eq. 6); G maximizes $\mathbb{E}_Q[g_f(v)]$, the
-    non-saturating alternative of their Sec. 3.2."""
+    non-saturating alternative of their Sec. 3.2. A subclass names its ``divergence``."""
 
-    def d_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
-        return divergence.conjugate_of_activation(d_fake).mean() - divergence.activation(
+    divergence: ClassVar[FDivergence]
+    probabilistic = False
+
+    @classmethod
+    def d_loss(cls, d_real: Tensor, d_fake: Tensor) -> Tensor:
+        return cls.divergence.conjugate_of_activation(d_fake).mean() - cls.divergence.activation(
             d_real).mean()
 
-    def g_loss(d_fake: Tensor) -> Tensor:
-        return -divergence.activation(d_fake).mean()
+    @classmethod
+    def g_loss(cls, d_fake: Tensor) -> Tensor:
+        return -cls.divergence.activation(d_fake).mean()
 
-    return LossSpec(d_loss, g_loss, probabilistic=False)
+
+LOG2 = math.log(2.0)
 
 
-for _name, _divergence in F_DIVERGENCES.items():
-    LOSSES.register(f"f-{_name}")(f_gan_loss(_divergence))
+@LOSSES.register("f-kl")
+class FKL(FGanLoss):
+    """KL(P || Q)."""
+
+    divergence = FDivergence(lambda v: v, lambda v: torch.exp(v - 1), lambda t: torch.exp(t - 1),
+                             lambda u: u * torch.log(u), lambda u: 1 + torch.log(u))
+
+
+@LOSSES.register("f-reverse-kl")
+class FReverseKL(FGanLoss):
+    """KL(Q || P)."""
+
+    divergence = FDivergence(lambda v: -torch.exp(-v), lambda v: v - 1,
+                             lambda t: -1 - torch.log(-t), lambda u: -torch.log(u),
+                             lambda u: -1 / u)
+
+
+@LOSSES.register("f-pearson")
+class FPearson(FGanLoss):
+    """Pearson chi^2."""
+
+    divergence = FDivergence(lambda v: v, lambda v: v**2 / 4 + v, lambda t: t**2 / 4 + t,
+                             lambda u: (u - 1) ** 2, lambda u: 2 * (u - 1))
+
+
+@LOSSES.register("f-hellinger")
+class FHellinger(FGanLoss):
+    """Squared Hellinger distance."""
+
+    divergence = FDivergence(lambda v: 1 - torch.exp(-v), torch.expm1, lambda t: t / (1 - t),
+                             lambda u: (torch.sqrt(u) - 1) ** 2,
+                             lambda u: 1 - 1 / torch.sqrt(u))
+
+
+@LOSSES.register("f-js")
+class FJS(FGanLoss):
+    """Jensen-Shannon divergence."""
+
+    divergence = FDivergence(lambda v: LOG2 - F.softplus(-v), lambda v: F.softplus(v) - LOG2,
+                             lambda t: -torch.log(2 - torch.exp(t)),
+                             lambda u: u * torch.log(u) - (u + 1) * torch.log((u + 1) / 2),
+                             lambda u: torch.log(2 * u / (u + 1)))
+
+
+@LOSSES.register("f-gan")
+class FGAN(FGanLoss):
+    """The GAN game's divergence, 2 JS - log 4."""
+
+    divergence = FDivergence(lambda v: -F.softplus(-v), F.softplus,
+                             lambda t: -torch.log(1 - torch.exp(t)),
+                             lambda u: u * torch.log(u) - (u + 1) * torch.log(u + 1),
+                             lambda u: torch.log(u / (u + 1)))
 
 
 def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
@@ -188,7 +274,7 @@ def pull_away_term(features: Tensor) -> Tensor:
     return off_diagonal / (n * (n - 1))
 
 
-def d_display(d_out: Tensor, spec: LossSpec) -> Tensor:
+def d_display(d_out: Tensor, spec: type[LossSpec]) -> Tensor:
     """D's output as shown to a person: sigmoid for logit losses, the raw score otherwise."""
     return torch.sigmoid(d_out) if spec.probabilistic else d_out
 

@@ -2,15 +2,17 @@
 sources that sampling, metrics and pictures all draw from.
 
 - ``dispatch``: :func:`plan_for` (recipe, data) -> :class:`EvaluationPlan`;
-- ``plan``: the plan, the fixed evaluation seed and the snapshot hook that runs during training;
+- ``plan``: the plan, the fixed evaluation seed, the snapshot hook that runs during training,
+  and :data:`~gankit.evaluation.plan.PLANS`, the plan for each data kind;
 - ``toy``: mode metrics, exact W1 and the samples over D for points;
-- ``images``: feature metrics, sample grids and interpolation strips;
-- ``features``: the feature spaces images are measured in (digit classifier, InceptionV3);
+- ``images``: image metrics, sample grids and interpolation strips;
+- ``image_metrics``: the registered image metrics, one function each;
+- ``features``: which feature space images are measured in (the registered extractors);
 - ``latents``: :class:`LatentSource` (the prior by default), :func:`generate`, slerp paths.
 - ``conditional``: what a generator with codes adds: class accuracy and intra-FID, InfoGAN's
   matched accuracy and traversals, CAAE's re-conditioned rows.
-- ``samplers``: latent energies from G and D (DDLS) or U (MEG), Langevin and MALA over them, the
-  truncation trick; each also as a latent source (``--sampler``).
+
+Latent samplers beyond the prior (``--sampler``) live in :mod:`gankit.sampling`.
 """
 
 from gankit.evaluation.dispatch import plan_for

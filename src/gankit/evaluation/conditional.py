@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.evaluation.features import ChannelwiseClassifier
 from gankit.evaluation.latents import LatentSource, generate, in_eval_mode
 from gankit.evaluation.plan import EVAL_SEED, EvaluationPlan, Measurement
 from gankit.latent_layout import CLASS, LatentLayout
 from gankit.metrics.classifier import matched_accuracy
+from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
 from gankit.metrics.toy import assign_modes

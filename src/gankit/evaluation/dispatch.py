@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from gankit.errors import GankitError
 from gankit.evaluation.conditional import has_codes, with_codes
-from gankit.evaluation.images import image_plan
 from gankit.evaluation.latents import LatentSource, PriorLatents, has_generator
-from gankit.evaluation.plan import EvaluationPlan
-from gankit.evaluation.toy import toy_plan
-from gankit.evaluation.translation import translation_plan
+from gankit.evaluation.plan import PLANS, EvaluationPlan
 from gankit.recipes import Recipe
-
-# data kind (the data source's ``kind``, set in gankit.data) -> the plan for it
-PLANS: dict[str, Callable[[Recipe, Any, LatentSource], EvaluationPlan]] = {
-    "points": toy_plan,
-    "images": image_plan,
-}
-TRANSLATION_KINDS = ("pairs", "unpaired")  # what translation sources are (gankit.data)
 
 
 def plan_for(recipe: Recipe, data: Any, latents: LatentSource | None = None) -> EvaluationPlan:
@@ -33,18 +22,20 @@ def plan_for(recipe: Recipe, data: Any, latents: LatentSource | None = None) -> 
     an unconditional generator has nothing to sample: it measures nothing and draws only its
     training curves. A translation recipe measures its held-out translations and draws input
     | output | target rows (:mod:`gankit.evaluation.translation`). Recipes with more to show
-    extend the plan here, so that no other module looks at the recipe or the data's type.
+    extend the plan here, so that no other module looks at the recipe or the data's type. The
+    plan for each data kind is the one registered in :data:`~gankit.evaluation.plan.PLANS`.
     """
     kind = getattr(data, "kind", None)
+    # the kinds whose plans serve this recipe: translation data for a translating recipe
+    kinds = [k for k in PLANS if PLANS.facts(k).get("translates", False) == recipe.translates]
     if recipe.translates:
-        if kind not in TRANSLATION_KINDS:
+        if kind not in kinds:
             raise GankitError(f"recipe {type(recipe).__name__} translates images, but its data "
-                              f"source has kind {kind!r}, not one of "
-                              f"{', '.join(TRANSLATION_KINDS)}")
-        return translation_plan(recipe, data)
-    if kind not in PLANS:
+                              f"source has kind {kind!r}, not one of {', '.join(kinds)}")
+        return PLANS[kind](recipe, data, None)
+    if kind not in kinds:
         raise GankitError(f"data source {type(data).__name__} has kind {kind!r}; evaluation "
-                          f"knows the kinds {', '.join(PLANS)} (set the source's 'kind')")
+                          f"knows the kinds {', '.join(kinds)} (set the source's 'kind')")
     latents = PriorLatents(recipe) if latents is None else latents
     if not has_generator(recipe):
         return EvaluationPlan(kind, latents)

@@ -19,6 +19,7 @@ from torch import Tensor
 from gankit.evaluation.features import feature_name
 from gankit.evaluation.latents import LatentSource
 from gankit.metrics.extractors import FeatureExtractor
+from gankit.registry import Registry
 
 if TYPE_CHECKING:
     from gankit.trainer import Trainer
@@ -48,6 +49,13 @@ Measure = Callable[[int, int, "FeatureExtractor | None", torch.device, bool], Me
 Picture = Callable[["Trainer", Measurement], Path]
 # (a feature-space name or an extractor or None, a weights file, device) -> extractor or None
 FeatureChoice = Callable[[Any, "str | None", "torch.device | str"], "FeatureExtractor | None"]
+
+
+# A data kind (the data source's ``kind``, set in gankit.data) -> the plan for a run on it,
+# (recipe, data, latents) -> EvaluationPlan; each plan registers itself in its own module of
+# this package. ``translates=True``: a plan for the recipes that translate (their latents None).
+PlanMaker = Callable[[Any, Any, "LatentSource | None"], "EvaluationPlan"]
+PLANS: Registry[PlanMaker] = Registry("data kind", package="gankit.evaluation")
 
 
 def no_features(features: Any, weights: str | None, device: torch.device | str) -> None:

@@ -15,7 +15,7 @@ from gankit.data import ToyDistribution
 from gankit.divergences import wasserstein1
 from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource, generate
-from gankit.evaluation.plan import EvaluationPlan, Measurement
+from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.toy import toy_metrics
 from gankit.recipes import Recipe
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gankit.trainer import Trainer
 
 
+@PLANS.register("points")
 def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> EvaluationPlan:
     """Toy metrics (:func:`toy_eval_metrics`) and the samples over D (``samples/step-*.png``)."""
 
@@ -75,8 +76,8 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[
 
 
 def plot_toy(trainer: Trainer, measured: Measurement, path: Path) -> None:
-    from gankit.evaluation.samplers import chain_paths
     from gankit.plots import plot_density_1d, plot_samples_2d
+    from gankit.sampling.paths import chain_paths
 
     def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:
         """D on the grid in batches of the size D trains on: minibatch discrimination compares

@@ -18,14 +18,11 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.evaluation.features import (
-    ChannelwiseClassifier,
-    default_feature_name,
-    feature_extractor,
-)
+from gankit.evaluation.features import default_feature_name, feature_extractor
 from gankit.evaluation.latents import PriorLatents, in_eval_mode
-from gankit.evaluation.plan import EvaluationPlan, Measurement
+from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
 from gankit.image_losses import l1_reconstruction
+from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
 from gankit.metrics.image_quality import (
@@ -58,8 +55,11 @@ def translate_images(recipe: TranslationRecipe, images: Tensor, direction: str =
     return out.float()
 
 
-def translation_plan(recipe: TranslationRecipe, data: Any) -> EvaluationPlan:
-    """The held-out metrics (:func:`translation_metrics`) and ``samples/step-*.png``."""
+@PLANS.register("pairs", translates=True)
+@PLANS.register("unpaired", translates=True)
+def translation_plan(recipe: TranslationRecipe, data: Any, latents: None = None) -> EvaluationPlan:
+    """The held-out metrics (:func:`translation_metrics`) and ``samples/step-*.png``; a
+    translation draws no latents."""
 
     def features(choice: Any, weights: str | None, device: torch.device | str
                  ) -> FeatureExtractor | None:

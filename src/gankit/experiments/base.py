@@ -13,7 +13,8 @@ from torch import Tensor
 from gankit.registry import Registry
 
 Experiment = Callable[..., dict[str, Any]]  # (out_dir: Path, quick: bool) -> figures
-EXPERIMENTS: Registry[Experiment] = Registry("experiment")
+EXPERIMENTS: Registry[Experiment] = Registry("experiment", package="gankit.experiments",
+                                           group="gankit.experiments")
 
 
 def output_paths(out_dir: Path, name: str) -> tuple[Path, Path]:

@@ -1,15 +1,19 @@
 """What image metrics need from a network: features (FID, KID, precision/recall) and, for
 classifiers, class probabilities (classifier score, label histograms, StackedMNIST modes).
 
-Any object with these methods plugs into ``gankit eval`` and :meth:`gankit.Run.evaluate`; the
-project's digit classifiers and the optional InceptionV3 implement them.
+Any object with these methods plugs into :meth:`gankit.Run.evaluate`; one registered in
+:data:`FEATURE_EXTRACTORS` also into ``gankit eval --features NAME`` (the project's digit
+classifiers, ``digits``, and the optional InceptionV3, ``inception``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor
+
+from gankit.registry import Registry
 
 
 @runtime_checkable
@@ -32,3 +36,9 @@ class Classifier(FeatureExtractor, Protocol):
     def outputs(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """Features and class probabilities of one forward pass, for callers that need both."""
         ...
+
+
+# name -> (image data set, weights file or None, device) -> FeatureExtractor; ``weights=True``
+# says the extractor reads ``--weights``. The registered ones live in this package's modules.
+FEATURE_EXTRACTORS: Registry[Callable[[Any, str | None, Any], FeatureExtractor]] = Registry(
+    "feature extractor", package="gankit.metrics", group="gankit.feature_extractors")

@@ -46,6 +46,7 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from gankit.errors import GankitError
+from gankit.metrics.extractors import FEATURE_EXTRACTORS
 
 WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
                "pt_inception-2015-12-05-6726825d.pth")
@@ -317,3 +318,13 @@ class InceptionFeatures:
         out = [self.net(preprocess(batch.to(self.device, torch.float32))).cpu()
                for batch in images.split(self.batch_size)]
         return torch.cat(out) if out else torch.zeros(0, DIM)
+
+
+@FEATURE_EXTRACTORS.register("inception", weights=True)
+def inception(data: object, weights: str | None, device: str | torch.device) -> InceptionFeatures:
+    """InceptionV3, the space FID is defined in, from pytorch-fid's weights file
+    (pt_inception-2015-12-05-6726825d.pth)."""
+    if not weights:
+        raise GankitError("features 'inception' need the weights file: --weights PATH "
+                          "(pytorch-fid's pt_inception-2015-12-05-6726825d.pth)")
+    return InceptionFeatures.from_file(weights, device)

@@ -5,9 +5,12 @@
 
 Every discriminator returns one :class:`DOutput` record, so feature matching and auxiliary heads
 (:mod:`gankit.models.heads`) need no second forward pass.
+
+A family is one module here whose builders register themselves
+(``@GENERATORS.register("name")``); the registries import this package's modules before their
+first lookup, and load other packages' entry points (docs/extending.md).
 """
 
-from gankit.models import dcgan, mlp, patchgan, resnet, unet  # noqa: F401  (registers them)
 from gankit.models.base import (
     AUTOENCODERS,
     DISCRIMINATORS,

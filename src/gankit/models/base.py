@@ -34,15 +34,22 @@ def packed_shape(data_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
 
 # (model config, shape of one data point) -> a network
 NetworkBuilder = Callable[[ModelConfig, tuple[int, ...]], nn.Module]
-GENERATORS: Registry[NetworkBuilder] = Registry("generator")  # z [N, latent_dim] -> x [N, ...]
+# Each filled by the decorators of this package's modules (found at the first lookup) and by
+# other packages' entry points (groups gankit.generators, gankit.discriminators, ...).
+# z [N, latent_dim] -> x [N, ...]
+GENERATORS: Registry[NetworkBuilder] = Registry("generator", package="gankit.models",
+                                                group="gankit.generators")
 # x [N, pack * C, ...] -> DOutput (the builder reads model.pack for its input shape)
-DISCRIMINATORS: Registry[NetworkBuilder] = Registry("discriminator")
+DISCRIMINATORS: Registry[NetworkBuilder] = Registry("discriminator", package="gankit.models",
+                                                    group="gankit.discriminators")
 # x [N, ...] -> DOutput whose logits are the reconstruction energy (BEGAN's auto-encoder D)
-AUTOENCODERS: Registry[NetworkBuilder] = Registry("auto-encoder discriminator")
+AUTOENCODERS: Registry[NetworkBuilder] = Registry(
+    "auto-encoder discriminator", package="gankit.models", group="gankit.autoencoders")
 # (model config, shape of an input image, shape of an output image) -> a network
 TranslatorBuilder = Callable[[ModelConfig, tuple[int, ...], tuple[int, ...]], nn.Module]
 # image a [N, C_a, S, S] -> image b [N, C_b, S, S] (Pix2Pix's U-Net, CycleGAN's ResNet)
-TRANSLATORS: Registry[TranslatorBuilder] = Registry("image-to-image generator")
+TRANSLATORS: Registry[TranslatorBuilder] = Registry(
+    "image-to-image generator", package="gankit.models", group="gankit.translators")
 
 
 def check_translation_shapes(shape_in: tuple[int, ...], shape_out: tuple[int, ...],

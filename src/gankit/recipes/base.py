@@ -21,7 +21,7 @@ from torch import Tensor, nn
 if TYPE_CHECKING:
     from gankit.config import Config
     from gankit.data.spec import DataSpec
-    from gankit.evaluation.samplers import Energy
+    from gankit.sampling.energies import Energy
 from gankit.distributed import shard, shard_batch
 from gankit.errors import ConfigError, GankitError
 from gankit.latent_layout import LatentLayout
@@ -200,7 +200,7 @@ class Recipe(nn.Module, ABC):
     def latent_energy(self, temperature: float = 1.0) -> Energy | None:
         """An energy E(z) [N] over the prior's latents whose low values are latents the
         recipe's D (or energy network) scores as data, for MCMC in latent space
-        (:mod:`gankit.evaluation.samplers`); None: the recipe has no such energy."""
+        (:mod:`gankit.sampling`); None: the recipe has no such energy."""
         return None
 
     def example_input(self, n: int, generator: torch.Generator) -> Tensor:
@@ -287,7 +287,7 @@ class TwoPlayerRecipe(Recipe):
         """The data-space energy pulled back to z: E(z) = energy(G(z)) / T + ||z||^2 / 2. With
         an energy recipe's U that is MEG's latent MCMC (Kumar et al. 2019); with a GAN's -d(x)
         it is DDLS (Che et al. 2020), the same formula."""
-        from gankit.evaluation.samplers import meg_energy
+        from gankit.sampling.energies import meg_energy
 
         return meg_energy(self.decode, self.energy, temperature)
 
@@ -297,4 +297,5 @@ def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:
     return torch.randn(n, dim, generator=generator, device=generator.device)
 
 
-RECIPES: Registry[type[Recipe]] = Registry("recipe")
+RECIPES: Registry[type[Recipe]] = Registry("recipe", package="gankit.recipes",
+                                            group="gankit.recipes")

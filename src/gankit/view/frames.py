@@ -25,9 +25,10 @@ import torch
 from torch import Tensor
 
 from gankit.data import GaussianMixture, ToyDistribution
-from gankit.evaluation.samplers import SamplerTrace, chain_paths
 from gankit.evaluation.toy import toy_eval_metrics
 from gankit.recipes import Recipe
+from gankit.sampling.mcmc import SamplerTrace
+from gankit.sampling.paths import chain_paths
 
 HEAT_SIDE = 32  # D's values on a 32 x 32 grid, drawn smoothed
 MANIFOLD_SIDE = 21  # a 21 x 21 grid of latents (2-D), or 201 points on a line (1-D)
