@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, refuse_unused
+from gankit.config import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.latent_layout import CLASS, Code, LatentLayout
@@ -44,12 +44,8 @@ class ConditionalGAN(GAN):
     """A GAN whose G takes the class as a one-hot code after the noise (latent_dim + K wide)."""
 
     recipe_name = "cgan"  # the config name, for messages
-
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        super().check_config(config)
-        refuse_unused(config, {"model.pack": 1}, cls.recipe_name,
-                      "D judges each example under its own label, so examples are not packed")
+    UNUSED = {"model.pack": 1}
+    UNUSED_WHY = "D judges each example under its own label, so examples are not packed"
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         self.n_classes = class_count(spec, self.recipe_name)
