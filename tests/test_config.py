@@ -19,10 +19,7 @@ from gankit.config import (
     DataConfig,
     TrainConfig,
     load_yaml,
-    merge,
     parse_overrides,
-    read_config_data,
-    read_yaml,
     shipped_configs,
     show_value,
 )
