@@ -19,6 +19,7 @@ A :class:`Composition` keeps, beside the merged data, the :class:`Source` of eve
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,22 +134,31 @@ def _base(base: Any, path: Path, shown: str) -> Composition:
 
 
 def _is_shipped(name: str) -> bool:
+    return _shipped_parts(name) is not None
+
+
+def _shipped_parts(name: str) -> tuple[str, str | None] | None:
+    """``grid25-wgan-gp`` -> (``grid25``, ``wgan-gp``), ``grid25`` -> (``grid25``, None);
+    None for a name that is not shipped. A data-set config's own name wins."""
     datasets, presets = shipped_configs()
-    return name in datasets or any(name == f"{d}-{p}" for d in datasets for p in presets)
+    if name in datasets:
+        return name, None
+    return next(((dataset, name.removeprefix(dataset + "-")) for dataset in datasets
+                 if name.startswith(dataset + "-")
+                 and name.removeprefix(dataset + "-") in presets), None)
 
 
 def shipped(name: str) -> Composition:
     """A shipped data-set config, or ``DATASET-PRESET``: the data set's, then the preset's."""
+    if (parts := _shipped_parts(name)) is not None:
+        dataset, preset = parts
+        path = SHIPPED_CONFIGS / f"{dataset}.yaml"
+        composition = Composition().add(_mapping(path), Source(f"shipped config {_shown(path)}"))
+        if preset is None:
+            return composition
+        path = PRESETS / f"{preset}.yaml"
+        return composition.add(_mapping(path), Source(f"preset {_shown(path)}", explicit=True))
     datasets, presets = shipped_configs()
-    if name in datasets:
-        path = SHIPPED_CONFIGS / f"{name}.yaml"
-        return Composition().add(_mapping(path), Source(f"shipped config {_shown(path)}"))
-    for dataset in datasets:
-        preset = name.removeprefix(dataset + "-")
-        if name.startswith(dataset + "-") and preset in presets:
-            path = PRESETS / f"{preset}.yaml"
-            return shipped(dataset).add(_mapping(path), Source(f"preset {_shown(path)}",
-                                                                explicit=True))
     folder, _, rest = name.partition("/")
     if folder == "losses" and rest in presets:  # a shipped name until issue 26
         raise ConfigError(f"config losses/{rest} is now the preset {rest} (configs/presets/), "
@@ -180,9 +190,14 @@ def read_config_data(name_or_path: str | Path) -> dict[str, Any]:
 
 def shipped_configs() -> tuple[list[str], list[str]]:
     """Shipped data-set configs and presets; ``grid25-hinge`` combines the two."""
-    datasets = sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))
-    presets = sorted(p.stem for p in PRESETS.glob("*.yaml"))
-    return datasets, presets
+    datasets, presets = _shipped_names()
+    return list(datasets), list(presets)
+
+
+@functools.cache
+def _shipped_names() -> tuple[tuple[str, ...], tuple[str, ...]]:  # files of the package
+    return (tuple(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))),
+            tuple(sorted(p.stem for p in PRESETS.glob("*.yaml"))))
 
 
 def config_summary(name: str) -> str:
