@@ -102,7 +102,8 @@ def test_a_data_set_configs_key_for_another_recipe_goes_back_to_off():
 
 
 @pytest.mark.parametrize("overrides", [["recipe=meg", "loss.name=hinge"],
-                                       ["recipe=began", "model.minibatch_discrimination=8"]])
+                                       ["recipe=began", "model.minibatch_discrimination=8"],
+                                       ["recipe=infogan", "model.pack=2"]])
 def test_a_key_the_person_sets_that_the_recipe_ignores_is_refused(overrides):
     recipe = overrides[0].removeprefix("recipe=")
     key = overrides[1].split("=")[0]
@@ -187,3 +188,18 @@ def test_the_readmes_explain_example_is_what_the_command_prints(capsys):
     printed = capsys.readouterr().out.splitlines()
     for line in block.splitlines():
         assert line == "..." or line in printed, line
+
+
+def test_the_view_starts_from_a_preset_of_another_recipe():
+    """gankit view ring8-meg: ring8's hinge loss is for the GAN recipe, not the view's to refuse."""
+    from gankit.view.session import base_config_data
+    from gankit.view.settings import check_base, loss_defaults, settings_of, with_loss
+
+    base, opened = base_config_data("ring8-meg")
+    config = build_config(base)
+    check_base(config, "ring8-meg")
+    assert opened is None and config.recipe == "meg" and config.loss.name == "non-saturating"
+    ring8, _ = base_config_data("ring8")
+    assert build_config(with_loss(ring8, "meg")).recipe == "meg"
+    assert loss_defaults(ring8, settings_of(load_config("ring8"), "ring8"), "meg",
+                         "ring8").n_critic == 5

@@ -67,6 +67,8 @@ class InfoGANOptions:
 class InfoGAN(GAN):
     Options = InfoGANOptions
     headline = ("d_loss", "g_loss", "info_bound", "code_acc")
+    UNUSED = {"model.pack": 1}
+    UNUSED_WHY = "it reads each sample's codes back from it, so samples are not packed"
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         self.options = config.options
@@ -74,14 +76,6 @@ class InfoGAN(GAN):
             raise ConfigError(f"infogan.invariance_weight rotates and zooms images; data "
                               f"{config.data.name} has examples of shape {tuple(spec.shape)}")
         super().__init__(config, spec)
-
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        super().check_config(config)
-        if config.model.pack > 1:
-            raise ConfigError(f"recipe infogan reads each sample's codes back from it, so "
-                              f"samples are not packed; model.pack must be 1, "
-                              f"got {config.model.pack}")
 
     def make_layout(self, config: Config, spec: DataSpec) -> LatentLayout:
         codes = [Code(f"cat{i}", k) for i, k in enumerate(self.options.categorical)]
