@@ -203,3 +203,15 @@ def test_the_view_starts_from_a_preset_of_another_recipe():
     assert build_config(with_loss(ring8, "meg")).recipe == "meg"
     assert loss_defaults(ring8, settings_of(load_config("ring8"), "ring8"), "meg",
                          "ring8").n_critic == 5
+
+
+def test_every_shipped_config_file_is_package_data():
+    """An installed gankit holds the presets as well as the data-set configs."""
+    import tomllib
+
+    root = SHIPPED_CONFIGS.parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["gankit"]
+    package = SHIPPED_CONFIGS.parent
+    for path in SHIPPED_CONFIGS.rglob("*.yaml"):
+        assert any(path.relative_to(package).match(glob) for glob in globs), path
