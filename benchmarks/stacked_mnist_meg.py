@@ -5,8 +5,8 @@ Table 2, with our per-channel digit classifier; Kumar et al. 2019 report 1,000 a
     .venv/bin/python benchmarks/stacked_mnist_meg.py [--only NAME] [--threads 1]
         [--runs runs/stacked-meg]
 
-Each entry trains the shipped ``stacked-mnist-meg`` (the meg overlay with its pair file,
-``configs/pairs/stacked-mnist-meg.yaml``) with the entry's overrides in RUNS/SLUG, and at each
+Each entry trains the shipped ``stacked-mnist-meg`` (its data-set config,
+``configs/stacked-mnist-meg.yaml``) with the entry's overrides in RUNS/SLUG, and at each
 of its milestones evaluates as ``gankit eval`` does. A killed benchmark continues from the
 run's last checkpoint; a milestone already in the results file is not redone. Records go to
 benchmarks/results/stacked_mnist_meg.json under "NAME, N steps": the metrics, the training
@@ -29,7 +29,7 @@ from gankit.hardware import describe
 from gankit.metrics.digit_classifier import load_digit_classifier
 
 RESULTS = Path(__file__).parent / "results" / "stacked_mnist_meg.json"
-PAPER = ["meg.gp_weight=10", "train.lr_g=1e-4", "train.lr_d=1e-4"]  # the meg overlay alone
+PAPER = ["meg.gp_weight=10", "train.lr_g=1e-4", "train.lr_d=1e-4"]  # the meg preset alone
 ENTRIES = {  # name -> (overrides of stacked-mnist-meg, milestones)
     "shipped: λ 30, Adam 2e-4": ([], (4000, 8000, 12000, 16000, 20000)),
     "paper settings: λ 10, Adam 1e-4": (PAPER, (4000,)),

@@ -14,19 +14,14 @@ from conftest import TINY, tiny_dict
 from gankit.api import Run
 from gankit.config import (
     INT64_RANGE,
-    MAX_BASE_DEPTH,
     SHIPPED_CONFIGS,
     Config,
     DataConfig,
     TrainConfig,
     load_yaml,
-    merge,
     parse_overrides,
-    read_config_data,
-    read_yaml,
     shipped_configs,
     show_value,
-    tuned_pairs,
 )
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
@@ -48,16 +43,16 @@ def config_error(data=None, overrides=None) -> str:
 # --- shipped configs and defaults ------------------------------------------------------------
 
 
-DATASET_CONFIGS, LOSS_OVERLAYS = shipped_configs()
+DATASET_CONFIGS, PRESET_NAMES = shipped_configs()
 
 
 def test_there_are_shipped_configs():
     assert "ring8" in DATASET_CONFIGS and "grid25" in DATASET_CONFIGS
     assert {"mnist5k", "digits8", "stacked-mnist", "image-folder"} <= set(DATASET_CONFIGS)
-    # An overlay is named after its loss or recipe, optionally with a model option (hinge-sn).
-    assert {name.removesuffix("-sn") for name in LOSS_OVERLAYS} <= {*LOSSES.names(),
+    # A preset is named after its loss or recipe, optionally with a model option (hinge-sn).
+    assert {name.removesuffix("-sn") for name in PRESET_NAMES} <= {*LOSSES.names(),
                                                                     *RECIPES.names()}
-    assert "wgan-gp" in LOSS_OVERLAYS and "began" in LOSS_OVERLAYS
+    assert "wgan-gp" in PRESET_NAMES and "began" in PRESET_NAMES
 
 
 @pytest.mark.parametrize("name", DATASET_CONFIGS)
@@ -70,15 +65,16 @@ def test_every_shipped_config_loads_and_names_registered_parts(name):
     assert build_config(config.to_dict()) == config
 
 
-@pytest.mark.parametrize("loss", LOSS_OVERLAYS)
-def test_every_loss_overlay_combines_with_a_data_set(loss):
+@pytest.mark.parametrize("loss", PRESET_NAMES)
+def test_every_preset_combines_with_a_data_set(loss):
     base, combined = load_config("ring8"), load_config(f"ring8-{loss}")
     if loss in RECIPES:  # a recipe (began, meg, acgan, ...) rather than a loss of the GAN recipe
         assert combined.recipe == loss
     else:
         assert combined.loss.name == loss.removesuffix("-sn")
-    # the data and model keys differ from the data set's only where the overlay sets them
-    overlay = yaml.safe_load((SHIPPED_CONFIGS / "losses" / f"{loss}.yaml").read_text())
+    # the data and model keys differ from the data set's only where the preset sets them, or
+    # where the preset's recipe does not read the data set's value (meg: minibatch layers)
+    overlay = yaml.safe_load((SHIPPED_CONFIGS / "presets" / f"{loss}.yaml").read_text())
     for section in ("data", "model"):
         ours, theirs = getattr(combined, section), getattr(base, section)
         changed = {f.name for f in dataclasses.fields(ours)
@@ -86,23 +82,23 @@ def test_every_loss_overlay_combines_with_a_data_set(loss):
         assert changed <= set(overlay.get(section, {})), (section, changed)
 
 
-@pytest.mark.parametrize("pair", tuned_pairs())
-def test_a_pairs_own_settings_go_on_top_of_its_overlay(pair):
-    """configs/pairs/DATASET-LOSS.yaml names a shipped combination, and its keys win over the
-    overlay's and the data set's; --set still wins over the pair."""
-    dataset, loss = next((d, pair.removeprefix(d + "-")) for d in DATASET_CONFIGS
-                         if pair.startswith(d + "-") and pair.removeprefix(d + "-")
-                         in LOSS_OVERLAYS)
-    own = yaml.safe_load((SHIPPED_CONFIGS / "pairs" / f"{pair}.yaml").read_text())
-    paired = load_config(pair).to_dict()
-    overlay = SHIPPED_CONFIGS / "losses" / f"{loss}.yaml"
-    overlay_only = build_config(merge(read_config_data(dataset), read_yaml(overlay),
-                                      str(overlay))).to_dict()
-    for section, values in own.items():
-        for key, value in values.items():
-            assert paired[section][key] == value != overlay_only[section][key], (section, key)
-    section, key = next((s, k) for s, values in own.items() for k in values)
-    assert load_config(pair, [f"{section}.{key}=7"]).to_dict()[section][key] == 7
+def test_the_pair_file_of_stacked_mnist_meg_is_a_data_set_config_now():
+    """configs/pairs/ is gone: its one file is the data-set config stacked-mnist-meg, whose
+    measured settings win over the meg preset's; the old spelling is one line naming it."""
+    own, preset = load_config("stacked-mnist-meg"), load_config("stacked-mnist")
+    assert own.recipe == "meg" and own.options.gp_weight == 30.0 and own.train.lr_g == 2e-4
+    assert own.data == preset.data
+    with pytest.raises(ConfigError) as err:
+        load_config("pairs/stacked-mnist-meg")
+    assert str(err.value) == ("config pairs/stacked-mnist-meg is now the data-set config "
+                              "stacked-mnist-meg: gankit train stacked-mnist-meg")
+
+
+def test_a_loss_overlay_path_is_one_line_naming_its_preset():
+    with pytest.raises(ConfigError, match=r"config losses/hinge is now the preset hinge "
+                                          r"\(configs/presets/\), which goes on a data-set "
+                                          r"config: gankit train DATASET-hinge$"):
+        load_config("losses/hinge")
 
 
 def test_loss_overlays_hold_the_papers_hyper_parameters():
@@ -508,10 +504,14 @@ def test_a_section_of_the_wrong_type_is_an_error(tmp_path, text, words):
     assert all(word in message for word in words), message
 
 
-def test_a_wrong_section_in_a_base_is_not_hidden_by_the_file_on_top(tmp_path):
-    (tmp_path / "parent.yaml").write_text("train: 5\n")
+def test_a_chain_of_files_is_one_line_naming_the_new_spelling(tmp_path):
+    """base: names a shipped config; a file naming another file (composed until issue 26)
+    is refused, naming what to do instead."""
+    (tmp_path / "parent.yaml").write_text("train: {steps: 5}\n")
     message = file_error(tmp_path, "base: parent.yaml\ntrain: {steps: 3}\n")
-    assert "train is int 5, not a section" in message and "train.steps" in message
+    assert message == (f"base in {tmp_path / 'mine.yaml'} names the file parent.yaml; a file "
+                       f"can start only from a shipped config (base: grid25 or grid25-wgan-gp): "
+                       f"copy that file's keys into {tmp_path / 'mine.yaml'}")
 
 
 def test_an_empty_file_takes_every_default(tmp_path):
@@ -551,20 +551,23 @@ TRANSLATION_CONFIGS = [name for name in DATASET_CONFIGS
 
 
 @pytest.mark.parametrize("dataset", [d for d in DATASET_CONFIGS if d not in TRANSLATION_CONFIGS])
-def test_every_data_set_combines_with_every_overlay(dataset):
-    for loss in LOSS_OVERLAYS:
-        if (dataset, loss) == ("stacked-mnist", "began"):  # an auto-encoder D: no minibatch
-            with pytest.raises(ConfigError, match="minibatch_discrimination=100"):
-                load_config(f"{dataset}-{loss}")
-        else:
+def test_every_data_set_combines_with_every_preset(dataset):
+    """A data-set config's keys for the GAN recipe never stop another recipe's preset
+    (stacked-mnist's minibatch discrimination under began goes back to off); a data-set config
+    for MEG refuses a loss preset, whose loss MEG would not read, in one line."""
+    for loss in PRESET_NAMES:
+        try:
             load_config(f"{dataset}-{loss}")
+        except ConfigError as err:
+            assert load_config(dataset).recipe == "meg" and loss not in RECIPES, (loss, err)
+            assert str(err).startswith("recipe meg does not use loss."), (loss, err)
 
 
 @pytest.mark.parametrize("dataset", TRANSLATION_CONFIGS)
 def test_translation_configs_take_plain_loss_overlays_and_refuse_the_rest(dataset):
     """A translation recipe's adversarial term may be any loss without a constraint it does
     not apply (clipping, penalties); a generative recipe's overlay is refused: one line each."""
-    for loss in LOSS_OVERLAYS:
+    for loss in PRESET_NAMES:
         try:
             config = load_config(f"{dataset}-{loss}")
         except ConfigError as err:
@@ -691,30 +694,11 @@ def test_scalar_aliases_still_work(tmp_path):
     assert load_config(path).train.lr_d == 3e-4
 
 
-def write_chain(folder, depth: int):
-    """depth files, each with base: the one before, the first on ring8; returns the last."""
-    folder.mkdir()
-    (folder / "c0.yaml").write_text("base: ring8\n")
-    for i in range(1, depth):
-        (folder / f"c{i}.yaml").write_text(f"base: c{i - 1}.yaml\ntrain: {{steps: {i}}}\n")
-    return folder / f"c{depth - 1}.yaml"
-
-
-def test_base_chains_are_capped_in_depth(tmp_path):
-    """MAX_BASE_DEPTH files in all, the shipped ring8 at the end included."""
-    last = write_chain(tmp_path / "ok", MAX_BASE_DEPTH - 1)
-    assert load_config(last).train.steps == MAX_BASE_DEPTH - 2
-    for depth in (MAX_BASE_DEPTH, 1200):  # 1,200 files: Python's stack overflowed before
-        with pytest.raises(ConfigError, match="deeper than 32 files") as err:
-            load_config(write_chain(tmp_path / f"long{depth}", depth))
-        assert "\n" not in str(err.value)
-
-
 @pytest.mark.parametrize(("base", "words"), [
-    ("5", "must be a config name or path, got 5"),
-    ("[a]", "must be a config name or path, got ['a']"),
-    ("''", "must be a config name or path, got ''"),
-    ("..", "config .. is a directory"),
+    ("5", "must be a shipped config name (gankit configs), got 5"),
+    ("[a]", "must be a shipped config name (gankit configs), got ['a']"),
+    ("''", "must be a shipped config name (gankit configs), got ''"),
+    ("..", "config file not found: .."),
     ("nope.yaml", "config file not found: nope.yaml"),
 ])
 def test_a_bad_base_is_one_line(tmp_path, base, words):

@@ -296,7 +296,7 @@ def test_shipped_overlay_holds_the_papers_optimization(name):
 
 
 def test_stacked_mnist_meg_changes_only_lambda_and_the_learning_rates():
-    """Its pair file (configs/pairs/stacked-mnist-meg.yaml) takes lambda 30 and Adam 2e-4,
+    """Its data-set config (configs/stacked-mnist-meg.yaml) takes lambda 30 and Adam 2e-4,
     measured on StackedMNIST (README); the rest is the paper's optimization."""
     config = load_config("stacked-mnist-meg")
     train = config.train

@@ -207,6 +207,9 @@ def _parser() -> argparse.ArgumentParser:
                                             parser_class=_Parser)
     show = config_commands.add_parser("show", help="print the resolved YAML, defaults filled")
     show.add_argument("config", help="a YAML file or a shipped config name")
+    show.add_argument("--explain", action="store_true",
+                      help="print each key's value with the file, preset, default or --set "
+                           "flag that set it")
     _add_overrides(show)
 
     completion = commands.add_parser("completion", help="print a shell completion script")
@@ -482,28 +485,25 @@ def cmd_view(args: argparse.Namespace) -> None:
 
 
 def cmd_configs(args: argparse.Namespace) -> None:
-    from gankit.config import config_summary, shipped_configs, tuned_pairs
+    from gankit.config import config_summary, shipped_configs
 
-    datasets, losses = shipped_configs()
-    pairs = tuned_pairs()
-    width = max(map(len, datasets + losses + pairs))
+    datasets, presets = shipped_configs()
+    width = max(map(len, datasets + presets))
     print("data sets (gankit train NAME):")
     for name in datasets:
         print(f"  {name:{width}s}  {config_summary(name)}")
-    print("loss overlays (gankit train NAME-LOSS, e.g. grid25-wgan-gp):")
-    for name in losses:
-        print(f"  {name:{width}s}  {config_summary('losses/' + name)}")
-    print("pairs with settings of their own on top of the overlay (configs/pairs/):")
-    for name in pairs:
-        print(f"  {name:{width}s}  {config_summary('pairs/' + name)}")
+    print("presets, for a recipe or a loss (gankit train NAME-PRESET, e.g. grid25-wgan-gp):")
+    for name in presets:
+        print(f"  {name:{width}s}  {config_summary('presets/' + name)}")
 
 
 def cmd_config(args: argparse.Namespace) -> None:
-    from gankit.config import dump_yaml
-    from gankit.resolve import load_config
+    from gankit.config import compose, dump_yaml
+    from gankit.resolve import explain, resolve
 
-    config = load_config(args.config, args.overrides)
-    print(dump_yaml(config.to_dict()), end="")
+    config, sources = resolve(compose(args.config), args.overrides)
+    print("\n".join(explain(config, sources)) if args.explain else dump_yaml(config.to_dict()),
+          end="\n" if args.explain else "")
 
 
 def cmd_completion(args: argparse.Namespace) -> None:

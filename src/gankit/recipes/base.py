@@ -124,6 +124,11 @@ class Recipe(nn.Module, ABC):
     # own value wins): the projection discriminator's hinge loss (Miyato & Koyama 2018),
     # Pix2Pix's U-Net and PatchGAN. Keys not named here take the sections' defaults.
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Shared config keys the recipe does not read, each with the value that means off, and
+    # why: a person who sets one is refused in one line, while a value a data-set config set
+    # for another recipe goes back to off (gankit.configuration.unread).
+    UNUSED: ClassVar[dict[str, object]] = {}
+    UNUSED_WHY: ClassVar[str] = ""
     # Whether the recipe maps images of one domain to another (data with ``a`` and ``b``,
     # :mod:`gankit.data.spec`) rather than generating ``x`` from noise.
     translates: ClassVar[bool] = False
@@ -133,8 +138,8 @@ class Recipe(nn.Module, ABC):
 
     @classmethod
     def check_config(cls, config: Config) -> None:
-        """Refuse, with a ConfigError, shared-section settings this recipe would ignore
-        (:func:`gankit.config.refuse_unused`); called once the whole config is parsed."""
+        """Refuse, with a ConfigError, settings this recipe cannot work with (keys it ignores
+        are declared in :attr:`UNUSED`); called once the whole config is parsed."""
 
     @classmethod
     def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:

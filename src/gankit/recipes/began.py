@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit import distributed
-from gankit.config import Config, refuse_unused
+from gankit.config import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, GENERATORS, build_part, check_part
@@ -48,19 +48,19 @@ class BEGANOptions:
 @RECIPES.register("began")
 class BEGAN(TwoPlayerRecipe):
     Options = BEGANOptions
+    # BEGAN's D is an auto-encoder trained on its own energies: options of the classifier D,
+    # of the adversarial losses and of the GAN recipe's loop have no effect there.
+    UNUSED = {
+        "model.spectral_norm": False, "model.pack": 1, "model.minibatch_discrimination": 0,
+        "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
+        "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
+        "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
+        "train.reuse_fake": False,
+    }
+    UNUSED_WHY = "its D is an auto-encoder trained on reconstruction energies"
 
     @classmethod
     def check_config(cls, config: Config) -> None:
-        """BEGAN's D is an auto-encoder trained on its own energies: options of the classifier
-        D, of the adversarial losses and of the GAN recipe's loop have no effect there, so
-        setting one is refused rather than silently ignored."""
-        refuse_unused(config, {
-            "model.spectral_norm": False, "model.pack": 1, "model.minibatch_discrimination": 0,
-            "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
-            "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
-            "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
-            "train.reuse_fake": False,
-        }, "began", "its D is an auto-encoder trained on reconstruction energies")
         check_part(AUTOENCODERS, config.model, "discriminator")  # a bad name: one line now
 
     def __init__(self, config: Config, spec: DataSpec) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, refuse_unused
+from gankit.config import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.image_losses import l1_reconstruction, total_variation
@@ -83,15 +83,17 @@ class CAAE(Recipe):
     Options = CAAEOptions
     headline = ("d_loss", "g_rec", "g_img", "g_z")
 
+    UNUSED = {
+        "loss.gp_weight": None, "loss.clip": None, "loss.r1_weight": 0.0,
+        "loss.r2_weight": 0.0, "loss.real_label": 1.0, "loss.feature_matching": 0.0,
+        "loss.pull_away": 0.0, "model.pack": 1, "train.g_ema": 0.0,
+        "train.reuse_fake": False,
+    }
+    UNUSED_WHY = ("its losses are the reconstruction, the total variation and two adversarial "
+                  "terms weighted by the caae section")
+
     @classmethod
     def check_config(cls, config: Config) -> None:
-        refuse_unused(config, {
-            "loss.gp_weight": None, "loss.clip": None, "loss.r1_weight": 0.0,
-            "loss.r2_weight": 0.0, "loss.real_label": 1.0, "loss.feature_matching": 0.0,
-            "loss.pull_away": 0.0, "model.pack": 1, "train.g_ema": 0.0,
-            "train.reuse_fake": False,
-        }, "caae", "its losses are the reconstruction, the total variation and two adversarial "
-                   "terms weighted by the caae section")
         check_part(DISCRIMINATORS, config.model, "discriminator")
 
     @classmethod

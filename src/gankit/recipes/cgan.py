@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gankit.config import Config, ModelConfig, refuse_unused
+from gankit.config import Config, ModelConfig
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.latent_layout import CLASS, Code, LatentLayout
@@ -76,11 +76,8 @@ class ConditionalGAN(GAN):
     """What the class-conditional GAN recipes share: they learn from labelled data only, and
     D judges each example under its own label, so examples are not packed."""
 
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        super().check_config(config)
-        refuse_unused(config, {"model.pack": 1}, config.recipe,
-                      "D judges each example under its own label, so examples are not packed")
+    UNUSED = {"model.pack": 1}
+    UNUSED_WHY = "D judges each example under its own label, so examples are not packed"
 
     @classmethod
     def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:

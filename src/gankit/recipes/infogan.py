@@ -9,7 +9,7 @@ counts of any number of Cat(K) codes, named cat0, cat1, ...) and ``infogan.conti
 U(-1, 1) codes, cont0, ...), with the weights $\lambda$ of each kind. Q models a categorical code
 by its logits and a continuous one by a Gaussian of unit variance
 (:mod:`gankit.mutual_information`). The MNIST setting of the reference code: noise U(-1, 1) of
-62 dimensions, one Cat(10), two U(-1, 1), lambda 1, G lr 1e-3, D lr 2e-4 (``losses/infogan``).
+62 dimensions, one Cat(10), two U(-1, 1), lambda 1, G lr 1e-3, D lr 2e-4 (``presets/infogan``).
 """
 
 from __future__ import annotations
@@ -134,6 +134,8 @@ class InfoGAN(GAN):
 
     Options = InfoGANOptions
     headline = ("d_loss", "g_loss", "info_bound", "code_acc")
+    UNUSED = {"model.pack": 1}
+    UNUSED_WHY = "it reads each sample's codes back from it, so samples are not packed"
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         options = config.options
@@ -141,14 +143,6 @@ class InfoGAN(GAN):
             raise ConfigError(f"infogan.invariance_weight rotates and zooms images; data "
                               f"{config.data.name} has examples of shape {tuple(spec.shape)}")
         super().__init__(config, spec, heads=[QHead(options)], noise=options.noise)
-
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        super().check_config(config)
-        if config.model.pack > 1:
-            raise ConfigError(f"recipe infogan reads each sample's codes back from it, so "
-                              f"samples are not packed; model.pack must be 1, "
-                              f"got {config.model.pack}")
 
     def infer_codes(self, x: Tensor, discriminator: nn.Module | None = None
                     ) -> dict[str, Tensor]:

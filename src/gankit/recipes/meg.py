@@ -24,7 +24,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, ModelConfig, refuse_unused
+from gankit.config import Config, ModelConfig
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
@@ -134,18 +134,21 @@ class MEG(TwoPlayerRecipe):
     Options = MEGOptions
     headline = ("d_loss", "g_energy", "entropy")
 
+    # U is one energy per example with its own penalty (meg.gp_weight), and G's loss is fixed:
+    # the GAN losses, their penalties and batch-coupled layers are not read.
+    UNUSED = {
+        "loss.name": "non-saturating", "loss.gp_weight": None, "loss.clip": None,
+        "loss.r1_weight": 0.0, "loss.r2_weight": 0.0, "loss.real_label": 1.0,
+        "loss.feature_matching": 0.0, "loss.pull_away": 0.0, "model.pack": 1,
+        "model.minibatch_discrimination": 0, "model.minibatch_stddev": False,
+        "train.reuse_fake": False,
+    }
+    UNUSED_WHY = ("its D is a per-example energy with its own penalty, meg.gp_weight, and G "
+                  "minimizes the energy minus an entropy estimate")
+
     @classmethod
     def check_config(cls, config: Config) -> None:
-        """U is one energy per example with its own penalty (``meg.gp_weight``), and G's loss
-        is fixed: the GAN losses, their penalties and batch-coupled layers are refused."""
-        refuse_unused(config, {
-            "loss.name": "non-saturating", "loss.gp_weight": None, "loss.clip": None,
-            "loss.r1_weight": 0.0, "loss.r2_weight": 0.0, "loss.real_label": 1.0,
-            "loss.feature_matching": 0.0, "loss.pull_away": 0.0, "model.pack": 1,
-            "model.minibatch_discrimination": 0, "model.minibatch_stddev": False,
-            "train.reuse_fake": False,
-        }, "meg", "its D is a per-example energy with its own penalty, meg.gp_weight, and G "
-                  "minimizes the energy minus an entropy estimate")
+        """Batch norm would couple each energy to the rest of the batch."""
         if config.model.d_norm == "batch":
             raise ConfigError("recipe meg needs model.d_norm 'none' or 'layer', got 'batch': batch "
                               "norm makes each energy U(x), and its gradient penalty, depend on "

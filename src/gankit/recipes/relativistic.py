@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.config import Config, refuse_unused
+from gankit.config import Config
 from gankit.data.spec import DataSpec
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
@@ -30,11 +30,8 @@ class Relativistic(TwoPlayerRecipe):
 
     Options = RelativisticOptions
     headline = ("d_loss", "g_loss")
-
-    @classmethod
-    def check_config(cls, config: Config) -> None:
-        refuse_unused(config, {"model.pack": 1, "train.reuse_fake": False}, "relativistic",
-                      "its G phase draws its own fake batch and D sees single samples")
+    UNUSED = {"model.pack": 1, "train.reuse_fake": False}
+    UNUSED_WHY = "its G phase draws its own fake batch and D sees single samples"
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__(config)

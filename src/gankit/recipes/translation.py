@@ -28,7 +28,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, refuse_unused
+from gankit.config import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError, GankitError
 from gankit.image_losses import (
@@ -83,7 +83,6 @@ class TranslationRecipe(Recipe):
     translates = True
     # direction -> the network of nets that maps it (Pix2Pix: AtoB only)
     translators: ClassVar[dict[str, str]] = {"AtoB": "G"}
-    # shared settings no translation recipe reads
     UNUSED: ClassVar[dict[str, object]] = {
         "loss.gp_weight": None, "loss.clip": None, "loss.r1_weight": 0.0,
         "loss.r2_weight": 0.0, "loss.real_label": 1.0, "loss.feature_matching": 0.0,
@@ -91,13 +90,11 @@ class TranslationRecipe(Recipe):
         "model.minibatch_discrimination": 0, "model.minibatch_stddev": False,
         "model.g_batchnorm": False,
         "train.g_ema": 0.0, "train.reuse_fake": False}
+    UNUSED_WHY = ("an image-to-image recipe has no latent, no weight average and no gradient "
+                  "penalty; its losses are those of its own section")
 
     @classmethod
     def check_config(cls, config: Config) -> None:
-        name = config.recipe
-        refuse_unused(config, cls.UNUSED, name, "an image-to-image recipe has no latent, no "
-                      "weight average and no gradient penalty; its losses are the section "
-                      f"{name}'s")
         check_part(DISCRIMINATORS, config.model, "discriminator")
 
     @classmethod

@@ -28,11 +28,11 @@ from typing import Any
 import torch
 
 from gankit.api import Run, build, load
-from gankit.config import dump_yaml, read_config_data, read_yaml, show_value
+from gankit.config import dump_yaml, read_yaml, show_value
 from gankit.data import ToyDistribution
 from gankit.data.user import TensorPoints, load_points_file, save_points
 from gankit.errors import ConfigError, GankitError, NonFiniteLossError
-from gankit.resolve import build_config
+from gankit.resolve import build_config, load_config
 from gankit.runlog import RunLogger
 from gankit.view import frames
 from gankit.view.settings import (
@@ -418,12 +418,13 @@ COMMANDS: dict[str, Callable[[ViewSession, dict[str, Any]], None]] = {
 
 def base_config_data(source: str | Path) -> tuple[dict[str, Any], Path | None]:
     """What ``gankit view SOURCE`` starts from: a run directory (opened as it is) or a shipped
-    config name or YAML file (trained afresh)."""
+    config name or YAML file (trained afresh), resolved as a run's config.yaml is: keys its
+    recipe does not read are off, so a preset's recipe (ring8-meg) builds."""
     path = Path(source).expanduser()
     if path.is_dir():
         if not (path / "config.yaml").is_file():
             raise GankitError(f"not a gankit run directory (no config.yaml): {path}")
         return read_yaml(path / "config.yaml"), path
-    return read_config_data(source), None
+    return load_config(source).to_dict(), None
 
 

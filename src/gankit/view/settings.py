@@ -18,7 +18,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gankit.config import SEED_RANGE, SHIPPED_CONFIGS, Config, merge, read_yaml, show_value
+from gankit.config import (
+    PRESETS,
+    SEED_RANGE,
+    Composition,
+    Config,
+    Source,
+    read_yaml,
+    show_value,
+)
 from gankit.data import DATASETS, ToyDistribution
 from gankit.errors import ConfigError
 from gankit.resolve import build_config
@@ -98,7 +106,7 @@ def loss_choices() -> list[str]:
 @functools.cache
 def _loss_choices() -> tuple[str, ...]:  # reads the shipped overlays once
     names = [OWN_LOSS]
-    for path in sorted((SHIPPED_CONFIGS / "losses").glob("*.yaml")):
+    for path in sorted(PRESETS.glob("*.yaml")):
         if read_yaml(path).get("recipe", Config.recipe) in VIEW_RECIPES:
             names.append(path.stem)
     return tuple(names)
@@ -125,15 +133,17 @@ def settings_of(config: Config, dataset: str, loss: str = OWN_LOSS) -> ViewSetti
                         config.data.batch_size, train.seed)
 
 
-def with_loss(base: dict[str, Any], loss: str) -> dict[str, Any]:
-    """The view's base config data with a loss overlay merged on top (its paper settings)."""
+def with_loss(base: dict[str, Any], loss: str) -> Composition:
+    """The view's base config data with a preset on top (its paper settings); the base's keys
+    that the preset's recipe does not read go back to off (gankit.configuration.unread)."""
+    start = Composition.given(base, Source("the view's config"))
     if loss == OWN_LOSS:
-        return base
+        return start
     if loss not in loss_choices():
         raise ConfigError(f"loss {show_value(loss)} is not one the view trains; choose one of "
                           f"{', '.join(loss_choices())}")
-    overlay = SHIPPED_CONFIGS / "losses" / f"{loss}.yaml"
-    return merge(base, read_yaml(overlay), str(overlay))
+    preset = PRESETS / f"{loss}.yaml"
+    return start.add(read_yaml(preset), Source(f"preset {loss}", explicit=True))
 
 
 def loss_defaults(base: dict[str, Any], current: ViewSettings, loss: str,
@@ -248,7 +258,8 @@ def view_config(base: dict[str, Any], settings: ViewSettings) -> Config:
     dataset = {"batch_size": settings.batch_size}
     if settings.dataset != DRAWN:
         dataset |= {"name": settings.dataset, "path": ""}
-    data = merge(data, {"data": dataset, "model": model, "train": train}, "the view")
+    data = data.add({"data": dataset, "model": model, "train": train},
+                    Source("the view", explicit=True))
     config = build_config(data)
     check_base(config, "the settings")
     check_cost(config)

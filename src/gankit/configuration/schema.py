@@ -1,0 +1,340 @@
+"""The config's schema: typed dataclasses, the bounds of every key, and the reader that builds
+them from plain data with one-line errors.
+
+A config has four shared sections (`data`, `model`, `loss`, `train`), the recipe name, and the
+recipe's own section named after it (``began: {gamma: 0.5}``), whose dataclass the recipe
+declares (:attr:`gankit.recipes.base.Recipe.Options`). Every key is typed; unknown keys, wrong
+types and out-of-range values raise :class:`ConfigError` naming the dotted key, the bad value
+and what is allowed. No int beyond its key's bounds, no string beyond :data:`MAX_TEXT`.
+
+This module knows no registry and names no loss, recipe or data set:
+:mod:`gankit.configuration.resolve` checks a config against the registries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from gankit.configuration.messages import key_text, range_problem, show_value
+from gankit.errors import ConfigError
+
+# torch keeps a device index in an int8: cuda:128 would silently become cuda:-128.
+DEVICE = re.compile(r"cpu|cuda(:(0|[1-9][0-9]?|1[01][0-9]|12[0-7]))?")
+DEVICES = "'cpu', 'cuda' or 'cuda:N' (N in 0..127)"
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.manual_seed accepts
+INT64_RANGE = (-(2**63), 2**63 - 1)  # what torch takes as a size or count
+MAX_STEPS = 10**9  # generator steps; also the bound of intervals counted in steps
+MAX_WIDTH = 2**16  # units, channels or latent dimensions; whether they fit is the memory's say
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
+NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
+NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
+FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
+
+
+def bounded(default: int, low: int, high: int) -> Any:
+    """An int config key allowed in [low, high], which :func:`from_dict` checks. Every int key
+    has bounds: the low end is what the key means (a step count is >= 1), the high end is where
+    a value can only be a typo that would hang (2^70 D steps per G step) or crash (a thread pool
+    of 2^31, a size beyond int64). An int key without them is held to int64."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
+@dataclass
+class DataConfig:
+    name: str = "ring8"  # a key of gankit.data.DATASETS
+    batch_size: int = bounded(256, 1, 2**24)
+    n_eval: int = 2500  # samples for evaluation; 2,500 in PacGAN (Lin et al. 2018)
+    # Image data: side of the square images (0: the data set's own size; image-folder needs
+    # one), colour channels of image-folder (1 grey, 3 RGB), its folder and optional cache file.
+    # Only the data sets that declare them read these (gankit.data); setting one that the
+    # chosen data set ignores is an error.
+    image_size: int = bounded(0, 0, 1024)
+    channels: int = bounded(3, 1, 3)
+    path: str = ""
+    cache: str = ""
+    # Translation data's seeded augmentation (Isola et al. 2017, Sec. 6.2: "random jitter"):
+    # images are resized to load_size and each draw crops a random image_size square of it
+    # (0: no crop), and mirrored left-right half the time with flip; a pair gets one crop and
+    # one flip for both of its sides.
+    load_size: int = bounded(0, 0, 4096)
+    flip: bool = False
+    # Keys every run reads, whatever its data; the others only the data sets that declare them.
+    EVERY_SOURCE: ClassVar[tuple[str, ...]] = ("name", "batch_size", "n_eval")
+
+    def check(self) -> None:
+        self.path, self.cache = _expand(self.path), _expand(self.cache)
+        check_n_eval(self.n_eval, "data.n_eval")
+        if self.image_size and not 4 <= self.image_size <= 1024:
+            raise ConfigError(f"data.image_size must be in [4, 1024] (0: the data's own size), "
+                              f"got {self.image_size}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
+        if self.load_size and self.image_size > self.load_size:
+            raise ConfigError(f"data.image_size {self.image_size} is larger than data.load_size "
+                              f"{self.load_size}: the random crop must fit inside the resized "
+                              f"image (load_size >= image_size, or 0 for no crop)")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "mlp"  # the network family (gankit.models): the default of every part
+    # Parts chosen one by one ("" = the family): keys of gankit.models.GENERATORS and of the
+    # discriminator registry the recipe uses (DISCRIMINATORS; AUTOENCODERS for BEGAN)
+    generator: str = ""
+    discriminator: str = ""
+    latent_dim: int = bounded(2, 1, MAX_WIDTH)
+    g_hidden: int = bounded(256, 1, MAX_WIDTH)
+    g_depth: int = bounded(3, 1, 64)  # hidden layers
+    d_hidden: int = bounded(256, 1, MAX_WIDTH)
+    d_depth: int = bounded(3, 0, 64)  # PatchGAN: its stride-2 layers (0: PixelGAN)
+    g_batchnorm: bool = False
+    # Image-to-image generators (U-Net, ResNet): the norm after each convolution (batch:
+    # Pix2Pix; instance, without running statistics: CycleGAN) and the dropout of the U-Net's
+    # inner decoder blocks (Pix2Pix's noise: 0.5).
+    g_norm: str = "batch"
+    g_dropout: float = 0.0
+    # PacGAN's m: D judges m samples jointly (Lin et al. 2018, Sec. 3: m <= 4); 1 = off
+    pack: int = bounded(1, 1, 64)
+    # B kernels of dim 5 (Salimans et al. 2016: 100); 0 = off
+    minibatch_discrimination: int = bounded(0, 0, 1024)
+    minibatch_stddev: bool = False  # Karras et al. 2018, Sec. 3
+    spectral_norm: bool = False  # on every D layer (Miyato et al. 2018)
+    # Normalization between D's convolutions: batch (DCGAN), layer (per example, safe with
+    # gradient penalties, Gulrajani et al. 2017, Sec. 4), instance (per example and channel,
+    # CycleGAN's PatchGAN) or none. The MLP's D has none.
+    d_norm: str = "none"
+    # Keys only the image-to-image generators (unet, resnet) read: a recipe that generates from
+    # noise ignores them (gankit.configuration.unread).
+    IMAGE_TO_IMAGE: ClassVar[tuple[str, ...]] = ("g_norm", "g_dropout")
+
+    def check(self) -> None:
+        for key in ("g_norm", "d_norm"):
+            if getattr(self, key) not in NORMS:
+                raise ConfigError(f"model.{key} must be one of {', '.join(NORMS)}, "
+                                  f"got {show_value(getattr(self, key))}")
+        if not 0 <= self.g_dropout < 1:
+            raise ConfigError(f"model.g_dropout must be in [0, 1), got {self.g_dropout}")
+
+
+@dataclass
+class LossConfig:
+    name: str = "non-saturating"  # a key of gankit.losses.LOSSES
+    # The WGAN-GP penalty's lambda and WGAN's clipping c. Unset (None), each takes the chosen
+    # loss's paper default (gankit.losses.LossSpec); a resolved config always holds the number.
+    gp_weight: float | None = None
+    clip: float | None = None
+    r1_weight: float = 0.0  # gamma of R1 on real data (Mescheder et al. 2018, eq. 9); 0 = off
+    r2_weight: float = 0.0  # gamma of R2, the same penalty on generated data; 0 = off
+    # Target of real examples in D's log-likelihood loss: 0.9 is one-sided label smoothing
+    # (Salimans et al. 2016, Sec. 3.4); only for the losses whose D outputs a logit.
+    real_label: float = 1.0
+    # Weights of extra G terms on D's features: feature matching (Salimans et al. 2016,
+    # Sec. 3.1) and the pull-away term (Zhao et al. 2017, eq. 6; 0.1 in EBGAN); 0 = off.
+    feature_matching: float = 0.0
+    pull_away: float = 0.0
+
+    def check(self) -> None:
+        for key in ("gp_weight", "clip", "r1_weight", "r2_weight", "feature_matching",
+                    "pull_away"):
+            value = getattr(self, key)
+            if value is not None and value < 0:
+                raise ConfigError(f"loss.{key} must be >= 0, got {value}")
+        if not 0.5 < self.real_label <= 1:
+            raise ConfigError(f"loss.real_label must be in (0.5, 1], got {self.real_label}")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = bounded(2000, 1, MAX_STEPS)  # generator steps
+    # D steps per G step: k in Goodfellow et al. 2014, Alg. 1 (WGAN: 5)
+    n_critic: int = bounded(1, 1, 1000)
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4  # a different lr_d is TTUR (Heusel et al. 2017)
+    # Fraction of train.steps after which both learning rates fall linearly to 0 at the end
+    # (CycleGAN's schedule is 0.5, Zhu et al. 2017, Sec. 7.1); 1.0 keeps them constant.
+    lr_decay_from: float = 1.0
+    optimizer: str = "adam"
+    beta1: float = 0.5  # DCGAN's Adam beta1 (Radford et al. 2016)
+    beta2: float = 0.999
+    seed: int = bounded(0, *SEED_RANGE)
+    device: str = "cpu"
+    log_every: int = bounded(50, 1, MAX_STEPS)
+    plot_every: int = bounded(500, 1, MAX_STEPS)
+    checkpoint_every: int = bounded(500, 1, MAX_STEPS)
+    keep_checkpoints: int = bounded(3, 1, MAX_STEPS)
+    # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1). 1024 is past
+    # any machine's cores, below where torch.set_num_threads fails.
+    threads: int = bounded(0, 0, 1024)
+    # Decay beta of an exponential moving average of G's weights, used for sampling and
+    # evaluation (Karras et al. 2018, Sec. A.1: 0.999; Yazici et al. 2019); 0 = off.
+    g_ema: float = 0.0
+    # Speed (Sec. "Speed" of the README): bf16 autocast of the forward passes (losses stay
+    # float32), channels-last memory for image networks, and one G(z) per step shared by the
+    # last D step and the G step, as the PyTorch DCGAN example does (off: the G step draws a
+    # fresh z, Goodfellow et al. 2014, Alg. 1). precision "auto" is bf16 where the device
+    # computes it natively and fp32 where it would be emulated (gankit.hardware).
+    precision: str = "auto"
+    channels_last: bool = False
+    reuse_fake: bool = False
+    # A NaN or infinite loss (or weights): "stop" the run, naming the last good checkpoint, or
+    # "rollback" to the last good state (the newest checkpoint, or the start of the fit) with
+    # both learning rates times rollback_lr_factor, at most max_rollbacks times.
+    on_nonfinite: str = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = bounded(3, 0, 100)
+
+    def check(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"train.precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {show_value(self.precision)}")
+        for key in ("lr_g", "lr_d"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"train.{key} must be > 0, got {getattr(self, key)}")
+        for key in ("beta1", "beta2"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
+        if not 0 <= self.g_ema < 1:
+            raise ConfigError(f"train.g_ema must be in [0, 1) (0: off), got {self.g_ema}")
+        if not 0 <= self.lr_decay_from <= 1:
+            raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
+        if self.on_nonfinite not in NONFINITE_POLICIES:
+            raise ConfigError(f"train.on_nonfinite must be one of {', '.join(NONFINITE_POLICIES)}, "
+                              f"got {show_value(self.on_nonfinite)}")
+        if not 0 < self.rollback_lr_factor <= 1:
+            raise ConfigError(f"train.rollback_lr_factor must be in (0, 1], "
+                              f"got {self.rollback_lr_factor}")
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise ConfigError(
+                f"train.optimizer must be 'adam' or 'rmsprop', got {show_value(self.optimizer)}")
+        if not DEVICE.fullmatch(self.device):
+            raise ConfigError(f"train.device must be {DEVICES}, got {show_value(self.device)}")
+
+
+@dataclass
+class Config:
+    recipe: str = "gan"  # a key of gankit.recipes.RECIPES
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    # The recipe's own options (a dataclass it declares), read from the section named after
+    # the recipe; None for a recipe without options. Filled by gankit.resolve.
+    options: Any = field(default=None, metadata={"section": False})
+
+    def check(self) -> None:
+        for section in (self.data, self.model, self.loss, self.train):
+            section.check()
+        if self.data.batch_size % self.model.pack:
+            raise ConfigError(f"data.batch_size ({self.data.batch_size}) must be a multiple of "
+                              f"model.pack ({self.model.pack})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that reads back to this config: the shared sections, then the recipe's."""
+        out = {f.name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+               for f in dataclasses.fields(self)
+               if f.metadata.get("section", True) and (value := getattr(self, f.name)) is not None}
+        if self.options is not None:
+            out[self.recipe] = dataclasses.asdict(self.options)
+        return out
+
+
+MAX_EVAL_SAMPLES = 10_000
+
+
+def check_n_eval(n: int, what: str) -> None:
+    """Exact W1 solves an n x n transport problem: n^2 float64 costs must fit in memory."""
+    if not 1 <= n <= MAX_EVAL_SAMPLES:
+        raise ConfigError(f"{what} must be in [1, {MAX_EVAL_SAMPLES}] (exact W1 needs n^2 memory), "
+                          f"got {n}")
+
+
+def _expand(path: str) -> str:
+    """``~/anime`` -> ``/home/me/anime``: config paths expand ``~`` as a shell would."""
+    return str(Path(path).expanduser()) if path.startswith("~") else path
+
+
+# Keys that moved, with where they are now: an old config fails with a line naming the new key.
+MOVED_KEYS = {"loss.began_gamma": "began.gamma", "loss.began_lambda_k": "began.lambda_k"}
+
+
+def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from plain data, checking keys and types recursively."""
+    where = prefix.rstrip(".") or "config"
+    check_section(data, where)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("section", True)}
+    unknown = sorted((k for k in data if k not in fields), key=show_value)  # keys of any type
+    if unknown:
+        key = key_text(prefix, unknown[0])
+        if key in MOVED_KEYS:
+            raise ConfigError(f"config key {key} is now {MOVED_KEYS[key]} (the recipe's own "
+                              f"section); rename it")
+        raise ConfigError(
+            f"unknown config key {key}; known keys in {where}: {', '.join(fields)}"
+        )
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = from_dict(hint, value, f"{prefix}{name}.")
+        else:
+            bounds = fields[name].metadata.get("range", INT64_RANGE)
+            values[name] = _coerce(value, hint, f"{prefix}{name}", bounds)
+    return cls(**values)
+
+
+def check_section(data: Any, where: str, source: str = "") -> None:
+    """``data`` must be a mapping: a config, or one of its sections."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping (a config section), got "
+                          f"{type(data).__name__} {show_value(data)}{source}")
+
+
+MAX_TEXT = 4096  # characters of a string value: PATH_MAX, the longest path Linux opens
+MAX_LIST = 64  # values of a list key (InfoGAN's categorical codes): more is a mistake
+
+
+def _coerce(value: Any, hint: Any, key: str, bounds: tuple[int, int] = INT64_RANGE) -> Any:
+    """Check ``value`` against a type hint (int, float, str, bool, X | None, or tuple[X, ...]
+    read from a list); an int must lie in ``bounds``, a string have at most MAX_TEXT
+    characters, a list at most MAX_LIST values."""
+    if typing.get_origin(hint) is tuple:  # tuple[int, ...]: a YAML list of such values
+        (item, _) = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST:
+            raise ConfigError(f"{key} must be a list of at most {MAX_LIST} {item.__name__}s, "
+                              f"got {type(value).__name__} {show_value(value)}")
+        return tuple(_coerce(v, item, f"{key}[{i}]", bounds) for i, v in enumerate(value))
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (hint,) = [t for t in options if t is not type(None)]
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[hint]
+    if not ok:
+        got = f"{type(value).__name__} {show_value(value)}"
+        raise ConfigError(f"{key} must be {hint.__name__}, got {got}")
+    if hint is int and (problem := range_problem(value, *bounds)):
+        raise ConfigError(f"{key} {problem}")
+    if hint is str and len(value) > MAX_TEXT:
+        raise ConfigError(f"{key} must have at most {MAX_TEXT} characters, got "
+                          f"{len(value)}: {show_value(value)}")
+    if hint is float:
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float range
+            raise ConfigError(f"{key} must be a finite number, got {show_value(value)}") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}")
+    return value

@@ -1,0 +1,97 @@
+"""The one rule for config keys that a run would ignore.
+
+Who reads which key is declared where the reader is defined: a recipe lists the shared keys it
+does not read with their off values (``Recipe.UNUSED``, with ``Recipe.UNUSED_WHY``), a data set
+the data keys it reads (``DATASETS.register(name, uses=...)``), and the model schema the keys
+only image-to-image generators read (``ModelConfig.IMAGE_TO_IMAGE``). :func:`settle_unread`
+applies the rule to all of them:
+
+- a key the person set explicitly (a preset, their own file, ``--set``) that the run ignores
+  is refused in one line naming it, since silently dropping a choice hides a mistake;
+- a key that only a data-set config or a default set, for another recipe (``grid25``'s hinge
+  loss under ``recipe: meg``), goes back to its off value, and ``--explain`` says so: a preset
+  never has to reset keys just to satisfy another recipe's refusal.
+
+The same holds for another recipe's own section (``meg:`` under ``recipe: acgan``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from gankit.configuration.compose import SCHEMA_DEFAULT, Source
+from gankit.configuration.messages import refuse_set, show_value
+from gankit.configuration.schema import Config, DataConfig, ModelConfig
+from gankit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who ignores ``off``'s keys (``recipe meg``, ``data set ring8``), and why."""
+
+    name: str
+    off: dict[str, Any]  # section.key -> the value that means off
+    why: str
+
+
+def readers(config: Config) -> list[Reader]:
+    """The declarations that apply to ``config``: its data set's, then its recipe's."""
+    from gankit.data import DATASETS
+    from gankit.recipes import RECIPES
+
+    found = []
+    name = config.data.name
+    if name in DATASETS:  # a researcher's factory or given data may read any key
+        uses = DATASETS.facts(name).get("uses", ())  # a source that declares nothing reads none
+        defaults = DataConfig()
+        optional = [f.name for f in dataclasses.fields(DataConfig)
+                    if f.name not in DataConfig.EVERY_SOURCE]
+        read = ", ".join(f"data.{key}" for key in (*DataConfig.EVERY_SOURCE, *uses))
+        found.append(Reader(f"data set {name}", {
+            f"data.{key}": getattr(defaults, key) for key in optional if key not in uses},
+            f"it reads {read}"))
+    recipe = RECIPES[config.recipe]
+    if not recipe.translates:
+        found.append(Reader(f"recipe {config.recipe}", {
+            f"model.{key}": getattr(ModelConfig(), key) for key in ModelConfig.IMAGE_TO_IMAGE},
+            "they shape the image-to-image generators unet and resnet"))
+    found.append(Reader(f"recipe {config.recipe}", dict(recipe.UNUSED), recipe.UNUSED_WHY))
+    return found
+
+
+def settle_unread(config: Config, sources: dict[str, Source]) -> None:
+    """Refuse the explicit settings ``config``'s run would ignore; put the others back to off,
+    noting it in ``sources``. A value equal to off, or 0, is off already."""
+    for reader in readers(config):
+        refused = []
+        for key, off in reader.off.items():
+            section_name, name = key.split(".")
+            section = getattr(config, section_name)
+            value = getattr(section, name)
+            if value in (off, 0):
+                continue
+            source = sources.get(key, SCHEMA_DEFAULT)
+            if source.explicit:
+                refused.append(f"{key}={show_value(value)}")
+                continue
+            setattr(section, name, off)
+            sources[key] = Source(f"off: {reader.name} does not read it ({source.text} set "
+                                  f"{show_value(value)})")
+        refuse_set(reader.name, refused, reader.why)
+
+
+def settle_other_sections(data: dict[str, Any], sources: dict[str, Source], recipe: str) -> None:
+    """Another recipe's section in config ``data``: refused if the person set a key of it (a
+    config that forgot to switch recipes), dropped if only a data-set config did."""
+    from gankit.recipes import RECIPES
+
+    for other in RECIPES:
+        if other not in data or other in ("recipe", recipe):
+            continue
+        if any(source.explicit for key, source in sources.items()
+               if key == other or key.startswith(other + ".")):
+            raise ConfigError(f"config section {other} holds options of recipe {other}, but "
+                              f"recipe is {recipe}; set recipe: {other} or remove the section")
+        del data[other]
