@@ -25,6 +25,8 @@ LABEL = Field((), torch.int64)
     ("stacked-mnist", 10, Field((3,), torch.int64)),  # a digit a channel
     ("grid25", 25, LABEL),
     ("swiss-roll", 0, None),
+    ("image-folder", 0, None),  # the user's files: their loaders read no labels
+    ("points-file", 0, None),
 ])
 def test_known_spec_says_the_classes_of_examples_before_loading(name, n_classes, label):
     """What a conditional recipe's config check reads (recipes.cgan.class_count): the classes
@@ -43,10 +45,10 @@ def test_known_spec_of_translation_data_says_pairs_and_their_labels():
     assert thin.fields == {"label_a": LABEL, "label_b": LABEL}
 
 
-@pytest.mark.parametrize("name", ["image-folder", "points-file", "given", "my.module:factory"])
-def test_known_spec_claims_nothing_for_data_known_only_once_read(name):
-    """The user's files (and a researcher's factory or given data) may or may not hold labels:
-    a recipe that needs them is checked when the run is built, not refused at config time."""
+@pytest.mark.parametrize("name", ["given", "my.module:factory"])
+def test_known_spec_claims_nothing_for_data_known_only_once_built(name):
+    """A researcher's factory or given data may or may not hold labels: a recipe that needs
+    them is checked when the run is built, not refused at config time."""
     assert known_spec(name) is None
 
 
@@ -60,7 +62,7 @@ def test_known_spec_of_the_users_translation_folders_says_only_the_pairs():
 def loaded_specs() -> dict[str, DataSpec]:
     """The spec of every shipped data set that loads without the user's files."""
     return {name: DATASETS[name](DataConfig(name=name)).spec for name in DATASETS.names()
-            if known_spec(name) is not None and not name.endswith("-folder")}
+            if "path" not in DATASETS.facts(name)["uses"]}  # no user's files to read here
 
 
 def test_the_facts_agree_with_what_each_data_set_loads(loaded_specs):

@@ -18,6 +18,11 @@ BEFORE = json.loads((Path(__file__).parent / "data" / "shipped_configs_c860bfa.j
 # Refused before only because a data-set config's key for the default recipe (stacked-mnist's
 # minibatch discrimination) met a recipe that does not read it; now that value goes back to off.
 NOW_RESOLVED = {"stacked-mnist-began"}
+# Resolved before and failed only when the run was built: a class-conditional preset on data
+# without one class label per example is now refused at config time (issue 26).
+CONDITIONAL = ("acgan", "cgan", "projection", "caae")
+UNLABELLED = ("swiss-roll", "stacked-mnist", "image-folder")
+NOW_REFUSED = {f"{data}-{preset}" for data in UNLABELLED for preset in CONDITIONAL}
 
 
 def _resolved(name):
@@ -30,7 +35,9 @@ def _resolved(name):
 @pytest.mark.parametrize("name", sorted(BEFORE))
 def test_every_shipped_name_resolves_as_before(name):
     before, now = BEFORE[name], _resolved(name)
-    if name in NOW_RESOLVED:
+    if name in NOW_REFUSED:
+        assert "error" not in before and " conditions on " in now.get("error", ""), now
+    elif name in NOW_RESOLVED:
         assert "error" in before and "error" not in now, now
     elif "error" in before:
         assert "error" in now, f"{name} used to be refused ({before['error']}), now resolves"

@@ -205,7 +205,7 @@ def load_digits8(config: DataConfig) -> ImageDataset:
 
 
 # No label facts: what a user's folder holds is known only once it is read.
-@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"))
+@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"), n_classes=0)
 def load_image_folder(config: DataConfig) -> ImageDataset:
     """Every image under ``data.path`` (recursively, through symlinked folders), resized so the
     shorter side is ``data.image_size`` and center-cropped to a square; RGB, or grey with

@@ -67,9 +67,8 @@ def known_spec(name: str) -> DataSpec | None:
     """What a registered data set's batches are, as far as its facts say before loading it:
     whether they hold translation pairs, and their classes with the label fields (the
     examples' own fields, whose shapes depend on the config, are left out), for the recipes'
-    config checks. None where nothing is known: a researcher's factory or given data, and a
-    source of examples whose labels only its files can tell (image-folder, points-file), which
-    is checked once it is built. Translation data of unknown classes (the user's folders) gets
+    config checks. None where nothing is known (a researcher's factory or given data, checked
+    once it is built). Translation data of unknown classes (the user's folders) gets
     no label fields: no recipe that needs labels takes translation data."""
     if name not in DATASETS:
         return None
