@@ -62,7 +62,7 @@ def run_one(config: str, seed: int, steps: int | None, samplers: list[str]
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     record = {**run.evaluate(), "seconds": seconds, "cpu_seconds": cpu}
     if samplers:
-        record["samplers"] = {draw_name(name): run.evaluation(seed=EVAL_SEED,
+        record["samplers"] = {draw_name(name): run.eval_record(seed=EVAL_SEED,
                                                               sampler=SAMPLERS[name])
                               for name in samplers}
     return record

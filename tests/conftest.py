@@ -71,7 +71,7 @@ def all_tensors(run: Any) -> dict[str, torch.Tensor]:
     out = {f"nets.{k}": v for k, v in run.recipe.nets.state_dict().items()}
     for name, opt in run.trainer.optimizers.items():
         split_tensors(opt.state_dict()["state"], f"optim.{name}", out)
-    out["rng.generator"] = run.trainer.generator.get_state()
+    out["rng.generator"] = run.trainer.rng.get_state()
     return out
 
 

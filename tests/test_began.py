@@ -26,9 +26,9 @@ def test_k_follows_the_proportional_control_and_stays_in_0_1(began):
     recipe = began.recipe
     ctx = StepContext(began.data, 32, torch.device("cpu"), torch.Generator().manual_seed(0))
     real = recipe.run_phase(Phase("d", "d"), ctx).stats["ae_real"]
-    state = ctx.generator.get_state()
+    state = ctx.rng.get_state()
     out = recipe.run_phase(Phase("g", "g"), ctx)  # L(x) handed on in ctx.carry; k updated
-    ctx.generator.set_state(state)
+    ctx.rng.set_state(state)
     with torch.no_grad():
         fake = recipe.energy(recipe.nets["G"](ctx.draw(recipe.latent))).mean()
     expected = min(max(0.0, 0.5 * (0.7 * real.item() - fake.item())), 1.0)
@@ -42,9 +42,9 @@ def test_a_g_step_alone_measures_l_x_on_a_batch_of_its_own(began):
     """The browser view's lone G step: no D phase handed L(x) on, so it draws a real batch."""
     recipe = began.recipe
     ctx = StepContext(began.data, 32, torch.device("cpu"), torch.Generator().manual_seed(0))
-    state = ctx.generator.get_state()
+    state = ctx.rng.get_state()
     out = recipe.run_phase(Phase("g", "g"), ctx)
-    ctx.generator.set_state(state)
+    ctx.rng.set_state(state)
     with torch.no_grad():
         fake = recipe.energy(recipe.nets["G"](ctx.draw(recipe.latent))).mean()
         real = recipe.energy(ctx.real_batch()).mean()

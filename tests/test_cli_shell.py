@@ -60,16 +60,16 @@ def toy_run(tmp_path_factory):
 
 def count_evaluations(monkeypatch) -> list[int]:
     """Count the toy metric computations, wherever they are called from."""
-    import gankit.evaluation.toy
+    import gankit.evaluation.points
 
     calls = []
-    original = gankit.evaluation.toy.toy_eval_metrics
+    original = gankit.evaluation.points.toy_eval_metrics
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(gankit.evaluation.toy, "toy_eval_metrics", counting)
+    monkeypatch.setattr(gankit.evaluation.points, "toy_eval_metrics", counting)
     return calls
 
 

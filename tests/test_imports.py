@@ -22,7 +22,7 @@ def test_the_package_and_the_command_line_load_no_torch(statement):
     assert not loaded_after(statement) & set(HEAVY)
 
 
-@pytest.mark.parametrize("module", ["gankit.metrics.features", "gankit.metrics.toy",
+@pytest.mark.parametrize("module", ["gankit.metrics.features", "gankit.metrics.mode_collapse",
                                     "gankit.metrics.classifier", "gankit.divergences"])
 def test_metrics_load_torch_but_no_training_plotting_or_transport(module):
     loaded = loaded_after(f"import {module}")

@@ -1,4 +1,4 @@
-"""Tests for gankit.metrics.toy on hand-built Gaussian-mixture cases."""
+"""Tests for gankit.metrics.mode_collapse on hand-built Gaussian-mixture cases."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from scipy.stats import entropy
 
 from gankit.divergences import wasserstein1
-from gankit.metrics.toy import assign_modes, mode_metrics, toy_metrics
+from gankit.metrics.mode_collapse import assign_modes, mode_metrics, toy_metrics
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -18,7 +18,7 @@ from conftest import all_tensors, assert_identical
 from gankit.cli import main
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError, GankitError
-from gankit.evaluation.translation import direction_metrics, translate_images
+from gankit.evaluation.image_to_image import direction_metrics, translate_images
 from gankit.history_pool import HistoryPool
 from gankit.losses import LOSSES
 from gankit.models.patchgan import PatchDiscriminator, build_patchgan, receptive_field
@@ -218,10 +218,10 @@ def test_pool_follows_the_reference_rule_draw_for_draw():
 
 def test_pool_of_size_zero_shows_the_new_images_and_draws_nothing():
     ctx = context(2)
-    state = ctx.generator.get_state()
+    state = ctx.rng.get_state()
     images = torch.randn(2, 1, 2, 2)
     assert torch.equal(HistoryPool(0, (1, 2, 2)).query(images, ctx), images)
-    assert torch.equal(ctx.generator.get_state(), state)
+    assert torch.equal(ctx.rng.get_state(), state)
 
 
 def test_pool_state_is_in_the_state_dict():
@@ -296,10 +296,10 @@ def test_pix2pix_terms_by_hand():
     recipe = run.recipe
     d_phase, g_phase = recipe.phases()
     ctx = run.trainer.ctx
-    state = ctx.generator.get_state()
+    state = ctx.rng.get_state()
     d_terms = recipe.run_phase(d_phase, ctx).terms
     a, b, fake = ctx.carry["translated"]  # handed to the G phase
-    ctx.generator.set_state(state)
+    ctx.rng.set_state(state)
     batch = ctx.batch()
     assert torch.equal(batch["a"], a) and torch.equal(batch["b"], b)
     D = recipe.nets["D"]
@@ -346,9 +346,9 @@ def test_one_real_step_moves_every_network(config):
 def test_cyclegan_terms_by_hand():
     run = tiny_run("thin2thick")
     recipe, ctx = run.recipe, run.trainer.ctx
-    state = ctx.generator.get_state()
+    state = ctx.rng.get_state()
     terms = recipe.run_phase(recipe.phases()[0], ctx).terms
-    ctx.generator.set_state(state)
+    ctx.rng.set_state(state)
     batch = ctx.batch()
     a, b = batch["a"], batch["b"]
     G, Fn, lsgan = recipe.nets["G"], recipe.nets["F"], LOSSES["lsgan"]
@@ -371,9 +371,9 @@ def test_cyclegan_d_step_alone_translates_a_batch_of_its_own():
     draws a batch and translates it itself (before, it raised)."""
     run = tiny_run("thin2thick", cyclegan={"pool_size": 0})
     recipe, ctx = run.recipe, run.trainer.ctx
-    state = ctx.generator.get_state()
+    state = ctx.rng.get_state()
     terms = recipe.run_phase(recipe.phases()[1], ctx).terms
-    ctx.generator.set_state(state)
+    ctx.rng.set_state(state)
     batch = ctx.batch()
     a, b = batch["a"], batch["b"]
     D_A, D_B, lsgan = recipe.nets["D_A"], recipe.nets["D_B"], LOSSES["lsgan"]
@@ -459,7 +459,7 @@ def test_evaluation_measures_both_ways_and_the_cycles(tmp_path):
         assert math.isfinite(record[key]), key
     picture = np.asarray(Image.open(tmp_path / "samples" / "step-0000001.png"))
     assert picture.shape[0] > 5 * picture.shape[1] / 8  # six rows of eight
-    assert record == {**run.evaluation(), "step": 1}
+    assert record == {**run.eval_record(), "step": 1}
     with pytest.raises(GankitError) as excinfo:
         run.sample(4)
     assert "translate" in one_line(excinfo)

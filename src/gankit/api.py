@@ -95,7 +95,7 @@ class Run:
         if not self._step_fits:
             memory.check_step(self.config, self.data.spec, self.recipe)
             self._step_fits = True
-        total = self.trainer.plan(steps)
+        total = self.trainer.step_target(steps)
         if self.run_dir is not None and self.trainer.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = dump_yaml(self.config.to_dict())
@@ -108,7 +108,7 @@ class Run:
                 self.save_evaluation(self.result)
         return history
 
-    def evaluation(self, n: int | None = None, seed: int = EVAL_SEED,
+    def eval_record(self, n: int | None = None, seed: int = EVAL_SEED,
                    features: str | FeatureExtractor | None = None,
                    weights: str | None = None,
                    sampler: SamplerSettings | None = None) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class Run:
         return sampler_source(self.recipe, settings)
 
     def save_evaluation(self, record: dict[str, Any]) -> Path:
-        """Write ``record`` (from :meth:`evaluation`) to the run directory: ``eval.json`` for
+        """Write ``record`` (from :meth:`eval_record`) to the run directory: ``eval.json`` for
         the run's own settings (``data.n_eval``, the data's default features, the fixed seed),
         ``eval-FEATURES-nN-seedS[-SAMPLER].json`` beside it for any other, so that one with
         other settings never overwrites it. A record of a later step than ``record``'s (an
@@ -195,7 +195,7 @@ class Run:
         (batch norm's running statistics, no dropout), so each output depends on its own input
         only and is the same every time."""
         from gankit.data.images import to_unit_range
-        from gankit.evaluation.translation import translate_images
+        from gankit.evaluation.image_to_image import translate_images
 
         if not self.recipe.translates:
             raise GankitError(f"recipe {self.config.recipe} generates from noise and translates "

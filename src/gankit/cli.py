@@ -351,7 +351,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"run directory: {run.run_dir}", file=sys.stderr)
         record = run.result  # the final snapshot's metrics, already in eval.json
         if record is None:
-            record = run.evaluation()
+            record = run.eval_record()
             run.save_evaluation(record)
         _print_result(record)
 
@@ -431,7 +431,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise GankitError(f"--weights is for --features {' or '.join(_weighted_features())}")
     settings = _sampler_settings(args)
     run = load(args.run_dir, _device(args), progress=False)
-    record = run.evaluation(args.n, EVAL_SEED if args.seed is None else args.seed,
+    record = run.eval_record(args.n, EVAL_SEED if args.seed is None else args.seed,
                             features=args.features,
                             weights=str(args.weights) if args.weights else None,
                             sampler=settings)

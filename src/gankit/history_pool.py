@@ -47,8 +47,8 @@ class HistoryPool(nn.Module):
             return images.detach()
         images = gather(images.detach(), ctx.world_size)  # the global batch, on every process
         n, device = len(images), images.device
-        coins = torch.rand(n, generator=ctx.generator, device=ctx.device)  # [n]
-        slots = torch.randint(self.size, (n,), generator=ctx.generator, device=ctx.device)
+        coins = torch.rand(n, generator=ctx.rng, device=ctx.device)  # [n]
+        slots = torch.randint(self.size, (n,), generator=ctx.rng, device=ctx.device)
         order = torch.arange(n, device=device)
         position = self.count + order  # [n] the pool's count before each image
         filling = position < self.size

@@ -122,8 +122,8 @@ class Trainer:
             self.optimizers[name] = build_optimizer(params, spec.lr, config)
         # One stream on every process: each draws the global batch and keeps its shard, so a
         # step does the same on any number of processes (gankit.distributed).
-        self.generator = torch.Generator(self.device).manual_seed(config.train.seed)
-        self.ctx = StepContext(data, config.data.batch_size, self.device, self.generator,
+        self.rng = torch.Generator(self.device).manual_seed(config.train.seed)
+        self.ctx = StepContext(data, config.data.batch_size, self.device, self.rng,
                                config.train.channels_last, self.rank, self.world_size)
         self._global_rng = self._seeded_global_rng(config.train.seed)
         self._fitting = False  # inside fit(), where torch's global RNG is the run's own
@@ -157,7 +157,7 @@ class Trainer:
         return [p for name in networks for p in self.recipe.nets[name].parameters()]
 
     # ----------------------------------------------------------------------------- training
-    def plan(self, steps: int | None) -> int:
+    def step_target(self, steps: int | None) -> int:
         """The step to train to; a target past ``train.steps`` becomes the new ``train.steps``,
         so the learning-rate schedule (``lr_decay_from``) spans the whole run."""
         total = self.config.train.steps if steps is None else steps
@@ -180,7 +180,7 @@ class Trainer:
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
-        total = self.plan(steps)
+        total = self.step_target(steps)
         if self.run_dir is not None and self.is_main:
             clean_checkpoints(self.run_dir)  # what a killed save or prune left behind
             self.logger = RunLogger(self.run_dir)
@@ -473,7 +473,7 @@ class Trainer:
         tensors = {f"nets.{k}": v for k, v in self.recipe.nets.state_dict().items()}
         optimizers = {name: split_tensors(opt.state_dict(), f"optim.{name}", tensors)
                       for name, opt in self.optimizers.items()}
-        tensors["rng.generator"] = self.generator.get_state()
+        tensors["rng.generator"] = self.rng.get_state()
         tensors |= self._read_global_rng() if self._fitting else self._global_rng
         plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
                  "config": self.config.to_dict(), "device": self.device.type,
@@ -594,7 +594,7 @@ class Trainer:
                 raise DamagedCheckpoint(f"damaged checkpoint {path}: field {field} is missing")
         expected = {"rng.torch": torch.get_rng_state()}
         if plain.get("device", self.device.type) == self.device.type:
-            expected["rng.generator"] = self.generator.get_state()
+            expected["rng.generator"] = self.rng.get_state()
             if "rng.cuda" in tensors:
                 expected["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         for key, like in expected.items():
@@ -626,7 +626,7 @@ class Trainer:
             for group in opt.param_groups:
                 group.update(opt.defaults)
         if plain.get("device", self.device.type) == self.device.type:
-            self.generator.set_state(tensors["rng.generator"])
+            self.rng.set_state(tensors["rng.generator"])
         else:  # a CUDA generator's state does not fit a CPU one: same weights, new random stream
             warnings.warn(f"{source} was written on {plain['device']}, this run is on "
                           f"{self.device.type}: continuing with a fresh random stream",

@@ -26,7 +26,7 @@ from gankit.metrics.classifier import matched_accuracy
 from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
-from gankit.metrics.toy import assign_modes
+from gankit.metrics.mode_collapse import assign_modes
 from gankit.models.batch_statistics import with_population_statistics
 from gankit.recipes import Recipe
 

@@ -21,7 +21,7 @@ def plan_for(recipe: Recipe, data: Any, latents: LatentSource | None = None) -> 
     InfoGAN's matched accuracy and traversals, CAAE's re-conditioned rows). A recipe without
     an unconditional generator has nothing to sample: it measures nothing and draws only its
     training curves. A translation recipe measures its held-out translations and draws input
-    | output | target rows (:mod:`gankit.evaluation.translation`). Recipes with more to show
+    | output | target rows (:mod:`gankit.evaluation.image_to_image`). Recipes with more to show
     extend the plan here, so that no other module looks at the recipe or the data's type. The
     plan for each data kind is the one registered in :data:`~gankit.evaluation.plan.PLANS`.
     """

@@ -79,7 +79,7 @@ def mcmc_truncation(out_dir: Path, quick: bool = False) -> dict[str, Any]:
 
 def measure(run: Any, sampler: SamplerSettings, n: int) -> dict[str, Any]:
     """PacGAN's figures of ``n`` samples drawn with ``sampler``."""
-    record = run.evaluation(n, SEED, sampler=sampler)
+    record = run.eval_record(n, SEED, sampler=sampler)
     point = {"sampler": sampler.name, "setting": sampler.describe() or "prior"}
     keys = ("modes", "high_quality", "reverse_kl", "w1", "mcmc_acceptance")
     return point | {k: record[k] for k in keys if k in record}

@@ -80,7 +80,7 @@ class FixedGeneratorDiscriminator(Recipe):
         return self.nets["D"](x).logits  # [N]
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
-        real, fake = ctx.real_batch(), self.sample(ctx.batch_size, ctx.generator)  # [N, 1] each
+        real, fake = ctx.real_batch(), self.sample(ctx.batch_size, ctx.rng)  # [N, 1] each
         return PhaseOutput({"d_loss": self.loss.d_loss(self.critic(real), self.critic(fake))})
 
     def latent(self, n: int, generator: torch.Generator) -> Tensor:

@@ -69,7 +69,7 @@ class StepContext:
     data: Any  # a data source: .sample(n, generator, device) -> dict[str, Tensor], .spec
     batch_size: int  # global: summed over processes
     device: torch.device
-    generator: torch.Generator
+    rng: torch.Generator  # the run's one seeded generator
     channels_last: bool = False  # image batches [N, C, H, W] in channels-last memory
     rank: int = 0
     world_size: int = 1
@@ -82,12 +82,12 @@ class StepContext:
     def draw(self, sampler: Callable[[int, torch.Generator], Tensor],
              n: int | None = None) -> Tensor:
         """This process's shard of ``sampler(n, generator)`` (n: the global batch size)."""
-        return shard(sampler(n or self.batch_size, self.generator), self.rank, self.world_size)
+        return shard(sampler(n or self.batch_size, self.rng), self.rank, self.world_size)
 
     def batch(self) -> dict[str, Tensor]:
         """This process's shard of a global batch of named tensors (``x``, ``label``, ...:
         :mod:`gankit.data.spec`); image tensors in channels-last memory if configured."""
-        batch = shard_batch(self.data.sample(self.batch_size, self.generator, self.device),
+        batch = shard_batch(self.data.sample(self.batch_size, self.rng, self.device),
                             self.rank, self.world_size)
         if self.channels_last:
             batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v

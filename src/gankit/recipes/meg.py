@@ -83,7 +83,7 @@ class JSDEstimator(EntropyEstimator):
         leave about one x with its own z, a joint pair counted as a marginal one."""
         # Under torchrun z is this process's shard: every process draws a shift for its own
         # shard's size from the one stream, so the streams stay in step.
-        g = ctx.generator
+        g = ctx.rng
         shift = int(torch.randint(1, max(len(z), 2), (1,), generator=g, device=g.device))
         t_joint, t_marginal = net.scores(fake, z, z.roll(shift, 0))  # [N], [N]
         return jsd_mutual_information(t_joint, t_marginal)

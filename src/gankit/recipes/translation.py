@@ -154,7 +154,7 @@ class TranslationRecipe(Recipe):
 
     def translate(self, x: Tensor, direction: str = "AtoB") -> Tensor:
         """The translation of images x [N, C, S, S] in [-1, 1] (with gradients, in the
-        networks' current mode; :func:`gankit.evaluation.translation.translate_images` is the
+        networks' current mode; :func:`gankit.evaluation.image_to_image.translate_images` is the
         evaluation's, in eval mode)."""
         return self.translator(direction)(x)
 

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from gankit.data import GaussianMixture, ToyDistribution
-from gankit.evaluation.toy import toy_eval_metrics
+from gankit.evaluation.points import toy_eval_metrics
 from gankit.recipes import Recipe
 from gankit.sampling.mcmc import SamplerTrace
 from gankit.sampling.paths import chain_paths

@@ -371,7 +371,7 @@ class ViewSession:
         run.run_dir = run.trainer.run_dir = path
         run.trainer.save()
         (path / "config.yaml").write_text(dump_yaml(config.to_dict()))
-        record = run.evaluation()
+        record = run.eval_record()
         run.save_evaluation(record)
         logger = RunLogger(path)
         try:

@@ -17,7 +17,7 @@ from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource, generate
 from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
 from gankit.metrics.extractors import FeatureExtractor
-from gankit.metrics.toy import toy_metrics
+from gankit.metrics.mode_collapse import toy_metrics
 from gankit.recipes import Recipe
 
 if TYPE_CHECKING:
