@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from records import read_results, save_record, train_fresh
 
-from gankit.hardware import describe
+from gankit.training.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "conditional.json"
 PICTURES = Path(__file__).parent / "results" / "conditional"

@@ -33,10 +33,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import gankit
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS
 from gankit.data.images import to_unit_range
-from gankit.hardware import choose_precision, describe
+from gankit.training.hardware import choose_precision, describe
 
 RESULTS = Path(__file__).parent / "results" / "dcgan_throughput.json"
 BATCH, LATENT, WIDTH = 64, 100, 64

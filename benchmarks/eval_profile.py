@@ -14,7 +14,7 @@ issue 8: at most 10 s for 2,500 digit samples on 2 cores.
         [--steps 20] [--label after]
 
 Writes (merges ``--label``'s entry into) benchmarks/results/eval_profile.json, with
-:func:`gankit.hardware.describe`.
+:func:`gankit.training.hardware.describe`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import gankit
 from gankit.evaluation import image_metrics as metric_eval
 from gankit.evaluation import images as image_eval
 from gankit.evaluation.features import feature_extractor
-from gankit.hardware import describe
+from gankit.training.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "eval_profile.json"
 TARGET_SECONDS = 10.0  # issue 8: 2,500 digit samples on 2 cores

@@ -25,8 +25,8 @@ import torch
 from records import read_results, save_record
 
 import gankit
-from gankit.hardware import describe
 from gankit.metrics.digit_classifier import load_digit_classifier
+from gankit.training.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "stacked_mnist_meg.json"
 PAPER = ["meg.gp_weight=10", "train.lr_g=1e-4", "train.lr_d=1e-4"]  # the meg preset alone

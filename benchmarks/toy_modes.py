@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 import gankit
-from gankit.runlog import to_json
 from gankit.sampling.settings import SamplerSettings
+from gankit.training.runlog import to_json
 
 PACGAN_TABLE_1 = {  # (modes, high-quality %, reverse KL), Lin et al. 2018, Table 1
     ("ring8", "GAN"): (6.3, 98.2, 0.45),

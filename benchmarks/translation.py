@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 from records import read_results, save_record, train_fresh
 
-from gankit.hardware import describe
+from gankit.training.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "translation.json"
 PICTURES = Path(__file__).parent / "results" / "translation"

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gankit.hardware import describe
+from gankit.training.hardware import describe
 from gankit.view import browser
 
 RESULTS = Path(__file__).parent / "results" / "view.json"

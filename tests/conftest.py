@@ -53,7 +53,7 @@ def make_run() -> Callable[..., Any]:
     run and cost more than the training steps of a tiny model.
     """
     from gankit.api import Run
-    from gankit.resolve import build_config
+    from gankit.configuration.resolve import build_config
 
     def make(run_dir: Path | None = None, hooks: bool = False, **sections: Any) -> Any:
         run = Run(build_config(tiny_dict(**sections)), run_dir, progress=False)
@@ -66,7 +66,7 @@ def make_run() -> Callable[..., Any]:
 
 def all_tensors(run: Any) -> dict[str, torch.Tensor]:
     """Every tensor that determines a run's future: weights, optimizer state, the RNG streams."""
-    from gankit.checkpoint import split_tensors
+    from gankit.training.checkpoint import split_tensors
 
     out = {f"nets.{k}": v for k, v in run.recipe.nets.state_dict().items()}
     for name, opt in run.trainer.optimizers.items():

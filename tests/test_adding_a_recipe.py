@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from conftest import all_tensors, assert_identical, tiny_dict
+from gankit.configuration.resolve import build_config
 from gankit.errors import ConfigError
 from gankit.recipes import RECIPES
-from gankit.resolve import build_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

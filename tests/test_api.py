@@ -9,7 +9,7 @@ import pytest
 
 import gankit
 from conftest import all_tensors, assert_identical, tiny_dict
-from gankit.resolve import build_config
+from gankit.configuration.resolve import build_config
 
 
 def test_build_never_changes_the_config_it_is_given():
@@ -41,8 +41,8 @@ def test_sampling_sizes_the_full_latent_of_a_conditional_recipe(monkeypatch):
     """cgan on ring8: z is 2 noise coordinates and the 8-class one-hot, 10 floats, not
     model.latent_dim's 2. Memory for the latents and the samples (twice) of n=1000 on the CPU:
     1000 * (10 + 2 * 2) * 4 bytes; with 4 bytes short of that the draw is refused."""
-    from gankit import memory
     from gankit.errors import ConfigError
+    from gankit.training import memory
 
     run = gankit.build(tiny_dict(recipe="cgan"), progress=False, snapshots=False)
     assert run.recipe.layout.width == 10 and run.config.model.latent_dim == 2

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit import checkpoint as ckpt
-from gankit.checkpoint import (
+from gankit.errors import CheckpointError
+from gankit.training import checkpoint as ckpt
+from gankit.training.checkpoint import (
     STATE,
     TENSORS,
     checkpoint_dir,
@@ -21,8 +22,7 @@ from gankit.checkpoint import (
     save_checkpoint,
     split_tensors,
 )
-from gankit.errors import CheckpointError
-from gankit.interrupts import Interrupted
+from gankit.training.interrupts import Interrupted
 
 
 def optimizer_like_state():

@@ -15,8 +15,14 @@ import torch
 import yaml
 
 from conftest import tiny_dict
-from gankit.checkpoint import STATE, TENSORS, latest_checkpoint, load_checkpoint, save_checkpoint
-from gankit.cli import main
+from gankit.commandline.cli import main
+from gankit.training.checkpoint import (
+    STATE,
+    TENSORS,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 
 def one_error_line(capsys, argv) -> str:
@@ -268,7 +274,8 @@ def test_a_signal_checkpoints_and_exits_128_plus_signum_then_resumes(tmp_path, c
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gankit.cli", "train", str(config), "--out", str(run_dir),
+        [sys.executable, "-m", "gankit.commandline.cli", "train", str(config), "--out",
+         str(run_dir),
          "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )

@@ -17,7 +17,7 @@ import yaml
 from PIL import Image
 
 from conftest import tiny_dict
-from gankit.cli import main
+from gankit.commandline.cli import main
 from gankit.data.images import to_uint8
 from gankit.evaluation import EVAL_SEED
 
@@ -189,7 +189,7 @@ def test_unknown_format_is_one_line(toy_run, capsys):
 
 
 def test_config_show_prints_the_resolved_yaml(capsys):
-    from gankit.resolve import load_config
+    from gankit.configuration.resolve import load_config
 
     assert main(["config", "show", "grid25-wgan-gp", "--set", "train.steps=7"]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
@@ -203,7 +203,7 @@ def test_config_show_of_a_missing_name_is_one_line(capsys):
 
 
 def test_configs_describes_each_config_in_one_line(capsys):
-    from gankit.config import shipped_configs
+    from gankit.configuration.compose import shipped_configs
 
     assert main(["configs"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -222,7 +222,7 @@ def test_tilde_expands_in_flags_and_config_paths(tmp_path, monkeypatch, capsys):
     config = write_config(tmp_path / "tiny.yaml", tiny_dict(train={"steps": 1}))
     assert main(["train", "~/tiny.yaml", "--out=~/run", "--no-progress"]) == 0
     assert (tmp_path / "run" / "eval.json").is_file()
-    from gankit.resolve import load_config
+    from gankit.configuration.resolve import load_config
 
     faces = load_config(config, ["data.name=image-folder", "data.image_size=16",
                                  "data.path=~/faces"])
@@ -238,8 +238,8 @@ def test_completion_scripts_are_generated_from_the_parser(shell, capsys):
 
 
 def test_help_is_fast_and_imports_no_torch():
-    code = ("import sys, time; start = time.perf_counter(); import gankit.cli; "
-            "gankit.cli._parser().format_help(); "
+    code = ("import sys, time; start = time.perf_counter(); import gankit.commandline.cli; "
+            "gankit.commandline.cli._parser().format_help(); "
             "print(time.perf_counter() - start, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
@@ -288,7 +288,7 @@ def test_a_longer_resume_says_when_it_stretches_the_schedule(tmp_path, capsys, d
 
 def test_the_learning_rates_are_logged_each_log_every(tmp_path):
     import gankit
-    from gankit.runlog import read_metrics
+    from gankit.training.runlog import read_metrics
 
     run = gankit.build(tiny_dict(train={"steps": 4, "log_every": 1, "lr_decay_from": 0.5,
                                         "lr_d": 4e-3, "lr_g": 2e-3}),
@@ -325,8 +325,8 @@ def test_tensorboard_holds_grouped_losses_the_config_and_the_hparams(toy_run):
 
 def test_export_writes_the_generator_that_reloads(image_run, tmp_path, capsys):
     import gankit
-    from gankit.cli import _export_formats
-    from gankit.export import EXPORT_FORMATS
+    from gankit.commandline.cli import _export_formats
+    from gankit.storage.export import EXPORT_FORMATS
 
     # the parser's choices, read from source, are the formats the module registers
     assert list(_export_formats()) == EXPORT_FORMATS.names()

@@ -12,15 +12,15 @@ import torch.nn.functional as F
 
 import gankit
 from conftest import tiny_dict
+from gankit.configuration.resolve import build_config
+from gankit.data.transforms import random_similarity
 from gankit.errors import ConfigError, GankitError
-from gankit.latent_layout import CLASS, Code, LatentLayout
-from gankit.losses import class_loss
+from gankit.losses.adversarial import class_loss
 from gankit.models.conditional import LabelInput, ProjectionDiscriminator
+from gankit.models.latent_layout import CLASS, Code, LatentLayout
 from gankit.models.mlp import MLPDiscriminator
-from gankit.mutual_information import categorical_code_bound, continuous_code_bound
 from gankit.recipes.base import StepContext
-from gankit.resolve import build_config
-from gankit.transforms import random_similarity
+from gankit.theory.mutual_information import categorical_code_bound, continuous_code_bound
 
 CONDITIONAL = ("cgan", "acgan", "projection", "caae")
 RECIPES = (*CONDITIONAL, "infogan")
@@ -299,7 +299,7 @@ def test_label_input_concatenates_one_hot_planes():
 
 
 def test_caae_image_terms_by_hand():
-    from gankit.image_losses import l1_reconstruction, total_variation
+    from gankit.losses.image import l1_reconstruction, total_variation
 
     x = torch.tensor([[[[0.0, 1.0], [3.0, 5.0]]]])
     assert total_variation(x).item() == pytest.approx((3 + 4) / 2 + (1 + 2) / 2)
@@ -439,7 +439,7 @@ def test_bad_infogan_codes(options, words):
 def test_infogan_codes_from_the_command_line_and_back():
     config = build_config(tiny_dict(recipe="infogan"), ["infogan.categorical=[10, 4]"])
     assert config.options.categorical == (10, 4)
-    from gankit.config import dump_yaml, load_yaml
+    from gankit.configuration.yaml_io import dump_yaml, load_yaml
 
     assert load_yaml(dump_yaml(config.to_dict()), "x")["infogan"]["categorical"] == [10, 4]
     run = gankit.build(config, progress=False, snapshots=False)
@@ -466,7 +466,7 @@ def test_labels_on_an_unconditional_run_are_one_line(make_run):
 
 
 def test_mixture_batches_carry_their_component():
-    from gankit.config import DataConfig
+    from gankit.configuration.schema import DataConfig
     from gankit.data import build_data
 
     data = build_data(DataConfig(name="grid25"))
@@ -519,7 +519,7 @@ def test_export_names_where_the_codes_lie(tmp_path):
 
     from safetensors import safe_open
 
-    from gankit.export import export_generator
+    from gankit.storage.export import export_generator
 
     run = build("infogan")
     path = export_generator(run.recipe, "state_dict", tmp_path / "g.safetensors")

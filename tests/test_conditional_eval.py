@@ -13,9 +13,9 @@ from PIL import Image
 from torch import nn
 
 import gankit
-from gankit.cli import main
-from gankit.latent_layout import CLASS
+from gankit.commandline.cli import main
 from gankit.metrics.classifier import matched_accuracy
+from gankit.models.latent_layout import CLASS
 from gankit.sampling.settings import SamplerSettings
 from test_conditional import tiny_config
 

@@ -12,23 +12,16 @@ from hypothesis import strategies as st
 
 from conftest import TINY, tiny_dict
 from gankit.api import Run
-from gankit.config import (
-    INT64_RANGE,
-    SHIPPED_CONFIGS,
-    Config,
-    DataConfig,
-    TrainConfig,
-    load_yaml,
-    parse_overrides,
-    shipped_configs,
-    show_value,
-)
+from gankit.configuration.compose import SHIPPED_CONFIGS, parse_overrides, shipped_configs
+from gankit.configuration.messages import show_value
+from gankit.configuration.resolve import build_config, load_config
+from gankit.configuration.schema import INT64_RANGE, Config, DataConfig, TrainConfig
+from gankit.configuration.yaml_io import load_yaml
 from gankit.data import DATASETS, known_spec
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
 from gankit.models import GENERATORS, TRANSLATORS
 from gankit.recipes import RECIPES
-from gankit.resolve import build_config, load_config
 
 
 def config_error(data=None, overrides=None) -> str:

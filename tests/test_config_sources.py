@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from conftest import tiny_dict
-from gankit.cli import main
-from gankit.config import PRESETS, SHIPPED_CONFIGS, compose, shipped_configs
+from gankit.commandline.cli import main
+from gankit.configuration.compose import PRESETS, SHIPPED_CONFIGS, compose, shipped_configs
+from gankit.configuration.resolve import build_config, explain, load_config, resolve
 from gankit.errors import ConfigError
-from gankit.resolve import build_config, explain, load_config, resolve
 
 DATASETS, PRESET_NAMES = shipped_configs()
 

@@ -17,7 +17,7 @@ def cuda_run(make_run_on, **train):
 @pytest.fixture
 def make_run_on():
     from gankit.api import Run
-    from gankit.resolve import build_config
+    from gankit.configuration.resolve import build_config
 
     def make(run_dir=None, **sections):
         run = Run(build_config(tiny_dict(**sections)), run_dir, progress=False)

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS, known_spec
 from gankit.data.spec import DataSpec, Field
 from gankit.errors import ConfigError

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from gankit.config import ModelConfig
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput
 from gankit.models.dcgan import SIZES, resolution_plan

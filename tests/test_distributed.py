@@ -116,7 +116,7 @@ def test_cli_under_torchrun_then_resume_with_one_process(tiny, tmp_path):
 
 
 def test_batch_must_split_evenly_over_processes(tiny, monkeypatch):
-    from gankit import distributed
+    from gankit.training import distributed
 
     monkeypatch.setattr(distributed, "world", lambda: (0, 3))
     with pytest.raises(GankitError, match=r"batch_size \(32\).*processes \(3\)"):
@@ -124,7 +124,7 @@ def test_batch_must_split_evenly_over_processes(tiny, monkeypatch):
 
 
 def test_shard_takes_this_process_rows():
-    from gankit.distributed import shard
+    from gankit.training.distributed import shard
 
     x = torch.arange(12).reshape(6, 2)
     assert torch.equal(torch.cat([shard(x, r, 3) for r in range(3)]), x)

@@ -1,4 +1,4 @@
-"""Tests for gankit.divergences against scipy, linear assignment and closed forms."""
+"""Tests for gankit.theory.divergences against scipy, linear assignment and closed forms."""
 
 import math
 
@@ -12,8 +12,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist, jensenshannon
 from scipy.stats import entropy, wasserstein_distance
 
-from gankit import divergences
-from gankit.divergences import js, kl, wasserstein1
+from gankit.theory import divergences
+from gankit.theory.divergences import js, kl, wasserstein1
 
 # Edge cases (q_i = 0, disjoint supports) must be handled explicitly, not via numpy warnings.
 pytestmark = pytest.mark.filterwarnings("error")

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 import gankit
-from gankit.cli import main
-from gankit.config import DataConfig
+from gankit.commandline.cli import main
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS, ImageDataset
 from gankit.errors import GankitError
 from gankit.evaluation import has_generator, plan_for
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
 from gankit.models import DISCRIMINATORS, build_part
 from gankit.recipes import RECIPES
 from gankit.recipes.base import OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext

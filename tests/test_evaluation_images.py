@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import gankit
-from gankit.cli import main
+from gankit.commandline.cli import main
 from gankit.errors import GankitError
 from gankit.evaluation.images import image_metrics
 from gankit.evaluation.latents import PriorLatents
@@ -115,7 +115,7 @@ def test_stacked_mnist_modes_are_counted_with_the_classifier():
 def test_real_stacked_digits_cover_the_modes_a_uniform_draw_would():
     """The classifier-based mode count on real StackedMNIST is what uniform sampling gives:
     300 draws of 1,000 modes hit 1000 (1 - 0.999^300) = 259 distinct ones on average."""
-    from gankit.config import DataConfig
+    from gankit.configuration.schema import DataConfig
     from gankit.data import DATASETS
     from gankit.metrics.classifier import stacked_mnist_modes
 
@@ -133,7 +133,7 @@ def test_eval_needs_enough_samples_for_its_metrics(digits_run, capsys):
 
 
 def test_stacked_memorization_is_checked_digit_by_digit():
-    from gankit.config import DataConfig
+    from gankit.configuration.schema import DataConfig
     from gankit.data import DATASETS
     from gankit.data.images import to_unit_range
     from gankit.evaluation.image_metrics import memorization_metrics

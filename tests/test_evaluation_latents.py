@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gankit.cli import main
+from gankit.commandline.cli import main
 from gankit.evaluation import EVAL_SEED, PriorLatents, generate, plan_for
 from gankit.evaluation.latents import interpolation_path, slerp
 

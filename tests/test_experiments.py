@@ -7,10 +7,10 @@ import pytest
 import torch
 from scipy import stats
 
-from gankit.cli import main
+from gankit.commandline.cli import main
 from gankit.experiments import EXPERIMENTS
 from gankit.experiments.optimal_discriminator import value_at_optimum
-from gankit.runlog import to_json
+from gankit.training.runlog import to_json
 
 LOG2 = math.log(2)
 

@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 import gankit
 from conftest import tiny_dict
 from gankit.errors import GankitError
-from gankit.export import EXPORT_FORMATS, METADATA_FILE, export_generator, generator_of
 from gankit.models import GENERATORS, build_part
+from gankit.storage.export import EXPORT_FORMATS, METADATA_FILE, export_generator, generator_of
 
 # Both runs keep a weight average (beta small, so three steps move it well away from G). The
 # image run trains in bf16 with channels-last weights: the export must still be plain float32.

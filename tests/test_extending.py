@@ -103,7 +103,7 @@ def test_network_parts_from_entry_points_train(tmp_path):
 def test_a_loss_from_an_entry_point_trains(tmp_path):
     plugin(tmp_path, "gankit.losses", "soft-hinge", """
         import torch.nn.functional as F
-        from gankit.losses import LOSSES, LossSpec, wasserstein_g_loss
+        from gankit.losses.adversarial import LOSSES, LossSpec, wasserstein_g_loss
 
         @LOSSES.register("soft-hinge")
         class SoftHinge(LossSpec):
@@ -229,7 +229,7 @@ def test_an_experiment_from_an_entry_point_runs(tmp_path):
 def test_an_export_format_from_an_entry_point_writes(tmp_path):
     plugin(tmp_path, "gankit.export_formats", "npz", """
         import numpy as np
-        from gankit.export import EXPORT_FORMATS
+        from gankit.storage.export import EXPORT_FORMATS
 
         @EXPORT_FORMATS.register("npz")
         def write_npz(G, z, path, metadata):

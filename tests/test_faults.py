@@ -20,7 +20,8 @@ import yaml
 from safetensors.torch import load_file
 
 from conftest import tiny_dict
-from gankit.checkpoint import (
+from gankit.commandline.cli import main
+from gankit.training.checkpoint import (
     STATE,
     TENSORS,
     checkpoint_dir,
@@ -29,8 +30,7 @@ from gankit.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from gankit.cli import main
-from gankit.runlog import read_metrics
+from gankit.training.runlog import read_metrics
 
 TESTS = Path(__file__).parent
 N = 4  # steps of each half of a resumed run

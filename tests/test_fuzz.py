@@ -1,7 +1,8 @@
-"""Hostile input through the command line's entry point, ``gankit.cli.main``: config files and
-``--set`` values built by mutating every key of the schema, whole files of the wrong shape, and
-the flags of ``sample`` and ``eval``. Whatever comes in, the answer is exit status 0, or 2 with
-exactly one line ``gankit: error: ...`` on stderr, quickly; nothing escapes as a traceback.
+"""Hostile input through the command line's entry point, ``gankit.commandline.cli.main``: config
+files and ``--set`` values built by mutating every key of the schema, whole files of the wrong
+shape, and the flags of ``sample`` and ``eval``. Whatever comes in, the answer is exit status 0,
+or 2 with exactly one line ``gankit: error: ...`` on stderr, quickly; nothing escapes as a
+traceback.
 
 The cases are drawn with ``random.Random(0)``, so a failure names a case that reruns the same.
 """
@@ -18,8 +19,9 @@ import pytest
 import yaml
 
 from conftest import TINY
-from gankit.cli import main
-from gankit.config import INT64_RANGE, MAX_TEXT, Config, load_yaml
+from gankit.commandline.cli import main
+from gankit.configuration.schema import INT64_RANGE, MAX_TEXT, Config
+from gankit.configuration.yaml_io import load_yaml
 from gankit.recipes import RECIPES
 from test_config import billion_laughs
 

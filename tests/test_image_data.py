@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.config import ConfigError, DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS
 from gankit.data.images import split_indices, to_uint8, to_unit_range
-from gankit.errors import GankitError
+from gankit.errors import ConfigError, GankitError
 
 
 def _generator(seed: int = 0) -> torch.Generator:

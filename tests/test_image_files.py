@@ -18,7 +18,7 @@ from PIL import Image
 from torch import Tensor
 
 import gankit.data.image_files as image_files
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS
 from gankit.errors import GankitError
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import ConfigError
-from gankit.image_losses import (
+from gankit.losses.image import (
     FixedFeatures,
     identity_preserving_loss,
     l1_reconstruction,

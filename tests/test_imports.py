@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "gankit.trainer", "gankit.api", "matplotlib", "ot", "tensorboard", "sklearn")
+HEAVY = ("torch", "gankit.training.trainer", "gankit.api", "matplotlib", "ot", "tensorboard",
+         "sklearn")
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -17,22 +18,22 @@ def loaded_after(statement: str) -> set[str]:
 
 
 @pytest.mark.parametrize("statement", ["import gankit", "import gankit.config",
-                                       "import gankit.cli"])
+                                       "import gankit.commandline.cli"])
 def test_the_package_and_the_command_line_load_no_torch(statement):
     assert not loaded_after(statement) & set(HEAVY)
 
 
 @pytest.mark.parametrize("module", ["gankit.metrics.features", "gankit.metrics.mode_collapse",
-                                    "gankit.metrics.classifier", "gankit.divergences"])
+                                    "gankit.metrics.classifier", "gankit.theory.divergences"])
 def test_metrics_load_torch_but_no_training_plotting_or_transport(module):
     loaded = loaded_after(f"import {module}")
     assert "torch" in loaded  # the metrics compute in torch
-    assert not loaded & {"gankit.trainer", "gankit.api", "matplotlib", "ot", "tensorboard"}
+    assert not loaded & {"gankit.training.trainer", "gankit.api", "matplotlib", "ot", "tensorboard"}
 
 
 def test_the_api_still_loads_on_first_use():
     loaded = loaded_after("import gankit; gankit.build")
-    assert {"torch", "gankit.api", "gankit.trainer"} <= loaded
+    assert {"torch", "gankit.api", "gankit.training.trainer"} <= loaded
 
 
 def test_the_config_schema_imports_no_registry():

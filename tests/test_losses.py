@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES, d_display
+from gankit.losses.adversarial import LOSSES, d_display
 
 # Small batches written out by hand: r = D(x) on real data, f = D(G(z)) on fakes.
 R = [2.0, -1.0, 0.5]
@@ -159,7 +159,7 @@ def test_d_display_applies_sigmoid_only_to_logit_losses():
 @pytest.mark.parametrize("label", [1.0, 0.9, 0.75])
 def test_one_sided_label_smoothing_by_hand(label):
     """-(a log D(x) + (1 - a) log(1 - D(x))) - log(1 - D(G(z))), Salimans et al. 2016, Sec. 3.4."""
-    from gankit.losses import bce_d_loss
+    from gankit.losses.adversarial import bce_d_loss
 
     d_real, d_fake = torch.tensor([1.5, -0.5]), torch.tensor([0.3, -2.0])
 
@@ -173,7 +173,7 @@ def test_one_sided_label_smoothing_by_hand(label):
 
 
 def test_feature_matching_by_hand():
-    from gankit.losses import feature_matching_loss
+    from gankit.losses.adversarial import feature_matching_loss
 
     real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
     fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # mean (1, 1)
@@ -185,7 +185,7 @@ def test_feature_matching_by_hand():
 
 def test_pull_away_term_against_a_double_loop():
     """Zhao et al. 2017, eq. 6, written as the paper's double sum."""
-    from gankit.losses import pull_away_term
+    from gankit.losses.adversarial import pull_away_term
 
     torch.manual_seed(0)
     s = torch.randn(5, 3)
@@ -199,7 +199,7 @@ def test_pull_away_term_against_a_double_loop():
 
 
 def test_pull_away_term_is_invariant_to_rescaling_a_sample():
-    from gankit.losses import pull_away_term
+    from gankit.losses.adversarial import pull_away_term
 
     torch.manual_seed(1)
     s = torch.randn(6, 4)
@@ -245,7 +245,7 @@ def test_f_gan_bound_is_tight_at_the_optimal_critic(name):
     bound = (p * t).sum() - (q * div.conjugate(t)).sum()
     torch.testing.assert_close(bound, (q * div.f(p / q)).sum())
     if name == "kl":
-        from gankit.divergences import kl
+        from gankit.theory.divergences import kl
 
         assert bound.item() == pytest.approx(kl(p.numpy(), q.numpy()), rel=1e-9)
 

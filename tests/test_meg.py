@@ -10,15 +10,15 @@ import torch
 from torch import Tensor, nn
 
 from conftest import all_tensors, assert_identical, tiny_dict
+from gankit.configuration.resolve import build_config, load_config
 from gankit.errors import ConfigError
+from gankit.losses.penalties import gradient_norm_penalty
 from gankit.models.base import DOutput
 from gankit.models.heads import JointCritic, WithHeads
 from gankit.models.mlp import MLPDiscriminator
-from gankit.mutual_information import gaussian_encoder_bound, jsd_mutual_information
-from gankit.penalties import gradient_norm_penalty
 from gankit.recipes import Phase, StepContext
 from gankit.recipes.base import gaussian_latent
-from gankit.resolve import build_config, load_config
+from gankit.theory.mutual_information import gaussian_encoder_bound, jsd_mutual_information
 
 DIGITS = dict(data={"name": "digits8", "batch_size": 16, "n_eval": 16},
               model={"name": "dcgan", "latent_dim": 4, "g_hidden": 4, "d_hidden": 4})

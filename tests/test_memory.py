@@ -1,4 +1,5 @@
-"""Sizes are checked against memory before anything big is allocated (gankit.memory): one line
+"""Sizes are checked against memory before anything big is allocated (gankit.training.memory): one
+line
 naming the key and the bytes, for the networks' state, a training step and samples."""
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from torch import nn
 
 import gankit
 from conftest import TINY, all_tensors, assert_identical, tiny_dict
-from gankit import hardware, memory
-from gankit.cli import main
-from gankit.config import shipped_configs
+from gankit.commandline.cli import main
+from gankit.configuration.compose import shipped_configs
 from gankit.errors import ConfigError, GankitError
+from gankit.training import hardware, memory
 
 SRC = Path(__file__).parents[1] / "src"
 BYTES = re.compile(r"\d+\.\d [KMGTP]iB")  # a human-readable figure, as format_bytes writes it
@@ -155,7 +156,7 @@ MEASURE = """
 import json, sys, torch
 torch.set_num_threads(1)
 import gankit
-from gankit import memory
+from gankit.training import memory
 run = gankit.build(sys.argv[1], sys.argv[2:], progress=False, snapshots=False)
 step = memory.estimate_step(run.config, run.data.spec, run.recipe)
 resident = int(open("/proc/self/statm").read().split()[1]) * 4096

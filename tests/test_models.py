@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.config import ModelConfig
-from gankit.losses import LOSSES
+from gankit.configuration.schema import ModelConfig
+from gankit.losses.adversarial import LOSSES
 from gankit.models import DISCRIMINATORS, GENERATORS, DOutput
 
 
@@ -146,8 +146,8 @@ def test_parts_are_chosen_one_by_one(make_run):
 
 def test_an_unknown_part_is_one_config_line():
     from conftest import tiny_dict
+    from gankit.configuration.resolve import build_config
     from gankit.errors import ConfigError
-    from gankit.resolve import build_config
 
     with pytest.raises(ConfigError,
                        match="unknown discriminator 'unet'; known: dcgan, dcgan-fc, mlp"):

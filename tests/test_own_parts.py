@@ -14,7 +14,7 @@ from torch.utils.data import TensorDataset
 
 import gankit
 from conftest import tiny_dict
-from gankit.cli import main
+from gankit.commandline.cli import main
 from gankit.errors import ConfigError
 from gankit.models import DOutput
 

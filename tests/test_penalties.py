@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gankit.penalties import gradient_penalty
+from gankit.losses.penalties import gradient_penalty
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -129,7 +129,7 @@ def test_without_a_generator_the_global_seed_decides():
 
 
 def test_zero_centred_penalty_of_a_linear_critic_is_its_squared_norm():
-    from gankit.penalties import gradient_norm_penalty
+    from gankit.losses.penalties import gradient_norm_penalty
 
     w = torch.tensor([3.0, -4.0])
     x = torch.randn(16, 2)
@@ -137,7 +137,7 @@ def test_zero_centred_penalty_of_a_linear_critic_is_its_squared_norm():
 
 
 def test_zero_centred_penalty_matches_per_example_autograd():
-    from gankit.penalties import gradient_norm_penalty
+    from gankit.losses.penalties import gradient_norm_penalty
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
@@ -154,7 +154,7 @@ def test_zero_centred_penalty_matches_per_example_autograd():
 
 
 def test_zero_centred_penalty_of_a_quadratic_critic():
-    from gankit.penalties import gradient_norm_penalty
+    from gankit.losses.penalties import gradient_norm_penalty
 
     x = torch.randn(10, 4)
     # D(x) = ||x||^2 has gradient 2x, so the penalty is E[4 ||x||^2].

@@ -7,9 +7,9 @@ import warnings
 import pytest
 import torch
 
-from gankit import hardware
-from gankit.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
-from gankit.hardware import bf16_native, choose_precision
+from gankit.training import hardware
+from gankit.training.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
+from gankit.training.hardware import bf16_native, choose_precision
 
 
 @pytest.fixture
@@ -77,8 +77,9 @@ def test_the_probe_measures_a_real_ratio():
 
 
 def test_auto_is_the_default_and_every_shipped_config_uses_it():
-    from gankit.config import TrainConfig, shipped_configs
-    from gankit.resolve import load_config
+    from gankit.configuration.compose import shipped_configs
+    from gankit.configuration.resolve import load_config
+    from gankit.configuration.schema import TrainConfig
 
     assert TrainConfig().precision == "auto"
     datasets, losses = shipped_configs()
@@ -113,8 +114,8 @@ def test_forcing_bf16_where_emulated_warns_once(emulated, make_run, tmp_path):
 
 
 def test_under_torchrun_auto_takes_bf16_only_if_every_process_has_it(make_run, monkeypatch):
-    from gankit import distributed
-    from gankit.hardware import PrecisionChoice
+    from gankit.training import distributed
+    from gankit.training.hardware import PrecisionChoice
 
     trainer = make_run().trainer
     trainer.world_size = 2

@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from conftest import tiny_dict
+from gankit.configuration.resolve import build_config
 from gankit.errors import ConfigError
 from gankit.recipes.base import RECIPES
 from gankit.recipes.gan import GAN
-from gankit.resolve import build_config
 
 
 @dataclass

@@ -7,8 +7,8 @@ import re
 import pytest
 import torch
 
+from gankit.configuration.resolve import build_config
 from gankit.errors import ConfigError
-from gankit.resolve import build_config
 
 
 def test_pack_stacks_consecutive_samples(make_run):
@@ -91,7 +91,7 @@ def test_weight_average_decay_must_be_below_one(tiny):
 
 
 def test_r1_and_r2_terms_are_half_gamma_times_the_gradient_norm(make_run):
-    from gankit.penalties import gradient_norm_penalty
+    from gankit.losses.penalties import gradient_norm_penalty
     from gankit.recipes import Phase, StepContext
 
     run = make_run(loss={"name": "non-saturating", "r1_weight": 10.0, "r2_weight": 4.0})

@@ -13,8 +13,8 @@ import yaml
 
 import gankit
 from conftest import assert_identical, tiny_dict
-from gankit.checkpoint import checkpoint_dir, list_checkpoints, load_checkpoint
-from gankit.cli import main
+from gankit.commandline.cli import main
+from gankit.training.checkpoint import checkpoint_dir, list_checkpoints, load_checkpoint
 
 
 def listing(root: Path) -> dict[str, tuple[bytes | None, int]]:

@@ -10,7 +10,7 @@ import yaml
 
 import gankit
 from conftest import tiny_dict
-from gankit.cli import main
+from gankit.commandline.cli import main
 from gankit.errors import GankitError
 from gankit.sampling.settings import SamplerSettings
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gankit.config import shipped_configs
+from gankit.configuration.compose import shipped_configs
+from gankit.configuration.resolve import load_config
 from gankit.errors import GankitError
-from gankit.resolve import load_config
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "shipped_configs_c860bfa.json").read_text())
 # Refused before only because a data-set config's key for the default recipe (stacked-mnist's

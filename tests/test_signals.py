@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import tiny_dict
-from gankit.checkpoint import checkpoint_dirs, load_checkpoint
+from gankit.training.checkpoint import checkpoint_dirs, load_checkpoint
 
 TIMEOUT = 180  # seconds; far above what these take, for a loaded machine
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -124,14 +124,14 @@ def test_a_signal_while_main_reinstalls_the_handlers_is_one_line(monkeypatch, ca
     """A signal re-delivered after the imports can land in cli.main's own install(), before
     its try: the entry point says it in one line too (a traceback and status 1 before)."""
     import gankit.__main__ as entry
-    import gankit.cli
-    from gankit.interrupts import Interrupted
+    import gankit.commandline.cli
+    from gankit.training.interrupts import Interrupted
 
     def interrupted_while_installing() -> int:
         raise Interrupted(signal.SIGINT)
 
     kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    monkeypatch.setattr(gankit.cli, "main", interrupted_while_installing)
+    monkeypatch.setattr(gankit.commandline.cli, "main", interrupted_while_installing)
     try:
         assert entry.run() == 128 + signal.SIGINT
     finally:  # run() installed gankit's handlers in this process

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS, GaussianMixture
 from gankit.errors import ConfigError
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.stats import entropy
 
-from gankit.divergences import wasserstein1
 from gankit.metrics.mode_collapse import assign_modes, mode_metrics, toy_metrics
+from gankit.theory.divergences import wasserstein1
 
 pytestmark = pytest.mark.filterwarnings("error")
 

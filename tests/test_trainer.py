@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from conftest import all_tensors, assert_identical
-from gankit.checkpoint import (
+from gankit.errors import CheckpointError, NonFiniteLossError
+from gankit.training.checkpoint import (
     checkpoint_dir,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
 )
-from gankit.errors import CheckpointError, NonFiniteLossError
-from gankit.trainer import TrainingInterrupted
+from gankit.training.trainer import TrainingInterrupted
 
 N = 4  # steps per half of a resumed run
 
@@ -418,7 +418,7 @@ def test_the_progress_bar_shows_the_recipes_headline_or_all_its_terms(make_run):
 
 
 def test_training_curves_draw_whatever_the_recipe_logs(tmp_path, monkeypatch):
-    from gankit import plots
+    from gankit.evaluation import plots
 
     figures = []
     monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
@@ -432,8 +432,8 @@ def test_training_curves_draw_whatever_the_recipe_logs(tmp_path, monkeypatch):
 
 
 def test_a_recipes_batch_multiple_is_checked_per_process():
-    from gankit.distributed import check_batch
     from gankit.errors import GankitError
+    from gankit.training.distributed import check_batch
 
     check_batch(12, 2, 3, "model.pack")
     with pytest.raises(GankitError, match=r"processes times model.pack \(2 x 3\)"):

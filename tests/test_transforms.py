@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from gankit.transforms import random_similarity, similarity_matrices
+from gankit.data.transforms import random_similarity, similarity_matrices
 
 
 def warp(x: torch.Tensor, angle: float, scale: float, shift: tuple[float, float]) -> torch.Tensor:

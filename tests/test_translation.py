@@ -15,17 +15,17 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import gankit
 from conftest import all_tensors, assert_identical
-from gankit.cli import main
-from gankit.config import ModelConfig
+from gankit.commandline.cli import main
+from gankit.configuration.resolve import load_config
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError, GankitError
 from gankit.evaluation.image_to_image import direction_metrics, translate_images
-from gankit.history_pool import HistoryPool
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
 from gankit.models.patchgan import PatchDiscriminator, build_patchgan, receptive_field
 from gankit.models.resnet import build_resnet
 from gankit.models.unet import UNetGenerator, build_unet, unet_depth
 from gankit.recipes.base import StepContext
-from gankit.resolve import load_config
+from gankit.recipes.history_pool import HistoryPool
 
 # Tiny networks on 8 px images: a step takes milliseconds.
 TINY_MODEL = {"g_hidden": 4, "d_hidden": 4, "d_depth": 1}  # and one residual block (resnet)
@@ -550,7 +550,7 @@ def test_gankit_translate_errors_are_one_line(tmp_path, capsys, make_run):
 def test_a_translation_run_exports_its_generator(tmp_path):
     from safetensors import safe_open
 
-    from gankit.export import export_generator
+    from gankit.storage.export import export_generator
 
     run = tiny_run()
     path = export_generator(run.recipe, "state_dict", tmp_path / "g.safetensors")

@@ -10,10 +10,10 @@ import pytest
 import torch
 from scipy.ndimage import grey_dilation, grey_erosion
 
-from gankit.config import ConfigError, DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS, HeldOut, PairedImages, UnpairedImages, check_data
 from gankit.data.images import to_uint8
-from gankit.errors import GankitError
+from gankit.errors import ConfigError, GankitError
 
 
 def _generator(seed: int = 0) -> torch.Generator:

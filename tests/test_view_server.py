@@ -172,7 +172,7 @@ def test_gankit_view_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
 
 
 def test_gankit_view_refuses_what_it_cannot_draw(capsys):
-    from gankit.cli import main
+    from gankit.commandline.cli import main
 
     assert main(["view", "mnist5k", "--port", "0"]) == 2
     assert "gankit view trains the MLPs of 2-D toy data; mnist5k uses model" in \

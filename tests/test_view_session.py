@@ -14,9 +14,9 @@ import torch
 
 from conftest import tiny_dict
 from gankit.api import build
-from gankit.cli import main
-from gankit.divergences import wasserstein1
+from gankit.commandline.cli import main
 from gankit.errors import ConfigError
+from gankit.theory.divergences import wasserstein1
 from gankit.view import frames
 from gankit.view.session import ViewSession
 from gankit.view.settings import (
@@ -39,7 +39,7 @@ def page_settings(**changes):
 
 
 def build_config_of(data):
-    from gankit.resolve import build_config
+    from gankit.configuration.resolve import build_config
 
     return build_config(copy.deepcopy(data))
 
@@ -311,7 +311,7 @@ def test_a_refused_setting_leaves_the_run_as_it_was(tmp_path, start):
 
 def test_a_diverging_run_pauses_with_a_message(tmp_path, monkeypatch, start):
     from gankit.errors import NonFiniteLossError
-    from gankit.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
     session, collector = start()
 
@@ -464,7 +464,7 @@ def test_a_failure_inside_the_library_is_said_and_the_session_goes_on(tmp_path, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("gankit.view.session.save_points", full_disk)
-    monkeypatch.setattr("gankit.trainer.Trainer.save", full_disk)
+    monkeypatch.setattr("gankit.training.trainer.Trainer.save", full_disk)
     session.submit({"type": "save", "name": "full"})
     error = collector.wait_event("error")
     session.submit({"type": "step", "phase": "full"})

@@ -1,18 +1,18 @@
 """The ``gankit`` command, ``python -m gankit`` (and ``torchrun --nproc_per_node=N -m gankit``).
 
 The signal handlers go in before the CLI's own imports, so that even a Ctrl-C during start-up
-ends in one line and status 128 + signal (:mod:`gankit.interrupts`).
+ends in one line and status 128 + signal (:mod:`gankit.training.interrupts`).
 """
 
 import sys
 
-from gankit import interrupts
+from gankit.training import interrupts
 
 
 def run() -> int:
     interrupts.install()
     try:
-        from gankit.cli import main
+        from gankit.commandline.cli import main
 
         # main() installs the handlers afresh before its own try: a signal re-delivered after
         # the imports (interrupts._handle) can land there, outside main's catch

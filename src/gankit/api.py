@@ -19,9 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gankit import distributed, memory
-from gankit.checkpoint import checkpoint_dirs
-from gankit.config import Config, check_n_eval, dump_yaml, read_yaml
+from gankit.configuration.imports import GIVEN
+from gankit.configuration.resolve import build_config, load_config
+from gankit.configuration.schema import Config, check_n_eval
+from gankit.configuration.yaml_io import dump_yaml, read_yaml
 from gankit.data import build_data
 from gankit.errors import CheckpointError, GankitError
 from gankit.evaluation import (
@@ -32,17 +33,17 @@ from gankit.evaluation import (
     generate,
     plan_for,
 )
-from gankit.export import generator_of
-from gankit.imports import GIVEN
-from gankit.latent_layout import CLASS
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.models import given_parts
+from gankit.models.latent_layout import CLASS
 from gankit.recipes import RECIPES
-from gankit.resolve import build_config, load_config
-from gankit.runlog import read_json_or_none, write_json
 from gankit.sampling.settings import SamplerSettings, sampler_source
 from gankit.sampling.sources import trace_figures
-from gankit.trainer import Trainer
+from gankit.storage.export import generator_of
+from gankit.training import distributed, memory
+from gankit.training.checkpoint import checkpoint_dirs
+from gankit.training.runlog import read_json_or_none, write_json
+from gankit.training.trainer import Trainer
 
 
 class Run:

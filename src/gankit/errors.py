@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gankit.interrupts import Interrupted
+from gankit.training.interrupts import Interrupted
 
 
 class GankitError(Exception):

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from gankit.config import show_value
+from gankit.configuration.messages import show_value
 from gankit.errors import ConfigError
 
 T = TypeVar("T")

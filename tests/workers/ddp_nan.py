@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 import gankit
-from gankit import distributed
 from gankit.errors import NonFiniteLossError
+from gankit.training import distributed
 
 torch.set_num_threads(1)
 out, config = Path(sys.argv[1]), json.loads(sys.argv[2])

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 import gankit
-from gankit import distributed
+from gankit.training import distributed
 
 torch.set_num_threads(1)
 out, config, steps = Path(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])

@@ -71,7 +71,7 @@ def _fill_loss_defaults(config: Config, sources: dict[str, Source]) -> None:
     """Unset penalty weights take the loss's paper values (WGAN-GP's lambda = 10, Gulrajani et
     al. 2017; WGAN's clip c = 0.01, Arjovsky et al. 2017; 0 for the others); label smoothing
     needs a D that outputs a logit."""
-    from gankit.losses import LOSSES
+    from gankit.losses.adversarial import LOSSES
 
     loss = config.loss
     spec = LOSSES[loss.name]

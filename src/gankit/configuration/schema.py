@@ -32,7 +32,7 @@ SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.manual_seed accepts
 INT64_RANGE = (-(2**63), 2**63 - 1)  # what torch takes as a size or count
 MAX_STEPS = 10**9  # generator steps; also the bound of intervals counted in steps
 MAX_WIDTH = 2**16  # units, channels or latent dimensions; whether they fit is the memory's say
-PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.hardware)
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.training.hardware)
 NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
 NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
 FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
@@ -179,7 +179,7 @@ class TrainConfig:
     # float32), channels-last memory for image networks, and one G(z) per step shared by the
     # last D step and the G step, as the PyTorch DCGAN example does (off: the G step draws a
     # fresh z, Goodfellow et al. 2014, Alg. 1). precision "auto" is bf16 where the device
-    # computes it natively and fp32 where it would be emulated (gankit.hardware).
+    # computes it natively and fp32 where it would be emulated (gankit.training.hardware).
     precision: str = "auto"
     channels_last: bool = False
     reuse_fake: bool = False
@@ -225,7 +225,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     # The recipe's own options (a dataclass it declares), read from the section named after
-    # the recipe; None for a recipe without options. Filled by gankit.resolve.
+    # the recipe; None for a recipe without options. Filled by gankit.configuration.resolve.
     options: Any = field(default=None, metadata={"section": False})
 
     def check(self) -> None:

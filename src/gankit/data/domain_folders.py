@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import image_files
 from gankit.data.sources import DATASETS
 from gankit.data.two_domains import (

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.errors import ConfigError, GankitError
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import image_files
 from gankit.data.sources import DATASETS
 from gankit.data.spec import DataSpec, images_spec

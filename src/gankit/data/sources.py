@@ -26,10 +26,11 @@ from collections.abc import Callable
 
 import torch
 
-from gankit.config import DataConfig, refuse_set, show_value
+from gankit.configuration.imports import GIVEN, is_import_string, load_object
+from gankit.configuration.messages import refuse_set, show_value
+from gankit.configuration.schema import DataConfig
 from gankit.data.spec import DataSpec, Field, label_keys
 from gankit.errors import ConfigError
-from gankit.imports import GIVEN, is_import_string, load_object
 from gankit.registry import Registry
 
 # name -> (DataConfig -> data source)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data.images import HELD_OUT_FRACTION, mnist5k_arrays, resize, split_indices
 from gankit.data.morphology import dilate, erode, thicken
 from gankit.data.sources import DATASETS

@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data.images import resize, split_indices, to_unit_range
 from gankit.data.spec import DataSpec, translation_spec
 from gankit.errors import ConfigError, GankitError

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data.distributions import ToyDistribution
 from gankit.data.images import ImageDataset, to_uint8
 from gankit.data.sources import DATASETS

@@ -21,19 +21,19 @@ from torch import Tensor
 
 from gankit.evaluation.latents import LatentSource, generate, in_eval_mode
 from gankit.evaluation.plan import EVAL_SEED, EvaluationPlan, Measurement
-from gankit.latent_layout import CLASS, LatentLayout
 from gankit.metrics.classifier import matched_accuracy
 from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
 from gankit.metrics.mode_collapse import assign_modes
 from gankit.models.batch_statistics import with_population_statistics
+from gankit.models.latent_layout import CLASS, LatentLayout
 from gankit.recipes import Recipe
 
 READ_BATCH = 128  # real examples a batch when D's statistics are recomputed (InfoGAN's batch)
 
 if TYPE_CHECKING:
-    from gankit.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
 Labeller = Callable[[Tensor], Tensor]  # examples [N, ...] -> class int64 [N] (CPU)
 TRAVERSAL = torch.linspace(-2, 2, 9)  # a continuous code's values across a traversal grid
@@ -200,7 +200,7 @@ def recondition_metrics(recipe: Recipe, data: Any, labeller: Labeller | None, n:
 def class_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,
                columns: int = COLUMNS) -> Path:
     """One row per class, the same ``columns`` noise draws in every row."""
-    from gankit.plots import save_image_grid
+    from gankit.evaluation.plots import save_image_grid
 
     classes = recipe.layout.code(CLASS).classes
     z = latents.draw(columns, torch.Generator(device).manual_seed(EVAL_SEED))
@@ -216,7 +216,7 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
     categorical code (rows: its values; columns: noise draws) and ``codes-CONT.png`` for each
     continuous code (rows: the categorical values, or noise draws without one; columns: the
     code from -2 to 2, everything else fixed)."""
-    from gankit.plots import save_image_grid
+    from gankit.evaluation.plots import save_image_grid
 
     layout, written = recipe.layout, {}
     generator = torch.Generator(device).manual_seed(EVAL_SEED)
@@ -247,7 +247,7 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
 def recondition_grid(recipe: Recipe, data: Any, device: torch.device, path: Path) -> Path:
     """CAAE's picture: one held-out example of each class per row, then its outputs under
     every class (the column of its own class is its reconstruction)."""
-    from gankit.plots import save_image_grid
+    from gankit.evaluation.plots import save_image_grid
 
     real, labels = real_examples(data, len(data.held_out), EVAL_SEED, device)
     classes = data.spec.n_classes

@@ -21,7 +21,7 @@ from gankit.errors import GankitError
 from gankit.evaluation.features import default_feature_name, feature_extractor
 from gankit.evaluation.latents import PriorLatents, in_eval_mode
 from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
-from gankit.image_losses import l1_reconstruction
+from gankit.losses.image import l1_reconstruction
 from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.features import fid
@@ -35,7 +35,7 @@ from gankit.metrics.image_quality import (
 from gankit.recipes.translation import TranslationRecipe
 
 if TYPE_CHECKING:
-    from gankit.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
 PICTURE_COLUMNS = 8  # held-out examples in a snapshot's rows
 MIN_FID_IMAGES = 10  # a covariance needs a few images more than none
@@ -146,7 +146,7 @@ def write_translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
     """The first ``columns`` held-out examples: rows input | output | target for a one-way
     recipe; a | G(a) | F(G(a)) and b | F(b) | G(F(b)) for a two-way one (its target row
     ``b`` shown only when the held-out images pair)."""
-    from gankit.plots import save_image_grid
+    from gankit.evaluation.plots import save_image_grid
 
     held = data.held_out()
     a, b = held.a[:columns], held.b[:columns]

@@ -19,7 +19,7 @@ from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import Recipe
 
 if TYPE_CHECKING:
-    from gankit.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
 MIN_IMAGE_SAMPLES = 10  # k-NN radii need k + 1 samples; a classifier score needs a histogram
 GRID_SIZE = 64  # samples in a grid: 8 x 8
@@ -83,7 +83,7 @@ def image_metrics(recipe: Recipe, latents: LatentSource, data: ImageDataset, n: 
 def write_sample_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,
                       n: int = GRID_SIZE) -> Path:
     """The same ``n`` latents at every snapshot, so grids over training show one G evolving."""
-    from gankit.plots import save_image_grid
+    from gankit.evaluation.plots import save_image_grid
 
     z = latents.draw(n, torch.Generator(device).manual_seed(EVAL_SEED))
     return save_image_grid(generate(recipe, z).float().numpy(), path, ncol=math.isqrt(n))
@@ -92,7 +92,7 @@ def write_sample_grid(recipe: Recipe, latents: LatentSource, device: torch.devic
 def write_interpolation_strip(recipe: Recipe, latents: LatentSource, device: torch.device,
                               path: Path, rows: int = 6, steps: int = 10) -> Path:
     """Each row walks the great circle (slerp) between two fixed latents in ``steps`` images."""
-    from gankit.plots import save_image_grid
+    from gankit.evaluation.plots import save_image_grid
 
     ends = latents.draw(2 * rows, torch.Generator(device).manual_seed(EVAL_SEED + 1))
     path_z = interpolation_path(ends[:rows], ends[rows:], steps)  # [rows, steps, d]

@@ -22,7 +22,7 @@ from gankit.metrics.extractors import FeatureExtractor
 from gankit.registry import Registry
 
 if TYPE_CHECKING:
-    from gankit.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
 EVAL_SEED = 20140610  # fixed, distinct from training seeds: every evaluation sees the same z
 
@@ -112,8 +112,8 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
                              eval_settings(n_eval, feature_name(features), EVAL_SEED))
         if trainer.run_dir is None:
             return
-        from gankit.plots import plot_training_curves
-        from gankit.runlog import read_metrics
+        from gankit.evaluation.plots import plot_training_curves
+        from gankit.training.runlog import read_metrics
 
         written = {tag: draw(trainer, measured) for tag, draw in plan.pictures.items()}
         written["training"] = plot_training_curves(read_metrics(trainer.run_dir),

@@ -12,16 +12,16 @@ import torch
 from torch import Tensor
 
 from gankit.data import ToyDistribution
-from gankit.divergences import wasserstein1
 from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource, generate
 from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.mode_collapse import toy_metrics
 from gankit.recipes import Recipe
+from gankit.theory.divergences import wasserstein1
 
 if TYPE_CHECKING:
-    from gankit.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
 
 @PLANS.register("points")
@@ -76,7 +76,7 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor) -> dict[
 
 
 def plot_toy(trainer: Trainer, measured: Measurement, path: Path) -> None:
-    from gankit.plots import plot_density_1d, plot_samples_2d
+    from gankit.evaluation.plots import plot_density_1d, plot_samples_2d
     from gankit.sampling.paths import chain_paths
 
     def landscape(points: np.ndarray) -> tuple[np.ndarray, str] | None:

@@ -9,7 +9,7 @@ E[D(x)] - E[D(G(z))] an estimate of W1 that, unlike JS-GAN losses, falls as the 
 A WGAN-GP learns the swiss roll of Gulrajani et al.'s toy code; at regular intervals the
 critic's estimate on fresh batches (drawn from the experiment's own seeded generator, under
 no_grad) is compared with the exact W1 between those same generated and real samples
-(:func:`gankit.divergences.wasserstein1`, an exact transport problem). An exactly 1-Lipschitz
+(:func:`gankit.theory.divergences.wasserstein1`, an exact transport problem). An exactly 1-Lipschitz
 critic could only under-estimate W1; the penalty only pulls gradient norms towards 1, so the
 estimate may also exceed it. The exact sample W1 has a finite-sample floor of its own, reported
 as the W1 between two real samples.
@@ -31,10 +31,10 @@ import torch
 from scipy.stats import pearsonr
 
 from gankit.api import build
-from gankit.divergences import wasserstein1
+from gankit.evaluation.plots import save_figure
 from gankit.experiments.base import EXPERIMENTS, output_paths
-from gankit.plots import save_figure
-from gankit.runlog import write_json
+from gankit.theory.divergences import wasserstein1
+from gankit.training.runlog import write_json
 
 NAME = "critic-tracks-w1"
 EVAL_SEED = 2017

@@ -29,9 +29,9 @@ from torch import Tensor
 
 from gankit.api import Run, build
 from gankit.data.distributions import GaussianMixture
+from gankit.evaluation.plots import save_figure
 from gankit.experiments.base import EXPERIMENTS, output_paths
-from gankit.plots import save_figure
-from gankit.runlog import write_json
+from gankit.training.runlog import write_json
 
 NAME = "energy-landscape"
 SEED = 2019

@@ -22,10 +22,10 @@ import torch
 from scipy.special import expit
 
 from gankit.api import build
-from gankit.divergences import wasserstein1
+from gankit.evaluation.plots import draw_density_1d, save_figure
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
-from gankit.plots import draw_density_1d, save_figure
-from gankit.runlog import write_json
+from gankit.theory.divergences import wasserstein1
+from gankit.training.runlog import write_json
 
 NAME = "gan-1d"
 SNAPSHOT_SEED = 19  # the snapshots' own samples, apart from the training stream

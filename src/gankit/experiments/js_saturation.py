@@ -8,8 +8,8 @@ supports overlap (0 <= theta < 1) the mixture m is 1 on the overlap and 1/2 else
 JS = theta log 2 exactly.
 
 Both distributions live on one histogram grid whose bin width divides every theta, so each is
-represented exactly; JS is :func:`gankit.divergences.js` of the bin masses and W1 is
-:func:`gankit.divergences.wasserstein1` of the bin centres weighted by those masses.
+represented exactly; JS is :func:`gankit.theory.divergences.js` of the bin masses and W1 is
+:func:`gankit.theory.divergences.wasserstein1` of the bin centres weighted by those masses.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gankit.divergences import js, kl, wasserstein1
+from gankit.evaluation.plots import save_figure
 from gankit.experiments.base import EXPERIMENTS, output_paths
-from gankit.plots import save_figure
-from gankit.runlog import write_json
+from gankit.theory.divergences import js, kl, wasserstein1
+from gankit.training.runlog import write_json
 
 NAME = "js-saturation"
 LOG2 = math.log(2)

@@ -23,10 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gankit.api import build
+from gankit.evaluation.plots import save_figure
 from gankit.experiments.base import EXPERIMENTS, output_paths
-from gankit.plots import save_figure
-from gankit.runlog import write_json
 from gankit.sampling.settings import SamplerSettings
+from gankit.training.runlog import write_json
 
 NAME = "mcmc-truncation"
 SEED = 2019

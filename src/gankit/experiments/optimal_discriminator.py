@@ -9,7 +9,7 @@ Here p_data is gankit's ``gaussian-1d`` (N(4, 0.5^2)) and the generator is froze
 G(z) = mu_g + sigma_g z, z ~ N(0, 1), so p_g = N(mu_g, sigma_g^2). An MLP D is trained alone with
 the BCE D loss (the trainer runs a D-only recipe) and compared with D*. Independently of the
 network, V(G, D*) is integrated adaptively (scipy.integrate.quad) and JS is computed by
-:func:`gankit.divergences.js` on the densities discretized on a fine grid.
+:func:`gankit.theory.divergences.js` on the densities discretized on a fine grid.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from scipy import integrate, stats
 from scipy.special import expit
 from torch import Tensor, nn
 
-from gankit.config import Config, DataConfig
+from gankit.configuration.resolve import build_config
+from gankit.configuration.schema import Config, DataConfig
 from gankit.data import DATASETS
-from gankit.divergences import js
+from gankit.evaluation.plots import save_figure
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
 from gankit.models import DISCRIMINATORS, build_part
-from gankit.plots import save_figure
 from gankit.recipes.base import (
     OptimizerSpec,
     Phase,
@@ -40,9 +40,9 @@ from gankit.recipes.base import (
     StepContext,
     gaussian_latent,
 )
-from gankit.resolve import build_config
-from gankit.runlog import write_json
-from gankit.trainer import Trainer
+from gankit.theory.divergences import js
+from gankit.training.runlog import write_json
+from gankit.training.trainer import Trainer
 
 NAME = "optimal-discriminator"
 MU_G, SIGMA_G = 3.0, 1.0  # the frozen generator's p_g = N(3, 1)

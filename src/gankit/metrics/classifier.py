@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from gankit.arrays import to_numpy
-from gankit.divergences import kl
+from gankit.metrics.arrays import to_numpy
+from gankit.theory.divergences import kl
 
 
 def classifier_score(probs: object, splits: int = 10) -> tuple[float, float]:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.arrays import as_matrix
+from gankit.metrics.arrays import as_matrix
 
 BLOCK_ENTRIES = 1 << 22  # pairwise entries held at once: 32 MB of float64
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from gankit.arrays import to_numpy
+from gankit.metrics.arrays import to_numpy
 
 
 def nearest_neighbour_check(fake: object, train: object, held_out: object,

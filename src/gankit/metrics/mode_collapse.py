@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from gankit.arrays import as_matrix, to_numpy
-from gankit.divergences import kl, wasserstein1
+from gankit.metrics.arrays import as_matrix, to_numpy
+from gankit.theory.divergences import kl, wasserstein1
 
 HIGH_QUALITY_STDS = 3.0  # "within three standard deviations" (VEEGAN; PacGAN)
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
-from gankit.config import ModelConfig, show_value
+from gankit.configuration.imports import GIVEN, is_import_string, load_object
+from gankit.configuration.messages import show_value
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError, GankitError
-from gankit.imports import GIVEN, is_import_string, load_object
 from gankit.registry import Registry
 
 

@@ -19,7 +19,7 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from gankit.config import ModelConfig
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput, packed_shape
 from gankit.models.layers import CriticHead, norm_2d

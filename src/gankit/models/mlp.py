@@ -6,7 +6,7 @@ import math
 
 from torch import Tensor, nn
 
-from gankit.config import ModelConfig
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.autoencoder import MLPAutoencoder
 from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput, packed_shape

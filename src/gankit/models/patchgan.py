@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from gankit.config import ModelConfig
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.base import DISCRIMINATORS, DOutput
 from gankit.models.dcgan import dcgan_init

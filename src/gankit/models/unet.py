@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from torch import Tensor, cat, nn
 
-from gankit.config import ModelConfig
+from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models.base import TRANSLATORS, check_translation_shapes
 from gankit.models.dcgan import dcgan_init

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.latent_layout import CLASS
-from gankit.losses import class_loss
+from gankit.losses.adversarial import class_loss
+from gankit.models.latent_layout import CLASS
 from gankit.recipes.base import RECIPES, PhaseOutput
 from gankit.recipes.cgan import ClassCode, ConditionalGAN, class_count
 from gankit.recipes.gan import DHead, Judged

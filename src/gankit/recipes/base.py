@@ -19,13 +19,13 @@ import torch
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
-    from gankit.config import Config
+    from gankit.configuration.schema import Config
     from gankit.data.spec import DataSpec
     from gankit.sampling.energies import Energy
-from gankit.distributed import shard, shard_batch
 from gankit.errors import ConfigError, GankitError
-from gankit.latent_layout import LatentLayout
+from gankit.models.latent_layout import LatentLayout
 from gankit.registry import Registry
+from gankit.training.distributed import shard, shard_batch
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class StepContext:
     what it needs itself. State that must outlive a step lives in ``Recipe.nets`` instead.
 
     Under torchrun every process draws the global batch from the same stream and keeps its
-    shard (:mod:`gankit.distributed`), so draws go through :meth:`draw`.
+    shard (:mod:`gankit.training.distributed`), so draws go through :meth:`draw`.
     """
 
     data: Any  # a data source: .sample(n, generator, device) -> dict[str, Tensor], .spec
@@ -132,7 +132,7 @@ class Recipe(nn.Module, ABC):
     # Whether the recipe maps images of one domain to another (data with ``a`` and ``b``,
     # :mod:`gankit.data.spec`) rather than generating ``x`` from noise.
     translates: ClassVar[bool] = False
-    # The parts of the generator's input z, noise and codes (:mod:`gankit.latent_layout`): a
+    # The parts of the generator's input z, noise and codes (:mod:`gankit.models.latent_layout`): a
     # conditional recipe's class, InfoGAN's codes. None: no generator to sample from.
     layout: LatentLayout | None = None
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from gankit import distributed
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.models import AUTOENCODERS, GENERATORS, build_part, check_part
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
+from gankit.training import distributed
 
 
 class EquilibriumControl(nn.Module):

@@ -34,15 +34,15 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.image_losses import l1_reconstruction, total_variation
-from gankit.latent_layout import CLASS, Code, LatentLayout
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
+from gankit.losses.image import l1_reconstruction, total_variation
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
 from gankit.models.conditional import LabelInput, label_input_shape
 from gankit.models.heads import WithHeads, feature_width
+from gankit.models.latent_layout import CLASS, Code, LatentLayout
 from gankit.models.mlp import MLPDiscriminator
 from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, Recipe, StepContext
 from gankit.recipes.cgan import class_count

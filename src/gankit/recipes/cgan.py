@@ -1,7 +1,7 @@
 r"""CGAN, Mirza & Osindero 2014: the class y is given to both players.
 
 $\min_G \max_D \mathbb E_{x, y} \log D(x \mid y) + \mathbb E_{z, y} \log(1 - D(G(z \mid y)
-\mid y))$ (eq. 2). G takes $[z, \mathrm{onehot}(y)]$ (:mod:`gankit.latent_layout`), D takes
+\mid y))$ (eq. 2). G takes $[z, \mathrm{onehot}(y)]$ (:mod:`gankit.models.latent_layout`), D takes
 the one-hot concatenated to x (:class:`~gankit.models.conditional.LabelInput`). Any loss of
 :data:`gankit.losses.LOSSES` plays the game; the D step draws its fakes with the real batch's
 labels, so D compares the two sides class by class and a gradient penalty's interpolates have
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gankit.config import Config, ModelConfig
+from gankit.configuration.schema import Config, ModelConfig
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.latent_layout import CLASS, Code, LatentLayout
 from gankit.models.conditional import LabelInput, label_input_shape
+from gankit.models.latent_layout import CLASS, Code, LatentLayout
 from gankit.recipes.base import RECIPES
 from gankit.recipes.gan import GAN, Conditioning
 

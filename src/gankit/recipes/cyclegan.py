@@ -12,7 +12,8 @@ plus the identity loss $\lambda_{id} \lambda (\mathbb E |G(b) - b|_1 + \mathbb E
 needs A and B with the same channels. Settings, the reference code's by default: ResNet G
 (:mod:`gankit.models.resnet`, instance norm, 9 blocks), 70x70 PatchGAN D with instance norm,
 the least-squares loss, Adam 2e-4 (0.5, 0.999) with the linear decay over the second half,
-and each D shown a history of 50 generated images (:mod:`gankit.history_pool`), whose state is
+and each D shown a history of 50 generated images (:mod:`gankit.recipes.history_pool`), whose state
+is
 checkpointed.
 
 The least-squares objectives here carry Mao et al.'s 1/2 (:mod:`gankit.losses`): D's equals the
@@ -32,14 +33,14 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.history_pool import HistoryPool
-from gankit.image_losses import l1_reconstruction
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
+from gankit.losses.image import l1_reconstruction
 from gankit.models import DISCRIMINATORS, TRANSLATORS, build_part
 from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, StepContext
+from gankit.recipes.history_pool import HistoryPool
 from gankit.recipes.translation import CompositeLosses, TranslationRecipe
 
 

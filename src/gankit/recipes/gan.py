@@ -22,19 +22,19 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, ModelConfig
+from gankit.configuration.schema import Config, ModelConfig
 from gankit.data.spec import DataSpec
-from gankit.latent_layout import Code, LatentLayout
-from gankit.losses import (
+from gankit.losses.adversarial import (
     LOSSES,
     bce_d_loss,
     d_display,
     feature_matching_loss,
     pull_away_term,
 )
+from gankit.losses.penalties import gradient_norm_penalty, gradient_penalty
 from gankit.models import DISCRIMINATORS, GENERATORS, DOutput, build_part, check_part
 from gankit.models.heads import WithHeads, feature_width
-from gankit.penalties import gradient_norm_penalty, gradient_penalty
+from gankit.models.latent_layout import Code, LatentLayout
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ phase, as openai/InfoGAN does. Codes are recipe options: ``infogan.categorical``
 counts of any number of Cat(K) codes, named cat0, cat1, ...) and ``infogan.continuous`` (how many
 U(-1, 1) codes, cont0, ...), with the weights $\lambda$ of each kind. Q models a categorical code
 by its logits and a continuous one by a Gaussian of unit variance
-(:mod:`gankit.mutual_information`). The MNIST setting of the reference code: noise U(-1, 1) of
+(:mod:`gankit.theory.mutual_information`). The MNIST setting of the reference code: noise U(-1, 1)
+of
 62 dimensions, one Cat(10), two U(-1, 1), lambda 1, G lr 1e-3, D lr 2e-4 (``presets/infogan``).
 """
 
@@ -19,15 +20,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from gankit.config import MAX_LIST, Config
+from gankit.configuration.schema import MAX_LIST, Config
 from gankit.data.spec import DataSpec
+from gankit.data.transforms import random_similarity
 from gankit.errors import ConfigError
-from gankit.latent_layout import NOISES, Code
 from gankit.models.heads import mlp_head
-from gankit.mutual_information import categorical_code_bound, continuous_code_bound
+from gankit.models.latent_layout import NOISES, Code
 from gankit.recipes.base import RECIPES, PhaseOutput
 from gankit.recipes.gan import GAN, DHead, Judged
-from gankit.transforms import random_similarity
+from gankit.theory.mutual_information import categorical_code_bound, continuous_code_bound
 
 
 @dataclass
@@ -40,7 +41,7 @@ class InfoGANOptions:
     continuous_weight: float = 1.0  # lambda of the continuous codes' L_I
     noise: str = "uniform"  # the noise's prior: uniform U(-1, 1) (the reference) or normal
     # lambda of the categorical codes' L_I read from a randomly rotated, zoomed and shifted
-    # G(z, c) (gankit.transforms); 0: the paper's InfoGAN. Images only.
+    # G(z, c) (gankit.data.transforms); 0: the paper's InfoGAN. Images only.
     invariance_weight: float = 0.0
 
     def check(self) -> None:
@@ -97,7 +98,7 @@ class QHead(DHead):
 
     def invariance(self, judged: Judged) -> Tensor:
         r"""$-\lambda_{inv} \sum_{cat} L_I$ of the categorical codes from Q's reading of a
-        random rotation, zoom and shift of each G(z, c) (:func:`gankit.transforms.
+        random rotation, zoom and shift of each G(z, c) (:func:`gankit.data.transforms.
         random_similarity`). The paper's term lets a code mean "slanted" as well as "a 7"; this
         one makes a categorical code pay for anything such a view destroys, so slant and size
         go to the noise and the continuous codes (which it leaves out: a rotation is what a

@@ -6,7 +6,7 @@ U minimizes $\mathcal L_U = \mathbb E_{data} U(x) - \mathbb E_z U(G(z)) + \lambd
 \mathbb E_{data}\lVert\nabla_x U(x)\rVert_2^2$ and G minimizes $\mathcal L_G = \mathbb E_z
 U(G(z)) - w\,\hat H[p_G]$, which is $KL(p_G \,\|\, p_\theta)$ up to a constant: G is trained
 to sample the energy model, so the energy's negative phase needs no MCMC. The entropy
-$\hat H$ is an estimate of $I(G(z); z)$ (:mod:`gankit.mutual_information`), chosen by
+$\hat H$ is an estimate of $I(G(z); z)$ (:mod:`gankit.theory.mutual_information`), chosen by
 ``meg.entropy``: ``jsd`` (the paper's, a statistics network T(x, z)) or ``encoder`` (InfoGAN's
 bound, an encoder E(x) -> z). $\lambda$ is ``meg.gp_weight``, $w$ ``meg.entropy_weight``.
 
@@ -24,13 +24,12 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config, ModelConfig
+from gankit.configuration.schema import Config, ModelConfig
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
+from gankit.losses.penalties import gradient_norm_penalty
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part, check_part
 from gankit.models.heads import JointCritic, WithHeads, feature_width
-from gankit.mutual_information import gaussian_encoder_bound, jsd_mutual_information
-from gankit.penalties import gradient_norm_penalty
 from gankit.recipes.base import (
     RECIPES,
     OptimizerSpec,
@@ -40,13 +39,14 @@ from gankit.recipes.base import (
     TwoPlayerRecipe,
 )
 from gankit.registry import Registry
+from gankit.theory.mutual_information import gaussian_encoder_bound, jsd_mutual_information
 
 # lambda of the paper's experiments: 10 on images, 0.1 on the 2-D toy sets (Sec. 5).
 IMAGE_GP_WEIGHT, POINTS_GP_WEIGHT = 10.0, 0.1
 
 
 class EntropyEstimator(ABC):
-    """An estimate of H[p_G] as I(G(z); z) (:mod:`gankit.mutual_information`) by a network of
+    """An estimate of H[p_G] as I(G(z); z) (:mod:`gankit.theory.mutual_information`) by a network of
     its own, which G's optimizer trains with G; chosen by ``meg.entropy``."""
 
     network: ClassVar[str]  # the estimator's network, as named in the recipe's ``nets``

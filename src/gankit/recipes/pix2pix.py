@@ -34,10 +34,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES
+from gankit.losses.adversarial import LOSSES
 from gankit.models import DISCRIMINATORS, TRANSLATORS, build_part
 from gankit.recipes.base import RECIPES, OptimizerSpec, Phase, PhaseOutput, StepContext
 from gankit.recipes.translation import CompositeLosses, TranslationRecipe

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from gankit.config import Config, ModelConfig
+from gankit.configuration.schema import Config, ModelConfig
 from gankit.data.spec import DataSpec
 from gankit.models.conditional import ProjectionDiscriminator
 from gankit.models.heads import feature_width

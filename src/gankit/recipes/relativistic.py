@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.models import DISCRIMINATORS, GENERATORS, build_part
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe

@@ -4,7 +4,7 @@ data check, and ``translate``.
 The composite (TP-GAN, Huang et al. 2017, eq. 7:
 $L = L_{pixel} + \lambda_1 L_{sym} + \lambda_2 L_{adv} + \lambda_3 L_{ip} + \lambda_4 L_{tv}$)
 adds to a recipe's adversarial terms, each weighted by an option of the recipe's section
-(0: off), computed on each translated batch by :mod:`gankit.image_losses`:
+(0: off), computed on each translated batch by :mod:`gankit.losses.image`:
 
 - ``pixel_weight``, ``pixel_scales``: L1 to the target at 1, 1/2, 1/4 ... of the resolution
   (paired data only; TP-GAN's multi-scale pixel loss, eq. 3);
@@ -28,10 +28,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.errors import ConfigError, GankitError
-from gankit.image_losses import (
+from gankit.losses.image import (
     FixedFeatures,
     identity_preserving_loss,
     perceptual_loss,

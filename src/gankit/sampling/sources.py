@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from gankit.evaluation.latents import DECODE_CHUNK, LatentSource
-from gankit.latent_layout import LatentLayout
+from gankit.models.latent_layout import LatentLayout
 from gankit.recipes.base import Recipe
 from gankit.sampling.energies import Energy, check_positive
 from gankit.sampling.mcmc import (

@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gankit.runlog import to_json
+from gankit.training.runlog import to_json
 from gankit.view.session import Message, ViewSession
 
 STATIC = Path(__file__).parent / "static"

@@ -2,7 +2,8 @@
 of its own, its frames and metrics drawn by two worker processes (:mod:`gankit.view.workers`).
 
 How the session shares the CPU: the training thread runs the library's own steps
-(:meth:`gankit.trainer.Trainer.train_steps`) with one torch thread, as ``gankit train`` does
+(:meth:`gankit.training.trainer.Trainer.train_steps`) with one torch thread, as ``gankit train``
+does
 with ``train.threads: 1``; every ``steps_per_frame`` steps it copies the weights into the frame
 process's shared memory and trains on while that process draws the frame on the other core.
 The metrics process does the same every ``METRICS_EVERY`` steps (exact W1 and the MALA chains
@@ -28,12 +29,13 @@ from typing import Any
 import torch
 
 from gankit.api import Run, build, load
-from gankit.config import dump_yaml, read_yaml, show_value
+from gankit.configuration.messages import show_value
+from gankit.configuration.resolve import build_config, load_config
+from gankit.configuration.yaml_io import dump_yaml, read_yaml
 from gankit.data import ToyDistribution
 from gankit.data.user import TensorPoints, load_points_file, save_points
 from gankit.errors import ConfigError, GankitError, NonFiniteLossError
-from gankit.resolve import build_config, load_config
-from gankit.runlog import RunLogger
+from gankit.training.runlog import RunLogger
 from gankit.view import frames
 from gankit.view.settings import (
     DRAWN,

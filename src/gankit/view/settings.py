@@ -18,18 +18,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gankit.config import (
-    PRESETS,
-    SEED_RANGE,
-    Composition,
-    Config,
-    Source,
-    read_yaml,
-    show_value,
-)
+from gankit.configuration.compose import PRESETS, Composition, Source
+from gankit.configuration.messages import show_value
+from gankit.configuration.resolve import build_config
+from gankit.configuration.schema import SEED_RANGE, Config
+from gankit.configuration.yaml_io import read_yaml
 from gankit.data import DATASETS, ToyDistribution
 from gankit.errors import ConfigError
-from gankit.resolve import build_config
 
 DRAWN = "drawn"  # the data set of points drawn on the page
 OWN_LOSS = "config"  # the loss (and its settings) of the config the view started from

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.multiprocessing
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.recipes import RECIPES, Recipe
 from gankit.view import frames

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.config import DataConfig
+from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS
 from gankit.data.images import ImageDataset, to_unit_range
 from gankit.errors import GankitError

@@ -20,7 +20,8 @@ All are means over the batch. Each is a :class:`LossSpec` class registered where
 ``gankit.losses`` (docs/extending.md).
 
 The WGAN critic's Lipschitz constraint is not a loss term: weight clipping is applied by the
-trainer after each critic step, and the gradient penalty lives in :mod:`gankit.penalties`; the
+trainer after each critic step, and the gradient penalty lives in :mod:`gankit.losses.penalties`;
+the
 loss spec only carries their paper defaults.
 """
 

@@ -16,12 +16,12 @@ from torch import Tensor
 
 from gankit.data.images import to_uint8
 from gankit.errors import GankitError
-from gankit.files import replace_atomically
+from gankit.storage.files import replace_atomically
 
 
 def write_samples(samples: Tensor, out: Path, fmt: str) -> Path:
     """Write ``samples`` [N, ...] to exactly ``out`` (no suffix is added) as ``fmt``, whole or
-    not at all (:func:`gankit.files.replace_atomically`; a device such as /dev/stdout is
+    not at all (:func:`gankit.storage.files.replace_atomically`; a device such as /dev/stdout is
     written in place)."""
     out = Path(out)
     if fmt == "npy":

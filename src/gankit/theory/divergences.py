@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from gankit.arrays import as_matrix, to_numpy
+from gankit.metrics.arrays import as_matrix, to_numpy
 
 # Network-simplex iteration cap; POT's default (1e5) stops short of the optimum for
 # 4,000 vs 4,000 points in 2-D.

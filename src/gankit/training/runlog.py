@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gankit.files import replace_atomically
+from gankit.storage.files import replace_atomically
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard's optional TF import is noisy
 

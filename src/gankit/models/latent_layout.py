@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.config import show_value
+from gankit.configuration.messages import show_value
 from gankit.errors import GankitError
 
 NOISES = ("normal", "uniform")  # N(0, I), or U(-1, 1) per coordinate (InfoGAN's MNIST noise)

@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from gankit.errors import CheckpointError, DamagedCheckpoint
-from gankit.files import give_usual_mode, remove, temporary_sibling
+from gankit.storage.files import give_usual_mode, remove, temporary_sibling
 
 FORMAT = "gankit-checkpoint/1"
 TENSORS, STATE = "tensors.safetensors", "state.json"

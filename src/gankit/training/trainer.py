@@ -3,7 +3,8 @@
 Generic over recipes (:mod:`gankit.recipes.base`): each training step runs the recipe's phases
 in order, each ``repeats`` times (k discriminator steps per generator step, Goodfellow et al.
 2014, Alg. 1), with one optimizer and learning rate per phase (TTUR, Heusel et al. 2017).
-Under torchrun, gradients are averaged over processes before each step (gankit.distributed).
+Under torchrun, gradients are averaged over processes before each step
+(gankit.training.distributed).
 
 Determinism: every random draw of the loop comes from ``train.seed``. The recipe's own draws
 (data, latents, penalty interpolation) come from one ``torch.Generator``; whatever draws from
@@ -15,7 +16,7 @@ number of processes. Under ``train.precision: auto`` the checkpoint records the 
 run trained in, and a resume keeps it rather than probe the hardware again. Under
 torch.distributed only rank 0 writes.
 
-Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.interrupts`); a
+Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.training.interrupts`); a
 non-finite loss stops the run, or with ``train.on_nonfinite: rollback`` restores the last good
 state with lower learning rates.
 """
@@ -37,8 +38,19 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from gankit import __version__, distributed, interrupts
-from gankit.checkpoint import (
+from gankit import __version__
+from gankit.configuration.schema import Config
+from gankit.configuration.yaml_io import dump_yaml
+from gankit.errors import (
+    CheckpointError,
+    DamagedCheckpoint,
+    GankitError,
+    NonFiniteLossError,
+    TrainingInterrupted,
+)
+from gankit.recipes.base import Phase, Recipe, StepContext
+from gankit.training import distributed, interrupts
+from gankit.training.checkpoint import (
     checkpoint_dir,
     checkpoint_dirs,
     clean_checkpoints,
@@ -50,17 +62,8 @@ from gankit.checkpoint import (
     save_checkpoint,
     split_tensors,
 )
-from gankit.config import Config, dump_yaml
-from gankit.errors import (
-    CheckpointError,
-    DamagedCheckpoint,
-    GankitError,
-    NonFiniteLossError,
-    TrainingInterrupted,
-)
-from gankit.hardware import PrecisionChoice, choose_precision, describe, resumed_precision
-from gankit.recipes.base import Phase, Recipe, StepContext
-from gankit.runlog import RunLogger
+from gankit.training.hardware import PrecisionChoice, choose_precision, describe, resumed_precision
+from gankit.training.runlog import RunLogger
 
 Hook = Callable[["Trainer"], None]
 
@@ -121,7 +124,7 @@ class Trainer:
                                   f"{', '.join(spec.networks)} have no parameters")
             self.optimizers[name] = build_optimizer(params, spec.lr, config)
         # One stream on every process: each draws the global batch and keeps its shard, so a
-        # step does the same on any number of processes (gankit.distributed).
+        # step does the same on any number of processes (gankit.training.distributed).
         self.rng = torch.Generator(self.device).manual_seed(config.train.seed)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.rng,
                                config.train.channels_last, self.rank, self.world_size)
@@ -218,7 +221,8 @@ class Trainer:
 
     def _train_to(self, total: int, bar: tqdm) -> None:
         """The loop of :meth:`fit`. A signal during a step or its checkpoint waits for both to
-        finish (:func:`gankit.interrupts.deferred`); one during the hooks stops at once, since
+        finish (:func:`gankit.training.interrupts.deferred`); one during the hooks stops at once,
+        since
         the step is then complete."""
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
@@ -579,7 +583,7 @@ class Trainer:
     def _resume_precision(self, path: Path, recorded: str) -> None:
         """Continue in the precision the checkpoint trained in (``train.precision: auto``), so
         that the resumed run is the run it continues; one warning where the hardware forces
-        another (:func:`gankit.hardware.resumed_precision`), given when training goes on (a
+        another (:func:`gankit.training.hardware.resumed_precision`), given when training goes on (a
         run loaded to sample trains in neither)."""
         choice = self._agreed(resumed_precision(self.precision, recorded, self.device))
         if choice.requested == "auto" and choice.precision != recorded:

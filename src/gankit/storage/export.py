@@ -19,7 +19,7 @@ Every file carries the same metadata (safetensors header, TorchScript extra file
 ``gankit.json``, ONNX ``metadata_props``): the gankit version, which network (``G`` or the
 weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists;
 for a generator with codes also ``latent_layout``, where the noise and each code (a class
-one-hot, InfoGAN's codes) lie in z (:meth:`gankit.latent_layout.LatentLayout.describe`).
+one-hot, InfoGAN's codes) lie in z (:meth:`gankit.models.latent_layout.LatentLayout.describe`).
 
     export_generator(run.recipe, "onnx", Path("g.onnx"), ema=True)
 """
@@ -47,7 +47,7 @@ from gankit.registry import Registry
 # (G in eval mode on the CPU, an example input [2, ...], the file to write, the metadata) -> None;
 # ``requires``: the packages a format imports, checked before any work.
 Writer = Callable[[nn.Module, Tensor, Path, dict[str, str]], None]
-EXPORT_FORMATS: Registry[Writer] = Registry("export format", package="gankit.export",
+EXPORT_FORMATS: Registry[Writer] = Registry("export format", package="gankit.storage.export",
                                             group="gankit.export_formats")
 METADATA_FILE = "gankit.json"  # the TorchScript extra file with the metadata
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from gankit.config import show_value
+from gankit.configuration.messages import show_value
 from gankit.errors import ConfigError
 
 GIVEN = "given"  # the name a config records for a part or data passed to gankit.build as objects

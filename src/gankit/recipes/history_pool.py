@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gankit.distributed import gather, shard
 from gankit.recipes.base import StepContext
+from gankit.training.distributed import gather, shard
 
 
 class HistoryPool(nn.Module):

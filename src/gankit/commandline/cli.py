@@ -26,11 +26,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gankit import __version__, interrupts
-from gankit.config import DEVICE, DEVICES, SEED_RANGE, range_problem, show_value
+from gankit import __version__
+from gankit.configuration.messages import range_problem, show_value
+from gankit.configuration.schema import DEVICE, DEVICES, SEED_RANGE
 from gankit.errors import GankitError
 from gankit.registry import Declaration, declared
 from gankit.sampling.settings import DEFAULT_SAMPLER
+from gankit.training import interrupts
 
 SAMPLE_FORMATS = ("npy", "png-dir")
 SHELLS = ("bash", "zsh")
@@ -44,7 +46,7 @@ def _declared(registry: str) -> dict[str, Declaration]:
 
 
 def _export_formats() -> dict[str, Declaration]:
-    return _declared("gankit.export:EXPORT_FORMATS")
+    return _declared("gankit.storage.export:EXPORT_FORMATS")
 
 
 def _feature_extractors() -> dict[str, Declaration]:
@@ -311,21 +313,21 @@ def _report_chains(args: argparse.Namespace, source: object) -> None:
         accepted = ""
     print(f"{args.sampler}: {len(trace.step_size)} steps, {energy}{accepted}", file=sys.stderr)
     if args.trace is not None:
-        from gankit.plots import plot_chain_trace
+        from gankit.evaluation.plots import plot_chain_trace
 
         print(f"wrote {plot_chain_trace(trace, args.trace, args.sampler)}", file=sys.stderr)
 
 
 def _print_result(record: dict) -> None:
-    from gankit.runlog import to_json
+    from gankit.training.runlog import to_json
 
     print(to_json(record), flush=True)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     from gankit.api import build, check_new_run_dir, load, resumes_in_place
-    from gankit.checkpoint import clean_checkpoints
-    from gankit.resolve import load_config
+    from gankit.configuration.resolve import load_config
+    from gankit.training.checkpoint import clean_checkpoints
 
     progress = not args.no_progress
     if args.resume is not None:
@@ -363,8 +365,8 @@ def _device(args: argparse.Namespace) -> list[str]:
 
 def cmd_sample(args: argparse.Namespace) -> None:
     from gankit.api import load
-    from gankit.files import written_in_place
-    from gankit.sample_files import write_samples
+    from gankit.storage.files import written_in_place
+    from gankit.storage.sample_files import write_samples
 
     if args.format == "npy" and args.out.is_dir():
         raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy "
@@ -401,7 +403,7 @@ def _codes(pairs: list[str]) -> dict[str, float]:
 def cmd_translate(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.data.image_files import read_input_images
-    from gankit.sample_files import write_png_dir
+    from gankit.storage.sample_files import write_png_dir
 
     run = load(args.run_dir, _device(args), progress=False)
     if not run.recipe.translates:  # before reading any image
@@ -425,7 +427,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.evaluation import EVAL_SEED
-    from gankit.runlog import write_json
+    from gankit.training.runlog import write_json
 
     if args.weights is not None and args.features not in _weighted_features():
         raise GankitError(f"--weights is for --features {' or '.join(_weighted_features())}")
@@ -449,7 +451,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     from gankit.api import load
-    from gankit.export import export_generator
+    from gankit.storage.export import export_generator
 
     run = load(args.run_dir, ["train.device=cpu"], progress=False)
     path = export_generator(run.recipe, args.format, args.out, ema=args.ema)
@@ -471,7 +473,7 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 
 def cmd_view(args: argparse.Namespace) -> None:
-    from gankit.resolve import build_config
+    from gankit.configuration.resolve import build_config
     from gankit.view.server import serve
     from gankit.view.session import base_config_data
     from gankit.view.settings import check_base
@@ -485,7 +487,7 @@ def cmd_view(args: argparse.Namespace) -> None:
 
 
 def cmd_configs(args: argparse.Namespace) -> None:
-    from gankit.config import config_summary, shipped_configs
+    from gankit.configuration.compose import config_summary, shipped_configs
 
     datasets, presets = shipped_configs()
     width = max(map(len, datasets + presets))
@@ -498,8 +500,9 @@ def cmd_configs(args: argparse.Namespace) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> None:
-    from gankit.config import compose, dump_yaml
-    from gankit.resolve import explain, resolve
+    from gankit.configuration.compose import compose
+    from gankit.configuration.resolve import explain, resolve
+    from gankit.configuration.yaml_io import dump_yaml
 
     config, sources = resolve(compose(args.config), args.overrides)
     print("\n".join(explain(config, sources)) if args.explain else dump_yaml(config.to_dict()),
@@ -568,14 +571,15 @@ def _run(argv: list[str] | None) -> int:
     finally:
         interrupts.ignore_from_now()  # the outcome is decided; a late signal changes nothing
         warnings.showwarning = previous_showwarning
-        if "gankit.distributed" in sys.modules:
-            sys.modules["gankit.distributed"].shutdown()
+        if "gankit.training.distributed" in sys.modules:
+            sys.modules["gankit.training.distributed"].shutdown()
     return 0
 
 
 def _out_of_memory(err: RuntimeError) -> bool:
     """torch's allocators raise RuntimeError (CUDA: its OutOfMemoryError subclass), not
-    MemoryError; the planner (gankit.memory) refuses known sizes before, this is the rest."""
+    MemoryError; the planner (gankit.training.memory) refuses known sizes before, this is the
+    rest."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(err, torch.OutOfMemoryError):
         return True

@@ -10,7 +10,8 @@ MLPs, DCGANs, minibatch discrimination, WGAN-GP, packing; tests/test_memory.py c
   device (shapes, no storage) *before* the real networks exist, so ``model.latent_dim=10^12``
   allocates nothing.
 - **a training step**: the global batch of data and latents (every process draws the whole
-  batch, :mod:`gankit.distributed`), the generated batch, and what autograd saves for backward
+  batch, :mod:`gankit.training.distributed`), the generated batch, and what autograd saves for
+  backward
   in a forward pass of G and of D, read by ``saved_tensors_hooks`` while the real networks run
   1, 2 and 3 examples; the bytes are fitted exactly by c + a k + b k^2 (minibatch
   discrimination compares every pair) and extrapolated to the batch. The D phase keeps D's
@@ -32,11 +33,11 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec, Field
 from gankit.errors import ConfigError, GankitError
-from gankit.hardware import available_memory, choose_precision
 from gankit.models.base import packed_shape
+from gankit.training.hardware import available_memory, choose_precision
 
 if TYPE_CHECKING:
     from gankit.recipes.base import Recipe
@@ -143,7 +144,8 @@ def _activations(config: Config, spec: DataSpec, recipe: Recipe, k: int,
     keeps_g = any("G" in phase.records_graph_of for phase in recipe.phases())
     fake = k * pack * math.prod(spec.shape) * FLOAT_BYTES
     total = fake + d_bytes + max(d_bytes + keeps_g * g_bytes, g_bytes)
-    # the probes run in float32; bf16 autocast (the trainer's choice, gankit.hardware) may keep
+    # the probes run in float32; bf16 autocast (the trainer's choice, gankit.training.hardware) may
+    # keep
     # 2 bytes a value: halved, the figure stays a lower bound
     bf16 = choose_precision(config.train.precision, torch.device(config.train.device))
     return int(total / 2 if bf16.precision == "bf16" else total)

@@ -1,0 +1,1 @@
+"""What gankit writes: files written whole or not at all, samples, exported generators."""

@@ -1,0 +1,1 @@
+"""The theory's quantities: divergences and mutual-information estimators."""
