@@ -58,6 +58,7 @@ def resolve(data: dict[str, Any] | Composition, overrides: list[str] | None = No
         config.options.check()
     settle_unread(config, sources)
     _fill_loss_defaults(config, sources)
+    _fill_data_defaults(config, sources)
     _check_names(config)
     from gankit.data import known_spec
 
@@ -84,6 +85,22 @@ def _fill_loss_defaults(config: Config, sources: dict[str, Source]) -> None:
         logits = ", ".join(name for name in LOSSES.names() if LOSSES[name].probabilistic)
         raise ConfigError(f"loss.real_label < 1 (label smoothing) needs a log-likelihood "
                           f"loss ({logits}), got loss.name {loss.name!r}")
+
+
+def _fill_data_defaults(config: Config, sources: dict[str, Source]) -> None:
+    """The recipe's options whose paper value depends on the data (MEG's lambda: 10 on images,
+    0.1 on points), from the data set's registered facts; a researcher's data, whose facts are
+    unknown here, leaves them to the recipe once the data is loaded."""
+    from gankit.data import DATASETS
+    from gankit.recipes import RECIPES
+
+    if config.options is None or config.data.name not in DATASETS:
+        return
+    facts = DATASETS.facts(config.data.name)
+    paper = Source(f"recipe {config.recipe}'s paper default for data {config.data.name}")
+    for key, value in RECIPES[config.recipe].data_defaults(config.options, facts).items():
+        setattr(config.options, key, value)
+        sources[f"{config.recipe}.{key}"] = paper
 
 
 def _check_names(config: Config) -> None:

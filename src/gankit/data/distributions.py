@@ -143,34 +143,34 @@ def grid(values: list[float], std: float, name: str) -> GaussianMixture:
 
 # PacGAN's mixtures (Lin et al. 2018, Sec. 5.1); each point is labelled with its component.
 
-@DATASETS.register("ring8", uses=(), n_classes=8)
+@DATASETS.register("ring8", uses=(), n_classes=8, images=False)
 def ring8(config: DataConfig) -> GaussianMixture:
     return ring(8, radius=1.0, std=0.01, name="ring8")
 
 
-@DATASETS.register("grid25", uses=(), n_classes=25)
+@DATASETS.register("grid25", uses=(), n_classes=25, images=False)
 def grid25(config: DataConfig) -> GaussianMixture:
     return grid([-4, -2, 0, 2, 4], std=0.05, name="grid25")
 
 
 # WGAN-GP's released toy sets (Gulrajani et al. 2017), with the code's final rescaling.
 
-@DATASETS.register("wgangp-ring8", uses=(), n_classes=8)
+@DATASETS.register("wgangp-ring8", uses=(), n_classes=8, images=False)
 def wgangp_ring8(config: DataConfig) -> GaussianMixture:
     return ring(8, radius=2.0 / 1.414, std=0.02 / 1.414, name="wgangp-ring8")
 
 
-@DATASETS.register("wgangp-grid25", uses=(), n_classes=25)
+@DATASETS.register("wgangp-grid25", uses=(), n_classes=25, images=False)
 def wgangp_grid25(config: DataConfig) -> GaussianMixture:
     return grid([v / 2.828 for v in (-4, -2, 0, 2, 4)], std=0.05 / 2.828, name="wgangp-grid25")
 
 
-@DATASETS.register("swiss-roll", uses=(), n_classes=0)
+@DATASETS.register("swiss-roll", uses=(), n_classes=0, images=False)
 def swiss_roll(config: DataConfig) -> SwissRoll:
     return SwissRoll("swiss-roll", 2)
 
 
-@DATASETS.register("gaussian-1d", uses=(), n_classes=1)
+@DATASETS.register("gaussian-1d", uses=(), n_classes=1, images=False)
 def gaussian_1d(config: DataConfig) -> GaussianMixture:
     """Goodfellow et al. 2014, Fig. 1: N(4, 0.5^2), one component (so one class)."""
     return GaussianMixture("gaussian-1d", 1, torch.tensor([[4.0]]), std=0.5)

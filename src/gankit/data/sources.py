@@ -14,6 +14,8 @@ A source registers itself where it is defined, with the facts the config checks 
   StackedMNIST's digit a channel): the labels its batches hold. Left out where that is known
   only once the data is read (a user's files), so that a recipe that needs labels is refused
   when the run is built rather than wrongly at config time.
+- ``images``: whether its examples are images [C, H, W] (else points), for option defaults that
+  differ between the two (MEG's penalty weight); left out where unknown.
 
 ``DATASETS`` imports every module of :mod:`gankit.data` before its first lookup, and the entry
 points of the group ``gankit.datasets``: another package adds a data set without forking gankit.

@@ -98,7 +98,7 @@ def save_points(points: Tensor, path: Path) -> None:
 
 
 # No label facts: what a user's file holds is known only once it is read.
-@DATASETS.register("points-file", uses=("path",), n_classes=0)
+@DATASETS.register("points-file", uses=("path",), n_classes=0, images=False)
 def load_points_file(config: DataConfig) -> TensorPoints:
     """Points [N, d] from ``data.path``: a CSV of numbers (comma or whitespace separated, one
     point a line, ``#`` comments) or a .npy array, loaded without pickle."""

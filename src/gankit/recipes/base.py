@@ -142,6 +142,13 @@ class Recipe(nn.Module, ABC):
         are declared in :attr:`UNUSED`); called once the whole config is parsed."""
 
     @classmethod
+    def data_defaults(cls, options: Any, data_facts: dict[str, Any]) -> dict[str, Any]:
+        """Options the config left None whose paper value depends on the data, from the data
+        set's registered facts (:mod:`gankit.data.sources`), so that the resolved config shows
+        the value used; {} by default, and where the facts do not tell."""
+        return {}
+
+    @classmethod
     def check_data(cls, spec: DataSpec, data_name: str, recipe_name: str) -> None:
         """Refuse, in one line, data the recipe cannot learn from: a generative recipe needs
         examples ``x``; translation data holds pairs of domains (:class:`TranslationRecipe

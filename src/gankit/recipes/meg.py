@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -133,6 +133,13 @@ class MEG(TwoPlayerRecipe):
 
     Options = MEGOptions
     headline = ("d_loss", "g_energy", "entropy")
+
+    @classmethod
+    def data_defaults(cls, options: MEGOptions, data_facts: dict[str, Any]) -> dict[str, Any]:
+        """The paper's lambda for images or points, where the data set says which it holds."""
+        if options.gp_weight is not None or "images" not in data_facts:
+            return {}
+        return {"gp_weight": IMAGE_GP_WEIGHT if data_facts["images"] else POINTS_GP_WEIGHT}
 
     # U is one energy per example with its own penalty (meg.gp_weight), and G's loss is fixed:
     # the GAN losses, their penalties and batch-coupled layers are not read.
