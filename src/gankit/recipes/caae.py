@@ -19,10 +19,10 @@ progression). The weights are the ``caae:`` section.
 
 That division is what the losses hope for, not what they force: nothing stops E from putting
 the class into z as well, and on digits it does, so G reconstructs from z alone and ignores l.
-Two options, off by default and on in the shipped overlay, make l matter:
+Two options, off by default and on in the shipped preset, make l matter:
 ``caae.z_given_label`` lets D_z see the label beside z (a z that reveals its class is then
 unlike the prior's, which is independent of l), and ``caae.recondition_weight`` adds D_img's
-verdict on digits re-drawn as a random other class (G(E(x), l'), l'). The overlay also sets
+verdict on digits re-drawn as a random other class (G(E(x), l'), l'). The preset also sets
 ``caae.z_weight`` to 0.05, five times the paper's: with D_z seeing the label, that weight is
 what makes E leave the class to l (README, Conditional and structured GANs).
 """
@@ -57,7 +57,7 @@ class CAAEOptions:
     img_weight: float = 0.01  # lambda_img of G's adversarial term against D_img
     tv_weight: float = 0.0  # lambda_tv of the total variation (images only)
     z_hidden: int = 64  # width of D_z's two hidden layers (the paper's: 64, 32, 16)
-    # Two additions to the paper, off by default (the shipped overlay turns them on): on
+    # Two additions to the paper, off by default (the shipped preset turns them on): on
     # digits the paper's losses let E encode the class in z and G ignore l, so re-drawing a
     # digit as another class changes nothing (README, Conditional and structured GANs).
     # z_given_label: D_z judges (z, l) pairs, the real ones z ~ U(-1, 1)^d beside the batch's

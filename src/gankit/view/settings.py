@@ -94,12 +94,12 @@ def _toy_sets() -> tuple[str, ...]:  # builds every toy set once: asked at every
 
 
 def loss_choices() -> list[str]:
-    """The config's own loss, then every shipped loss overlay the view can draw."""
+    """The config's own loss, then every shipped preset the view can draw."""
     return list(_loss_choices())
 
 
 @functools.cache
-def _loss_choices() -> tuple[str, ...]:  # reads the shipped overlays once
+def _loss_choices() -> tuple[str, ...]:  # reads the shipped presets once
     names = [OWN_LOSS]
     for path in sorted(PRESETS.glob("*.yaml")):
         if read_yaml(path).get("recipe", Config.recipe) in VIEW_RECIPES:
@@ -144,7 +144,7 @@ def with_loss(base: dict[str, Any], loss: str) -> Composition:
 def loss_defaults(base: dict[str, Any], current: ViewSettings, loss: str,
                   dataset: str) -> ViewSettings:
     """``current`` with the optimization a loss brings (its paper's learning rates, n_critic
-    and batch, from its overlay), for the page to show before the person applies them."""
+    and batch, from its preset), for the page to show before the person applies them."""
     config = build_config(with_loss(base, loss))
     train = config.train
     return replace(current, loss=loss, dataset=dataset, lr_g=train.lr_g, lr_d=train.lr_d,
@@ -243,7 +243,7 @@ def check_cost(config: Config) -> None:
 
 
 def view_config(base: dict[str, Any], settings: ViewSettings) -> Config:
-    """The config the view trains: the base config with the loss's overlay, then the page's
+    """The config the view trains: the base config with the loss's preset, then the page's
     values and :data:`VIEW_TRAINING`; refused past the view's cost of a step."""
     data = with_loss(base, settings.loss)
     model = {key: getattr(settings, key) for key in
