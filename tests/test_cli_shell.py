@@ -239,7 +239,7 @@ def test_completion_scripts_are_generated_from_the_parser(shell, capsys):
 
 def test_help_is_fast_and_imports_no_torch():
     code = ("import sys, time; start = time.perf_counter(); import gankit.commandline.cli; "
-            "gankit.commandline.cli._parser().format_help(); "
+            "gankit.commandline.cli.build_parser().format_help(); "
             "print(time.perf_counter() - start, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
@@ -325,11 +325,11 @@ def test_tensorboard_holds_grouped_losses_the_config_and_the_hparams(toy_run):
 
 def test_export_writes_the_generator_that_reloads(image_run, tmp_path, capsys):
     import gankit
-    from gankit.commandline.cli import _export_formats
+    from gankit.commandline.flags import export_formats
     from gankit.storage.export import EXPORT_FORMATS
 
     # the parser's choices, read from source, are the formats the module registers
-    assert list(_export_formats()) == EXPORT_FORMATS.names()
+    assert list(export_formats()) == EXPORT_FORMATS.names()
     out = tmp_path / "G.pt"
     assert main(["export", str(image_run), "--format", "torchscript", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)

@@ -1,0 +1,107 @@
+"""The commands that write what a trained run makes: ``gankit sample`` (samples from noise),
+``gankit translate`` (an image-to-image run's outputs) and ``gankit export`` (the generator
+alone)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gankit.commandline.flags import device_override, sampler_settings
+from gankit.configuration.messages import show_value
+from gankit.errors import GankitError
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from gankit.api import load
+    from gankit.storage.files import written_in_place
+    from gankit.storage.sample_files import write_samples
+
+    if args.format == "npy" and args.out.is_dir():
+        raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy "
+                          f"(or --format png-dir for a folder of PNGs)")
+    settings = sampler_settings(args)
+    codes = _codes(args.code)
+    run = load(args.run_dir, device_override(args), progress=False)
+    run.fixed_codes(args.label, codes)  # a wrong --class or --code: one line before any work
+    source = run.sampler(settings)
+    samples = run.sample(args.n, args.seed, source, labels=args.label, codes=codes)
+    _report_chains(args, source)
+    path = write_samples(samples, args.out, args.format)
+    print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
+    if not written_in_place(path):  # --out /dev/stdout: the samples are stdout
+        print(path)
+
+
+def _codes(pairs: list[str]) -> dict[str, float]:
+    """``["cat0=3", "cont0=-1.5"]`` -> {"cat0": 3.0, "cont0": -1.5}."""
+    codes = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not sep or not name or value is None:
+            raise GankitError(f"--code takes NAME=NUMBER (cat0=3, cont0=1.5), "
+                              f"got {show_value(pair)}")
+        codes[name] = value
+    return codes
+
+
+def _report_chains(args: argparse.Namespace, source: object) -> None:
+    """Say on stderr how the chains went, and plot them with --trace."""
+    trace = getattr(source, "last_trace", None)
+    if trace is None:
+        return
+    energy = f"mean energy {float(trace.energy[0]):.4g} -> {float(trace.energy[-1]):.4g}"
+    if trace.acceptance is not None:
+        accepted = (f", acceptance {float(trace.acceptance.mean()):.3f} (chains "
+                    f"{float(trace.acceptance.min()):.2f}-{float(trace.acceptance.max()):.2f}), "
+                    f"final step size {float(trace.step_size[-1]):.4g}")
+    else:
+        accepted = ""
+    print(f"{args.sampler}: {len(trace.step_size)} steps, {energy}{accepted}", file=sys.stderr)
+    if args.trace is not None:
+        from gankit.evaluation.plots import plot_chain_trace
+
+        print(f"wrote {plot_chain_trace(trace, args.trace, args.sampler)}", file=sys.stderr)
+
+
+def cmd_translate(args: argparse.Namespace) -> None:
+    from gankit.api import load
+    from gankit.data.image_files import read_input_images
+    from gankit.storage.sample_files import write_png_dir
+
+    run = load(args.run_dir, device_override(args), progress=False)
+    if not run.recipe.translates:  # before reading any image
+        raise GankitError(f"gankit translate needs an image-to-image run (recipe pix2pix or "
+                          f"cyclegan); {args.run_dir} is a run of recipe {run.config.recipe}, "
+                          f"which generates from noise: use gankit sample")
+    run.recipe.translator(args.direction)  # a direction the recipe lacks: one line
+    spec = run.data.spec
+    channels, size = (spec.shape if args.direction == "AtoB" else spec.shape_b)[:2]
+    images, files = read_input_images(args.input, size, channels)
+    names = [f"{Path(file).with_suffix('').as_posix()}.png" for file in files]
+    if clashes := [f for f, name in zip(files, names, strict=True) if names.count(name) > 1]:
+        raise GankitError(f"--input files {', '.join(clashes[:5])} would all be written as one "
+                          f"PNG (one name, several suffixes); rename them")
+    outputs = run.translate(images, args.direction)
+    path = write_png_dir(outputs, args.out, names)
+    print(f"translated {len(outputs)} images {args.direction} into {path}", file=sys.stderr)
+    print(path)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from gankit.api import load
+    from gankit.storage.export import export_generator
+
+    run = load(args.run_dir, ["train.device=cpu"], progress=False)
+    path = export_generator(run.recipe, args.format, args.out, ema=args.ema)
+    which = "G_ema" if args.ema else "G"
+    print(f"wrote the generator {which} ({args.format}) to {path}", file=sys.stderr)
+    if not args.ema and "G_ema" in run.recipe.nets:
+        print("gankit: note: this run keeps the weight average G_ema, which 'gankit sample' "
+              "uses; --ema exports that one", file=sys.stderr)
+    print(path)

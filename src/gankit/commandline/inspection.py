@@ -1,0 +1,90 @@
+"""The commands that measure, list, show or explore rather than train or write a model's output:
+``gankit eval``, ``experiment``, ``view``, ``configs``, ``config show`` and ``completion``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from gankit.commandline.flags import device_override, sampler_settings, weighted_features
+from gankit.commandline.output import print_result
+from gankit.commandline.parser import build_parser
+from gankit.errors import GankitError
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from gankit.api import load
+    from gankit.evaluation import EVAL_SEED
+    from gankit.training.runlog import write_json
+
+    if args.weights is not None and args.features not in weighted_features():
+        raise GankitError(f"--weights is for --features {' or '.join(weighted_features())}")
+    settings = sampler_settings(args)
+    run = load(args.run_dir, device_override(args), progress=False)
+    record = run.eval_record(args.n, EVAL_SEED if args.seed is None else args.seed,
+                            features=args.features,
+                            weights=str(args.weights) if args.weights else None,
+                            sampler=settings)
+    if args.out is not None:
+        write_json(args.out, record)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        try:
+            print(f"wrote {run.save_evaluation(record)}", file=sys.stderr)
+        except OSError as err:  # a read-only run directory: the figures are still the result
+            warnings.warn(f"cannot write the evaluation into {args.run_dir} ({err.strerror}); "
+                          f"printed only (--out FILE writes it elsewhere)", stacklevel=1)
+    print_result(record)
+
+
+def cmd_experiment(args: argparse.Namespace) -> None:
+    from gankit.experiments import EXPERIMENTS
+
+    if args.name == "list":
+        print("\n".join(EXPERIMENTS.names()))
+        return
+    print_result(EXPERIMENTS[args.name](args.out / args.name, quick=args.quick))
+
+
+def cmd_view(args: argparse.Namespace) -> None:
+    from gankit.configuration.resolve import build_config
+    from gankit.view.server import serve
+    from gankit.view.session import base_config_data
+    from gankit.view.settings import check_base
+
+    base, opened = base_config_data(args.source)
+    check_base(build_config(base), str(args.source))  # a config the view cannot draw: now
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        warnings.warn(f"--host {args.host}: the view answers every machine that reaches this "
+                      f"address, and runs whatever training it is sent", stacklevel=1)
+    serve(base, args.runs, opened, args.host, args.port)
+
+
+def cmd_configs(args: argparse.Namespace) -> None:
+    from gankit.configuration.compose import config_summary, shipped_configs
+
+    datasets, presets = shipped_configs()
+    width = max(map(len, datasets + presets))
+    print("data sets (gankit train NAME):")
+    for name in datasets:
+        print(f"  {name:{width}s}  {config_summary(name)}")
+    print("presets, for a recipe or a loss (gankit train NAME-PRESET, e.g. grid25-wgan-gp):")
+    for name in presets:
+        print(f"  {name:{width}s}  {config_summary('presets/' + name)}")
+
+
+def cmd_config(args: argparse.Namespace) -> None:
+    from gankit.configuration.compose import compose
+    from gankit.configuration.resolve import explain, resolve
+    from gankit.configuration.yaml_io import dump_yaml
+
+    config, sources = resolve(compose(args.config), args.overrides)
+    print("\n".join(explain(config, sources)) if args.explain else dump_yaml(config.to_dict()),
+          end="\n" if args.explain else "")
+
+
+def cmd_completion(args: argparse.Namespace) -> None:
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell))

@@ -1,0 +1,139 @@
+"""The ``gankit`` command tree: each subcommand with its arguments, built from the flags of
+:mod:`gankit.commandline.flags` and the registries' torch-free declarations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from gankit import __version__, commandline
+from gankit.commandline.flags import (
+    COUNT,
+    SEED,
+    add_device,
+    add_overrides,
+    add_sampler,
+    export_formats,
+    feature_extractors,
+    int_in,
+    listing,
+    path,
+    weighted_features,
+)
+
+SAMPLE_FORMATS = ("npy", "png-dir")
+SHELLS = ("bash", "zsh")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one-line errors (argparse prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"gankit: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gankit", description=commandline.__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"gankit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train from a config, or resume a run")
+    train.add_argument("config", nargs="?",
+                       help="a YAML file or a shipped config name (see 'gankit configs')")
+    add_overrides(train)
+    train.add_argument("--out", type=path, help="run directory (default: runs/NAME-TIME)")
+    train.add_argument("--resume", type=path, metavar="RUN_DIR",
+                       help="continue RUN_DIR from its latest checkpoint (its config + --set); "
+                       "with --out, in that directory, leaving RUN_DIR as it is")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    sample = commands.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("run_dir", type=path)
+    sample.add_argument("--n", type=COUNT, default=1000,
+                        help="number of samples (default 1000)")
+    sample.add_argument("--out", type=path, required=True,
+                        help="output file (npy) or folder (png-dir), written exactly there")
+    sample.add_argument("--format", choices=SAMPLE_FORMATS, default="npy",
+                        help="npy: one array [N, ...]; png-dir: one PNG per image, the layout "
+                             "clean-fid and torch-fidelity read (default npy)")
+    sample.add_argument("--seed", type=SEED, default=0)
+    sample.add_argument("--class", dest="label", type=int, metavar="K",
+                        help="the class of every sample (cgan, acgan, projection, caae)")
+    sample.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
+                        help="fix one of InfoGAN's codes (cat0=3, cont0=1.5); repeatable")
+    add_device(sample)
+    add_sampler(sample, trace=True)
+
+    translate = commands.add_parser("translate", help="translate images with a trained "
+                                    "image-to-image run (pix2pix, cyclegan)")
+    translate.add_argument("run_dir", type=path)
+    translate.add_argument("--input", type=path, required=True, metavar="FILE|DIR",
+                           help="an image, or a folder of images (searched recursively); each "
+                                "is resized and center-cropped to the run's image size")
+    translate.add_argument("--out", type=path, required=True, metavar="DIR",
+                           help="a new or empty folder: one PNG per input, named after it")
+    translate.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                           help="AtoB (default), or BtoA for a two-way run (cyclegan)")
+    add_device(translate)
+
+    evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
+    evaluate.add_argument("run_dir", type=path)
+    evaluate.add_argument("--n", type=COUNT, help="number of samples (default: data.n_eval)")
+    evaluate.add_argument("--seed", type=SEED, help="seed of the evaluation's draws "
+                          "(default: the fixed one training snapshots use)")
+    add_device(evaluate)
+    add_sampler(evaluate, trace=False)  # its JSON records the chains' acceptance and energy
+    evaluate.add_argument("--features", choices=tuple(feature_extractors()),
+                          help="image feature space for FID/KID/precision/recall (default: "
+                               "digits on digit data, none for a folder of images): "
+                               f"{listing(feature_extractors())}")
+    evaluate.add_argument("--weights", type=path, metavar="PATH",
+                          help=f"the weights file of --features "
+                               f"{'|'.join(weighted_features())}; nothing is downloaded")
+    evaluate.add_argument("--out", type=path, metavar="FILE",
+                          help="write the metrics (JSON) to FILE instead of the run directory "
+                               "(e.g. for a read-only run)")
+
+    export = commands.add_parser("export", help="write a trained run's generator alone")
+    export.add_argument("run_dir", type=path)
+    export.add_argument("--format", choices=tuple(export_formats()), required=True,
+                        help=listing(export_formats()))
+    export.add_argument("--out", type=path, required=True, help="output file")
+    export.add_argument("--ema", action="store_true",
+                        help="export the weight average G_ema, which sampling uses (runs with "
+                             "train.g_ema > 0); default: G")
+
+    experiment = commands.add_parser("experiment", help="run one of the theory experiments")
+    experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")
+    experiment.add_argument("--out", type=path, default=Path("runs/experiments"),
+                            help="output directory (default runs/experiments)")
+    experiment.add_argument("--quick", action="store_true", help="a fast, smaller version")
+
+    view = commands.add_parser("view", help="watch a 2-D GAN learn in the browser")
+    view.add_argument("source", nargs="?", default="ring8", metavar="CONFIG|RUN_DIR",
+                      help="a 2-D toy config (shipped name or YAML file) to train, or a run "
+                           "directory to open (default ring8)")
+    view.add_argument("--port", type=int_in(0, 65535), default=8750,
+                      help="port to listen on (default 8750; 0: any free one)")
+    view.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1: this machine only)")
+    view.add_argument("--runs", type=path, default=Path("runs") / "view", metavar="DIR",
+                      help="where the page saves runs and opens them from (default runs/view)")
+
+    commands.add_parser("configs", help="list the shipped configs, one line each")
+    config = commands.add_parser("config", help="inspect a config without training")
+    config_commands = config.add_subparsers(dest="config_command", required=True,
+                                            parser_class=_Parser)
+    show = config_commands.add_parser("show", help="print the resolved YAML, defaults filled")
+    show.add_argument("config", help="a YAML file or a shipped config name")
+    show.add_argument("--explain", action="store_true",
+                      help="print each key's value with the file, preset, default or --set "
+                           "flag that set it")
+    add_overrides(show)
+
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=SHELLS)
+    return parser

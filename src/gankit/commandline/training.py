@@ -1,0 +1,45 @@
+"""``gankit train``: a new run from a config, or ``--resume`` of a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gankit.commandline.output import print_result
+from gankit.errors import GankitError
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from gankit.api import build, check_new_run_dir, load, resumes_in_place
+    from gankit.configuration.resolve import load_config
+    from gankit.training.checkpoint import clean_checkpoints
+
+    progress = not args.no_progress
+    if args.resume is not None:
+        if args.config is not None:
+            raise GankitError("give either CONFIG or --resume RUN_DIR, not both")
+        in_place = resumes_in_place(args.resume, args.out)
+        if in_place:  # before choosing the checkpoint; a run continued elsewhere is only read
+            clean_checkpoints(args.resume)
+        run = load(args.resume, args.overrides, progress, out=args.out)
+        where = "" if in_place else f" in {run.run_dir}"
+        print(f"resuming {args.resume} at step {run.step}{where}", file=sys.stderr)
+    else:
+        if args.config is None:
+            raise GankitError("train needs CONFIG (a YAML file or a shipped name) "
+                              "or --resume RUN_DIR")
+        config = load_config(args.config, args.overrides)
+        stem = Path(args.config).stem
+        out = args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        check_new_run_dir(out)
+        run = build(config, run_dir=out, progress=progress)
+    run.fit()
+    if run.trainer.is_main:  # under torchrun the other processes are done
+        print(f"run directory: {run.run_dir}", file=sys.stderr)
+        record = run.result  # the final snapshot's metrics, already in eval.json
+        if record is None:
+            record = run.eval_record()
+            run.save_evaluation(record)
+        print_result(record)
