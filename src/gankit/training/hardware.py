@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from gankit.training import distributed
+
 # bf16 must be at least this fast relative to fp32 in the probe to count as native; emulated
 # bf16 is 10-50x slower, native 1.3-3x faster, so the threshold is far from both.
 _NATIVE_SPEEDUP = 1.0
@@ -145,6 +147,19 @@ def resumed_precision(choice: PrecisionChoice, recorded: str,
         return PrecisionChoice("bf16", "auto", f"auto: bf16, as the checkpoint trained "
                                                f"({evidence})")
     return PrecisionChoice("fp32", "auto", f"auto: this hardware lacks bf16 ({evidence})")
+
+
+def agreed_precision(choice: PrecisionChoice, world_size: int,
+                     device: torch.device) -> PrecisionChoice:
+    """Under torchrun every process probes its own hardware; ``auto`` takes bf16 only if
+    all of them found it native, so that the replicas compute alike. Collective: every
+    process calls it."""
+    if world_size == 1 or choice.requested != "auto":
+        return choice
+    native = torch.tensor(float(choice.precision == "bf16"), device=device)
+    if distributed.average({"bf16": native}, world_size)["bf16"].item() == 1.0:
+        return choice
+    return PrecisionChoice("fp32", "auto", "auto: not every process computes bf16 natively")
 
 
 def available_memory(device: str | torch.device = "cpu") -> int:

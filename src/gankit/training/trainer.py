@@ -23,13 +23,12 @@ state with lower learning rates.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,39 +40,29 @@ from tqdm.auto import tqdm
 from gankit import __version__
 from gankit.configuration.schema import Config
 from gankit.configuration.yaml_io import dump_yaml
-from gankit.errors import (
-    CheckpointError,
-    DamagedCheckpoint,
-    GankitError,
-    NonFiniteLossError,
-    TrainingInterrupted,
-)
+from gankit.errors import GankitError, NonFiniteLossError, TrainingInterrupted
 from gankit.recipes.base import Phase, Recipe, StepContext
-from gankit.training import distributed, interrupts
+from gankit.training import distributed, interrupts, run_state
 from gankit.training.checkpoint import (
     checkpoint_dir,
-    checkpoint_dirs,
     clean_checkpoints,
-    join_tensors,
     latest_checkpoint,
     latest_intact_checkpoint,
     load_checkpoint,
     prune_checkpoints,
     save_checkpoint,
-    split_tensors,
 )
-from gankit.training.hardware import PrecisionChoice, choose_precision, describe, resumed_precision
+from gankit.training.hardware import (
+    agreed_precision,
+    choose_precision,
+    describe,
+    resumed_precision,
+)
+from gankit.training.optimization import build_optimizer, lr_factor, note_stretch
+from gankit.training.run_state import cuda_indices, read_global_rng, set_global_rng
 from gankit.training.runlog import RunLogger
 
 Hook = Callable[["Trainer"], None]
-
-
-def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.optim.Optimizer:
-    train = config.train
-    if train.optimizer == "rmsprop":  # the WGAN paper's choice (Arjovsky et al. 2017, Alg. 1)
-        return torch.optim.RMSprop(params, lr=lr)
-    # fused: one kernel for all parameters' moment and weight updates (CPU and CUDA)
-    return torch.optim.Adam(params, lr=lr, betas=(train.beta1, train.beta2), fused=True)
 
 
 class Trainer:
@@ -109,7 +98,8 @@ class Trainer:
         if config.train.channels_last:  # 4-D weights only; linear layers are unaffected
             self.recipe.to(memory_format=torch.channels_last)
         # train.precision "auto" follows the hardware; the choice is announced by fit()
-        self.precision = self._agreed(choose_precision(config.train.precision, self.device))
+        self.precision = agreed_precision(choose_precision(config.train.precision, self.device),
+                                          self.world_size, self.device)
         self.autocast_dtype = self.precision.autocast_dtype
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -128,13 +118,13 @@ class Trainer:
         self.rng = torch.Generator(self.device).manual_seed(config.train.seed)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.rng,
                                config.train.channels_last, self.rank, self.world_size)
-        self._global_rng = self._seeded_global_rng(config.train.seed)
+        self._global_rng = run_state.seeded_global_rng(config.train.seed, self.device)
         self._fitting = False  # inside fit(), where torch's global RNG is the run's own
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.lr_scale = 1.0  # lowered by each rollback (train.on_nonfinite: rollback)
         self.rollbacks = 0
-        self._good: tuple[dict[str, Tensor], dict[str, Any]] | None = None  # rollback target
+        self._good: run_state.State | None = None  # rollback target
         self._saved_step = 0  # the step of the newest checkpoint written or restored
         self._in_step = False  # a step (or its checkpoint) is half done: nothing to save
         self.history: list[dict[str, float]] = []
@@ -146,16 +136,6 @@ class Trainer:
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
         self.at_final_step = False  # True while the hooks of fit()'s last step run
 
-    def _agreed(self, choice: PrecisionChoice) -> PrecisionChoice:
-        """Under torchrun every process probes its own hardware; ``auto`` takes bf16 only if
-        all of them found it native, so that the replicas compute alike."""
-        if self.world_size == 1 or choice.requested != "auto":
-            return choice
-        native = torch.tensor(float(choice.precision == "bf16"), device=self.device)
-        if distributed.average({"bf16": native}, self.world_size)["bf16"].item() == 1.0:
-            return choice
-        return PrecisionChoice("fp32", "auto", "auto: not every process computes bf16 natively")
-
     def _params(self, networks: Sequence[str]) -> list[Tensor]:
         return [p for name in networks for p in self.recipe.nets[name].parameters()]
 
@@ -165,21 +145,9 @@ class Trainer:
         so the learning-rate schedule (``lr_decay_from``) spans the whole run."""
         total = self.config.train.steps if steps is None else steps
         if total > self.config.train.steps:
-            self._note_stretch(self.config.train.steps, total)
+            note_stretch(self.config.train, self.step, self.config.train.steps, total)
             self.config.train.steps = total
         return total
-
-    def _note_stretch(self, old: int, new: int) -> None:
-        """Warn when a new ``train.steps`` moves the learning-rate decay: the run goes on, but
-        it is no longer the run that a ``new``-step config trains from the start."""
-        start = self.config.train.lr_decay_from
-        if start >= 1 or old == new:
-            return  # constant learning rates: N + N steps equal 2N straight, bit for bit
-        begun = (f"; the decay had begun at step {start * old:.0f}, so the learning rates "
-                 f"rise again" if self.step > start * old else "")
-        warnings.warn(f"train.steps {old} -> {new} stretches the learning-rate schedule: "
-                      f"the linear decay (lr_decay_from {start}) now starts at step "
-                      f"{start * new:.0f} instead of {start * old:.0f}{begun}", stacklevel=3)
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
@@ -195,14 +163,8 @@ class Trainer:
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main))
         try:
-            with torch.random.fork_rng(devices=self._cuda_indices()):
-                self._set_global_rng(self._global_rng)
-                self._fitting = True
-                try:
-                    self._train_to(total, bar)
-                finally:
-                    self._global_rng = self._read_global_rng()
-                    self._fitting = False
+            with self._own_global_rng():
+                self._train_to(total, bar)
             if self.logger is not None and self.last_eval.get("step") == self.step:
                 self.logger.hparams(self.config.to_dict(), self.last_eval)
         except TrainingInterrupted:
@@ -230,7 +192,7 @@ class Trainer:
         window_steps = 0
         train = self.config.train
         if train.on_nonfinite == "rollback" and self._good is None:
-            self._good = self._snapshot()
+            self._good = run_state.copy_state(self.state())
         while self.step < total:
             rolled_back = False
             self._in_step = True
@@ -293,15 +255,11 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         start = time.perf_counter()
-        with torch.random.fork_rng(devices=self._cuda_indices()):
-            self._set_global_rng(self._global_rng)
-            self._fitting = True
+        with self._own_global_rng():
             try:
                 for _ in range(n):
                     self._one_step(sums, counts, phase)
             finally:
-                self._global_rng = self._read_global_rng()
-                self._fitting = False
                 for net in self.recipe.nets.values():
                     net.requires_grad_(True)
                 self.elapsed += time.perf_counter() - start
@@ -404,15 +362,8 @@ class Trainer:
             self._last_good())
 
     def lr_factor(self) -> float:
-        """Learning-rate multiplier of the current step: 1, then linear to 0 (train.lr_decay_from).
-
-        A pure function of the step, so a resumed run needs no scheduler state.
-        """
-        train = self.config.train
-        start = train.lr_decay_from * train.steps
-        if train.lr_decay_from >= 1 or self.step < start:
-            return 1.0
-        return max(0.0, (train.steps - self.step) / max(train.steps - start, 1.0))
+        """Learning-rate multiplier of the current step (:func:`optimization.lr_factor`)."""
+        return lr_factor(self.step, self.config.train)
 
     def _log(self, record: dict[str, float]) -> None:
         self.history.append({"step": self.step, **record})
@@ -441,7 +392,7 @@ class Trainer:
         self.at_final_step = final
         self.recipe.eval()  # snapshots must not touch batch-norm statistics
         try:  # nor the run's random streams: a resumed run must not see a snapshot's draws
-            with torch.random.fork_rng(devices=self._cuda_indices()):
+            with torch.random.fork_rng(devices=cuda_indices(self.device)):
                 for hook in self.hooks:
                     hook(self)
         finally:
@@ -449,36 +400,24 @@ class Trainer:
             self.at_final_step = False
 
     # ------------------------------------------------------------------- random streams
-    def _cuda_indices(self) -> list[int]:
-        return [self.device.index or 0] if self.device.type == "cuda" else []
-
-    def _seeded_global_rng(self, seed: int) -> dict[str, Tensor]:
-        """Global RNG states seeded from ``train.seed``, apart from the initialization's
-        stream (which :class:`gankit.api.Run` seeds with ``train.seed`` itself)."""
-        digest = hashlib.sha256(f"gankit global rng {seed}".encode()).digest()
-        with torch.random.fork_rng(devices=self._cuda_indices()):
-            torch.manual_seed(int.from_bytes(digest[:8], "little"))
-            return self._read_global_rng()
-
-    def _read_global_rng(self) -> dict[str, Tensor]:
-        states = {"rng.torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            states["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        return states
-
-    def _set_global_rng(self, states: dict[str, Tensor]) -> None:
-        torch.set_rng_state(states["rng.torch"])
-        if "rng.cuda" in states:
-            torch.cuda.set_rng_state(states["rng.cuda"], self.device)
+    @contextmanager
+    def _own_global_rng(self) -> Iterator[None]:
+        """Draw from the run's global RNG inside, and give the caller's back afterwards."""
+        with torch.random.fork_rng(devices=cuda_indices(self.device)):
+            set_global_rng(self._global_rng, self.device)
+            self._fitting = True
+            try:
+                yield
+            finally:
+                self._global_rng = read_global_rng(self.device)
+                self._fitting = False
 
     # --------------------------------------------------------------------- checkpoints
-    def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    def state(self) -> run_state.State:
         """Everything needed to continue: (tensors for safetensors, plain data for JSON)."""
-        tensors = {f"nets.{k}": v for k, v in self.recipe.nets.state_dict().items()}
-        optimizers = {name: split_tensors(opt.state_dict(), f"optim.{name}", tensors)
-                      for name, opt in self.optimizers.items()}
+        tensors, optimizers = run_state.network_state(self.recipe.nets, self.optimizers)
         tensors["rng.generator"] = self.rng.get_state()
-        tensors |= self._read_global_rng() if self._fitting else self._global_rng
+        tensors |= read_global_rng(self.device) if self._fitting else self._global_rng
         plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
                  "config": self.config.to_dict(), "device": self.device.type,
                  "optimizers": optimizers,
@@ -486,11 +425,6 @@ class Trainer:
                  "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
                  "precision": self.precision.precision}
         return tensors, plain
-
-    def _snapshot(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        """A copy of :meth:`state` in memory (state_dict tensors are the live ones)."""
-        tensors, plain = self.state()
-        return {k: v.detach().clone() for k, v in tensors.items()}, json.loads(json.dumps(plain))
 
     def _newest_checkpoint(self) -> Path | None:
         return latest_checkpoint(self.run_dir) if self.run_dir is not None else None
@@ -513,7 +447,7 @@ class Trainer:
             raise NonFiniteLossError(f"non-finite weights ({bad[0]}) after step {self.step}",
                                      self._last_good())
         if self.config.train.on_nonfinite == "rollback":
-            self._good = self._snapshot()
+            self._good = run_state.copy_state(self.state())
         if self.run_dir is None or not self.is_main:
             return None
         tensors, plain = self.state()
@@ -546,119 +480,42 @@ class Trainer:
         directory; another one for a run continued elsewhere); newer damaged or incomplete ones
         are skipped with one warning, and none intact is one error line."""
         run_dir = self.run_dir if run_dir is None else run_dir
-        skipped: list[str] = []
-        for path in reversed(checkpoint_dirs(run_dir)) if run_dir else []:
-            try:
-                self.restore(path)
-            except DamagedCheckpoint as err:
-                skipped.append(str(err))
-                continue
-            if skipped:
-                warnings.warn(f"skipped {len(skipped)} damaged checkpoint(s) newer than "
-                              f"{path.name} (newest: {skipped[0]}); using {path}", stacklevel=2)
-            return path
-        if skipped:
-            raise CheckpointError(f"no intact checkpoint in {run_dir}/checkpoints: all "
-                                  f"{len(skipped)} are damaged (newest: {skipped[0]})")
-        raise CheckpointError(f"no checkpoint in {run_dir}/checkpoints")
+        return run_state.restore_newest_intact(run_dir, self.restore)
 
     def restore(self, path: Path) -> None:
         """Load a checkpoint written by :meth:`save` into this trainer: every field is
         validated first (:class:`DamagedCheckpoint`), then the run must match the model."""
         tensors, plain = load_checkpoint(path)
-        self._validate(path, tensors, plain)
-        for name, kind in plain.get("optimizer_types", {}).items():
-            if name in self.optimizers and type(self.optimizers[name]).__name__ != kind:
-                raise CheckpointError(
-                    f"checkpoint {path} trained optimizer {name!r} with {kind}, the config asks "
-                    f"for {type(self.optimizers[name]).__name__}; keep train.optimizer to resume")
+        run_state.validate(path, tensors, plain, self.device, self.rng, self.optimizers)
         self._apply_state(f"checkpoint {path}", tensors, plain)
         self._saved_step = self.step
         if "precision" in plain:  # older checkpoints: this start's choice, as it was
             self._resume_precision(path, plain["precision"])
         saved_steps = plain["config"].get("train", {}).get("steps")
         if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
-            self._note_stretch(saved_steps, self.config.train.steps)
+            note_stretch(self.config.train, self.step, saved_steps, self.config.train.steps)
 
     def _resume_precision(self, path: Path, recorded: str) -> None:
         """Continue in the precision the checkpoint trained in (``train.precision: auto``), so
         that the resumed run is the run it continues; one warning where the hardware forces
-        another (:func:`gankit.training.hardware.resumed_precision`), given when training goes on (a
-        run loaded to sample trains in neither)."""
-        choice = self._agreed(resumed_precision(self.precision, recorded, self.device))
+        another (:func:`gankit.training.hardware.resumed_precision`), given when training goes
+        on (a run loaded to sample trains in neither)."""
+        choice = agreed_precision(resumed_precision(self.precision, recorded, self.device),
+                                  self.world_size, self.device)
         if choice.requested == "auto" and choice.precision != recorded:
             self._precision_note = (f"checkpoint {path} trained in {recorded}; continuing in "
                                     f"{choice.precision}: {choice.reason}")
         self.precision, self.autocast_dtype = choice, choice.autocast_dtype
 
-    def _validate(self, path: Path, tensors: dict[str, Tensor], plain: dict[str, Any]) -> None:
-        """The fields this trainer needs are there and are the sizes its objects take."""
-        for field in ("step", "config", "optimizers"):
-            if field not in plain:
-                raise DamagedCheckpoint(f"damaged checkpoint {path}: field {field} is missing")
-        expected = {"rng.torch": torch.get_rng_state()}
-        if plain.get("device", self.device.type) == self.device.type:
-            expected["rng.generator"] = self.rng.get_state()
-            if "rng.cuda" in tensors:
-                expected["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        for key, like in expected.items():
-            if key not in tensors:
-                raise DamagedCheckpoint(f"damaged checkpoint {path}: tensor {key} is missing")
-            if tensors[key].dtype != like.dtype or tensors[key].shape != like.shape:
-                raise DamagedCheckpoint(
-                    f"damaged checkpoint {path}: tensor {key} is {tensors[key].dtype} "
-                    f"{list(tensors[key].shape)}, a random state is {like.dtype} "
-                    f"{list(like.shape)}")
-        missing = sorted(set(self.optimizers) - set(plain["optimizers"]))
-        if missing:
-            raise CheckpointError(f"checkpoint {path} does not match this model: it has no "
-                                  f"state for optimizer {missing[0]!r}")
-
     def _apply_state(self, source: str, tensors: dict[str, Tensor], plain: dict[str, Any]
                      ) -> None:
         """Put a validated state (a checkpoint's, or the rollback target) into the trainer."""
-        nets = {k.removeprefix("nets."): v for k, v in tensors.items() if k.startswith("nets.")}
-        _check_same_networks(source, nets, self.recipe.nets.state_dict())
-        try:
-            self.recipe.nets.load_state_dict(nets)
-            for name, opt in self.optimizers.items():
-                opt.load_state_dict(join_tensors(plain["optimizers"][name], tensors))
-        except (RuntimeError, KeyError, ValueError, TypeError) as err:
-            first = str(err).strip().splitlines()[0]
-            raise CheckpointError(f"{source} does not match this model: {first}") from None
-        for opt in self.optimizers.values():  # the current config's hyper-parameters win
-            for group in opt.param_groups:
-                group.update(opt.defaults)
-        if plain.get("device", self.device.type) == self.device.type:
-            self.rng.set_state(tensors["rng.generator"])
-        else:  # a CUDA generator's state does not fit a CPU one: same weights, new random stream
-            warnings.warn(f"{source} was written on {plain['device']}, this run is on "
-                          f"{self.device.type}: continuing with a fresh random stream",
-                          stacklevel=3)
-        global_rng = {"rng.torch": tensors["rng.torch"]}
-        if self.device.type == "cuda":  # a CPU checkpoint keeps the seeded CUDA stream
-            global_rng["rng.cuda"] = tensors.get("rng.cuda", self._global_rng.get("rng.cuda"))
-        self._global_rng = global_rng
+        run_state.load_networks(source, tensors, plain, self.recipe.nets, self.optimizers)
+        self._global_rng = run_state.load_streams(source, tensors, plain, self.device, self.rng,
+                                                  self._global_rng)
         if self._fitting:
-            self._set_global_rng(global_rng)
+            set_global_rng(self._global_rng, self.device)
         self.step = int(plain["step"])
         self.elapsed = float(plain.get("elapsed", 0.0))
         self.lr_scale = float(plain.get("lr_scale", 1.0))
         self.rollbacks = int(plain.get("rollbacks", 0))
-
-
-def _check_same_networks(source: str, saved: dict[str, Tensor], model: dict[str, Tensor]
-                         ) -> None:
-    """Name the first tensor whose presence or shape differs between a checkpoint and the model
-    built from the config (torch's own message lists every key, in one paragraph)."""
-    for key in sorted(saved.keys() | model.keys()):
-        if key not in model:
-            raise CheckpointError(f"{source} does not match this model: it has "
-                                  f"{key} {list(saved[key].shape)}, the model has no such tensor")
-        if key not in saved:
-            raise CheckpointError(f"{source} does not match this model: the model has "
-                                  f"{key} {list(model[key].shape)}, the checkpoint has none")
-        if saved[key].shape != model[key].shape:
-            raise CheckpointError(f"{source} does not match this model: {key} is "
-                                  f"{list(saved[key].shape)} in the checkpoint and "
-                                  f"{list(model[key].shape)} in the model")
