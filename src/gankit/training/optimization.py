@@ -8,11 +8,17 @@ the schedule is a pure function of the step (constant, then linear to 0 from
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from gankit.configuration.schema import Config, TrainConfig
+from gankit.errors import GankitError
+
+if TYPE_CHECKING:
+    from gankit.recipes.base import OptimizerSpec
 
 
 def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.optim.Optimizer:
@@ -23,6 +29,23 @@ def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.op
     return torch.optim.Adam(params, lr=lr, betas=(train.beta1, train.beta2), fused=True)
 
 
+def build_optimizers(specs: Mapping[str, OptimizerSpec], nets: nn.ModuleDict,
+                     config: Config) -> dict[str, torch.optim.Optimizer]:
+    """One optimizer per recipe optimizer spec, over the parameters of its networks."""
+    optimizers = {}
+    for name, spec in specs.items():
+        if not (params := parameters(nets, spec.networks)):
+            raise GankitError(f"optimizer {name!r} has nothing to train: networks "
+                              f"{', '.join(spec.networks)} have no parameters")
+        optimizers[name] = build_optimizer(params, spec.lr, config)
+    return optimizers
+
+
+def parameters(nets: nn.ModuleDict, names: Sequence[str]) -> list[Tensor]:
+    """The parameters of the networks ``names``, in order."""
+    return [p for name in names for p in nets[name].parameters()]
+
+
 def lr_factor(step: int, train: TrainConfig) -> float:
     """Learning-rate multiplier of ``step``: 1, then linear to 0 (``train.lr_decay_from``)."""
     start = train.lr_decay_from * train.steps
@@ -31,9 +54,10 @@ def lr_factor(step: int, train: TrainConfig) -> float:
     return max(0.0, (train.steps - step) / max(train.steps - start, 1.0))
 
 
-def note_stretch(train: TrainConfig, step: int, old: int, new: int) -> None:
+def note_stretch(train: TrainConfig, step: int, old: int, new: int, stacklevel: int = 3) -> None:
     """Warn when a new ``train.steps`` moves the learning-rate decay: the run (now at ``step``)
-    goes on, but it is no longer the run that a ``new``-step config trains from the start."""
+    goes on, but it is no longer the run that a ``new``-step config trains from the start;
+    ``stacklevel`` as :func:`warnings.warn` counts from the caller's caller."""
     start = train.lr_decay_from
     if start >= 1 or old == new:
         return  # constant learning rates: N + N steps equal 2N straight, bit for bit
@@ -41,4 +65,4 @@ def note_stretch(train: TrainConfig, step: int, old: int, new: int) -> None:
              f"rise again" if step > start * old else "")
     warnings.warn(f"train.steps {old} -> {new} stretches the learning-rate schedule: "
                   f"the linear decay (lr_decay_from {start}) now starts at step "
-                  f"{start * new:.0f} instead of {start * old:.0f}{begun}", stacklevel=3)
+                  f"{start * new:.0f} instead of {start * old:.0f}{begun}", stacklevel=stacklevel)

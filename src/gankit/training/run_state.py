@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,6 @@ def cuda_indices(device: torch.device) -> list[int]:
     return [device.index or 0] if device.type == "cuda" else []
 
 
-def seeded_global_rng(seed: int, device: torch.device) -> dict[str, Tensor]:
-    """Global RNG states seeded from ``train.seed``, apart from the initialization's
-    stream (which :class:`gankit.api.Run` seeds with ``train.seed`` itself)."""
-    digest = hashlib.sha256(f"gankit global rng {seed}".encode()).digest()
-    with torch.random.fork_rng(devices=cuda_indices(device)):
-        torch.manual_seed(int.from_bytes(digest[:8], "little"))
-        return read_global_rng(device)
-
-
 def read_global_rng(device: torch.device) -> dict[str, Tensor]:
     """torch's global RNG states that draws on ``device`` use, under their checkpoint keys."""
     states = {"rng.torch": torch.get_rng_state()}
@@ -56,6 +48,43 @@ def set_global_rng(states: dict[str, Tensor], device: torch.device) -> None:
     torch.set_rng_state(states["rng.torch"])
     if "rng.cuda" in states:
         torch.cuda.set_rng_state(states["rng.cuda"], device)
+
+
+class GlobalRng:
+    """torch's global RNG as a run's own stream: seeded from ``train.seed`` (apart from the
+    initialization's stream, which :class:`gankit.api.Run` seeds with ``train.seed`` itself),
+    installed while the trainer trains (:meth:`owned`), and the caller's put back after."""
+
+    def __init__(self, seed: int, device: torch.device) -> None:
+        self.device = device
+        self.owning = False  # inside owned(), where torch's global RNG is the run's own
+        digest = hashlib.sha256(f"gankit global rng {seed}".encode()).digest()
+        with torch.random.fork_rng(devices=cuda_indices(device)):
+            torch.manual_seed(int.from_bytes(digest[:8], "little"))
+            self._states = read_global_rng(device)
+
+    @contextmanager
+    def owned(self) -> Iterator[None]:
+        """Draw from the run's stream inside, and give the caller's back afterwards."""
+        with torch.random.fork_rng(devices=cuda_indices(self.device)):
+            set_global_rng(self._states, self.device)
+            self.owning = True
+            try:
+                yield
+            finally:
+                self._states = read_global_rng(self.device)
+                self.owning = False
+
+    def states(self) -> dict[str, Tensor]:
+        """The run's stream as it is now, under its checkpoint keys."""
+        return read_global_rng(self.device) if self.owning else self._states
+
+    def replace(self, states: dict[str, Tensor]) -> None:
+        """Continue from ``states`` (a checkpoint's), at once if the run's stream is in use;
+        a stream that ``states`` lacks (a CPU checkpoint's CUDA one) stays as it was."""
+        self._states = {**self._states, **states}
+        if self.owning:
+            set_global_rng(self._states, self.device)
 
 
 # ------------------------------------------------------------------------------ state out
@@ -129,19 +158,18 @@ def load_networks(source: str, tensors: dict[str, Tensor], plain: dict[str, Any]
 
 
 def load_streams(source: str, tensors: dict[str, Tensor], plain: dict[str, Any],
-                 device: torch.device, rng: torch.Generator,
-                 global_rng: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Set ``rng`` to the saved stream and return the global RNG states to train on from
-    (``global_rng``: the trainer's current ones, whose CUDA stream a CPU checkpoint keeps).
-    A checkpoint from another device type keeps the weights and starts a fresh ``rng``."""
+                 device: torch.device, rng: torch.Generator) -> dict[str, Tensor]:
+    """Set ``rng`` to the saved stream and return the saved global RNG states that draws on
+    ``device`` use (for :meth:`GlobalRng.replace`). A checkpoint from another device type
+    keeps the weights and starts a fresh ``rng``."""
     if plain.get("device", device.type) == device.type:
         rng.set_state(tensors["rng.generator"])
     else:  # a CUDA generator's state does not fit a CPU one: same weights, new random stream
         warnings.warn(f"{source} was written on {plain['device']}, this run is on "
-                      f"{device.type}: continuing with a fresh random stream", stacklevel=4)
+                      f"{device.type}: continuing with a fresh random stream", stacklevel=5)
     states = {"rng.torch": tensors["rng.torch"]}
-    if device.type == "cuda":  # a CPU checkpoint keeps the seeded CUDA stream
-        states["rng.cuda"] = tensors.get("rng.cuda", global_rng.get("rng.cuda"))
+    if device.type == "cuda" and "rng.cuda" in tensors:  # a CPU checkpoint has none
+        states["rng.cuda"] = tensors["rng.cuda"]
     return states
 
 

@@ -9,16 +9,14 @@ Under torchrun, gradients are averaged over processes before each step
 Determinism: every random draw of the loop comes from ``train.seed``. The recipe's own draws
 (data, latents, penalty interpolation) come from one ``torch.Generator``; whatever draws from
 torch's global RNG inside the networks (dropout) draws from a global state that the trainer
-seeds from ``train.seed`` and owns during :meth:`Trainer.fit` (the caller's global RNG is put
-back afterwards, and the snapshot hooks draw from neither). Both states are checkpointed with
-the weights and optimizer moments, so a resumed run continues bit-exactly on CPU, with any
-number of processes. Under ``train.precision: auto`` the checkpoint records the precision the
-run trained in, and a resume keeps it rather than probe the hardware again. Under
-torch.distributed only rank 0 writes.
+seeds from ``train.seed`` and owns while it trains (:class:`gankit.training.run_state.GlobalRng`;
+the snapshot hooks draw from neither). Both are checkpointed with the weights and optimizer
+moments (:mod:`gankit.training.resume`), so a resumed run continues bit-exactly on CPU, with any
+number of processes.
 
 Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.training.interrupts`); a
 non-finite loss stops the run, or with ``train.on_nonfinite: rollback`` restores the last good
-state with lower learning rates.
+state with lower learning rates (:func:`gankit.training.resume.roll_back`).
 """
 
 from __future__ import annotations
@@ -27,8 +25,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,29 +34,20 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from gankit import __version__
 from gankit.configuration.schema import Config
 from gankit.configuration.yaml_io import dump_yaml
 from gankit.errors import GankitError, NonFiniteLossError, TrainingInterrupted
 from gankit.recipes.base import Phase, Recipe, StepContext
-from gankit.training import distributed, interrupts, run_state
-from gankit.training.checkpoint import (
-    checkpoint_dir,
-    clean_checkpoints,
-    latest_checkpoint,
-    latest_intact_checkpoint,
-    load_checkpoint,
-    prune_checkpoints,
-    save_checkpoint,
-)
+from gankit.training import distributed, interrupts, resume, run_state
+from gankit.training.checkpoint import clean_checkpoints, latest_checkpoint
 from gankit.training.hardware import (
     agreed_precision,
+    announce_precision,
     choose_precision,
-    describe,
-    resumed_precision,
+    training_device,
 )
-from gankit.training.optimization import build_optimizer, lr_factor, note_stretch
-from gankit.training.run_state import cuda_indices, read_global_rng, set_global_rng
+from gankit.training.optimization import build_optimizers, lr_factor, note_stretch, parameters
+from gankit.training.run_state import cuda_indices
 from gankit.training.runlog import RunLogger
 
 Hook = Callable[["Trainer"], None]
@@ -82,12 +70,7 @@ class Trainer:
         self.config = config
         if config.train.threads:  # process-wide: torch has one intra-op thread pool
             torch.set_num_threads(config.train.threads)
-        self.device = torch.device(config.train.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise GankitError(f"train.device is {config.train.device!r} but CUDA is not available")
-        if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
-            raise GankitError(f"train.device is {config.train.device!r} but this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
+        self.device = training_device(config.train.device)
         self.rank, self.world_size = distributed.world()
         distributed.check_batch(config.data.batch_size, self.world_size, *recipe.batch_multiple)
         self.recipe = recipe.to(self.device)
@@ -107,37 +90,28 @@ class Trainer:
         self.progress = progress
         self.is_main = self.rank == 0
         self.specs = recipe.optimizers()
-        self.optimizers = {}
-        for name, spec in self.specs.items():
-            if not (params := self._params(spec.networks)):
-                raise GankitError(f"optimizer {name!r} has nothing to train: networks "
-                                  f"{', '.join(spec.networks)} have no parameters")
-            self.optimizers[name] = build_optimizer(params, spec.lr, config)
+        self.optimizers = build_optimizers(self.specs, self.recipe.nets, config)
         # One stream on every process: each draws the global batch and keeps its shard, so a
         # step does the same on any number of processes (gankit.training.distributed).
         self.rng = torch.Generator(self.device).manual_seed(config.train.seed)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.rng,
                                config.train.channels_last, self.rank, self.world_size)
-        self._global_rng = run_state.seeded_global_rng(config.train.seed, self.device)
-        self._fitting = False  # inside fit(), where torch's global RNG is the run's own
+        self.global_rng = run_state.GlobalRng(config.train.seed, self.device)  # dropout's
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.lr_scale = 1.0  # lowered by each rollback (train.on_nonfinite: rollback)
         self.rollbacks = 0
-        self._good: run_state.State | None = None  # rollback target
-        self._saved_step = 0  # the step of the newest checkpoint written or restored
+        self.rollback_target: run_state.State | None = None  # on_nonfinite: rollback
+        self.saved_step = 0  # the step of the newest checkpoint written or restored
         self._in_step = False  # a step (or its checkpoint) is half done: nothing to save
         self.history: list[dict[str, float]] = []
         self.logger: RunLogger | None = None
         self._announced = False
-        self._precision_note: str | None = None  # a precision the hardware forced on a resume
+        self.precision_note: str | None = None  # a precision the hardware forced on a resume
         self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
         self.at_final_step = False  # True while the hooks of fit()'s last step run
-
-    def _params(self, networks: Sequence[str]) -> list[Tensor]:
-        return [p for name in networks for p in self.recipe.nets[name].parameters()]
 
     # ----------------------------------------------------------------------------- training
     def step_target(self, steps: int | None) -> int:
@@ -156,14 +130,14 @@ class Trainer:
             clean_checkpoints(self.run_dir)  # what a killed save or prune left behind
             self.logger = RunLogger(self.run_dir)
             self._announce()
-        if self._precision_note is not None:  # said once, where training goes on
-            warnings.warn(self._precision_note, stacklevel=3)
-            self._precision_note = None
+        if self.precision_note is not None:  # said once, where training goes on
+            warnings.warn(self.precision_note, stacklevel=3)
+            self.precision_note = None
         previous_handlers = interrupts.install()
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main))
         try:
-            with self._own_global_rng():
+            with self.global_rng.owned():
                 self._train_to(total, bar)
             if self.logger is not None and self.last_eval.get("step") == self.step:
                 self.logger.hparams(self.config.to_dict(), self.last_eval)
@@ -191,8 +165,8 @@ class Trainer:
         clock = window_start = time.perf_counter()
         window_steps = 0
         train = self.config.train
-        if train.on_nonfinite == "rollback" and self._good is None:
-            self._good = run_state.copy_state(self.state())
+        if train.on_nonfinite == "rollback" and self.rollback_target is None:
+            self.rollback_target = run_state.copy_state(self.state())
         while self.step < total:
             rolled_back = False
             self._in_step = True
@@ -211,7 +185,7 @@ class Trainer:
                     if self.step % train.checkpoint_every == 0 or self.step == total:
                         self.save()
                 except NonFiniteLossError as err:
-                    self._roll_back(err)  # or raise it again (on_nonfinite: stop, or spent)
+                    resume.roll_back(self, err)  # or raise it again (on_nonfinite: stop, or spent)
                     sums.clear(), counts.clear()
                     bar.n = self.step
                     bar.refresh()
@@ -255,7 +229,7 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         start = time.perf_counter()
-        with self._own_global_rng():
+        with self.global_rng.owned():
             try:
                 for _ in range(n):
                     self._one_step(sums, counts, phase)
@@ -276,15 +250,16 @@ class Trainer:
         record = dict(zip(means, torch.stack(list(means.values())).tolist(), strict=True))
         record["steps_per_s"] = steps / max(seconds, 1e-9)
         record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
-        self._log(record)
+        self.log(record)
         bar.set_postfix({k: f"{record[k]:.3g}" for k in self._headline(record)})
 
     def _stopped_by(self, signum: int) -> TrainingInterrupted:
         """What a signal leaves: the current step checkpointed if it is finished and not yet
         saved (not when a second signal cut a step or its save short), else the newest one."""
-        if not self._in_step and self.step != self._saved_step and self.run_dir is not None:
+        if not self._in_step and self.step != self.saved_step and self.run_dir is not None:
             return TrainingInterrupted(signum, self.step, self.save(), saved=True)
-        return TrainingInterrupted(signum, self.step, self._newest_checkpoint(), saved=False)
+        newest = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+        return TrainingInterrupted(signum, self.step, newest, saved=False)
 
     def _headline(self, record: dict[str, float]) -> list[str]:
         """The figures the progress bar shows: the recipe's headline ones, or all its terms."""
@@ -296,19 +271,10 @@ class Trainer:
         if self._announced:
             return
         self._announced = True
-        choice = self.precision
-        if choice.emulated:
-            warnings.warn(choice.reason, stacklevel=3)
-        else:
-            # One write, newline included: print() writes the text and the newline apart, and
-            # a signal between the two would glue the interrupt's line to this one.
-            sys.stderr.write(f"gankit: precision {choice.precision} ({choice.reason})\n")
+        hardware = announce_precision(self.precision, self.device)
         for line in self.recipe.describe():  # what was built, e.g. a PatchGAN's receptive field
             sys.stderr.write(f"gankit: {line}\n")
-        self.logger.write_json("hardware.json", {"precision": choice.precision,
-                                                 "precision_requested": choice.requested,
-                                                 "precision_reason": choice.reason,
-                                                 **describe(self.device)})
+        self.logger.write_json("hardware.json", hardware)
         self.logger.text("config", dump_yaml(self.config.to_dict()))
 
     def _run_phase(self, phase: Phase, ctx: StepContext, sums: dict[str, Tensor],
@@ -331,12 +297,13 @@ class Trainer:
             group["lr"] = self.last_lr[phase.optimizer]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        params = parameters(self.recipe.nets, spec.networks)
         if self.world_size > 1:
-            distributed.average_gradients(self._params(spec.networks), self.world_size)
+            distributed.average_gradients(params, self.world_size)
         optimizer.step()
         if spec.clip > 0:  # WGAN weight clipping to [-c, c] (Arjovsky et al. 2017, Alg. 1 l. 7)
             with torch.no_grad():
-                for p in self._params(spec.networks):
+                for p in params:
                     p.clamp_(-spec.clip, spec.clip)
         self.recipe.after_step(phase)
         self.term_names.update(out.terms)
@@ -359,13 +326,14 @@ class Trainer:
         values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
         raise NonFiniteLossError(
             f"non-finite loss in phase {name!r} at step {self.step + 1} ({values})",
-            self._last_good())
+            resume.last_good(self))
 
     def lr_factor(self) -> float:
         """Learning-rate multiplier of the current step (:func:`optimization.lr_factor`)."""
         return lr_factor(self.step, self.config.train)
 
-    def _log(self, record: dict[str, float]) -> None:
+    def log(self, record: dict[str, float]) -> None:
+        """Append ``record`` to :attr:`history` and the run directory's logs."""
         self.history.append({"step": self.step, **record})
         if self.logger is not None:
             # TensorBoard groups: the recipe's loss terms under loss/, its other stats under
@@ -381,7 +349,7 @@ class Trainer:
         ``settings`` (n, features, seed) say how they were measured; the latest report is kept
         as :attr:`last_eval`, so that the end of a run need not evaluate a second time.
         """
-        self._log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
+        self.log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
         self.last_eval = {"step": self.step, **(settings or {}), **record}
 
     def _run_hooks(self, final: bool = False) -> None:
@@ -399,81 +367,18 @@ class Trainer:
             self.recipe.train()
             self.at_final_step = False
 
-    # ------------------------------------------------------------------- random streams
-    @contextmanager
-    def _own_global_rng(self) -> Iterator[None]:
-        """Draw from the run's global RNG inside, and give the caller's back afterwards."""
-        with torch.random.fork_rng(devices=cuda_indices(self.device)):
-            set_global_rng(self._global_rng, self.device)
-            self._fitting = True
-            try:
-                yield
-            finally:
-                self._global_rng = read_global_rng(self.device)
-                self._fitting = False
-
     # --------------------------------------------------------------------- checkpoints
     def state(self) -> run_state.State:
-        """Everything needed to continue: (tensors for safetensors, plain data for JSON)."""
-        tensors, optimizers = run_state.network_state(self.recipe.nets, self.optimizers)
-        tensors["rng.generator"] = self.rng.get_state()
-        tensors |= read_global_rng(self.device) if self._fitting else self._global_rng
-        plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
-                 "config": self.config.to_dict(), "device": self.device.type,
-                 "optimizers": optimizers,
-                 "optimizer_types": {k: type(v).__name__ for k, v in self.optimizers.items()},
-                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
-                 "precision": self.precision.precision}
-        return tensors, plain
-
-    def _newest_checkpoint(self) -> Path | None:
-        return latest_checkpoint(self.run_dir) if self.run_dir is not None else None
-
-    def _last_good(self) -> Path | None:
-        """The newest checkpoint that verifies: the one an error tells the user to go back to."""
-        return latest_intact_checkpoint(self.run_dir) if self.run_dir is not None else None
+        """Everything needed to continue (:func:`gankit.training.resume.state`)."""
+        return resume.state(self)
 
     def save(self) -> Path | None:
-        """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``.
+        """Checkpoint the current step (:func:`gankit.training.resume.save`)."""
+        return resume.save(self)
 
-        Weights that are no longer finite are never saved: the run stops (or rolls back)
-        instead, naming the last good checkpoint, so that one stays the newest. Under
-        ``on_nonfinite: rollback`` the saved state is also kept in memory as the rollback
-        target (with or without a run directory).
-        """
-        bad = [name for name, p in self.recipe.nets.named_parameters()
-               if not torch.isfinite(p).all()]
-        if bad:  # checked on every rank, so that all of them stop together
-            raise NonFiniteLossError(f"non-finite weights ({bad[0]}) after step {self.step}",
-                                     self._last_good())
-        if self.config.train.on_nonfinite == "rollback":
-            self._good = run_state.copy_state(self.state())
-        if self.run_dir is None or not self.is_main:
-            return None
-        tensors, plain = self.state()
-        path = save_checkpoint(checkpoint_dir(self.run_dir, self.step), tensors, plain)
-        self._saved_step = self.step
-        prune_checkpoints(self.run_dir, self.config.train.keep_checkpoints)
-        return path
-
-    def _roll_back(self, err: NonFiniteLossError) -> None:
-        """``train.on_nonfinite: rollback``: back to the last good state (the newest checkpoint,
-        or the start of this fit), learning rates times ``rollback_lr_factor``; ``err`` again
-        under ``stop`` or after ``max_rollbacks``."""
-        train = self.config.train
-        if train.on_nonfinite != "rollback" or self._good is None:
-            raise err
-        if self.rollbacks >= train.max_rollbacks:
-            raise NonFiniteLossError(f"{err.what}; gave up after {self.rollbacks} rollback(s) "
-                                     f"(train.max_rollbacks)", self._last_good()) from None
-        rollbacks, lr_scale = self.rollbacks + 1, self.lr_scale * train.rollback_lr_factor
-        tensors, plain = self._good
-        self._apply_state("the last good state", {k: v.clone() for k, v in tensors.items()},
-                          plain)
-        self.rollbacks, self.lr_scale = rollbacks, lr_scale
-        warnings.warn(f"{err.what}: rolled back to step {self.step}, learning rates x{lr_scale:g} "
-                      f"(rollback {rollbacks} of {train.max_rollbacks})", stacklevel=2)
-        self._log({"train/rollbacks": float(rollbacks), "train/lr_scale": lr_scale})
+    def restore(self, path: Path) -> None:
+        """Load a checkpoint into this trainer (:func:`gankit.training.resume.restore`)."""
+        resume.restore(self, path)
 
     def restore_latest(self, run_dir: Path | None = None) -> Path:
         """Restore the newest intact checkpoint of ``run_dir`` (default: this trainer's own run
@@ -481,41 +386,3 @@ class Trainer:
         are skipped with one warning, and none intact is one error line."""
         run_dir = self.run_dir if run_dir is None else run_dir
         return run_state.restore_newest_intact(run_dir, self.restore)
-
-    def restore(self, path: Path) -> None:
-        """Load a checkpoint written by :meth:`save` into this trainer: every field is
-        validated first (:class:`DamagedCheckpoint`), then the run must match the model."""
-        tensors, plain = load_checkpoint(path)
-        run_state.validate(path, tensors, plain, self.device, self.rng, self.optimizers)
-        self._apply_state(f"checkpoint {path}", tensors, plain)
-        self._saved_step = self.step
-        if "precision" in plain:  # older checkpoints: this start's choice, as it was
-            self._resume_precision(path, plain["precision"])
-        saved_steps = plain["config"].get("train", {}).get("steps")
-        if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
-            note_stretch(self.config.train, self.step, saved_steps, self.config.train.steps)
-
-    def _resume_precision(self, path: Path, recorded: str) -> None:
-        """Continue in the precision the checkpoint trained in (``train.precision: auto``), so
-        that the resumed run is the run it continues; one warning where the hardware forces
-        another (:func:`gankit.training.hardware.resumed_precision`), given when training goes
-        on (a run loaded to sample trains in neither)."""
-        choice = agreed_precision(resumed_precision(self.precision, recorded, self.device),
-                                  self.world_size, self.device)
-        if choice.requested == "auto" and choice.precision != recorded:
-            self._precision_note = (f"checkpoint {path} trained in {recorded}; continuing in "
-                                    f"{choice.precision}: {choice.reason}")
-        self.precision, self.autocast_dtype = choice, choice.autocast_dtype
-
-    def _apply_state(self, source: str, tensors: dict[str, Tensor], plain: dict[str, Any]
-                     ) -> None:
-        """Put a validated state (a checkpoint's, or the rollback target) into the trainer."""
-        run_state.load_networks(source, tensors, plain, self.recipe.nets, self.optimizers)
-        self._global_rng = run_state.load_streams(source, tensors, plain, self.device, self.rng,
-                                                  self._global_rng)
-        if self._fitting:
-            set_global_rng(self._global_rng, self.device)
-        self.step = int(plain["step"])
-        self.elapsed = float(plain.get("elapsed", 0.0))
-        self.lr_scale = float(plain.get("lr_scale", 1.0))
-        self.rollbacks = int(plain.get("rollbacks", 0))
