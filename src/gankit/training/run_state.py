@@ -6,9 +6,10 @@ and JSON), and both random streams: the recipe's ``torch.Generator`` and torch's
 which the trainer seeds from ``train.seed`` and owns while it trains (dropout draws from it).
 With all of them a resumed run continues bit-exactly.
 
-The functions take the objects they read or fill explicitly; the trainer keeps its own counters
-(step, elapsed time, rollbacks) and calls these in order: :func:`validate` every field first, so
-that a damaged checkpoint changes nothing, then :func:`load_networks` and :func:`load_streams`.
+The functions take the objects they read or fill explicitly; :mod:`gankit.training.resume`
+keeps the trainer's counters (step, elapsed time, rollbacks) and calls these in order:
+:func:`validate` every field first, so that a damaged checkpoint changes nothing, then
+:func:`load_networks` and :func:`load_streams`.
 """
 
 from __future__ import annotations
