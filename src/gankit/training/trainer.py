@@ -329,7 +329,8 @@ class Trainer:
             resume.last_good(self))
 
     def lr_factor(self) -> float:
-        """Learning-rate multiplier of the current step (:func:`optimization.lr_factor`)."""
+        """Learning-rate multiplier of the current step
+        (:func:`gankit.training.optimization.lr_factor`)."""
         return lr_factor(self.step, self.config.train)
 
     def log(self, record: dict[str, float]) -> None:
