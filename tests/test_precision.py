@@ -113,19 +113,18 @@ def test_forcing_bf16_where_emulated_warns_once(emulated, make_run, tmp_path):
     assert run.trainer.autocast_dtype == torch.bfloat16  # asked for, so kept
 
 
-def test_under_torchrun_auto_takes_bf16_only_if_every_process_has_it(make_run, monkeypatch):
+def test_under_torchrun_auto_takes_bf16_only_if_every_process_has_it(monkeypatch):
     from gankit.training import distributed
-    from gankit.training.hardware import PrecisionChoice
+    from gankit.training.hardware import PrecisionChoice, agreed_precision
 
-    trainer = make_run().trainer
-    trainer.world_size = 2
+    cpu = torch.device("cpu")
     bf16 = PrecisionChoice("bf16", "auto", "auto: native here")
     for mean, expected in ((1.0, "bf16"), (0.5, "fp32")):
         monkeypatch.setattr(distributed, "average",
                             lambda values, size, m=mean: {"bf16": torch.tensor(m)})
-        assert trainer._agreed(bf16).precision == expected
+        assert agreed_precision(bf16, 2, cpu).precision == expected
     forced = PrecisionChoice("bf16", "bf16", "as configured")
-    assert trainer._agreed(forced) is forced  # an explicit choice is the config's, everywhere
+    assert agreed_precision(forced, 2, cpu) is forced  # an explicit choice is the config's
 
 
 # ------------------------------------------------------------------- resume under auto

@@ -21,9 +21,13 @@ import os
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
+
+from gankit.errors import GankitError
+from gankit.training import distributed
 
 # bf16 must be at least this fast relative to fp32 in the probe to count as native; emulated
 # bf16 is 10-50x slower, native 1.3-3x faster, so the threshold is far from both.
@@ -145,6 +149,43 @@ def resumed_precision(choice: PrecisionChoice, recorded: str,
         return PrecisionChoice("bf16", "auto", f"auto: bf16, as the checkpoint trained "
                                                f"({evidence})")
     return PrecisionChoice("fp32", "auto", f"auto: this hardware lacks bf16 ({evidence})")
+
+
+def training_device(name: str) -> torch.device:
+    """``train.device`` as a device this machine has (one error line where it has not)."""
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GankitError(f"train.device is {name!r} but CUDA is not available")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise GankitError(f"train.device is {name!r} but this machine has "
+                          f"{torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def announce_precision(choice: PrecisionChoice, device: torch.device) -> dict[str, object]:
+    """Say what precision runs and why (a warning where bf16 is emulated); returns the record
+    for the run directory's ``hardware.json``."""
+    if choice.emulated:
+        warnings.warn(choice.reason, stacklevel=4)
+    else:
+        # One write, newline included: print() writes the text and the newline apart, and
+        # a signal between the two would glue the interrupt's line to this one.
+        sys.stderr.write(f"gankit: precision {choice.precision} ({choice.reason})\n")
+    return {"precision": choice.precision, "precision_requested": choice.requested,
+            "precision_reason": choice.reason, **describe(device)}
+
+
+def agreed_precision(choice: PrecisionChoice, world_size: int,
+                     device: torch.device) -> PrecisionChoice:
+    """Under torchrun every process probes its own hardware; ``auto`` takes bf16 only if
+    all of them found it native, so that the replicas compute alike. Collective: every
+    process calls it."""
+    if world_size == 1 or choice.requested != "auto":
+        return choice
+    native = torch.tensor(float(choice.precision == "bf16"), device=device)
+    if distributed.average({"bf16": native}, world_size)["bf16"].item() == 1.0:
+        return choice
+    return PrecisionChoice("fp32", "auto", "auto: not every process computes bf16 natively")
 
 
 def available_memory(device: str | torch.device = "cpu") -> int:

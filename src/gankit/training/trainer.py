@@ -9,22 +9,18 @@ Under torchrun, gradients are averaged over processes before each step
 Determinism: every random draw of the loop comes from ``train.seed``. The recipe's own draws
 (data, latents, penalty interpolation) come from one ``torch.Generator``; whatever draws from
 torch's global RNG inside the networks (dropout) draws from a global state that the trainer
-seeds from ``train.seed`` and owns during :meth:`Trainer.fit` (the caller's global RNG is put
-back afterwards, and the snapshot hooks draw from neither). Both states are checkpointed with
-the weights and optimizer moments, so a resumed run continues bit-exactly on CPU, with any
-number of processes. Under ``train.precision: auto`` the checkpoint records the precision the
-run trained in, and a resume keeps it rather than probe the hardware again. Under
-torch.distributed only rank 0 writes.
+seeds from ``train.seed`` and owns while it trains (:class:`gankit.training.run_state.GlobalRng`;
+the snapshot hooks draw from neither). Both are checkpointed with the weights and optimizer
+moments (:mod:`gankit.training.resume`), so a resumed run continues bit-exactly on CPU, with any
+number of processes.
 
 Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.training.interrupts`); a
 non-finite loss stops the run, or with ``train.on_nonfinite: rollback`` restores the last good
-state with lower learning rates.
+state with lower learning rates (:func:`gankit.training.resume.roll_back`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import sys
 import time
@@ -38,42 +34,23 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from gankit import __version__
 from gankit.configuration.schema import Config
 from gankit.configuration.yaml_io import dump_yaml
-from gankit.errors import (
-    CheckpointError,
-    DamagedCheckpoint,
-    GankitError,
-    NonFiniteLossError,
-    TrainingInterrupted,
-)
+from gankit.errors import GankitError, NonFiniteLossError, TrainingInterrupted
 from gankit.recipes.base import Phase, Recipe, StepContext
-from gankit.training import distributed, interrupts
-from gankit.training.checkpoint import (
-    checkpoint_dir,
-    checkpoint_dirs,
-    clean_checkpoints,
-    join_tensors,
-    latest_checkpoint,
-    latest_intact_checkpoint,
-    load_checkpoint,
-    prune_checkpoints,
-    save_checkpoint,
-    split_tensors,
+from gankit.training import distributed, interrupts, resume, run_state
+from gankit.training.checkpoint import clean_checkpoints, latest_checkpoint
+from gankit.training.hardware import (
+    agreed_precision,
+    announce_precision,
+    choose_precision,
+    training_device,
 )
-from gankit.training.hardware import PrecisionChoice, choose_precision, describe, resumed_precision
+from gankit.training.optimization import build_optimizers, lr_factor, note_stretch, parameters
+from gankit.training.run_state import cuda_indices
 from gankit.training.runlog import RunLogger
 
 Hook = Callable[["Trainer"], None]
-
-
-def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.optim.Optimizer:
-    train = config.train
-    if train.optimizer == "rmsprop":  # the WGAN paper's choice (Arjovsky et al. 2017, Alg. 1)
-        return torch.optim.RMSprop(params, lr=lr)
-    # fused: one kernel for all parameters' moment and weight updates (CPU and CUDA)
-    return torch.optim.Adam(params, lr=lr, betas=(train.beta1, train.beta2), fused=True)
 
 
 class Trainer:
@@ -93,12 +70,7 @@ class Trainer:
         self.config = config
         if config.train.threads:  # process-wide: torch has one intra-op thread pool
             torch.set_num_threads(config.train.threads)
-        self.device = torch.device(config.train.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise GankitError(f"train.device is {config.train.device!r} but CUDA is not available")
-        if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
-            raise GankitError(f"train.device is {config.train.device!r} but this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
+        self.device = training_device(config.train.device)
         self.rank, self.world_size = distributed.world()
         distributed.check_batch(config.data.batch_size, self.world_size, *recipe.batch_multiple)
         self.recipe = recipe.to(self.device)
@@ -109,7 +81,8 @@ class Trainer:
         if config.train.channels_last:  # 4-D weights only; linear layers are unaffected
             self.recipe.to(memory_format=torch.channels_last)
         # train.precision "auto" follows the hardware; the choice is announced by fit()
-        self.precision = self._agreed(choose_precision(config.train.precision, self.device))
+        self.precision = agreed_precision(choose_precision(config.train.precision, self.device),
+                                          self.world_size, self.device)
         self.autocast_dtype = self.precision.autocast_dtype
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -117,47 +90,28 @@ class Trainer:
         self.progress = progress
         self.is_main = self.rank == 0
         self.specs = recipe.optimizers()
-        self.optimizers = {}
-        for name, spec in self.specs.items():
-            if not (params := self._params(spec.networks)):
-                raise GankitError(f"optimizer {name!r} has nothing to train: networks "
-                                  f"{', '.join(spec.networks)} have no parameters")
-            self.optimizers[name] = build_optimizer(params, spec.lr, config)
+        self.optimizers = build_optimizers(self.specs, self.recipe.nets, config)
         # One stream on every process: each draws the global batch and keeps its shard, so a
         # step does the same on any number of processes (gankit.training.distributed).
         self.rng = torch.Generator(self.device).manual_seed(config.train.seed)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.rng,
                                config.train.channels_last, self.rank, self.world_size)
-        self._global_rng = self._seeded_global_rng(config.train.seed)
-        self._fitting = False  # inside fit(), where torch's global RNG is the run's own
+        self.global_rng = run_state.GlobalRng(config.train.seed, self.device)  # dropout's
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.lr_scale = 1.0  # lowered by each rollback (train.on_nonfinite: rollback)
         self.rollbacks = 0
-        self._good: tuple[dict[str, Tensor], dict[str, Any]] | None = None  # rollback target
-        self._saved_step = 0  # the step of the newest checkpoint written or restored
+        self.rollback_target: run_state.State | None = None  # on_nonfinite: rollback
+        self.saved_step = 0  # the step of the newest checkpoint written or restored
         self._in_step = False  # a step (or its checkpoint) is half done: nothing to save
         self.history: list[dict[str, float]] = []
         self.logger: RunLogger | None = None
         self._announced = False
-        self._precision_note: str | None = None  # a precision the hardware forced on a resume
+        self.precision_note: str | None = None  # a precision the hardware forced on a resume
         self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
         self.at_final_step = False  # True while the hooks of fit()'s last step run
-
-    def _agreed(self, choice: PrecisionChoice) -> PrecisionChoice:
-        """Under torchrun every process probes its own hardware; ``auto`` takes bf16 only if
-        all of them found it native, so that the replicas compute alike."""
-        if self.world_size == 1 or choice.requested != "auto":
-            return choice
-        native = torch.tensor(float(choice.precision == "bf16"), device=self.device)
-        if distributed.average({"bf16": native}, self.world_size)["bf16"].item() == 1.0:
-            return choice
-        return PrecisionChoice("fp32", "auto", "auto: not every process computes bf16 natively")
-
-    def _params(self, networks: Sequence[str]) -> list[Tensor]:
-        return [p for name in networks for p in self.recipe.nets[name].parameters()]
 
     # ----------------------------------------------------------------------------- training
     def step_target(self, steps: int | None) -> int:
@@ -165,21 +119,9 @@ class Trainer:
         so the learning-rate schedule (``lr_decay_from``) spans the whole run."""
         total = self.config.train.steps if steps is None else steps
         if total > self.config.train.steps:
-            self._note_stretch(self.config.train.steps, total)
+            note_stretch(self.config.train, self.step, self.config.train.steps, total)
             self.config.train.steps = total
         return total
-
-    def _note_stretch(self, old: int, new: int) -> None:
-        """Warn when a new ``train.steps`` moves the learning-rate decay: the run goes on, but
-        it is no longer the run that a ``new``-step config trains from the start."""
-        start = self.config.train.lr_decay_from
-        if start >= 1 or old == new:
-            return  # constant learning rates: N + N steps equal 2N straight, bit for bit
-        begun = (f"; the decay had begun at step {start * old:.0f}, so the learning rates "
-                 f"rise again" if self.step > start * old else "")
-        warnings.warn(f"train.steps {old} -> {new} stretches the learning-rate schedule: "
-                      f"the linear decay (lr_decay_from {start}) now starts at step "
-                      f"{start * new:.0f} instead of {start * old:.0f}{begun}", stacklevel=3)
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (default ``train.steps``); returns logged records."""
@@ -188,21 +130,15 @@ class Trainer:
             clean_checkpoints(self.run_dir)  # what a killed save or prune left behind
             self.logger = RunLogger(self.run_dir)
             self._announce()
-        if self._precision_note is not None:  # said once, where training goes on
-            warnings.warn(self._precision_note, stacklevel=3)
-            self._precision_note = None
+        if self.precision_note is not None:  # said once, where training goes on
+            warnings.warn(self.precision_note, stacklevel=3)
+            self.precision_note = None
         previous_handlers = interrupts.install()
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main))
         try:
-            with torch.random.fork_rng(devices=self._cuda_indices()):
-                self._set_global_rng(self._global_rng)
-                self._fitting = True
-                try:
-                    self._train_to(total, bar)
-                finally:
-                    self._global_rng = self._read_global_rng()
-                    self._fitting = False
+            with self.global_rng.owned():
+                self._train_to(total, bar)
             if self.logger is not None and self.last_eval.get("step") == self.step:
                 self.logger.hparams(self.config.to_dict(), self.last_eval)
         except TrainingInterrupted:
@@ -229,8 +165,8 @@ class Trainer:
         clock = window_start = time.perf_counter()
         window_steps = 0
         train = self.config.train
-        if train.on_nonfinite == "rollback" and self._good is None:
-            self._good = self._snapshot()
+        if train.on_nonfinite == "rollback" and self.rollback_target is None:
+            self.rollback_target = run_state.copy_state(self.state())
         while self.step < total:
             rolled_back = False
             self._in_step = True
@@ -249,7 +185,7 @@ class Trainer:
                     if self.step % train.checkpoint_every == 0 or self.step == total:
                         self.save()
                 except NonFiniteLossError as err:
-                    self._roll_back(err)  # or raise it again (on_nonfinite: stop, or spent)
+                    resume.roll_back(self, err)  # or raise it again (on_nonfinite: stop, or spent)
                     sums.clear(), counts.clear()
                     bar.n = self.step
                     bar.refresh()
@@ -293,15 +229,11 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         start = time.perf_counter()
-        with torch.random.fork_rng(devices=self._cuda_indices()):
-            self._set_global_rng(self._global_rng)
-            self._fitting = True
+        with self.global_rng.owned():
             try:
                 for _ in range(n):
                     self._one_step(sums, counts, phase)
             finally:
-                self._global_rng = self._read_global_rng()
-                self._fitting = False
                 for net in self.recipe.nets.values():
                     net.requires_grad_(True)
                 self.elapsed += time.perf_counter() - start
@@ -318,15 +250,16 @@ class Trainer:
         record = dict(zip(means, torch.stack(list(means.values())).tolist(), strict=True))
         record["steps_per_s"] = steps / max(seconds, 1e-9)
         record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
-        self._log(record)
+        self.log(record)
         bar.set_postfix({k: f"{record[k]:.3g}" for k in self._headline(record)})
 
     def _stopped_by(self, signum: int) -> TrainingInterrupted:
         """What a signal leaves: the current step checkpointed if it is finished and not yet
         saved (not when a second signal cut a step or its save short), else the newest one."""
-        if not self._in_step and self.step != self._saved_step and self.run_dir is not None:
+        if not self._in_step and self.step != self.saved_step and self.run_dir is not None:
             return TrainingInterrupted(signum, self.step, self.save(), saved=True)
-        return TrainingInterrupted(signum, self.step, self._newest_checkpoint(), saved=False)
+        newest = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+        return TrainingInterrupted(signum, self.step, newest, saved=False)
 
     def _headline(self, record: dict[str, float]) -> list[str]:
         """The figures the progress bar shows: the recipe's headline ones, or all its terms."""
@@ -338,19 +271,10 @@ class Trainer:
         if self._announced:
             return
         self._announced = True
-        choice = self.precision
-        if choice.emulated:
-            warnings.warn(choice.reason, stacklevel=3)
-        else:
-            # One write, newline included: print() writes the text and the newline apart, and
-            # a signal between the two would glue the interrupt's line to this one.
-            sys.stderr.write(f"gankit: precision {choice.precision} ({choice.reason})\n")
+        hardware = announce_precision(self.precision, self.device)
         for line in self.recipe.describe():  # what was built, e.g. a PatchGAN's receptive field
             sys.stderr.write(f"gankit: {line}\n")
-        self.logger.write_json("hardware.json", {"precision": choice.precision,
-                                                 "precision_requested": choice.requested,
-                                                 "precision_reason": choice.reason,
-                                                 **describe(self.device)})
+        self.logger.write_json("hardware.json", hardware)
         self.logger.text("config", dump_yaml(self.config.to_dict()))
 
     def _run_phase(self, phase: Phase, ctx: StepContext, sums: dict[str, Tensor],
@@ -373,12 +297,13 @@ class Trainer:
             group["lr"] = self.last_lr[phase.optimizer]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        params = parameters(self.recipe.nets, spec.networks)
         if self.world_size > 1:
-            distributed.average_gradients(self._params(spec.networks), self.world_size)
+            distributed.average_gradients(params, self.world_size)
         optimizer.step()
         if spec.clip > 0:  # WGAN weight clipping to [-c, c] (Arjovsky et al. 2017, Alg. 1 l. 7)
             with torch.no_grad():
-                for p in self._params(spec.networks):
+                for p in params:
                     p.clamp_(-spec.clip, spec.clip)
         self.recipe.after_step(phase)
         self.term_names.update(out.terms)
@@ -401,20 +326,15 @@ class Trainer:
         values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
         raise NonFiniteLossError(
             f"non-finite loss in phase {name!r} at step {self.step + 1} ({values})",
-            self._last_good())
+            resume.last_good(self))
 
     def lr_factor(self) -> float:
-        """Learning-rate multiplier of the current step: 1, then linear to 0 (train.lr_decay_from).
+        """Learning-rate multiplier of the current step
+        (:func:`gankit.training.optimization.lr_factor`)."""
+        return lr_factor(self.step, self.config.train)
 
-        A pure function of the step, so a resumed run needs no scheduler state.
-        """
-        train = self.config.train
-        start = train.lr_decay_from * train.steps
-        if train.lr_decay_from >= 1 or self.step < start:
-            return 1.0
-        return max(0.0, (train.steps - self.step) / max(train.steps - start, 1.0))
-
-    def _log(self, record: dict[str, float]) -> None:
+    def log(self, record: dict[str, float]) -> None:
+        """Append ``record`` to :attr:`history` and the run directory's logs."""
         self.history.append({"step": self.step, **record})
         if self.logger is not None:
             # TensorBoard groups: the recipe's loss terms under loss/, its other stats under
@@ -430,7 +350,7 @@ class Trainer:
         ``settings`` (n, features, seed) say how they were measured; the latest report is kept
         as :attr:`last_eval`, so that the end of a run need not evaluate a second time.
         """
-        self._log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
+        self.log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
         self.last_eval = {"step": self.step, **(settings or {}), **record}
 
     def _run_hooks(self, final: bool = False) -> None:
@@ -441,224 +361,29 @@ class Trainer:
         self.at_final_step = final
         self.recipe.eval()  # snapshots must not touch batch-norm statistics
         try:  # nor the run's random streams: a resumed run must not see a snapshot's draws
-            with torch.random.fork_rng(devices=self._cuda_indices()):
+            with torch.random.fork_rng(devices=cuda_indices(self.device)):
                 for hook in self.hooks:
                     hook(self)
         finally:
             self.recipe.train()
             self.at_final_step = False
 
-    # ------------------------------------------------------------------- random streams
-    def _cuda_indices(self) -> list[int]:
-        return [self.device.index or 0] if self.device.type == "cuda" else []
-
-    def _seeded_global_rng(self, seed: int) -> dict[str, Tensor]:
-        """Global RNG states seeded from ``train.seed``, apart from the initialization's
-        stream (which :class:`gankit.api.Run` seeds with ``train.seed`` itself)."""
-        digest = hashlib.sha256(f"gankit global rng {seed}".encode()).digest()
-        with torch.random.fork_rng(devices=self._cuda_indices()):
-            torch.manual_seed(int.from_bytes(digest[:8], "little"))
-            return self._read_global_rng()
-
-    def _read_global_rng(self) -> dict[str, Tensor]:
-        states = {"rng.torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            states["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        return states
-
-    def _set_global_rng(self, states: dict[str, Tensor]) -> None:
-        torch.set_rng_state(states["rng.torch"])
-        if "rng.cuda" in states:
-            torch.cuda.set_rng_state(states["rng.cuda"], self.device)
-
     # --------------------------------------------------------------------- checkpoints
-    def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        """Everything needed to continue: (tensors for safetensors, plain data for JSON)."""
-        tensors = {f"nets.{k}": v for k, v in self.recipe.nets.state_dict().items()}
-        optimizers = {name: split_tensors(opt.state_dict(), f"optim.{name}", tensors)
-                      for name, opt in self.optimizers.items()}
-        tensors["rng.generator"] = self.rng.get_state()
-        tensors |= self._read_global_rng() if self._fitting else self._global_rng
-        plain = {"step": self.step, "elapsed": self.elapsed, "gankit_version": __version__,
-                 "config": self.config.to_dict(), "device": self.device.type,
-                 "optimizers": optimizers,
-                 "optimizer_types": {k: type(v).__name__ for k, v in self.optimizers.items()},
-                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
-                 "precision": self.precision.precision}
-        return tensors, plain
-
-    def _snapshot(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        """A copy of :meth:`state` in memory (state_dict tensors are the live ones)."""
-        tensors, plain = self.state()
-        return {k: v.detach().clone() for k, v in tensors.items()}, json.loads(json.dumps(plain))
-
-    def _newest_checkpoint(self) -> Path | None:
-        return latest_checkpoint(self.run_dir) if self.run_dir is not None else None
-
-    def _last_good(self) -> Path | None:
-        """The newest checkpoint that verifies: the one an error tells the user to go back to."""
-        return latest_intact_checkpoint(self.run_dir) if self.run_dir is not None else None
+    def state(self) -> run_state.State:
+        """Everything needed to continue (:func:`gankit.training.resume.state`)."""
+        return resume.state(self)
 
     def save(self) -> Path | None:
-        """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``.
+        """Checkpoint the current step (:func:`gankit.training.resume.save`)."""
+        return resume.save(self)
 
-        Weights that are no longer finite are never saved: the run stops (or rolls back)
-        instead, naming the last good checkpoint, so that one stays the newest. Under
-        ``on_nonfinite: rollback`` the saved state is also kept in memory as the rollback
-        target (with or without a run directory).
-        """
-        bad = [name for name, p in self.recipe.nets.named_parameters()
-               if not torch.isfinite(p).all()]
-        if bad:  # checked on every rank, so that all of them stop together
-            raise NonFiniteLossError(f"non-finite weights ({bad[0]}) after step {self.step}",
-                                     self._last_good())
-        if self.config.train.on_nonfinite == "rollback":
-            self._good = self._snapshot()
-        if self.run_dir is None or not self.is_main:
-            return None
-        tensors, plain = self.state()
-        path = save_checkpoint(checkpoint_dir(self.run_dir, self.step), tensors, plain)
-        self._saved_step = self.step
-        prune_checkpoints(self.run_dir, self.config.train.keep_checkpoints)
-        return path
-
-    def _roll_back(self, err: NonFiniteLossError) -> None:
-        """``train.on_nonfinite: rollback``: back to the last good state (the newest checkpoint,
-        or the start of this fit), learning rates times ``rollback_lr_factor``; ``err`` again
-        under ``stop`` or after ``max_rollbacks``."""
-        train = self.config.train
-        if train.on_nonfinite != "rollback" or self._good is None:
-            raise err
-        if self.rollbacks >= train.max_rollbacks:
-            raise NonFiniteLossError(f"{err.what}; gave up after {self.rollbacks} rollback(s) "
-                                     f"(train.max_rollbacks)", self._last_good()) from None
-        rollbacks, lr_scale = self.rollbacks + 1, self.lr_scale * train.rollback_lr_factor
-        tensors, plain = self._good
-        self._apply_state("the last good state", {k: v.clone() for k, v in tensors.items()},
-                          plain)
-        self.rollbacks, self.lr_scale = rollbacks, lr_scale
-        warnings.warn(f"{err.what}: rolled back to step {self.step}, learning rates x{lr_scale:g} "
-                      f"(rollback {rollbacks} of {train.max_rollbacks})", stacklevel=2)
-        self._log({"train/rollbacks": float(rollbacks), "train/lr_scale": lr_scale})
+    def restore(self, path: Path) -> None:
+        """Load a checkpoint into this trainer (:func:`gankit.training.resume.restore`)."""
+        resume.restore(self, path)
 
     def restore_latest(self, run_dir: Path | None = None) -> Path:
         """Restore the newest intact checkpoint of ``run_dir`` (default: this trainer's own run
         directory; another one for a run continued elsewhere); newer damaged or incomplete ones
         are skipped with one warning, and none intact is one error line."""
         run_dir = self.run_dir if run_dir is None else run_dir
-        skipped: list[str] = []
-        for path in reversed(checkpoint_dirs(run_dir)) if run_dir else []:
-            try:
-                self.restore(path)
-            except DamagedCheckpoint as err:
-                skipped.append(str(err))
-                continue
-            if skipped:
-                warnings.warn(f"skipped {len(skipped)} damaged checkpoint(s) newer than "
-                              f"{path.name} (newest: {skipped[0]}); using {path}", stacklevel=2)
-            return path
-        if skipped:
-            raise CheckpointError(f"no intact checkpoint in {run_dir}/checkpoints: all "
-                                  f"{len(skipped)} are damaged (newest: {skipped[0]})")
-        raise CheckpointError(f"no checkpoint in {run_dir}/checkpoints")
-
-    def restore(self, path: Path) -> None:
-        """Load a checkpoint written by :meth:`save` into this trainer: every field is
-        validated first (:class:`DamagedCheckpoint`), then the run must match the model."""
-        tensors, plain = load_checkpoint(path)
-        self._validate(path, tensors, plain)
-        for name, kind in plain.get("optimizer_types", {}).items():
-            if name in self.optimizers and type(self.optimizers[name]).__name__ != kind:
-                raise CheckpointError(
-                    f"checkpoint {path} trained optimizer {name!r} with {kind}, the config asks "
-                    f"for {type(self.optimizers[name]).__name__}; keep train.optimizer to resume")
-        self._apply_state(f"checkpoint {path}", tensors, plain)
-        self._saved_step = self.step
-        if "precision" in plain:  # older checkpoints: this start's choice, as it was
-            self._resume_precision(path, plain["precision"])
-        saved_steps = plain["config"].get("train", {}).get("steps")
-        if isinstance(saved_steps, int) and saved_steps < self.config.train.steps:
-            self._note_stretch(saved_steps, self.config.train.steps)
-
-    def _resume_precision(self, path: Path, recorded: str) -> None:
-        """Continue in the precision the checkpoint trained in (``train.precision: auto``), so
-        that the resumed run is the run it continues; one warning where the hardware forces
-        another (:func:`gankit.training.hardware.resumed_precision`), given when training goes on (a
-        run loaded to sample trains in neither)."""
-        choice = self._agreed(resumed_precision(self.precision, recorded, self.device))
-        if choice.requested == "auto" and choice.precision != recorded:
-            self._precision_note = (f"checkpoint {path} trained in {recorded}; continuing in "
-                                    f"{choice.precision}: {choice.reason}")
-        self.precision, self.autocast_dtype = choice, choice.autocast_dtype
-
-    def _validate(self, path: Path, tensors: dict[str, Tensor], plain: dict[str, Any]) -> None:
-        """The fields this trainer needs are there and are the sizes its objects take."""
-        for field in ("step", "config", "optimizers"):
-            if field not in plain:
-                raise DamagedCheckpoint(f"damaged checkpoint {path}: field {field} is missing")
-        expected = {"rng.torch": torch.get_rng_state()}
-        if plain.get("device", self.device.type) == self.device.type:
-            expected["rng.generator"] = self.rng.get_state()
-            if "rng.cuda" in tensors:
-                expected["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        for key, like in expected.items():
-            if key not in tensors:
-                raise DamagedCheckpoint(f"damaged checkpoint {path}: tensor {key} is missing")
-            if tensors[key].dtype != like.dtype or tensors[key].shape != like.shape:
-                raise DamagedCheckpoint(
-                    f"damaged checkpoint {path}: tensor {key} is {tensors[key].dtype} "
-                    f"{list(tensors[key].shape)}, a random state is {like.dtype} "
-                    f"{list(like.shape)}")
-        missing = sorted(set(self.optimizers) - set(plain["optimizers"]))
-        if missing:
-            raise CheckpointError(f"checkpoint {path} does not match this model: it has no "
-                                  f"state for optimizer {missing[0]!r}")
-
-    def _apply_state(self, source: str, tensors: dict[str, Tensor], plain: dict[str, Any]
-                     ) -> None:
-        """Put a validated state (a checkpoint's, or the rollback target) into the trainer."""
-        nets = {k.removeprefix("nets."): v for k, v in tensors.items() if k.startswith("nets.")}
-        _check_same_networks(source, nets, self.recipe.nets.state_dict())
-        try:
-            self.recipe.nets.load_state_dict(nets)
-            for name, opt in self.optimizers.items():
-                opt.load_state_dict(join_tensors(plain["optimizers"][name], tensors))
-        except (RuntimeError, KeyError, ValueError, TypeError) as err:
-            first = str(err).strip().splitlines()[0]
-            raise CheckpointError(f"{source} does not match this model: {first}") from None
-        for opt in self.optimizers.values():  # the current config's hyper-parameters win
-            for group in opt.param_groups:
-                group.update(opt.defaults)
-        if plain.get("device", self.device.type) == self.device.type:
-            self.rng.set_state(tensors["rng.generator"])
-        else:  # a CUDA generator's state does not fit a CPU one: same weights, new random stream
-            warnings.warn(f"{source} was written on {plain['device']}, this run is on "
-                          f"{self.device.type}: continuing with a fresh random stream",
-                          stacklevel=3)
-        global_rng = {"rng.torch": tensors["rng.torch"]}
-        if self.device.type == "cuda":  # a CPU checkpoint keeps the seeded CUDA stream
-            global_rng["rng.cuda"] = tensors.get("rng.cuda", self._global_rng.get("rng.cuda"))
-        self._global_rng = global_rng
-        if self._fitting:
-            self._set_global_rng(global_rng)
-        self.step = int(plain["step"])
-        self.elapsed = float(plain.get("elapsed", 0.0))
-        self.lr_scale = float(plain.get("lr_scale", 1.0))
-        self.rollbacks = int(plain.get("rollbacks", 0))
-
-
-def _check_same_networks(source: str, saved: dict[str, Tensor], model: dict[str, Tensor]
-                         ) -> None:
-    """Name the first tensor whose presence or shape differs between a checkpoint and the model
-    built from the config (torch's own message lists every key, in one paragraph)."""
-    for key in sorted(saved.keys() | model.keys()):
-        if key not in model:
-            raise CheckpointError(f"{source} does not match this model: it has "
-                                  f"{key} {list(saved[key].shape)}, the model has no such tensor")
-        if key not in saved:
-            raise CheckpointError(f"{source} does not match this model: the model has "
-                                  f"{key} {list(model[key].shape)}, the checkpoint has none")
-        if saved[key].shape != model[key].shape:
-            raise CheckpointError(f"{source} does not match this model: {key} is "
-                                  f"{list(saved[key].shape)} in the checkpoint and "
-                                  f"{list(model[key].shape)} in the model")
+        return run_state.restore_newest_intact(run_dir, self.restore)
