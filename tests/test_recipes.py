@@ -103,7 +103,7 @@ def test_r1_and_r2_terms_are_half_gamma_times_the_gradient_norm(make_run):
     terms = recipe.run_phase(Phase("d", "d"), ctx()).terms
     # The same draws as run_phase: latents first, then the real batch.
     replay = ctx()
-    z = recipe.latent(32, replay.generator)
+    z = recipe.latent(32, replay.rng)
     real = replay.real_batch()
     with torch.no_grad():
         fake = recipe.nets["G"](z)
