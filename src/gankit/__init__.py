@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gankit import moved
+
 __version__ = "0.1.0"
 __all__ = ["Run", "__version__", "build", "load"]
+
+moved.install()  # the module paths from before the subpackages keep working (gankit.moved)
 
 if TYPE_CHECKING:
     from gankit.api import Run, build, load

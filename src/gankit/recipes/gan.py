@@ -38,7 +38,7 @@ from gankit.models.latent_layout import Code, LatentLayout
 from gankit.recipes.base import RECIPES, Phase, PhaseOutput, StepContext, TwoPlayerRecipe
 
 if TYPE_CHECKING:
-    from gankit.evaluation.samplers import Energy
+    from gankit.sampling.energies import Energy
 
 
 class Conditioning:
