@@ -23,13 +23,12 @@ points of the group ``gankit.datasets``: another package adds a data set without
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import torch
 
 from gankit.configuration.imports import GIVEN, is_import_string, load_object
-from gankit.configuration.messages import refuse_set, show_value
+from gankit.configuration.messages import show_value
 from gankit.configuration.schema import DataConfig
 from gankit.data.spec import DataSpec, Field, label_keys
 from gankit.errors import ConfigError
@@ -39,16 +38,10 @@ from gankit.registry import Registry
 DATASETS: Registry[Callable[[DataConfig], object]] = Registry(
     "dataset", package="gankit.data", group="gankit.datasets")
 
-_DEFAULTS = DataConfig()
-# The data keys some sources read and others ignore.
-_SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(DataConfig)
-                     if f.name not in DataConfig.EVERY_SOURCE)
-
-
 def check_data(config: DataConfig) -> None:
-    """One config line now for data that cannot be built later, or for a data key that the
-    chosen data set would silently ignore (one that differs from its default). Data given to
-    ``gankit.build`` and a researcher's factory may read any key."""
+    """One config line now for data that cannot be built later: an unknown name, or an import
+    string that names nothing. (A data key the chosen set would ignore is refused by the one
+    rule for unread keys, :mod:`gankit.configuration.unread`, which reads ``uses``.)"""
     name = config.name
     if is_import_string(name):
         load_object(name, "data.name")
@@ -59,11 +52,6 @@ def check_data(config: DataConfig) -> None:
         raise ConfigError(f"unknown dataset {show_value(name)}; known: "
                           f"{', '.join(DATASETS.names())}, or an import string "
                           f"'package.module:factory' naming your own")
-    uses = DATASETS.facts(name).get("uses", ())
-    ignored = [f"data.{key}={show_value(getattr(config, key))}" for key in _SOURCE_KEYS
-               if key not in uses and getattr(config, key) != getattr(_DEFAULTS, key)]
-    read = ", ".join(f"data.{key}" for key in (*DataConfig.EVERY_SOURCE, *uses))
-    refuse_set(f"data set {name}", ignored, f"it reads {read}")
 
 
 def known_spec(name: str) -> DataSpec | None:
