@@ -3,11 +3,6 @@ loaded, that they agree with what it loads, and a data set added from outside ga
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -89,31 +84,3 @@ def test_every_recipe_judges_the_known_spec_as_it_judges_the_loaded_one(loaded_s
                 except ConfigError as err:
                     verdicts.append(str(err))
             assert verdicts[0] == verdicts[1], (recipe, name)
-
-
-def test_a_data_set_from_an_installed_package_trains_from_the_command_line(tmp_path):
-    """Another package adds a data set through the entry point group gankit.datasets: one file
-    of its own and its package metadata, no edit of gankit."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "two_points.py").write_text(
-        "import torch\n"
-        "from gankit.data import DATASETS, GaussianMixture\n\n\n"
-        "@DATASETS.register('two-points', n_classes=2)\n"
-        "def two_points(config):\n"
-        "    centers = torch.tensor([[-1.0, 0.0], [1.0, 0.0]])\n"
-        "    return GaussianMixture('two-points', 2, centers, std=0.05)\n")
-    metadata = site / "two_points-1.0.dist-info"
-    metadata.mkdir()
-    (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: two-points\nVersion: 1.0\n")
-    (metadata / "entry_points.txt").write_text("[gankit.datasets]\ntwo-points = two_points\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "gankit", "train", "ring8", "--out", str(run_dir),
-               "--no-progress", "--set", "data.name=two-points", "--set", "train.steps=2",
-               "--set", "data.n_eval=100", "--set", "train.threads=1"]
-    subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=300)
-    evaluation = json.loads((run_dir / "eval.json").read_text())
-    # evaluated as the mixture it is: its two modes are known, so they are counted
-    assert evaluation["step"] == 2 and evaluation["n"] == 100 and "modes" in evaluation
