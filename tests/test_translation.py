@@ -343,14 +343,19 @@ def test_one_real_step_moves_every_network(config):
         assert changed, f"{config}: {name} did not change"
 
 
+def phase_and_its_batch(recipe, index, ctx):
+    """The terms of the recipe's phase ``index``, and the batch (a, b) it drew, drawn again."""
+    state = ctx.rng.get_state()
+    terms = recipe.run_phase(recipe.phases()[index], ctx).terms
+    ctx.rng.set_state(state)
+    batch = ctx.batch()
+    return terms, batch["a"], batch["b"]
+
+
 def test_cyclegan_terms_by_hand():
     run = tiny_run("thin2thick")
     recipe, ctx = run.recipe, run.trainer.ctx
-    state = ctx.rng.get_state()
-    terms = recipe.run_phase(recipe.phases()[0], ctx).terms
-    ctx.rng.set_state(state)
-    batch = ctx.batch()
-    a, b = batch["a"], batch["b"]
+    terms, a, b = phase_and_its_batch(recipe, 0, ctx)
     G, Fn, lsgan = recipe.nets["G"], recipe.nets["F"], LOSSES["lsgan"]
     cycle = (Fn(G(a)) - a).abs().mean() + (G(Fn(b)) - b).abs().mean()
     identity = (G(b) - b).abs().mean() + (Fn(a) - a).abs().mean()
@@ -371,11 +376,7 @@ def test_cyclegan_d_step_alone_translates_a_batch_of_its_own():
     draws a batch and translates it itself (before, it raised)."""
     run = tiny_run("thin2thick", cyclegan={"pool_size": 0})
     recipe, ctx = run.recipe, run.trainer.ctx
-    state = ctx.rng.get_state()
-    terms = recipe.run_phase(recipe.phases()[1], ctx).terms
-    ctx.rng.set_state(state)
-    batch = ctx.batch()
-    a, b = batch["a"], batch["b"]
+    terms, a, b = phase_and_its_batch(recipe, 1, ctx)
     D_A, D_B, lsgan = recipe.nets["D_A"], recipe.nets["D_B"], LOSSES["lsgan"]
     with torch.no_grad():
         fake_a, fake_b = recipe.nets["F"](b), recipe.nets["G"](a)
