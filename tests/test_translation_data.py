@@ -10,8 +10,9 @@ import pytest
 import torch
 from scipy.ndimage import grey_dilation, grey_erosion
 
+from gankit.configuration.resolve import load_config
 from gankit.configuration.schema import DataConfig
-from gankit.data import DATASETS, HeldOut, PairedImages, UnpairedImages, check_data
+from gankit.data import DATASETS, HeldOut, PairedImages, UnpairedImages
 from gankit.data.images import to_uint8
 from gankit.errors import ConfigError, GankitError
 
@@ -246,10 +247,10 @@ def test_sizes_and_keys_of_the_built_in_tasks():
     with pytest.raises(ConfigError, match="must be at most 64"):
         DATASETS["grey2colour"](DataConfig(name="grey2colour", image_size=256))
     with pytest.raises(ConfigError, match="does not use data.path"):
-        check_data(DataConfig(name="edges2digits", path="somewhere"))
-    check_data(DataConfig(name="thin2thick", load_size=32, flip=True))
-    check_data(DataConfig(name="paired-folder", path="x", image_size=8, load_size=9,
-                          channels=1, cache="c", flip=True))
+        load_config("edges2digits", ["data.path=somewhere"])
+    load_config("thin2thick", ["data.load_size=32", "data.flip=true"])
+    load_config("edges2digits", ["data.name=paired-folder", "data.path=x", "data.image_size=8",
+                                 "data.load_size=9", "data.channels=1", "data.cache=c"])
 
 
 # --- the user's folders --------------------------------------------------------------------------
