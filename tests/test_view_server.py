@@ -17,8 +17,9 @@ from starlette.testclient import TestClient
 
 from conftest import tiny_dict
 from gankit.view.frames import decode_message
+from gankit.view.messages import nesting_depth, parse_message
 from gankit.view.server import STATIC, create_app
-from view_helpers import WAIT_S
+from view_helpers import WAIT_S, server_thread
 
 BASE = tiny_dict(data={"batch_size": 64})
 
@@ -29,14 +30,17 @@ def client(tmp_path):
         yield c
 
 
-def receive_until(socket, wanted, limit=2000):
-    """Messages until one passes ``wanted``: JSON events as dicts, frames as (header, arrays)."""
+def receive_until(socket, wanted, limit=2000, seen=None):
+    """Messages until one passes ``wanted``: JSON events as dicts, frames as (header, arrays);
+    each one received is appended to ``seen``, that one included."""
     for _ in range(limit):
         message = socket.receive()
         if message.get("text") is not None:
             event = json.loads(message["text"])
         else:
             event = decode_message(message["bytes"])
+        if seen is not None:
+            seen.append(event)
         if wanted(event):
             return event
     raise AssertionError("the wanted message never came")
@@ -88,29 +92,102 @@ def test_a_page_trains_and_gets_frames_and_metrics(client):
         receive_until(socket, is_event("status", playing=False))
 
 
-@pytest.mark.parametrize(("text", "answer"), [
-    ("{not json", "malformed JSON"),
+DEEP = 100_000  # far past Python's recursion limit: json.loads alone would raise
+
+
+@pytest.mark.parametrize(("message", "answer"), [
+    ("null", "a message must be an object with a type, got None"),
+    ("0", "a message must be an object with a type, got 0"),
+    ('"x"', "a message must be an object with a type, got 'x'"),
+    ("[]", "a message must be an object with a type, got []"),
     ("[1, 2]", "a message must be an object with a type"),
+    ('{"bogus": 1, "more": {"keys": [1]}}', "a message must be an object with a type"),
+    ('{"type": "\\ud800"}', "unknown message type"),  # a lone surrogate
+    ("[" * DEEP + "]" * DEEP, "nests collections deeper than 32 levels"),
+    ("[" * DEEP, "nests collections deeper than 32 levels"),
+    ('{"a":' * DEEP + "0" + "}" * DEEP, "nests collections deeper than 32 levels"),
+    ('"' + "x" * 10**7 + '"', "at most 1048576"),
+    ("x" * (2**20 + 1), "at most 1048576"),
+    ("{not json", "malformed JSON"),
+    ("1" * 5000, "malformed JSON"),  # past Python's digits limit for int()
+    (b"\xff\xfe{", "send JSON text"),  # not UTF-8, and a binary frame
+    (b"\x00" * 10, "send JSON text"),
     (json.dumps({"type": "settings", "settings": {**{"dataset": "ring8"}}}),
      "setting loss is missing"),
     (json.dumps({"type": "step", "phase": "g" * 10000}), "phase must be d, g or full"),
-    ("x" * (2**20 + 1), "at most 1048576"),
-])
-def test_bad_input_is_answered_and_the_page_goes_on(client, text, answer):
+], ids=lambda value: repr(value)[:30])
+def test_bad_input_is_answered_once_and_the_page_goes_on(client, caplog, capfd, message,
+                                                          answer):
+    """Whatever a page sends gets one error line and nothing else; the session trains on."""
     with client.websocket_connect("/ws") as socket:
         receive_until(socket, is_event("ready"))
-        socket.send_text(text)
-        error = receive_until(socket, is_event("error"))
-        assert answer in error["message"] and len(error["message"]) < 400
+        if isinstance(message, bytes):
+            socket.send_bytes(message)
+        else:
+            socket.send_text(message)
         socket.send_text(json.dumps({"type": "step", "phase": "full"}))
-        receive_until(socket, is_frame(lambda h: h["step"] == 1))
+        events = []
+        receive_until(socket, is_frame(lambda h: h["step"] == 1), seen=events)
+    errors = [e for e in events if is_event("error")(e)]
+    assert len(errors) == 1, errors
+    assert answer in errors[0]["message"] and len(errors[0]["message"]) < 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+    assert "Traceback" not in capfd.readouterr().err
 
 
-def test_binary_and_oversized_drawings_are_refused(client):
+def test_the_served_view_answers_hostile_messages_and_logs_no_traceback(tmp_path, capfd):
+    """Through uvicorn as ``gankit view`` serves: what the app refuses is answered and the
+    connection stays; a text message that is not UTF-8 must end it (close code 1007, RFC 6455
+    section 8.1), with one log line and no traceback."""
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect
+
+    def next_event(socket, kind):
+        while True:
+            message = socket.recv(timeout=WAIT_S)
+            if isinstance(message, str) and json.loads(message)["type"] == kind:
+                return json.loads(message)
+
+    with server_thread(copy.deepcopy(BASE), tmp_path / "runs") as address:
+        url = address.replace("http://", "ws://") + "/ws"
+        with connect(url, max_size=2**24) as socket:
+            next_event(socket, "ready")
+            for text in ("null", "[" * DEEP, '"' + "x" * 10**7 + '"'):
+                socket.send(text)
+                assert "message" in next_event(socket, "error")
+            socket.send(json.dumps({"type": "runs"}))
+            next_event(socket, "runs")
+        with connect(url, max_size=2**24) as socket:
+            next_event(socket, "ready")
+            socket.send(b"\xff\xfe", text=True)
+            with pytest.raises(ConnectionClosedError) as closed:
+                next_event(socket, "error")
+            assert closed.value.rcvd.code == 1007
+    # uvicorn logs to stderr through its own handler (its loggers do not reach caplog's)
+    assert "Invalid UTF-8" in (err := capfd.readouterr().err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("text", "depth"), [
+    ("{}", 1), ("[[], [[]]]", 3), ('{"a": [{"b": 1}]}', 3), ("0", 0),
+    ('["[[[", "]", "{"]', 1),  # brackets in strings nest nothing
+    ('["\\"[[[", "\\\\", [[]]]', 3),  # nor do those after an escaped quote
+    ('["[[[' + "x" * 1000, 1),  # an unterminated string ends the text
+])
+def test_nesting_is_counted_outside_strings(text, depth):
+    assert nesting_depth(text) == depth
+
+
+def test_a_deep_message_is_refused_without_recursion_and_a_deep_string_is_not():
+    deep = "[" * 10**6
+    assert parse_message(deep, None)["type"] == "invalid"
+    text = json.dumps({"type": "pause", "note": deep})
+    assert parse_message(text, None)["note"] == deep
+
+
+def test_oversized_drawings_are_refused(client):
     with client.websocket_connect("/ws") as socket:
         ready = receive_until(socket, is_event("ready"))
-        socket.send_bytes(b"\x00" * 10)
-        assert "send JSON text" in receive_until(socket, is_event("error"))["message"]
         settings = {**ready["settings"], "dataset": "drawn"}
         socket.send_text(json.dumps({"type": "settings", "settings": settings,
                                      "points": [[0.1, 0.2]] * 6000}))

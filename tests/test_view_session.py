@@ -276,6 +276,7 @@ def test_single_phase_steps_are_counted_apart(tmp_path, start):
 
 @pytest.mark.parametrize(("message", "answer"), [
     ("not an object", "a message must be an object with a type"),
+    (None, "a message must be an object with a type, got None"),  # JSON's null
     ({"type": "fly"}, "unknown message type 'fly'"),
     ({"type": "step", "phase": "x"}, "phase must be d, g or full, got 'x'"),
     ({"type": "speed", "steps_per_frame": 0}, "steps_per_frame must be an integer in [1, 100]"),
@@ -295,6 +296,18 @@ def test_a_bad_message_is_answered_and_the_session_goes_on(tmp_path, message, an
     collector.wait_frame(lambda h: h["step"] == 1)
     session.close()
     assert not (tmp_path / "outside").exists()
+
+
+def test_null_is_answered_while_playing_and_the_run_plays_on(start):
+    """None is a page's message like any other, not the session's own wake-up call."""
+    session, collector = start()
+    session.submit({"type": "play"})
+    collector.wait_frame(lambda h: h["step"] >= 1)
+    session.submit(None)
+    assert "got None" in collector.wait_event("error")["message"]
+    frames_then = len(collector.frames())
+    collector.wait(lambda: len(collector.frames()) > frames_then, "a frame after the error")
+    session.close()
 
 
 def test_a_refused_setting_leaves_the_run_as_it_was(tmp_path, start):

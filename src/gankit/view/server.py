@@ -10,7 +10,7 @@ replaced while they wait, events (metrics, errors) queue.
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import socket
 import sys
 from collections import deque
@@ -24,12 +24,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gankit.training.runlog import to_json
+from gankit.view.messages import parse_message
 from gankit.view.session import Message, ViewSession
 
 STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 4  # pages trained at once: each takes a core while it plays
-MAX_MESSAGE_CHARS = 2**20  # a drawn data set of 5,000 points is ~150 KB of JSON
-WS_MAX_BYTES = 4 * 2**20  # larger frames from a page end its connection (uvicorn)
+# Larger messages end the connection (uvicorn, close code 1009); smaller ones are read and
+# refused with an error event past gankit.view.messages.MAX_MESSAGE_CHARS, the page's limit.
+WS_MAX_BYTES = 16 * 2**20
 
 
 class Outbox:
@@ -66,6 +68,20 @@ class Outbox:
                 await websocket.send_bytes(frame)
 
 
+class _NoClientTracebacks(logging.Filter):
+    """uvicorn logs a text message that is not UTF-8 with a traceback, though the fault is the
+    client's and the protocol answers it (close code 1007, RFC 6455 section 8.1): its line
+    alone is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], UnicodeDecodeError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_NO_CLIENT_TRACEBACKS = _NoClientTracebacks()
+
+
 def create_app(base: dict[str, Any], runs: Path, opened: Path | None = None,
                max_sessions: int = MAX_SESSIONS) -> Starlette:
     """The app: ``/`` the page, ``/static/...`` its files, ``/ws`` a session per page."""
@@ -92,7 +108,7 @@ def create_app(base: dict[str, Any], runs: Path, opened: Path | None = None,
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                session.submit(_parse(message.get("text"), message.get("bytes")))
+                session.submit(parse_message(message.get("text"), message.get("bytes")))
         except WebSocketDisconnect:
             pass
         finally:
@@ -102,21 +118,6 @@ def create_app(base: dict[str, Any], runs: Path, opened: Path | None = None,
 
     return Starlette(routes=[Route("/", page), Mount("/static", StaticFiles(directory=STATIC)),
                              WebSocketRoute("/ws", connect)])
-
-
-def _parse(text: str | None, data: bytes | None) -> Any:
-    """A page message as JSON data; what is not JSON becomes a message the session refuses
-    with one line (the session answers every error, so this one is answered in order)."""
-    if text is None:
-        return {"type": "invalid", "reason": f"binary message of {len(data or b'')} bytes; "
-                                               f"send JSON text"}
-    if len(text) > MAX_MESSAGE_CHARS:
-        return {"type": "invalid", "reason": f"message of {len(text)} characters; at most "
-                                               f"{MAX_MESSAGE_CHARS}"}
-    try:
-        return json.loads(text)
-    except ValueError as err:
-        return {"type": "invalid", "reason": f"malformed JSON ({err})"}
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -145,6 +146,7 @@ def make_server(base: dict[str, Any], runs: Path, opened: Path | None = None,
     config = uvicorn.Config(create_app(base, runs, opened, max_sessions), log_level="warning",
                             ws_max_size=WS_MAX_BYTES, timeout_graceful_shutdown=3,
                             ws_per_message_deflate=False)  # float32 frames barely compress
+    logging.getLogger("uvicorn.error").addFilter(_NO_CLIENT_TRACEBACKS)  # one instance: added once
     return uvicorn.Server(config)
 
 

@@ -63,6 +63,9 @@ RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 POINTS_FILE = "points.csv"
 # what a metrics record was measured at, and for which run: not figures
 SETTINGS_KEYS = ("step", "n", "seed", "n_modes", "generation")
+# No message: close()'s wake-up call, or an empty queue while playing. A private object, not a
+# value a page can send (JSON's null arrives as None, and is answered as any bad message is).
+_NO_MESSAGE = object()
 
 
 class ViewSession:
@@ -94,7 +97,7 @@ class ViewSession:
         self._next_metrics = 0
         self.draws: frames.Draws | None = None  # the run's fixed latents and samples
         self._chunk = 1  # the batch D judges the heat map's grid in
-        self._commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._commands: queue.Queue[Any] = queue.Queue()
         self._closed = threading.Event()
         self._opened = opened
         self._thread = threading.Thread(target=self._loop, name="gankit-view-train",
@@ -109,7 +112,7 @@ class ViewSession:
     def close(self) -> None:
         """Stop training and the workers (the page went away, or the server stops)."""
         self._closed.set()
-        self._commands.put(None)
+        self._commands.put(_NO_MESSAGE)
         self._thread.join()
 
     # ------------------------------------------------------------------ the session's thread
@@ -119,11 +122,9 @@ class ViewSession:
             while not self._closed.is_set():
                 try:
                     command = self._commands.get(block=not self.playing)
-                except queue.Empty:
-                    command = None
-                if command is None and not self.playing:
-                    continue  # close() woke the queue
-                if command is not None:
+                except queue.Empty:  # playing, and nothing from the page: the next frame
+                    command = _NO_MESSAGE
+                if command is not _NO_MESSAGE:
                     self._carry_out(command)
                 if self.playing and not self._closed.is_set():
                     self._carry_out({"type": "play_frame"})
@@ -244,7 +245,7 @@ class ViewSession:
         self._open_dir(path)
 
     def _cmd_invalid(self, message: dict[str, Any]) -> None:
-        """What the server could not read as JSON (:func:`gankit.view.server._parse`)."""
+        """What the server could not read as JSON (:func:`gankit.view.messages.parse_message`)."""
         raise ConfigError(f"unreadable message: {message.get('reason')}")
 
     def _cmd_runs(self, message: dict[str, Any]) -> None:
