@@ -68,7 +68,7 @@ def float32_problem(value: float | int, positive: bool = False) -> str | None:
     try:
         number = float(value)
     except OverflowError:  # an int beyond float64
-        number = math.copysign(math.inf, value)
+        number = math.inf if value > 0 else -math.inf
     magnitude = abs(as_float32(number)) if math.isfinite(number) else math.inf
     allowed = (f"a number in [{FLOAT32_TINY:.8g}, {FLOAT32_MAX:.8g}]" if positive else
                f"0 or a number of magnitude in [{FLOAT32_TINY:.8g}, {FLOAT32_MAX:.8g}]")

@@ -15,7 +15,6 @@ unconditional recipes have a layout of noise alone, drawn as before: ``randn(n, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -80,11 +79,12 @@ class Code:
         else:
             bad = v[~v.float().isfinite()]
         if len(bad):
-            first = float(bad[0])
-            shown = int(first) if math.isfinite(first) and first.is_integer() else first
-            raise GankitError(f"{self.name} {show_value(shown if given is None else given)} "
-                              f"does not fit this run's latent: {self.name} takes "
-                              f"{self.describe()}")
+            first = float(bad[0]) if given is None else given
+            # a whole number as one, unless float64 has rounded it (10^30 shows as 1e+30)
+            if isinstance(first, float) and first.is_integer() and abs(first) < 2**53:
+                first = int(first)
+            raise GankitError(f"{self.name} {show_value(first)} does not fit this run's "
+                              f"latent: {self.name} takes {self.describe()}")
 
 
 @dataclass(frozen=True)
