@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gankit
@@ -64,7 +64,6 @@ def assert_clean(argv: list[str], status: int, err: str) -> None:
     """Exit 0, or 2 with one error line (after the notes training prints as it starts, such as
     the precision it chose)."""
     assert status in (0, 2), (argv, status, err)
-    event(f"exit {status}")
     if status == 2:
         lines = err.splitlines()
         errors = [line for line in lines if line.startswith("gankit: error: ")]
@@ -132,14 +131,45 @@ def flag_argv(runs: dict[str, Path], command: str, flag: str, value: str) -> tup
     return [*argv, f"{flag}={value}"], out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(case=st.sampled_from(sorted(CASES)), value=VALUES)
-def test_numeric_flags_take_extreme_numbers(runs, case, value):
-    argv, out = flag_argv(runs, *case, value)
+def float32_normal(text: str) -> bool:
+    """Whether the number ``text`` is, in float32, finite and 0 or normal (numpy's reading,
+    independent of gankit's)."""
+    with np.errstate(over="ignore"):
+        seen = abs(np.float32(float(text)))
+    return bool(np.isfinite(seen) and (seen == 0 or seen >= np.finfo(np.float32).tiny))
+
+
+FLOAT_FLAGS = ("--threshold", "--step-size", "--temperature", "--target-acceptance")
+
+
+def drive(runs: dict[str, Path], command: str, flag: str, value: str) -> int:
+    """One flag at one value: exit 2 with one line, or exit 0 having taken a value that the
+    computation sees as given (a float nonzero and finite in float32, an int in int64) and
+    written finite samples."""
+    argv, out = flag_argv(runs, command, flag, value)
     status, err = run_cli(argv)
     assert_clean(argv, status, err)
-    if status == 0 and case[0] == "sample":  # what was written is finite, as it was asked
-        assert np.isfinite(np.load(out)).all(), argv
+    if status == 0:
+        if flag in FLOAT_FLAGS:
+            assert float32_normal(value) and float(value) > 0, argv
+        else:
+            assert -(2**63) <= int(value) < 2**64 and (flag != "--class" or int(value) < 8), argv
+        if command == "sample":
+            assert np.isfinite(np.load(out)).all(), argv
+    return status
+
+
+@pytest.mark.parametrize("case", sorted(CASES), ids=" ".join)
+def test_numeric_flags_take_each_extreme_number(runs, case):
+    statuses = [drive(runs, *case, value)
+                for value in [*map(str, INTS), *map(repr, FLOATS), *TEXTS]]
+    assert 0 in statuses and 2 in statuses
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=st.sampled_from(sorted(CASES)), value=VALUES)
+def test_numeric_flags_take_any_number(runs, case, value):
+    drive(runs, *case, value)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -151,21 +181,29 @@ def test_infogan_codes_take_extreme_numbers(runs, code, value):
     status, err = run_cli(argv)
     assert_clean(argv, status, err)
     if status == 0:
-        assert np.isfinite(np.load(out)).all(), argv
+        assert value != "" and np.isfinite(np.load(out)).all(), argv
+        assert float(value).is_integer() and 0 <= float(value) < 8 if code == "cat0" else \
+            float32_normal(value), argv
 
 
-def numeric_keys() -> list[str]:
-    """Every int and float key of the schema, recipes' sections included."""
+NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+def numeric_keys() -> dict[str, type]:
+    """Every int and float key of the schema, recipes' sections included, with its type."""
     hints = typing.get_type_hints(Config)
     sections = {f.name: hints[f.name] for f in dataclasses.fields(Config)
                 if dataclasses.is_dataclass(hints[f.name])}
     sections.update({name: RECIPES[name].Options for name in RECIPES if RECIPES[name].Options})
-    keys = []
+    keys = {}
     for section, cls in sections.items():
         for name, hint in typing.get_type_hints(cls).items():
-            if {int, float} & {hint, *typing.get_args(hint)}:
-                keys.append(f"{section}.{name}")
+            if kind := {int, float} & {hint, *typing.get_args(hint)}:
+                keys[f"{section}.{name}"] = kind.pop()
     return keys
+
+
+NUMERIC_KEYS = numeric_keys()
 
 
 @pytest.fixture(scope="module")
@@ -177,15 +215,36 @@ def tiny_file(tmp_path_factory) -> Path:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-@given(key=st.sampled_from(numeric_keys()), value=VALUES)
+@given(key=st.sampled_from(sorted(NUMERIC_KEYS)), value=VALUES)
 def test_numeric_set_keys_of_train_take_extreme_numbers(tiny_file, key, value):
     section = key.split(".")[0]
     recipe = ["--set", f"recipe={section}"] if section in RECIPES else []
     out = tiny_file.parent / f"run{next(_outputs)}"
     argv = ["train", str(tiny_file), "--out", str(out), "--no-progress", *recipe,
             "--set", f"{key}={value}"]
+    assert_set_clean(argv, key, value)
+
+
+def assert_set_clean(argv: list[str], key: str, value: str) -> None:
+    """``--set KEY=VALUE`` is refused in one line, or the value is one its key can hold as the
+    computation sees it: not empty, an int in int64, a float 0 or normal in float32."""
     status, err = run_cli(argv)
     assert_clean(argv, status, err)
+    if status == 0:
+        assert value != "", argv
+        if NUMERIC_KEYS[key] is int and re.fullmatch(r"[-+]?[0-9]+", value):
+            assert -(2**63) <= int(value) < 2**64, argv
+        if NUMERIC_KEYS[key] is float and NUMBER.fullmatch(value):
+            assert float32_normal(value), argv
+
+
+@pytest.mark.parametrize("key", [key for key, kind in NUMERIC_KEYS.items() if kind is float])
+def test_float_set_keys_take_each_extreme_number(tiny_file, key):
+    section = key.split(".")[0]
+    recipe = ["--set", f"recipe={section}"] if section in RECIPES else []
+    for value in [*map(repr, FLOATS), "", "1e-320", "1e39"]:
+        assert_set_clean(["config", "show", str(tiny_file), *recipe, "--set", f"{key}={value}"],
+                         key, value)
 
 
 # --- the cases of the issue, each a test that failed before ------------------------------------
