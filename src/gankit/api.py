@@ -220,9 +220,10 @@ class Run:
         return translate_images(self.recipe, images, direction)
 
     def fixed_codes(self, labels: Any = None, codes: Mapping[str, Any] | None = None
-                    ) -> dict[str, Any]:
-        """The code values :meth:`sample` fixes, refused in one line where the run's
-        generator has no such code."""
+                    ) -> dict[str, Tensor]:
+        """The code values :meth:`sample` fixes, as tensors, refused in one line where the
+        run's generator has no such code or the code no such value (a class beyond the run's,
+        or beyond int64), before anything is drawn."""
         layout, name = self.recipe.layout, self.config.recipe
         fixed = dict(codes or {})
         if labels is not None:
@@ -236,7 +237,7 @@ class Run:
         if fixed and (layout is None or not layout.codes):
             raise GankitError(f"recipe {name} is unconditional: its generator takes no codes, "
                               f"so there is no {', '.join(map(str, fixed))} to set")
-        return fixed
+        return layout.checked(fixed) if fixed else {}
 
     def evaluate(self, n: int | None = None, seed: int = EVAL_SEED,
                  features: str | FeatureExtractor | None = None,

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from gankit.configuration.messages import range_problem, show_value
-from gankit.configuration.schema import DEVICE, DEVICES, SEED_RANGE
+from gankit.configuration.schema import DEVICE, DEVICES, INT64_RANGE, SEED_RANGE
 from gankit.errors import GankitError
 from gankit.registry import Declaration, declared
-from gankit.sampling.settings import DEFAULT_SAMPLER
+from gankit.sampling.settings import DEFAULT_SAMPLER, option_problem
 
 
 # The registries whose entries the parser offers, read from their declarations in the source
@@ -81,19 +81,11 @@ def _device_name(text: str) -> str:
     return text
 
 
-def _positive_float(text: str) -> float:
-    """A step size, temperature or threshold: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {show_value(text)}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {show_value(text)}")
-    return value
-
-
-COUNT = int_in(1, 2**63 - 1)  # a sample count: torch takes sizes as int64
+COUNT = int_in(1, INT64_RANGE[1])  # a sample count: torch takes sizes as int64
 SEED = int_in(*SEED_RANGE)  # the seeds train.seed allows
+# a class index (--class): int64, as torch holds labels; the run's class count is checked when
+# the run is loaded (gankit.models.latent_layout), before any sample is drawn
+CLASS_INDEX = int_in(0, INT64_RANGE[1])
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -154,10 +146,22 @@ def add_sampler(parser: argparse.ArgumentParser, trace: bool) -> None:
 
 
 def _option_type(spec: dict[str, Any]) -> Callable[[str], Any]:
-    """A declared option's parser: ``int`` in its ``range``, ``float`` finite and > 0."""
+    """A declared option's parser: ``int`` in its ``range``; ``float`` checked as the
+    computation will see it, in float32 (:func:`gankit.sampling.settings.option_problem`), so
+    that ``--step-size 1e-320`` is refused here rather than run as 0."""
     if spec.get("type") == "int":
-        return int_in(*spec.get("range", (-(2**63), 2**63 - 1)))
-    return _positive_float
+        return int_in(*spec.get("range", INT64_RANGE))
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {show_value(text)}") from None
+        if problem := option_problem(spec, value):
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
 
 
 def sampler_settings(args: argparse.Namespace):  # -> SamplerSettings (imported lazily)

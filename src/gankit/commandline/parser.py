@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from gankit import __version__, commandline
 from gankit.commandline.flags import (
+    CLASS_INDEX,
     COUNT,
     SEED,
     add_device,
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="npy: one array [N, ...]; png-dir: one PNG per image, the layout "
                              "clean-fid and torch-fidelity read (default npy)")
     sample.add_argument("--seed", type=SEED, default=0)
-    sample.add_argument("--class", dest="label", type=int, metavar="K",
+    sample.add_argument("--class", dest="label", type=CLASS_INDEX, metavar="K",
                         help="the class of every sample (cgan, acgan, projection, caae)")
     sample.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one of InfoGAN's codes (cat0=3, cont0=1.5); repeatable")

@@ -210,7 +210,8 @@ def config_summary(name: str) -> str:
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """Turn ``["train.lr_d=2e-4", ...]`` into a nested dict; values are read by the config
     files' loader (``2e-4`` is a float, ``'2e-4'`` a string), and text it cannot parse as YAML
-    (``data.path=[draft``) is taken as the string typed."""
+    (``data.path=[draft``) is taken as the string typed. An empty value is refused: YAML reads
+    it as null, the default of some keys, so ``loss.clip=`` would pass unnoticed."""
     nested: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -219,6 +220,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise ConfigError(f"--set takes key=value with a dotted key (e.g. train.lr_d=2e-4), "
                               f"got {show_value(pair)}")
         where = f"--set {key_text('', key)}"
+        if not raw:  # YAML would read null, which quietly means "the default" for some keys
+            raise ConfigError(f"{where} has an empty value; give one ({key_text('', key)}=null "
+                              f"for a key's default, '' for empty text)")
         if len(raw) > MAX_TEXT:  # no key takes one; refused before YAML spends time on it
             raise ConfigError(f"{where}: the value has {len(raw)} characters, at most {MAX_TEXT}")
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+import struct
 from typing import Any
 
 from gankit.errors import ConfigError
@@ -41,6 +42,39 @@ def range_problem(value: int, low: int, high: int) -> str | None:
         return f"must be >= {_int_text(low)}, got {show_value(value)}"
     if value > high:
         return f"must be <= {_int_text(high)}, got {show_value(value)}"
+    return None
+
+
+# float32's range, which the tensors that config values and flags reach compute in: its largest
+# finite value and its smallest normal one (below it, subnormals that a GPU flushes to 0).
+FLOAT32_MAX = (2 - 2**-23) * 2**127  # 3.4028235e38
+FLOAT32_TINY = 2.0**-126  # 1.1754944e-38
+
+
+def as_float32(value: float) -> float:
+    """``value`` as a float32 tensor stores it: rounded to float32, inf beyond its range."""
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:  # struct refuses what rounds past the largest float32
+        return math.copysign(math.inf, value)
+
+
+def float32_problem(value: float | int, positive: bool = False) -> str | None:
+    """What is wrong with ``value`` for a number computed in float32 (a step size, a learning
+    rate, a penalty weight), or None: it must be finite *after* the conversion (1e39 becomes inf)
+    and, unless it is 0 (where ``positive`` allows it), at least float32's smallest normal
+    number (1e-320 becomes 0, 1e-40 a subnormal that a GPU flushes to 0). ``positive``: > 0
+    too. The phrase of every float flag and float config key."""
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        number = math.inf if value > 0 else -math.inf
+    magnitude = abs(as_float32(number)) if math.isfinite(number) else math.inf
+    allowed = (f"a number in [{FLOAT32_TINY:.8g}, {FLOAT32_MAX:.8g}]" if positive else
+               f"0 or a number of magnitude in [{FLOAT32_TINY:.8g}, {FLOAT32_MAX:.8g}]")
+    if math.isnan(number) or (positive and not number > 0) or magnitude > FLOAT32_MAX or (
+            number != 0 and magnitude < FLOAT32_TINY):
+        return f"must be {allowed} (it is used in float32), got {show_value(value)}"
     return None
 
 

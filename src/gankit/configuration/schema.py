@@ -5,7 +5,8 @@ A config has four shared sections (`data`, `model`, `loss`, `train`), the recipe
 recipe's own section named after it (``began: {gamma: 0.5}``), whose dataclass the recipe
 declares (:attr:`gankit.recipes.base.Recipe.Options`). Every key is typed; unknown keys, wrong
 types and out-of-range values raise :class:`ConfigError` naming the dotted key, the bad value
-and what is allowed. No int beyond its key's bounds, no string beyond :data:`MAX_TEXT`.
+and what is allowed. No int beyond its key's bounds, no float that float32 (which the tensors
+use) would make 0, subnormal or inf, no string beyond :data:`MAX_TEXT`.
 
 This module knows no registry and names no loss, recipe or data set:
 :mod:`gankit.configuration.resolve` checks a config against the registries.
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gankit.configuration.messages import key_text, range_problem, show_value
+from gankit.configuration.messages import float32_problem, key_text, range_problem, show_value
 from gankit.errors import ConfigError
 
 # torch keeps a device index in an int8: cuda:128 would silently become cuda:-128.
@@ -303,8 +304,9 @@ MAX_LIST = 64  # values of a list key (InfoGAN's categorical codes): more is a m
 
 def _coerce(value: Any, hint: Any, key: str, bounds: tuple[int, int] = INT64_RANGE) -> Any:
     """Check ``value`` against a type hint (int, float, str, bool, X | None, or tuple[X, ...]
-    read from a list); an int must lie in ``bounds``, a string have at most MAX_TEXT
-    characters, a list at most MAX_LIST values."""
+    read from a list); an int must lie in ``bounds``, a float be finite in float32
+    (:func:`float32_problem`), a string have at most MAX_TEXT characters, a list at most
+    MAX_LIST values."""
     if typing.get_origin(hint) is tuple:  # tuple[int, ...]: a YAML list of such values
         (item, _) = typing.get_args(hint)
         if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST:
@@ -337,4 +339,6 @@ def _coerce(value: Any, hint: Any, key: str, bounds: tuple[int, int] = INT64_RAN
             raise ConfigError(f"{key} must be a finite number, got {show_value(value)}") from None
         if not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value}")
+        if problem := float32_problem(value):  # every float key reaches a float32 tensor
+            raise ConfigError(f"{key} {problem}")
     return value

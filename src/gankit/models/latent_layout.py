@@ -15,7 +15,6 @@ unconditional recipes have a layout of noise alone, drawn as before: ``randn(n, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.configuration.messages import show_value
+from gankit.configuration.messages import FLOAT32_MAX, show_value
 from gankit.errors import GankitError
 
 NOISES = ("normal", "uniform")  # N(0, I), or U(-1, 1) per coordinate (InfoGAN's MNIST noise)
@@ -49,22 +48,43 @@ class Code:
         return self.classes or 1
 
     def describe(self) -> str:
-        return f"0..{self.classes - 1}" if self.categorical else "a real number (prior U(-1, 1))"
+        return (f"0..{self.classes - 1}" if self.categorical else
+                f"a real number of magnitude <= {FLOAT32_MAX:.8g}, float32's largest (prior "
+                f"U(-1, 1))")
 
-    def check(self, value: Tensor) -> None:
-        """A categorical code takes whole numbers in 0..classes-1; a continuous one any finite
-        number (a traversal goes past the prior's [-1, 1] on purpose). One line naming the bad
-        value and what is allowed."""
+    def tensor(self, value: CodeValue) -> Tensor:
+        """``value`` (one for all draws, or one per draw) as a checked tensor (:meth:`check`):
+        a class as int64, a continuous code as float32, as z holds them. A value that is no
+        tensor yet is read as float64 on the CPU first and checked there, so that no int is
+        made an int64 before the class range is checked (2^63 would overflow it) and a
+        number only float32 would make inf (1e39) is refused, not fed to G."""
+        if isinstance(value, Tensor):
+            tensor = value.detach()
+        else:
+            try:
+                tensor = torch.as_tensor(value, dtype=torch.float64)
+            except (TypeError, ValueError, OverflowError):  # text, a ragged list, 10^400
+                raise GankitError(f"{self.name} takes {self.describe()}, one value or one per "
+                                  f"sample, got {show_value(value)}") from None
+        self.check(tensor, value if isinstance(value, (int, float)) else None)
+        return tensor.long() if self.categorical else tensor.float()
+
+    def check(self, value: Tensor, given: int | float | None = None) -> None:
+        """A categorical code takes whole numbers in 0..classes-1; a continuous one any number
+        finite in float32 (a traversal goes past the prior's [-1, 1] on purpose). One line
+        naming the bad value (``given`` as typed, if it was one number) and what is allowed."""
         v = value.detach().cpu().double().reshape(-1)
         if self.categorical:
             bad = v[(v != v.round()) | (v < 0) | (v >= self.classes) | ~v.isfinite()]
         else:
-            bad = v[~v.isfinite()]
+            bad = v[~v.float().isfinite()]
         if len(bad):
-            first = float(bad[0])
-            shown = int(first) if math.isfinite(first) and first.is_integer() else first
-            raise GankitError(f"{self.name} {show_value(shown)} does not fit this run's latent: "
-                              f"{self.name} takes {self.describe()}")
+            first = float(bad[0]) if given is None else given
+            # a whole number as one, unless float64 has rounded it (10^30 shows as 1e+30)
+            if isinstance(first, float) and first.is_integer() and abs(first) < 2**53:
+                first = int(first)
+            raise GankitError(f"{self.name} {show_value(first)} does not fit this run's "
+                              f"latent: {self.name} takes {self.describe()}")
 
 
 @dataclass(frozen=True)
@@ -128,13 +148,22 @@ class LatentLayout:
         z = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
         return self.fix(z, fixed) if fixed else z
 
+    def checked(self, fixed: Mapping[str, CodeValue]) -> dict[str, Tensor]:
+        """The values of the named codes as tensors, each name and value checked
+        (:meth:`Code.tensor`): one line naming a bad name or value, before any draw."""
+        return {name: self.code(name).tensor(value) for name, value in fixed.items()}
+
     def fix(self, z: Tensor, fixed: Mapping[str, CodeValue]) -> Tensor:
         """Latents z [n, width] with the named codes set to the given values (one for all, or
-        one per row), each checked against its code: one line naming a bad name or value."""
+        one per row), each checked against its code (:meth:`checked`)."""
         values = {}
-        for name, value in fixed.items():
-            code = self.code(name)
-            values[name] = self._value(code, value, len(z), z.device)
+        for name, value in self.checked(fixed).items():
+            if value.dim() == 0:
+                value = value.expand(len(z))
+            elif value.shape != (len(z),):
+                raise GankitError(f"{name} takes one value or one per sample ({len(z)}), got "
+                                  f"{list(value.shape)} values")
+            values[name] = value
         return self.with_values(z, values)
 
     @staticmethod
@@ -143,16 +172,6 @@ class LatentLayout:
         if code.categorical:
             return F.one_hot(value.long(), code.classes).float()
         return value.float()[:, None]
-
-    def _value(self, code: Code, value: CodeValue, n: int, device: torch.device) -> Tensor:
-        tensor = torch.as_tensor(value, device=device)
-        code.check(tensor)
-        if tensor.dim() == 0:
-            return tensor.expand(n)
-        if tensor.shape != (n,):
-            raise GankitError(f"{code.name} takes one value or one per sample ({n}), got "
-                              f"{list(tensor.shape)} values")
-        return tensor
 
     def values(self, z: Tensor) -> dict[str, Tensor]:
         """The codes read back from latents z [n, width]: a categorical code's class int64 [n]

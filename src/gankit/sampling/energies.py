@@ -6,12 +6,12 @@ chains on. They bind the networks, so the samplers see only z; gradients come fr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from gankit.configuration.messages import float32_problem, show_value
 from gankit.errors import GankitError
 from gankit.models.base import DOutput
 
@@ -79,7 +79,9 @@ def energy_and_grad(energy: Energy, z: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def check_positive(name: str, value: float) -> None:
-    """A finite number > 0 (a step size, temperature or threshold), or one line naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value > 0):
-        raise GankitError(f"{name} must be a positive number, got {value!r}")
+    """A number > 0 and finite in float32, where the chains use it (a step size, temperature or
+    threshold; 1e-320 would be 0 there and 1e39 inf), or one line naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GankitError(f"{name} must be a number, got {show_value(value)}")
+    if problem := float32_problem(value, positive=True):
+        raise GankitError(f"{name} {problem}")

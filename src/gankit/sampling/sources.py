@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gankit.errors import GankitError
 from gankit.evaluation.latents import DECODE_CHUNK, LatentSource
 from gankit.models.latent_layout import LatentLayout
 from gankit.recipes.base import Recipe
@@ -114,7 +115,8 @@ class InEvalMode:
     mode, so that batch norm uses (and leaves) its running statistics and no chain's energy
     depends on the others', at most ``chunk`` chains at a time, so that the networks'
     activations for thousands of image chains fit in memory (the chains are independent, so
-    this changes nothing but the order of the random draws). ``last_trace`` covers them all."""
+    this changes nothing but the order of the random draws). ``last_trace`` covers them all;
+    chains that left float32 are refused in one line."""
 
     def __init__(self, source: LangevinLatents | MALALatents, module: torch.nn.Module,
                  chunk: int = DECODE_CHUNK) -> None:
@@ -132,7 +134,15 @@ class InEvalMode:
         finally:
             self.module.train(was_training)
         self.last_trace = merge_traces(traces, [len(p) for p in parts])
-        return torch.cat(parts)
+        z = torch.cat(parts)
+        # Chains at a step size too large, or a temperature too small, for the energy leave
+        # float32 (Langevin's steps go to inf, MALA's energies are inf from the start and it
+        # accepts nothing): one line naming the settings, not G's NaN output blamed on its
+        # weights, nor samples that are the prior's in disguise.
+        if not (z.isfinite().all() and self.last_trace.energy.isfinite().all()):
+            raise GankitError("the chains' latents or energy became NaN or inf (float32); use "
+                              "a smaller --step-size or a larger --temperature")
+        return z
 
 
 def device_of(module: torch.nn.Module) -> torch.device:
