@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import tiny_dict
 from PIL import Image
 
 import gankit.api
+from conftest import tiny_dict
 from gankit.commandline.cli import main
 from gankit.commandline.parser import build_parser
 from gankit.errors import GankitError
@@ -112,6 +112,20 @@ def test_a_character_device_is_written_in_place(monkeypatch, tmp_path):
     assert check_output(device, "file") == device  # no --overwrite needed
     with pytest.raises(GankitError, match="is a device or pipe; give a directory name"):
         check_output(device, "folder")
+
+
+def test_a_stream_redirected_to_a_file_is_written_in_place(tmp_path):
+    """``gankit sample ... --out /dev/stdout > x.npy``: the file the shell opened is written,
+    not replaced behind the shell's back (a link to /proc/self/fd/N stands for /dev/stdout)."""
+    target = tmp_path / "x.npy"
+    with open(target, "wb") as stream:
+        link = tmp_path / "stdout"
+        link.symlink_to(f"/proc/self/fd/{stream.fileno()}")
+        assert files.written_in_place(link) and not files.written_in_place(target)
+        assert check_output(link, "file") == link  # no --overwrite for a stream
+        with replace_atomically(link) as path:
+            path.write_bytes(b"written")
+        assert target.read_bytes() == b"written" and os.fstat(stream.fileno()).st_size == 7
 
 
 def test_a_socket_is_refused_never_renamed_over(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -33,6 +34,7 @@ from gankit.errors import GankitError
 # What an output path names: a file written whole, a folder written whole (``--format png-dir``),
 # or a directory that a command writes its files into (a run directory, experiments' --out).
 Output = Literal["file", "folder", "directory"]
+_STREAM = re.compile(r"/dev/(stdout|stderr|fd/[0-9]+)|/proc/[^/]+/fd/[0-9]+")
 OVERWRITE_HELP = ("an existing file, or folder of PNGs, is replaced only with --overwrite; a "
                   "device or pipe (/dev/stdout) is written in place; missing parent folders "
                   "are created")
@@ -130,7 +132,7 @@ def check_output(given: str | Path, writes: Output = "file", overwrite: bool = F
         raise GankitError(f"{name} is empty; give a "
                           f"{'file' if writes == 'file' else 'directory'} name")
     path = Path(given).expanduser()
-    found = _kind(Path(os.path.realpath(path)))
+    found = _kind(path)
     if found == "in place" and writes == "file":
         return path
     if found not in ("missing", "file" if writes == "file" else "folder"):
@@ -159,8 +161,9 @@ def _check_parent(path: Path, name: str) -> None:
 
 
 def _kind(path: Path) -> str:
-    """"missing", "file", "folder", "in place" (a device or pipe) or "other" (a socket), links
-    followed (``/dev/stdout`` -> ``/proc/self/fd/1`` -> a pipe)."""
+    """"missing", "file", "folder", "in place" (a device, a pipe, or a stream already open such
+    as ``/dev/stdout``) or "other" (a socket), links followed (``/dev/stdout`` ->
+    ``/proc/self/fd/1`` -> a pipe)."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -168,12 +171,27 @@ def _kind(path: Path) -> str:
     except NotADirectoryError:  # a parent is a file: the write says so, naming the parent
         return "missing"
     if stat.S_ISREG(mode):
-        return "file"
+        # ``> file`` in the shell: the stream is the file the shell opened (and with ``>>``
+        # appends to); replacing the file would leave the stream pointing at the old one
+        return "in place" if _names_a_stream(path) else "file"
     if stat.S_ISDIR(mode):
         return "folder"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
         return "in place"
     return "other"
+
+
+def _names_a_stream(path: Path) -> bool:
+    """Whether ``path`` or a link on its way names an open file descriptor (``/dev/stdout``,
+    ``/dev/fd/3``, ``/proc/self/fd/1``)."""
+    text = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit of links followed
+        if _STREAM.fullmatch(text):
+            return True
+        if not os.path.islink(text):
+            return False
+        text = os.path.join(os.path.dirname(text), os.readlink(text))
+    return False
 
 
 def _described(kind: str) -> str:
