@@ -191,6 +191,13 @@ def test_npy_samples_replace_a_file_only_with_overwrite(trained, tmp_path, capsy
     assert np.load(out).shape == (5, 2)
 
 
+def test_a_trace_on_the_samples_file_is_refused_before_the_chains(tmp_path, capsys):
+    out = tmp_path / "x.npy"
+    line = one_error_line(capsys, ["sample", str(tmp_path / "run"), "--sampler", "mala",
+                                   "--out", str(out), "--trace", str(out)])
+    assert f"--trace {out} is --out too" in line
+
+
 def test_png_dir_replaces_a_folder_of_pngs_only_with_overwrite(tmp_path):
     import torch
 

@@ -22,6 +22,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
     out = check_output(args.out, "folder" if args.format == "png-dir" else "file", args.overwrite)
     if args.trace is not None:  # before the chains, not after them
         args.trace = check_output(args.trace, "file", args.overwrite, "--trace")
+        if not written_in_place(out) and args.trace.resolve() == out.resolve():
+            raise GankitError(f"--trace {args.trace} is --out too; give the plot its own file")
     codes = _codes(args.code)
     run = load(args.run_dir, device_override(args), progress=False)
     run.fixed_codes(args.label, codes)  # a wrong --class or --code: one line before any work
