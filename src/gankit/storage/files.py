@@ -140,10 +140,12 @@ def check_output(given: str | Path, writes: Output = "file", overwrite: bool = F
                           f"{'file' if writes == 'file' else 'directory'} name")
     if found == "file" and not overwrite:
         raise GankitError(f"{name} exists; --overwrite replaces it")
-    if found == "folder" and writes == "folder" and any(Path(path).iterdir()):
-        if others := [p for p in path.rglob("*") if p.is_file() and p.suffix != ".png"]:
-            raise GankitError(f"{name} holds files other than PNGs ({others[0]}); give a new "
-                              f"or empty folder")
+    if found == "folder" and writes == "folder" and any(path.iterdir()):
+        # the first one found is enough: --out ~ is not walked whole
+        if other := next((p for p in path.rglob("*") if not p.is_dir() and p.suffix != ".png"),
+                         None):
+            raise GankitError(f"{name} holds files other than PNGs ({other}); give a new or "
+                              f"empty folder")
         if not overwrite:
             raise GankitError(f"{name} is a folder of PNGs already; --overwrite replaces it")
     _check_parent(path, name)
@@ -166,10 +168,8 @@ def _kind(path: Path) -> str:
     ``/proc/self/fd/1`` -> a pipe)."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return "missing"
-    except NotADirectoryError:  # a parent is a file: the write says so, naming the parent
-        return "missing"
+    except (FileNotFoundError, NotADirectoryError):  # a parent that is a file is refused
+        return "missing"  # by check_output, and by the write's mkdir, each naming it
     if stat.S_ISREG(mode):
         # ``> file`` in the shell: the stream is the file the shell opened (and with ``>>``
         # appends to); replacing the file would leave the stream pointing at the old one
