@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gankit.storage.files import replace_atomically  # noqa: E402
+
 if TYPE_CHECKING:
     from gankit.sampling.mcmc import SamplerTrace
 
@@ -26,8 +28,6 @@ TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
 def save_figure(fig: Any, path: Path) -> Path:
     """Write ``fig`` as a PNG to exactly ``path``, whole or not at all (a device or pipe in
     place: :func:`gankit.storage.files.replace_atomically`), and close it."""
-    from gankit.storage.files import replace_atomically
-
     path = Path(path)
     try:
         with replace_atomically(path) as tmp:
@@ -168,8 +168,6 @@ def image_grid(images: np.ndarray, ncol: int, min_tile: int = 48, pad: int = 2) 
 def save_image_grid(images: np.ndarray, path: Path, ncol: int = 8) -> Path:
     """Write :func:`image_grid` of ``images`` as a PNG (exact pixels, no resampling blur)."""
     from PIL import Image
-
-    from gankit.storage.files import replace_atomically
 
     path = Path(path)
     with replace_atomically(path) as tmp:
