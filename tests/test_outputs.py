@@ -288,3 +288,20 @@ def test_each_commands_help_says_the_overwrite_policy(command, capsys):
         build_parser().parse_args([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert OVERWRITE_HELP in text and "--overwrite" in text
+
+
+def test_the_digit_classifiers_weights_file_is_checked_before_training(tmp_path, monkeypatch,
+                                                                     capsys):
+    from gankit.metrics.digit_classifier import __main__ as classifier_cli
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the classifier was trained before its --out was checked")
+
+    monkeypatch.setattr(classifier_cli, "train_classifier", no_training)
+    out = tmp_path / "c.safetensors"
+    out.write_bytes(b"mine")
+    with pytest.raises(SystemExit) as exited:
+        classifier_cli.main(["--data", "digits8", "--out", str(out)])
+    assert exited.value.code == 2
+    assert f"--out {out} exists; --overwrite replaces it" in capsys.readouterr().err
+    assert out.read_bytes() == b"mine"
