@@ -255,9 +255,9 @@ def test_every_output_flag_refuses_each_bad_path_before_any_work(flag, tmp_path,
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before the output path was checked")
 
+    EXPERIMENTS.names()  # imported first: they keep the real build, and the entry is there
     monkeypatch.setattr(gankit.api, "load", no_work)
     monkeypatch.setattr(gankit.api, "build", no_work)
-    EXPERIMENTS.names()  # discovered, so that the entry can be replaced
     monkeypatch.setitem(EXPERIMENTS._entries, "js-saturation", no_work)
     monkeypatch.chdir(tmp_path)
     argv, refused = OUTPUT_FLAGS[flag]
