@@ -244,6 +244,7 @@ OUTPUT_FLAGS = {
     "export --out": (["export", "RUN", "--format", "onnx", "--out", "OUT"], FILE_REFUSALS),
     "experiment --out": (["experiment", "js-saturation", "--out", "OUT"], FOLDER_REFUSALS),
     "train --out": (["train", "ring8", "--out", "OUT"], FOLDER_REFUSALS),
+    "view --runs": (["view", "ring8", "--runs", "OUT"], FOLDER_REFUSALS),
 }
 
 
@@ -255,7 +256,10 @@ def test_every_output_flag_refuses_each_bad_path_before_any_work(flag, tmp_path,
     def no_work(*args, **kwargs):
         raise AssertionError("the work started before the output path was checked")
 
+    from gankit.view import server as view_server
+
     EXPERIMENTS.names()  # imported first: they keep the real build, and the entry is there
+    monkeypatch.setattr(view_server, "serve", no_work)
     monkeypatch.setattr(gankit.api, "load", no_work)
     monkeypatch.setattr(gankit.api, "build", no_work)
     monkeypatch.setitem(EXPERIMENTS._entries, "js-saturation", no_work)

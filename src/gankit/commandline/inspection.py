@@ -58,16 +58,18 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 def cmd_view(args: argparse.Namespace) -> None:
     from gankit.configuration.resolve import build_config
+    from gankit.storage.files import check_output
     from gankit.view.server import serve
     from gankit.view.session import base_config_data
     from gankit.view.settings import check_base
 
+    runs = check_output(args.runs, "directory", flag="--runs")  # runs are saved in there
     base, opened = base_config_data(args.source)
     check_base(build_config(base), str(args.source))  # a config the view cannot draw: now
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"--host {args.host}: the view answers every machine that reaches this "
                       f"address, and runs whatever training it is sent", stacklevel=1)
-    serve(base, args.runs, opened, args.host, args.port)
+    serve(base, runs, opened, args.host, args.port)
 
 
 def cmd_configs(args: argparse.Namespace) -> None:

@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port to listen on (default 8750; 0: any free one)")
     view.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only)")
-    view.add_argument("--runs", type=path, default=Path("runs") / "view", metavar="DIR",
+    view.add_argument("--runs", default=str(Path("runs") / "view"), metavar="DIR",
                       help="where the page saves runs and opens them from (default runs/view)")
 
     commands.add_parser("configs", help="list the shipped configs, one line each")
