@@ -73,7 +73,8 @@ def test_sample_and_eval(trained, tmp_path, capsys):
     assert main(["sample", str(trained), "--n", "17", "--out", str(out), "--seed", "2"]) == 0
     samples = np.load(out)
     assert samples.shape == (17, 2) and np.isfinite(samples).all()
-    assert main(["sample", str(trained), "--n", "17", "--out", str(out), "--seed", "2"]) == 0
+    assert main(["sample", str(trained), "--n", "17", "--out", str(out), "--seed", "2",
+                 "--overwrite"]) == 0
     assert np.array_equal(np.load(out), samples)  # seeded
     run_dir = copy_run(trained, tmp_path / "run")  # eval writes eval.json into the run
     capsys.readouterr()

@@ -177,7 +177,7 @@ def test_png_dir_refuses_points_and_a_full_folder(toy_run, image_run, tmp_path, 
     (full / "keep.txt").write_text("mine")
     line = one_error_line(capsys, ["sample", str(image_run), "--format", "png-dir",
                                    "--out", str(full)])
-    assert "not an empty folder" in line and (full / "keep.txt").read_text() == "mine"
+    assert "holds files other than PNGs" in line and (full / "keep.txt").read_text() == "mine"
 
 
 def test_unknown_format_is_one_line(toy_run, capsys):

@@ -169,6 +169,6 @@ def test_a_failed_export_leaves_an_existing_file_and_no_temporary(make_run, tmp_
     out = tmp_path / "g.safetensors"
     out.write_bytes(b"the earlier export")
     with pytest.raises(RuntimeError, match="disk full"):
-        export_generator(make_run().recipe, "state_dict", out)
+        export_generator(make_run().recipe, "state_dict", out, overwrite=True)
     assert out.read_bytes() == b"the earlier export"
     assert [p.name for p in tmp_path.iterdir()] == [out.name]

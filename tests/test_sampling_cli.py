@@ -27,7 +27,8 @@ def trained(tmp_path_factory):
 
 def sample(capsys, trained, tmp_path, *flags: str) -> tuple[np.ndarray, str]:
     out = tmp_path / "x.npy"
-    status = main(["sample", str(trained), "--n", "64", "--out", str(out), *flags])
+    status = main(["sample", str(trained), "--n", "64", "--out", str(out), "--overwrite",
+                   *flags])
     captured = capsys.readouterr()
     assert status == 0, captured.err
     return np.load(out), captured.err

@@ -40,6 +40,7 @@ from gankit.recipes import RECIPES
 from gankit.sampling.settings import SamplerSettings, sampler_source
 from gankit.sampling.sources import trace_figures
 from gankit.storage.export import generator_of
+from gankit.storage.files import replace_atomically
 from gankit.training import distributed, memory
 from gankit.training.checkpoint import checkpoint_dirs
 from gankit.training.runlog import read_json_or_none, write_json
@@ -98,9 +99,9 @@ class Run:
             self._step_fits = True
         total = self.trainer.step_target(steps)
         if self.run_dir is not None and self.trainer.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
             text = dump_yaml(self.config.to_dict())
-            (self.run_dir / "config.yaml").write_text(text)
+            with replace_atomically(self.run_dir / "config.yaml") as tmp:  # creates run_dir
+                tmp.write_text(text)
         history = self.trainer.fit(total)
         final = self.trainer.last_eval
         if final.get("step") == self.step:  # the last snapshot measured the finished run

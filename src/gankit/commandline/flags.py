@@ -56,6 +56,19 @@ def path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def add_output(parser: argparse.ArgumentParser, what: str, metavar: str = "FILE",
+               required: bool = True, default: str | None = None) -> None:
+    """--out (kept as the text given, which the handler checks before any work with
+    :func:`gankit.storage.files.check_output`: an empty one is not the current directory) and
+    --overwrite, with the commands' one overwrite policy in the help."""
+    from gankit.storage.files import OVERWRITE_HELP
+
+    parser.add_argument("--out", required=required, default=default, metavar=metavar,
+                        help=f"{what} ({OVERWRITE_HELP})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output file, or a folder of PNGs")
+
+
 def int_in(low: int, high: int) -> Callable[[str], int]:
     """An int flag in [low, high], refused in one line like a config key's: text of thousands
     of digits too (argparse would echo it whole, and ``int()`` refuses more than 4,300)."""
@@ -140,9 +153,9 @@ def add_sampler(parser: argparse.ArgumentParser, trace: bool) -> None:
                               f"a flag of gankit {parser.prog.split()[-1]}; rename it") from None
     if trace:
         chains = [name for name, d in declarations.items() if d.facts.get("chains")]
-        group.add_argument("--trace", type=path, metavar="PNG",
+        group.add_argument("--trace", metavar="PNG",
                            help=f"{' / '.join(chains)}: plot the chains' energy and acceptance "
-                                f"per step")
+                                f"per step (checked and replaced like --out)")
 
 
 def _option_type(spec: dict[str, Any]) -> Callable[[str], Any]:

@@ -15,20 +15,22 @@ from gankit.errors import GankitError
 
 def cmd_sample(args: argparse.Namespace) -> None:
     from gankit.api import load
-    from gankit.storage.files import written_in_place
+    from gankit.storage.files import check_output, written_in_place
     from gankit.storage.sample_files import write_samples
 
-    if args.format == "npy" and args.out.is_dir():
-        raise GankitError(f"--out {args.out} is a directory; give a file name such as x.npy "
-                          f"(or --format png-dir for a folder of PNGs)")
     settings = sampler_settings(args)
+    out = check_output(args.out, "folder" if args.format == "png-dir" else "file", args.overwrite)
+    if args.trace is not None:  # before the chains, not after them
+        args.trace = check_output(args.trace, "file", args.overwrite, "--trace")
+        if not written_in_place(out) and args.trace.resolve() == out.resolve():
+            raise GankitError(f"--trace {args.trace} is --out too; give the plot its own file")
     codes = _codes(args.code)
     run = load(args.run_dir, device_override(args), progress=False)
     run.fixed_codes(args.label, codes)  # a wrong --class or --code: one line before any work
     source = run.sampler(settings)
     samples = run.sample(args.n, args.seed, source, labels=args.label, codes=codes)
     _report_chains(args, source)
-    path = write_samples(samples, args.out, args.format)
+    path = write_samples(samples, out, args.format, args.overwrite)
     print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
     if not written_in_place(path):  # --out /dev/stdout: the samples are stdout
         print(path)
@@ -72,8 +74,10 @@ def _report_chains(args: argparse.Namespace, source: object) -> None:
 def cmd_translate(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.data.image_files import read_input_images
+    from gankit.storage.files import check_output
     from gankit.storage.sample_files import write_png_dir
 
+    out = check_output(args.out, "folder", args.overwrite)
     run = load(args.run_dir, device_override(args), progress=False)
     if not run.recipe.translates:  # before reading any image
         raise GankitError(f"gankit translate needs an image-to-image run (recipe pix2pix or "
@@ -88,7 +92,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
         raise GankitError(f"--input files {', '.join(clashes[:5])} would all be written as one "
                           f"PNG (one name, several suffixes); rename them")
     outputs = run.translate(images, args.direction)
-    path = write_png_dir(outputs, args.out, names)
+    path = write_png_dir(outputs, out, names, args.overwrite)
     print(f"translated {len(outputs)} images {args.direction} into {path}", file=sys.stderr)
     print(path)
 
@@ -96,9 +100,11 @@ def cmd_translate(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.storage.export import export_generator
+    from gankit.storage.files import check_output
 
+    out = check_output(args.out, "file", args.overwrite)  # before loading the run
     run = load(args.run_dir, ["train.device=cpu"], progress=False)
-    path = export_generator(run.recipe, args.format, args.out, ema=args.ema)
+    path = export_generator(run.recipe, args.format, out, args.ema, args.overwrite)
     which = "G_ema" if args.ema else "G"
     print(f"wrote the generator {which} ({args.format}) to {path}", file=sys.stderr)
     if not args.ema and "G_ema" in run.recipe.nets:

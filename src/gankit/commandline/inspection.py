@@ -16,19 +16,21 @@ from gankit.errors import GankitError
 def cmd_eval(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.evaluation import EVAL_SEED
+    from gankit.storage.files import check_output
     from gankit.training.runlog import write_json
 
     if args.weights is not None and args.features not in weighted_features():
         raise GankitError(f"--weights is for --features {' or '.join(weighted_features())}")
     settings = sampler_settings(args)
+    out = None if args.out is None else check_output(args.out, "file", args.overwrite)
     run = load(args.run_dir, device_override(args), progress=False)
     record = run.eval_record(args.n, EVAL_SEED if args.seed is None else args.seed,
                             features=args.features,
                             weights=str(args.weights) if args.weights else None,
                             sampler=settings)
-    if args.out is not None:
-        write_json(args.out, record)
-        print(f"wrote {args.out}", file=sys.stderr)
+    if out is not None:
+        write_json(out, record)
+        print(f"wrote {out}", file=sys.stderr)
     else:
         try:
             print(f"wrote {run.save_evaluation(record)}", file=sys.stderr)
@@ -40,25 +42,34 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def cmd_experiment(args: argparse.Namespace) -> None:
     from gankit.experiments import EXPERIMENTS
+    from gankit.experiments.base import output_paths
+    from gankit.storage.files import check_output
 
     if args.name == "list":
         print("\n".join(EXPERIMENTS.names()))
         return
-    print_result(EXPERIMENTS[args.name](args.out / args.name, quick=args.quick))
+    experiment = EXPERIMENTS[args.name]  # an unknown name: one line naming the known ones
+    out_dir = check_output(args.out, "directory") / args.name
+    check_output(out_dir, "directory")
+    for written in output_paths(out_dir, args.name):
+        check_output(written, "file", args.overwrite)
+    print_result(experiment(out_dir, quick=args.quick))
 
 
 def cmd_view(args: argparse.Namespace) -> None:
     from gankit.configuration.resolve import build_config
+    from gankit.storage.files import check_output
     from gankit.view.server import serve
     from gankit.view.session import base_config_data
     from gankit.view.settings import check_base
 
+    runs = check_output(args.runs, "directory", flag="--runs")  # runs are saved in there
     base, opened = base_config_data(args.source)
     check_base(build_config(base), str(args.source))  # a config the view cannot draw: now
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"--host {args.host}: the view answers every machine that reaches this "
                       f"address, and runs whatever training it is sent", stacklevel=1)
-    serve(base, args.runs, opened, args.host, args.port)
+    serve(base, runs, opened, args.host, args.port)
 
 
 def cmd_configs(args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from gankit.commandline.flags import (
     COUNT,
     SEED,
     add_device,
+    add_output,
     add_overrides,
     add_sampler,
     export_formats,
@@ -45,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", nargs="?",
                        help="a YAML file or a shipped config name (see 'gankit configs')")
     add_overrides(train)
-    train.add_argument("--out", type=path, help="run directory (default: runs/NAME-TIME)")
+    train.add_argument("--out", metavar="DIR",
+                       help="run directory (default: runs/NAME-TIME; missing parent folders "
+                            "are created)")
     train.add_argument("--resume", type=path, metavar="RUN_DIR",
                        help="continue RUN_DIR from its latest checkpoint (its config + --set); "
                        "with --out, in that directory, leaving RUN_DIR as it is")
@@ -55,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run_dir", type=path)
     sample.add_argument("--n", type=COUNT, default=1000,
                         help="number of samples (default 1000)")
-    sample.add_argument("--out", type=path, required=True,
-                        help="output file (npy) or folder (png-dir), written exactly there")
+    add_output(sample, "output file (npy) or folder (png-dir), written exactly there",
+               "FILE|DIR")
     sample.add_argument("--format", choices=SAMPLE_FORMATS, default="npy",
                         help="npy: one array [N, ...]; png-dir: one PNG per image, the layout "
                              "clean-fid and torch-fidelity read (default npy)")
@@ -74,8 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--input", type=path, required=True, metavar="FILE|DIR",
                            help="an image, or a folder of images (searched recursively); each "
                                 "is resized and center-cropped to the run's image size")
-    translate.add_argument("--out", type=path, required=True, metavar="DIR",
-                           help="a new or empty folder: one PNG per input, named after it")
+    add_output(translate, "a new or empty folder: one PNG per input, named after it", "DIR")
     translate.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
                            help="AtoB (default), or BtoA for a two-way run (cyclegan)")
     add_device(translate)
@@ -94,23 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", type=path, metavar="PATH",
                           help=f"the weights file of --features "
                                f"{'|'.join(weighted_features())}; nothing is downloaded")
-    evaluate.add_argument("--out", type=path, metavar="FILE",
-                          help="write the metrics (JSON) to FILE instead of the run directory "
-                               "(e.g. for a read-only run)")
+    add_output(evaluate, "write the metrics (JSON) to FILE instead of the run directory "
+                         "(e.g. for a read-only run)", required=False)
 
     export = commands.add_parser("export", help="write a trained run's generator alone")
     export.add_argument("run_dir", type=path)
     export.add_argument("--format", choices=tuple(export_formats()), required=True,
                         help=listing(export_formats()))
-    export.add_argument("--out", type=path, required=True, help="output file")
+    add_output(export, "output file")
     export.add_argument("--ema", action="store_true",
                         help="export the weight average G_ema, which sampling uses (runs with "
                              "train.g_ema > 0); default: G")
 
     experiment = commands.add_parser("experiment", help="run one of the theory experiments")
     experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")
-    experiment.add_argument("--out", type=path, default=Path("runs/experiments"),
-                            help="output directory (default runs/experiments)")
+    add_output(experiment, "output directory; NAME/NAME.png and NAME.json are written in it "
+                           "(default runs/experiments)", "DIR", False, "runs/experiments")
     experiment.add_argument("--quick", action="store_true", help="a fast, smaller version")
 
     view = commands.add_parser("view", help="watch a 2-D GAN learn in the browser")
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port to listen on (default 8750; 0: any free one)")
     view.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only)")
-    view.add_argument("--runs", type=path, default=Path("runs") / "view", metavar="DIR",
+    view.add_argument("--runs", default=str(Path("runs") / "view"), metavar="DIR",
                       help="where the page saves runs and opens them from (default runs/view)")
 
     commands.add_parser("configs", help="list the shipped configs, one line each")

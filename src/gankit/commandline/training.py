@@ -14,9 +14,12 @@ from gankit.errors import GankitError
 def cmd_train(args: argparse.Namespace) -> None:
     from gankit.api import build, check_new_run_dir, load, resumes_in_place
     from gankit.configuration.resolve import load_config
+    from gankit.storage.files import check_output
     from gankit.training.checkpoint import clean_checkpoints
 
     progress = not args.no_progress
+    if args.out is not None:  # a run directory is written into: one that exists is fine
+        args.out = check_output(args.out, "directory")
     if args.resume is not None:
         if args.config is not None:
             raise GankitError("give either CONFIG or --resume RUN_DIR, not both")

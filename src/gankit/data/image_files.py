@@ -250,17 +250,15 @@ def _write_cache(path: Path, tensors: dict[str, Tensor], fingerprint: str) -> No
     from safetensors import SafetensorError
     from safetensors.torch import save_file
 
-    # one temporary file per process: torchrun's processes may all build the cache at once
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    # a temporary file of this process's own: torchrun's processes may all build it at once
+    from gankit.storage.files import replace_atomically
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({key: t.contiguous() for key, t in tensors.items()}, str(partial),
-                  {"fingerprint": fingerprint})
-        os.replace(partial, path)  # atomic: a crash never leaves a half-written cache
+        with replace_atomically(path) as tmp:
+            save_file({key: t.contiguous() for key, t in tensors.items()}, str(tmp),
+                      {"fingerprint": fingerprint})
     except (OSError, SafetensorError) as err:
-        if partial.is_file():
-            partial.unlink()
-        warnings.warn(f"could not write image cache {path} ({_why(err, path, partial)}); "
+        warnings.warn(f"could not write image cache {path} ({_why(err, path)}); "
                       "going on without it", stacklevel=3)
 
 

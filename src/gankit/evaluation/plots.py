@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gankit.storage.files import replace_atomically  # noqa: E402
+
 if TYPE_CHECKING:
     from gankit.sampling.mcmc import SamplerTrace
 
@@ -24,10 +26,14 @@ TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
 
 
 def save_figure(fig: Any, path: Path) -> Path:
+    """Write ``fig`` as a PNG to exactly ``path``, whole or not at all (a device or pipe in
+    place: :func:`gankit.storage.files.replace_atomically`), and close it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with replace_atomically(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -164,8 +170,8 @@ def save_image_grid(images: np.ndarray, path: Path, ncol: int = 8) -> Path:
     from PIL import Image
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image_grid(images, ncol)).save(path)
+    with replace_atomically(path) as tmp:
+        Image.fromarray(image_grid(images, ncol)).save(tmp, format="PNG")
     return path
 
 

@@ -18,9 +18,9 @@ EXPERIMENTS: Registry[Experiment] = Registry("experiment", package="gankit.exper
 
 
 def output_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
-    """Where an experiment writes its picture and its figures."""
+    """Where an experiment writes its picture and its figures (the writes create
+    ``out_dir``; ``gankit experiment`` checks both paths before the experiment runs)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir / f"{name}.png", out_dir / f"{name}.json"
 
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import io
 import json
 import logging
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,6 +43,7 @@ from gankit import __version__
 from gankit.errors import GankitError
 from gankit.recipes.base import Recipe
 from gankit.registry import Registry
+from gankit.storage.files import check_output, replace_atomically
 
 # (G in eval mode on the CPU, an example input [2, ...], the file to write, the metadata) -> None;
 # ``requires``: the packages a format imports, checked before any work.
@@ -65,11 +66,16 @@ def generator_of(recipe: Recipe, ema: bool = False) -> nn.Module:
                       f"(networks: {', '.join(recipe.nets)})")
 
 
-def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = False) -> Path:
+def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = False,
+                     overwrite: bool = False) -> Path:
     """Write the recipe's generator (``G_ema`` with ``ema``) in format ``fmt`` to exactly
-    ``out`` (parent directories created; written to a temporary sibling and renamed, so a failed
-    export leaves no partial file). The recipe is not changed. Returns ``out``."""
+    ``out`` (parent directories created; written whole or not at all, a device or pipe in place:
+    :func:`~gankit.storage.files.replace_atomically`). An ``out`` that cannot be written (a
+    folder, a parent that is a file, an existing file without ``overwrite``) is refused before
+    any work (:func:`~gankit.storage.files.check_output`). The recipe is not changed. Returns
+    ``out``."""
     write = EXPORT_FORMATS[fmt]  # an unknown format: one line naming the known ones
+    out = check_output(out, "file", overwrite)
     # before any work, so that a missing package is the one line the user sees
     _require(fmt, EXPORT_FORMATS.facts(fmt).get("requires", ()))
     G = standalone(generator_of(recipe, ema))
@@ -84,9 +90,7 @@ def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = Fals
                 "output_shape": json.dumps(list(x.shape[1:]))}
     if recipe.layout is not None and recipe.layout.conditional:  # where the codes lie in z
         metadata["latent_layout"] = json.dumps(recipe.layout.describe())
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with _replacing(out) as tmp, _quiet_torch():
+    with replace_atomically(out) as tmp, _quiet_torch():
         write(G, z, tmp, metadata)
     return out
 
@@ -111,7 +115,10 @@ def write_state_dict(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, st
 def write_torchscript(G: nn.Module, z: Tensor, path: Path, metadata: dict[str, str]) -> None:
     """G traced for libtorch and torch.jit.load, runnable without gankit or Python source."""
     traced = torch.jit.trace(G, z)  # the trace re-runs G at z and checks the outputs agree
-    torch.jit.save(traced, path, _extra_files={METADATA_FILE: json.dumps(metadata)})
+    # Saved to bytes, then written: torch's own file writer aborts the process on a pipe.
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer, _extra_files={METADATA_FILE: json.dumps(metadata)})
+    path.write_bytes(buffer.getbuffer())
 
 
 @EXPORT_FORMATS.register("onnx", requires=("onnx", "onnxscript"))
@@ -135,18 +142,6 @@ def _require(fmt: str, packages: tuple[str, ...]) -> None:
         except ImportError:
             raise GankitError(f"{fmt} export needs the {package} package, which is not "
                               f"installed: pip install {' '.join(packages)}") from None
-
-
-@contextlib.contextmanager
-def _replacing(out: Path) -> Iterator[Path]:
-    """A temporary path next to ``out``, renamed to ``out`` when the block succeeds."""
-    # Not mkstemp: the writers create the file themselves, so it gets the usual permissions.
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -16,37 +16,37 @@ from torch import Tensor
 
 from gankit.data.images import to_uint8
 from gankit.errors import GankitError
-from gankit.storage.files import replace_atomically
+from gankit.storage.files import check_output, replace_atomically
 
 
-def write_samples(samples: Tensor, out: Path, fmt: str) -> Path:
+def write_samples(samples: Tensor, out: Path, fmt: str, overwrite: bool = False) -> Path:
     """Write ``samples`` [N, ...] to exactly ``out`` (no suffix is added) as ``fmt``, whole or
     not at all (:func:`gankit.storage.files.replace_atomically`; a device such as /dev/stdout is
-    written in place)."""
-    out = Path(out)
+    written in place); what is there is replaced only with ``overwrite``
+    (:func:`gankit.storage.files.check_output`)."""
     if fmt == "npy":
+        out = check_output(out, "file", overwrite)
         buffer = io.BytesIO()  # numpy's own file writes report a full disk without a reason
         np.save(buffer, samples.numpy())  # np.save(path) would append .npy to another suffix
         with replace_atomically(out) as tmp, open(tmp, "wb") as file:
             file.write(buffer.getbuffer())
         return out
     if fmt == "png-dir":
-        return write_png_dir(samples, out)
+        return write_png_dir(samples, out, overwrite=overwrite)
     raise GankitError(f"sample format must be npy or png-dir, got {fmt!r}")
 
 
-def write_png_dir(images: Tensor, folder: Path, names: list[str] | None = None) -> Path:
-    """One PNG per image of [N, C, H, W] (C = 1 grey, 3 RGB) into a new or empty ``folder``,
-    named ``names`` (relative paths ending in .png; default 000000.png, ...)."""
+def write_png_dir(images: Tensor, folder: Path, names: list[str] | None = None,
+                  overwrite: bool = False) -> Path:
+    """One PNG per image of [N, C, H, W] (C = 1 grey, 3 RGB) into a new or empty ``folder``
+    (with ``overwrite``, one that holds only PNGs is replaced whole), named ``names`` (relative
+    paths ending in .png; default 000000.png, ...)."""
     from PIL import Image
 
     if images.dim() != 4 or images.shape[1] not in (1, 3):
         raise GankitError(f"--format png-dir needs images [N, 1 or 3, H, W], these samples are "
                           f"{list(images.shape)}; use --format npy")
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise GankitError(f"--out {folder} exists and is not an empty folder; a new folder of "
-                          f"images is written there")
+    folder = check_output(folder, "folder", overwrite)
     pixels = to_uint8(images).permute(0, 2, 3, 1).numpy()  # [N, H, W, C]
     digits = max(6, len(str(len(pixels) - 1)))
     names = names or [f"{i:0{digits}d}.png" for i in range(len(pixels))]

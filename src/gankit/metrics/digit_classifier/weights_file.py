@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from safetensors.torch import save_file
 
 from gankit.errors import CheckpointError, GankitError
 from gankit.metrics.digit_classifier.network import DigitClassifier, DigitNet, DigitNetConfig
+from gankit.storage.files import replace_atomically
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 # Pinned checksums of the shipped files: a changed file is refused rather than silently changing
@@ -41,10 +41,8 @@ def save_classifier(classifier: DigitClassifier, path: str | Path, *, accuracy: 
             "architecture": asdict(classifier.net.config), "held_out_accuracy": accuracy,
             "seed": seed, "epochs": epochs}
     tensors = {k: v.detach().cpu().contiguous() for k, v in classifier.net.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial), {_META_KEY: json.dumps(meta, sort_keys=True)})
-    os.replace(partial, path)
+    with replace_atomically(path) as tmp:
+        save_file(tensors, str(tmp), {_META_KEY: json.dumps(meta, sort_keys=True)})
     return file_sha256(path)
 
 
