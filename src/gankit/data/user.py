@@ -93,8 +93,12 @@ MAX_POINT_FILE_BYTES = 256 * 2**20  # a points file is a sketch or a table, not 
 
 
 def save_points(points: Tensor, path: Path) -> None:
-    """Write points [N, d] as CSV, one point a line, in full float32 precision."""
-    np.savetxt(path, points.numpy(), delimiter=",", fmt="%.9g")
+    """Write points [N, d] as CSV, one point a line, in full float32 precision, whole or not
+    at all (:func:`gankit.storage.files.replace_atomically`)."""
+    from gankit.storage.files import replace_atomically
+
+    with replace_atomically(Path(path)) as tmp:
+        np.savetxt(tmp, points.numpy(), delimiter=",", fmt="%.9g")
 
 
 # No label facts: what a user's file holds is known only once it is read.

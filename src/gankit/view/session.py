@@ -35,6 +35,7 @@ from gankit.configuration.yaml_io import dump_yaml, read_yaml
 from gankit.data import ToyDistribution
 from gankit.data.user import TensorPoints, load_points_file, save_points
 from gankit.errors import ConfigError, GankitError, NonFiniteLossError
+from gankit.storage.files import replace_atomically
 from gankit.training.runlog import RunLogger
 from gankit.view import frames
 from gankit.view.settings import (
@@ -373,7 +374,8 @@ class ViewSession:
             config.data.name, config.data.path = "points-file", str((path / POINTS_FILE).resolve())
         run.run_dir = run.trainer.run_dir = path
         run.trainer.save()
-        (path / "config.yaml").write_text(dump_yaml(config.to_dict()))
+        with replace_atomically(path / "config.yaml") as tmp:  # whole or not at all
+            tmp.write_text(dump_yaml(config.to_dict()))
         record = run.eval_record()
         run.save_evaluation(record)
         logger = RunLogger(path)
