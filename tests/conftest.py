@@ -79,3 +79,18 @@ def assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> 
     assert a.keys() == b.keys()
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, f"tensors differ: {different}"
+
+
+def one_error_line(capsys: Any, argv: list[str]) -> str:
+    """Run the CLI in-process: status 2 and exactly one line ``gankit: error: ...`` on stderr,
+    no traceback (the notes a started run prints before its error aside)."""
+    from gankit.commandline.cli import main
+
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines()
+             if not line.startswith(("gankit: precision", "resuming "))]
+    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
+    return lines[0]

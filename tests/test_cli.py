@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import tiny_dict
+from conftest import one_error_line, tiny_dict
 from gankit.commandline.cli import main
 from gankit.training.checkpoint import (
     STATE,
@@ -23,17 +23,6 @@ from gankit.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-
-
-def one_error_line(capsys, argv) -> str:
-    """Run the CLI, expect status 2 and exactly one line ``gankit: error: ...`` on stderr."""
-    status = main(argv)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
-    return lines[0]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import torch
 import yaml
 from PIL import Image
 
-from conftest import tiny_dict
+from conftest import one_error_line, tiny_dict
 from gankit.commandline.cli import main
 from gankit.data.images import to_uint8
 from gankit.evaluation import EVAL_SEED
@@ -27,13 +27,6 @@ IMAGES = tiny_dict(data={"name": "digits8", "batch_size": 16, "n_eval": 20},
                    train={"steps": 2})
 
 
-def one_error_line(capsys, argv) -> str:
-    status = main(argv)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
-    return lines[0]
 
 
 def write_config(path, config):

@@ -19,7 +19,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from conftest import tiny_dict
+from conftest import one_error_line, tiny_dict
 from gankit.commandline.cli import main
 from gankit.training.checkpoint import (
     STATE,
@@ -49,15 +49,6 @@ def train(capsys, *argv: str) -> str:
     return err
 
 
-def one_error_line(capsys, argv) -> str:
-    """Status 2 and one error line, after at most the notes of a started run."""
-    status = main(argv)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    lines = [line for line in err.strip().splitlines()
-             if not line.startswith(("gankit: precision", "resuming "))]
-    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
-    return lines[0]
 
 
 def complete_state(checkpoint: Path) -> tuple[dict[str, torch.Tensor], dict]:

@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 import gankit.api
-from conftest import tiny_dict
+from conftest import one_error_line, tiny_dict
 from gankit.commandline.cli import main
 from gankit.commandline.parser import build_parser
 from gankit.errors import GankitError
@@ -38,14 +38,6 @@ def trained(tmp_path_factory) -> Path:
     return root / "run"
 
 
-def one_error_line(capsys, argv: list[str]) -> str:
-    status = main(argv)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
-    return lines[0]
 
 
 class FifoReader:
