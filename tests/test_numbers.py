@@ -169,7 +169,8 @@ def test_numeric_flags_take_each_extreme_number(runs, case):
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=st.sampled_from(sorted(CASES)), value=VALUES)
 def test_numeric_flags_take_any_number(runs, case, value):
-    drive(runs, *case, value)
+    """Exit 0 or 2 for any value (drive checks what each outcome must show)."""
+    assert drive(runs, *case, value) in (0, 2)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
