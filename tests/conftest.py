@@ -94,3 +94,18 @@ def one_error_line(capsys: Any, argv: list[str]) -> str:
              if not line.startswith(("gankit: precision", "resuming "))]
     assert len(lines) == 1 and lines[0].startswith("gankit: error: "), err
     return lines[0]
+
+
+def config_sections() -> dict[str, type]:
+    """Every section of a config as its dataclass: the shared ones and each recipe's options."""
+    import dataclasses
+    import typing
+
+    from gankit.configuration.schema import Config
+    from gankit.recipes import RECIPES
+
+    hints = typing.get_type_hints(Config)
+    sections = {f.name: hints[f.name] for f in dataclasses.fields(Config)
+                if dataclasses.is_dataclass(hints[f.name])}
+    sections.update({name: RECIPES[name].Options for name in RECIPES if RECIPES[name].Options})
+    return sections

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TINY
+from conftest import TINY, config_sections
 from gankit.commandline.cli import main
-from gankit.configuration.schema import INT64_RANGE, MAX_TEXT, Config
+from gankit.configuration.schema import INT64_RANGE, MAX_TEXT
 from gankit.configuration.yaml_io import load_yaml
 from gankit.recipes import RECIPES
 from test_config import billion_laughs
@@ -30,12 +30,8 @@ from test_config import billion_laughs
 
 def schema() -> dict[str, dict[str, tuple[type, tuple[int, int] | None]]]:
     """section -> key -> (type, int bounds): the shared sections and every recipe's options."""
-    hints = typing.get_type_hints(Config)
-    classes = {f.name: hints[f.name] for f in dataclasses.fields(Config)
-               if dataclasses.is_dataclass(hints[f.name])}
-    classes.update({name: RECIPES[name].Options for name in RECIPES if RECIPES[name].Options})
     out = {}
-    for section, cls in classes.items():
+    for section, cls in config_sections().items():
         types = typing.get_type_hints(cls)
         out[section] = {f.name: (types[f.name], f.metadata.get("range", INT64_RANGE)
                                  if types[f.name] is int else None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import io
 import itertools
 import math
@@ -29,12 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gankit
-from conftest import TINY, tiny_dict
+from conftest import TINY, config_sections, tiny_dict
 from gankit.commandline.cli import main
 from gankit.commandline.parser import build_parser
 from gankit.configuration.messages import FLOAT32_MAX, FLOAT32_TINY, as_float32, float32_problem
 from gankit.configuration.resolve import build_config
-from gankit.configuration.schema import Config
 from gankit.errors import ConfigError, GankitError
 from gankit.models.latent_layout import Code, LatentLayout
 from gankit.recipes import RECIPES
@@ -192,12 +190,8 @@ NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 def numeric_keys() -> dict[str, type]:
     """Every int and float key of the schema, recipes' sections included, with its type."""
-    hints = typing.get_type_hints(Config)
-    sections = {f.name: hints[f.name] for f in dataclasses.fields(Config)
-                if dataclasses.is_dataclass(hints[f.name])}
-    sections.update({name: RECIPES[name].Options for name in RECIPES if RECIPES[name].Options})
     keys = {}
-    for section, cls in sections.items():
+    for section, cls in config_sections().items():
         for name, hint in typing.get_type_hints(cls).items():
             if kind := {int, float} & {hint, *typing.get_args(hint)}:
                 keys[f"{section}.{name}"] = kind.pop()
