@@ -134,7 +134,7 @@ def test_a_run_of_given_modules_cannot_be_rebuilt_and_says_why(tmp_path, capsys)
     run.fit()
     assert main(["sample", str(tmp_path), "--out", str(tmp_path / "x.npy")]) == 2
     line = capsys.readouterr().err.strip()
-    assert "model.generator is 'given'" in line and "package.module:factory" in line
+    assert "gankit.load(" in line and "generator=..." in line and "package.module:factory" in line
 
 
 @pytest.mark.parametrize(("key", "value", "words"), [

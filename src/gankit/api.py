@@ -24,6 +24,7 @@ from gankit.configuration.resolve import build_config, load_config
 from gankit.configuration.schema import Config, check_n_eval
 from gankit.configuration.yaml_io import dump_yaml, read_yaml
 from gankit.data import build_data
+from gankit.data.given_record import GIVEN_FILE, check_same_data, describe_data
 from gankit.errors import CheckpointError, GankitError
 from gankit.evaluation import (
     EVAL_SEED,
@@ -58,6 +59,8 @@ class Run:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = build_data(config.data, data)
+        # What the run directory keeps of data given as objects (given.json), for load to check
+        self.given_data = describe_data(data, self.data) if config.data.name == GIVEN else None
         RECIPES[config.recipe].check_data(self.data.spec, config.data.name, config.recipe)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             with given_parts(parts or {}):
@@ -102,6 +105,8 @@ class Run:
             text = dump_yaml(self.config.to_dict())
             with replace_atomically(self.run_dir / "config.yaml") as tmp:  # creates run_dir
                 tmp.write_text(text)
+            if self.given_data is not None:
+                write_json(self.run_dir / GIVEN_FILE, {"data": self.given_data})
         history = self.trainer.fit(total)
         final = self.trainer.last_eval
         if final.get("step") == self.step:  # the last snapshot measured the finished run
@@ -282,8 +287,9 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
     ``generator`` / ``discriminator`` are your own ``nn.Module``s (G: z [N, latent_dim] -> x; D:
     x -> a :class:`~gankit.models.DOutput` or one logit per example) and ``data`` your own
     examples (a Tensor, a TensorDataset or an (examples, labels) pair); the config records them
-    as ``given``. To let ``gankit sample / eval / train --resume`` rebuild such a run, name
-    factories by import string instead (``model.generator: "mypkg.nets:make_g"``).
+    as ``given`` (and ``given.json`` what the data was), and :func:`load` takes the same objects
+    again. To let ``gankit sample / eval / train --resume`` rebuild such a run, name factories
+    by import string instead (``model.generator: "mypkg.nets:make_g"``).
     """
     given = {"generator": generator, "discriminator": discriminator}
     marks = [f"model.{part}={GIVEN}" for part, module in given.items() if module is not None]
@@ -302,27 +308,70 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
 
 
 def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True,
-         out: str | Path | None = None) -> Run:
+         out: str | Path | None = None, generator: nn.Module | None = None,
+         discriminator: nn.Module | None = None, data: object | None = None) -> Run:
     """Rebuild a run from its directory (its ``config.yaml``) at its latest checkpoint.
 
     ``out``: another directory that the run continues in (``gankit train --resume RUN --out
     OTHER``): its config, checkpoints, logs and evaluation go there, and ``run_dir`` is only
     read. ``out`` must not hold a run already (:func:`check_new_run_dir`); naming ``run_dir``
-    itself, in any spelling, is a plain resume."""
+    itself, in any spelling, is a plain resume.
+
+    ``generator``, ``discriminator``, ``data``: the objects a run built by :func:`build` from
+    your own modules and data was given (a run directory cannot hold them), passed again. The
+    modules must have the checkpoint's tensors, name by name and shape by shape; the data the
+    fields, shapes and classes recorded in ``given.json``; other examples of those shapes are
+    taken with a warning (the continued run is then not the one that was interrupted).
+    """
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise GankitError(f"not a gankit run directory (no config.yaml): {run_dir}")
     config = build_config(read_yaml(run_dir / "config.yaml"), overrides)
-    if resumes_in_place(run_dir, out):
-        return Run(config, run_dir, progress).restore()
-    out = Path(out)
-    if out.resolve().is_relative_to(run_dir.resolve()):
-        raise GankitError(f"{out} is inside the run {run_dir} it would continue; "
-                          f"give a directory outside it")
-    check_new_run_dir(out)
-    run = Run(config, out, progress)
+    given = {"generator": generator, "discriminator": discriminator, "data": data}
+    _check_given(config, run_dir, given)
+    parts = {part: module for part, module in given.items()
+             if part != "data" and module is not None}
+    in_place = resumes_in_place(run_dir, out)
+    if not in_place:
+        out = Path(out)
+        if out.resolve().is_relative_to(run_dir.resolve()):
+            raise GankitError(f"{out} is inside the run {run_dir} it would continue; "
+                              f"give a directory outside it")
+        check_new_run_dir(out)
+    run = Run(config, run_dir if in_place else out, progress, parts=parts, data=data)
+    recorded = read_json_or_none(run_dir / GIVEN_FILE)
+    if run.given_data is not None and recorded is not None and "data" in recorded:
+        check_same_data(recorded["data"], run.given_data, run_dir)
+    # the modules' tensors are checked against the checkpoint's (check_same_networks)
+    if in_place:
+        return run.restore()
     run.trainer.restore_latest(run_dir)
     return run
+
+
+# what load's arguments stand for in a config that records them as given
+GIVEN_KEYS = {"generator": "model.generator", "discriminator": "model.discriminator",
+              "data": "data.name"}
+
+
+def _check_given(config: Config, run_dir: Path, given: dict[str, object | None]) -> None:
+    """The objects ``load`` got are those the run was built from, as ``config`` records them:
+    a missing one, or one the run does not take, is one line naming the argument."""
+    names = {"generator": config.model.generator, "discriminator": config.model.discriminator,
+             "data": config.data.name}
+    used = [arg for arg, name in names.items() if name == GIVEN]
+    if missing := [arg for arg in used if given[arg] is None]:
+        call = ", ".join(f"{arg}=..." for arg in used)
+        raise GankitError(
+            f"run {run_dir} was built from Python objects ({', '.join(used)}) and must be "
+            f"loaded with gankit.load({str(run_dir)!r}, {call}) given the same objects "
+            f"(missing: {', '.join(f'{arg}=' for arg in missing)}), or built from factories "
+            f"by import string ({GIVEN_KEYS[missing[0]]}: 'package.module:factory')")
+    for arg, value in given.items():
+        if value is not None and arg not in used:
+            raise GankitError(f"run {run_dir} builds its {arg} from {GIVEN_KEYS[arg]} "
+                              f"{names[arg] or config.model.name!r}, not from an object given "
+                              f"to gankit.build; leave out {arg}=")
 
 
 def resumes_in_place(run_dir: str | Path, out: str | Path | None) -> bool:
