@@ -62,7 +62,7 @@ def test_projection_is_the_transposed_convolution_on_a_1x1_input():
 
 
 def test_unsupported_sizes_are_a_clear_error():
-    with pytest.raises(ConfigError, match=r"8, 16, 28, 32, 64 px.*\[1, 30, 30\]"):
+    with pytest.raises(ConfigError, match=r"8, 16, 28, 32, 64, 128, 256 px.*\[1, 30, 30\]"):
         build((1, 30, 30))
     with pytest.raises(ConfigError, match="square"):
         build((2,))

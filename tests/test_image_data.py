@@ -140,7 +140,7 @@ def test_a_size_dcgan_cannot_build_is_a_clear_error():
     import gankit
 
     shape = r"got data of shape \[1, 20, 20\]"
-    with pytest.raises(ConfigError, match=r"8, 16, 28, 32, 64 px .*" + shape):
+    with pytest.raises(ConfigError, match=r"8, 16, 28, 32, 64, 128, 256 px .*" + shape):
         gankit.build("mnist5k", overrides=["data.image_size=20"], snapshots=False)
 
 

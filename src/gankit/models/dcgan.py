@@ -1,9 +1,9 @@
-"""DCGAN, Radford et al. 2016: all-convolutional G and D for square images of 8 to 64 pixels.
+"""DCGAN, Radford et al. 2016: all-convolutional G and D for square images of 8 to 256 pixels.
 
 The paper's guidelines (Sec. 3): strided convolutions instead of pooling, batch norm in G (and
 in D except its first layer), ReLU in G with tanh at its output, LeakyReLU(0.2) in D, and
 weights drawn from N(0, 0.02). Each stride-2 layer doubles (G) or halves (D) the side, from a
-4x4 base (8, 16, 32, 64 px) or a 7x7 base (28 px, MNIST); channel widths double towards the
+4x4 base (8 to 256 px) or a 7x7 base (28 px, MNIST); channel widths double towards the
 base: ``width`` channels at the largest hidden resolution, ``width * 2^(n-1)`` at the base.
 D's last feature map is flattened into :class:`CriticHead` (a linear unit on it equals the
 paper's final base x base convolution), which adds the optional batch layers. ``dcgan-fc``
@@ -25,7 +25,9 @@ from gankit.models.base import AUTOENCODERS, DISCRIMINATORS, GENERATORS, DOutput
 from gankit.models.layers import CriticHead, norm_2d
 from gankit.models.spectral_norm import apply_spectral_norm
 
-SIZES = (8, 16, 28, 32, 64)
+# The paper's 64 px and the smaller sides of digit data; 128 and 256 px for one's own folders
+# (one stride-2 layer more each, the base's channels doubling with it)
+SIZES = (8, 16, 28, 32, 64, 128, 256)
 
 
 def resolution_plan(shape: tuple[int, ...]) -> tuple[int, int]:
