@@ -558,3 +558,30 @@ def test_a_translation_run_exports_its_generator(tmp_path):
     with safe_open(str(path), framework="pt") as f:
         assert f.metadata()["input_shape"] == "[1, 12, 12]"
         assert f.metadata()["output_shape"] == "[1, 12, 12]"
+
+
+def test_gankit_translate_says_when_it_converts_colour(tmp_path, capsys):
+    """CycleGAN on grey2colour translates grey (AtoB) and colour (BtoA): colour files given to
+    the grey side, and grey ones to the colour side, are converted with one warning that
+    counts them."""
+    run = tiny_run("grey2colour", run_dir=tmp_path / "run", recipe="cyclegan",
+                   cyclegan={"identity_weight": 0})
+    run.fit(1)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    for name, shape in (("grey.png", (12, 12)), ("rgb1.png", (12, 12, 3)),
+                        ("rgb2.jpg", (12, 12, 3))):
+        Image.fromarray(rng.integers(0, 255, shape, np.uint8)).save(inputs / name)
+    expected = {"AtoB": "2 of 3 --input files are colour; this run takes grey images (1 channel)",
+                "BtoA": "1 of 3 --input files are grey; this run takes colour images (3 channels)"}
+    for direction, words in expected.items():
+        capsys.readouterr()
+        assert main(["translate", str(tmp_path / "run"), "--input", str(inputs), "--out",
+                     str(tmp_path / direction), "--direction", direction]) == 0
+        warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+        assert len(warned) == 1 and words in warned[0], warned
+    capsys.readouterr()
+    assert main(["translate", str(tmp_path / "run"), "--input", str(inputs / "grey.png"),
+                 "--out", str(tmp_path / "quiet")]) == 0
+    assert "warning" not in capsys.readouterr().err  # grey into the grey side: nothing to say

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from gankit.commandline.flags import device_override, sampler_settings
@@ -87,6 +88,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
     spec = run.data.spec
     channels, size = (spec.shape if args.direction == "AtoB" else spec.shape_b)[:2]
     images, files = read_input_images(args.input, size, channels)
+    _say_colour_conversion(Path(args.input), files, channels)
     names = [f"{Path(file).with_suffix('').as_posix()}.png" for file in files]
     if clashes := [f for f, name in zip(files, names, strict=True) if names.count(name) > 1]:
         raise GankitError(f"--input files {', '.join(clashes[:5])} would all be written as one "
@@ -95,6 +97,24 @@ def cmd_translate(args: argparse.Namespace) -> None:
     path = write_png_dir(outputs, out, names, args.overwrite)
     print(f"translated {len(outputs)} images {args.direction} into {path}", file=sys.stderr)
     print(path)
+
+
+def _say_colour_conversion(given: Path, files: list[str], channels: int) -> None:
+    """Warn in one line when input files were converted to the run's colour mode: colour files
+    to grey for a 1-channel run (ITU-R 601-2 luma, so hue is lost), grey files to colour for a
+    3-channel run (the grey value in R, G and B)."""
+    from gankit.data.image_files import stored_in_colour
+
+    paths = [given] if given.is_file() else [given / name for name in files]
+    converted = sum(stored_in_colour(path) == (channels == 1) for path in paths)
+    if not converted:
+        return
+    if channels == 1:
+        what, how = "colour", "grey images (1 channel): converted by ITU-R 601-2 luma"
+    else:
+        what, how = "grey", "colour images (3 channels): each grey value repeated in R, G, B"
+    warnings.warn(f"{converted} of {len(paths)} --input files are {what}; this run takes {how}",
+                  stacklevel=2)
 
 
 def cmd_export(args: argparse.Namespace) -> None:

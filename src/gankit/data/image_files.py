@@ -269,3 +269,12 @@ def _why(err: Exception, *own: Path) -> str:
         return str(err)
     named = err.filename is not None and Path(err.filename) not in own
     return f"{err.strerror}: {err.filename}" if named else err.strerror
+
+
+def stored_in_colour(path: Path) -> bool:
+    """Whether the file holds colour (RGB, palette, CMYK, ...) rather than grey ("1", "L",
+    16-bit or float grey), from its header alone, without decoding the pixels."""
+    from PIL import Image, ImageMode
+
+    with Image.open(path) as image:
+        return ImageMode.getmode(image.mode).basemode != "L"
