@@ -187,3 +187,19 @@ def test_evaluate_measures_own_images_in_the_feature_space_given(trained):
     assert metrics["fid"] == pytest.approx(frechet(real, fake), rel=1e-4)
     record = run.eval_record(64, features=space)
     assert record["features"] == "projection" and record["fid"] == metrics["fid"]
+
+
+def test_the_guide_runs_as_written(tmp_path, monkeypatch):
+    """docs/own-modules.md: its Python blocks, in order, in one namespace."""
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "own-modules.md").read_text()
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", guide, flags=re.S):
+        exec(compile(block, "own-modules.md", "exec"), namespace)  # noqa: S102
+    assert namespace["again"].step == 50 and namespace["longer"].step == 100
+    assert {"fid", "kid", "precision", "recall", "density", "coverage"} <= set(
+        namespace["metrics"])
+    assert (tmp_path / "runs" / "mine-longer" / "given.json").is_file()
