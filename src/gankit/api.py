@@ -60,7 +60,9 @@ class Run:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data = build_data(config.data, data)
         # What the run directory keeps of data given as objects (given.json), for load to check
-        self.given_data = describe_data(data, self.data) if config.data.name == GIVEN else None
+        # (hashing the tensors only where there is a directory to keep it in)
+        kept = config.data.name == GIVEN and self.run_dir is not None
+        self.given_data = describe_data(data, self.data) if kept else None
         RECIPES[config.recipe].check_data(self.data.spec, config.data.name, config.recipe)
         with torch.random.fork_rng(devices=[]):  # seed the initialization, leave the caller's RNG
             with given_parts(parts or {}):
