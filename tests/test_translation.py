@@ -560,10 +560,10 @@ def test_a_translation_run_exports_its_generator(tmp_path):
         assert f.metadata()["output_shape"] == "[1, 12, 12]"
 
 
-def test_gankit_translate_says_when_it_converts_colour(tmp_path, capsys):
+def test_gankit_translate_says_when_it_converts_colour_or_size(tmp_path, capsys):
     """CycleGAN on grey2colour translates grey (AtoB) and colour (BtoA): colour files given to
     the grey side, and grey ones to the colour side, are converted with one warning that
-    counts them."""
+    counts them; files of another size with another."""
     run = tiny_run("grey2colour", run_dir=tmp_path / "run", recipe="cyclegan",
                    cyclegan={"identity_weight": 0})
     run.fit(1)
@@ -585,3 +585,9 @@ def test_gankit_translate_says_when_it_converts_colour(tmp_path, capsys):
     assert main(["translate", str(tmp_path / "run"), "--input", str(inputs / "grey.png"),
                  "--out", str(tmp_path / "quiet")]) == 0
     assert "warning" not in capsys.readouterr().err  # grey into the grey side: nothing to say
+    Image.fromarray(rng.integers(0, 255, (16, 20), np.uint8)).save(inputs / "wide.png")
+    assert main(["translate", str(tmp_path / "run"), "--input", str(inputs / "wide.png"),
+                 "--out", str(tmp_path / "resized")]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == ["gankit: warning: 1 of 1 --input files are not 12x12 px, the run's size: "
+                      "resized (shorter side to 12) and center-cropped"]

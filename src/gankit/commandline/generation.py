@@ -88,7 +88,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
     spec = run.data.spec
     channels, size = (spec.shape if args.direction == "AtoB" else spec.shape_b)[:2]
     images, files = read_input_images(args.input, size, channels)
-    _say_colour_conversion(Path(args.input), files, channels)
+    _say_conversions(Path(args.input), files, channels, size)
     names = [f"{Path(file).with_suffix('').as_posix()}.png" for file in files]
     if clashes := [f for f, name in zip(files, names, strict=True) if names.count(name) > 1]:
         raise GankitError(f"--input files {', '.join(clashes[:5])} would all be written as one "
@@ -99,22 +99,26 @@ def cmd_translate(args: argparse.Namespace) -> None:
     print(path)
 
 
-def _say_colour_conversion(given: Path, files: list[str], channels: int) -> None:
-    """Warn in one line when input files were converted to the run's colour mode: colour files
-    to grey for a 1-channel run (ITU-R 601-2 luma, so hue is lost), grey files to colour for a
-    3-channel run (the grey value in R, G and B)."""
-    from gankit.data.image_files import stored_in_colour
+def _say_conversions(given: Path, files: list[str], channels: int, size: int) -> None:
+    """Warn in one line each when input files were changed to fit the run: colour files made
+    grey for a 1-channel run (ITU-R 601-2 luma, so hue is lost) or grey files colour for a
+    3-channel run (the grey value in R, G and B), and files of another size resized and
+    cropped to the run's square."""
+    from gankit.data.image_files import stored_form
 
     paths = [given] if given.is_file() else [given / name for name in files]
-    converted = sum(stored_in_colour(path) == (channels == 1) for path in paths)
-    if not converted:
-        return
-    if channels == 1:
-        what, how = "colour", "grey images (1 channel): converted by ITU-R 601-2 luma"
-    else:
-        what, how = "grey", "colour images (3 channels): each grey value repeated in R, G, B"
-    warnings.warn(f"{converted} of {len(paths)} --input files are {what}; this run takes {how}",
-                  stacklevel=2)
+    forms = [stored_form(path) for path in paths]
+    if converted := sum(colour == (channels == 1) for colour, _ in forms):
+        if channels == 1:
+            what, how = "colour", "grey images (1 channel): converted by ITU-R 601-2 luma"
+        else:
+            what, how = "grey", "colour images (3 channels): each grey value repeated in R, G, B"
+        warnings.warn(f"{converted} of {len(paths)} --input files are {what}; this run takes "
+                      f"{how}", stacklevel=2)
+    if resized := sum(shape != (size, size) for _, shape in forms):
+        warnings.warn(f"{resized} of {len(paths)} --input files are not {size}x{size} px, the "
+                      f"run's size: resized (shorter side to {size}) and center-cropped",
+                      stacklevel=2)
 
 
 def cmd_export(args: argparse.Namespace) -> None:

@@ -271,10 +271,11 @@ def _why(err: Exception, *own: Path) -> str:
     return f"{err.strerror}: {err.filename}" if named else err.strerror
 
 
-def stored_in_colour(path: Path) -> bool:
+def stored_form(path: Path) -> tuple[bool, tuple[int, int]]:
     """Whether the file holds colour (RGB, palette, CMYK, ...) rather than grey ("1", "L",
-    16-bit or float grey), from its header alone, without decoding the pixels."""
+    16-bit or float grey), and its (width, height), from its header alone, without decoding
+    the pixels."""
     from PIL import Image, ImageMode
 
     with Image.open(path) as image:
-        return ImageMode.getmode(image.mode).basemode != "L"
+        return ImageMode.getmode(image.mode).basemode != "L", image.size
