@@ -143,11 +143,11 @@ def test_other_images_of_the_same_shape_load_with_a_warning(trained):
         loaded(run_dir)  # the same images: quiet
 
 
-@pytest.mark.parametrize("command", ["sample", "eval"])
+@pytest.mark.parametrize("command", ["sample", "eval", "train --resume"])
 def test_the_cli_says_how_to_load_such_a_run(trained, command, capsys, tmp_path):
     run_dir, _ = trained
     extra = ["--out", str(tmp_path / "x.npy")] if command == "sample" else []
-    line = one_error_line(capsys, [command, str(run_dir), *extra])
+    line = one_error_line(capsys, [*command.split(), str(run_dir), *extra])
     assert "built from Python objects" in line and "gankit.load(" in line
     assert "package.module:factory" in line
 
