@@ -62,14 +62,13 @@ def check_same_data(recorded: dict[str, Any], described: dict[str, Any], run_dir
         count = described.get("examples", "other")
         warnings.warn(f"the data given ({count} examples) is not the data run {run_dir} "
                       f"trained on ({recorded.get('examples')} examples, another SHA-256): "
-                      f"training goes on, but not as the run would have", stacklevel=4)
+                      f"training goes on, but not as the run would have", stacklevel=3)
 
 
 def _field(key: str, entry: list[Any]) -> str:
-    """``x`` float32 [1, 8, 8] as a message says it."""
+    """A field's record ``["float32", 1, 8, 8]`` as a message says it: 'x' float32 [N, 1, 8, 8]."""
     dtype, *shape = entry
-    return f"{key!r} {dtype} [N, {', '.join(map(str, shape))}]" if shape else \
-        f"{key!r} {dtype} [N]"
+    return f"{key!r} {dtype} [{', '.join(map(str, ['N', *shape]))}]"
 
 
 def _fields(record: dict[str, list[Any]]) -> str:
