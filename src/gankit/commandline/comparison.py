@@ -40,10 +40,10 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     out = None if args.out is None else check_output(args.out, "file", args.overwrite)
     save = None if args.save_stats is None else check_output(args.save_stats, "file",
                                                              args.overwrite, "--save-stats")
-    stats = {side: load_statistics(path) for side, path in sources.items() if _is_stats(path)}
-    if save is not None and "a" in stats:
+    if save is not None and _is_stats(sources["a"]):
         raise GankitError(f"--save-stats writes A's statistics, and A ({sources['a']}) is a "
                           f"statistics file already")
+    stats = {side: load_statistics(path) for side, path in sources.items() if _is_stats(path)}
     if args.features is not None:
         space = feature_space_identity(args.features)
     elif len(stats) == len(sources):
@@ -79,7 +79,7 @@ _NO_FEATURES = ("give the feature space to compare the images in: --features FIL
 
 def _sides(args: argparse.Namespace) -> dict[str, Path]:
     """{"a": A, "b": B}: the two positionals, or ``--stats`` and the one positional."""
-    given = [Path(text).expanduser() for text in args.sets]
+    given = [side for side in (args.a, args.b) if side is not None]
     if args.stats is not None:
         if len(given) != 1:
             raise GankitError(f"--stats {args.stats} stands for A: give only B, got "

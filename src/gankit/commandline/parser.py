@@ -102,10 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = commands.add_parser("metrics", help="compare two image sets (folders, .npy, "
                                   ".npz, statistics files): FID, KID, precision/recall, "
                                   "density/coverage")
-    metrics.add_argument("sets", nargs="+", type=path, metavar="A B",
-                         help="A (the reference, e.g. the real images) and B: each a folder of "
-                              "images, a .npy or .npz array (FILE.npz:KEY for one of several), "
-                              "or a .safetensors statistics file; with --stats, B alone")
+    metrics.add_argument("a", type=path, metavar="A",
+                         help="the reference set (e.g. the real images): a folder of images, a "
+                              ".npy or .npz array (FILE.npz:KEY for one of several), or a "
+                              ".safetensors statistics file; with --stats, the set B")
+    metrics.add_argument("b", type=path, nargs="?", metavar="B",
+                         help="the set measured against A, given as A is")
     metrics.add_argument("--features", metavar="NAME|FILE",
                          help=f"the feature space: a feature file (gankit features fit) or "
                               f"{listing(feature_extractors())}")
