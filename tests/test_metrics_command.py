@@ -229,3 +229,18 @@ def test_bad_statistics_files_are_one_line_and_write_nothing(tmp_path, digits, c
                                 "--save-stats", str(tmp_path / "again.safetensors")],
              "is a statistics file already")
     assert not (tmp_path / "again.safetensors").exists()
+
+
+def test_sets_are_read_a_batch_at_a_time(digits, tmp_path):
+    from gankit.data.image_sets import open_image_set
+
+    mapped = open_image_set(digits["npy"])
+    assert isinstance(mapped.array, np.memmap)  # a .npy is mapped, not loaded
+    rows = torch.tensor([3, 7, 40])
+    assert torch.equal(mapped.images(rows), digits["fake"][rows])
+    folder = open_image_set(digits["folder"])
+    assert (len(folder), folder.shape) == (60, (1, 28, 28))  # grey PNGs: one channel
+    assert torch.equal(folder.images(rows), digits["real"][rows])
+    channels_last = open_image_set(Path(f"{digits['npz']}:images"))
+    assert channels_last.shape == (1, 28, 28)
+    assert torch.equal(channels_last.images(rows), digits["fake"][rows])  # floats round back

@@ -52,7 +52,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         raise GankitError(_NO_FEATURES)
     images = {side: _read(path, args.image_size) for side, path in sources.items()
               if side not in stats}
-    shapes = {side: tuple(images[side].shape[1:]) if side in images else stats[side].image_shape
+    shapes = {side: tuple(images[side].shape) if side in images else stats[side].image_shape
               for side in sources}
     for side, held in stats.items():
         check_compatible(held, space, shapes["b" if side == "a" else "a"], sources[side])
@@ -97,11 +97,11 @@ def _is_stats(path: Path) -> bool:
     return path.suffix.lower() == STATS_SUFFIX
 
 
-def _read(path: Path, image_size: int | None) -> Any:  # uint8 Tensor [N, C, H, W]
-    from gankit.data.image_sets import read_image_set
+def _read(path: Path, image_size: int | None) -> Any:  # an ImageSet
+    from gankit.data.image_sets import open_image_set
     from gankit.evaluation.images import MIN_IMAGE_SAMPLES
 
-    images = read_image_set(path, image_size)
+    images = open_image_set(path, image_size)
     if len(images) < MIN_IMAGE_SAMPLES:
         raise GankitError(f"{path} holds {len(images)} images; the metrics need at least "
                           f"{MIN_IMAGE_SAMPLES} (k-nearest-neighbour radii)")
@@ -111,7 +111,7 @@ def _read(path: Path, image_size: int | None) -> Any:  # uint8 Tensor [N, C, H, 
 def _statistics(args: argparse.Namespace, sources: dict[str, Path], images: dict[str, Any],
                 space: str) -> dict[str, Any]:
     """The :class:`~gankit.metrics.statistics.FeatureStatistics` of each side given as
-    images, each cut to ``--n`` images (a seeded draw) first."""
+    images: all of them, or ``--n`` of them drawn with ``--seed``."""
     import torch
 
     from gankit.data import ImageDataset
@@ -120,29 +120,32 @@ def _statistics(args: argparse.Namespace, sources: dict[str, Path], images: dict
 
     if not images:
         return {}
-    extractor = feature_extractor(ImageDataset("image-set", next(iter(images.values()))),
-                                  args.features,
+    first = next(iter(images.values()))
+    # the extractor sees the data's name and shape (one image), as a run's data would show them
+    sample = ImageDataset("image-set", first.images(torch.zeros(1, dtype=torch.long)))
+    extractor = feature_extractor(sample, args.features,
                                   None if args.weights is None else str(args.weights))
     measured = {}
     for side, held in images.items():
+        rows = torch.arange(len(held))
         if args.n is not None and args.n < len(held):
             draw = torch.Generator().manual_seed(args.seed)
-            held = held[torch.randperm(len(held), generator=draw)[:args.n].sort().values]
-        measured[side] = statistics_of(_features(extractor, held, sources[side]), space,
-                                       tuple(held.shape[1:]), args.seed)
+            rows = torch.randperm(len(held), generator=draw)[:args.n].sort().values
+        measured[side] = statistics_of(_features(extractor, held, rows, sources[side]), space,
+                                       held.shape, args.seed)
     return measured
 
 
-def _features(extractor: Any, images: Any, source: Path) -> Any:
-    """Features [N, D] of uint8 images [N, C, H, W], in batches under a progress bar."""
+def _features(extractor: Any, images: Any, rows: Any, source: Path) -> Any:
+    """Features [N, D] of the images at ``rows``, a batch at a time under a progress bar."""
     import torch
     from tqdm.auto import tqdm
 
     from gankit.data.images import to_unit_range
 
-    batches = images.split(BATCH)
+    batches = rows.split(BATCH)
     with torch.no_grad():
-        parts = [extractor.features(to_unit_range(batch)) for batch in tqdm(
+        parts = [extractor.features(to_unit_range(images.images(batch))) for batch in tqdm(
             batches, desc=f"features of {source.name}", unit="batch", leave=False,
             disable=len(batches) < 2, file=sys.stderr)]
     return torch.cat(parts)
