@@ -244,3 +244,28 @@ def test_sets_are_read_a_batch_at_a_time(digits, tmp_path):
     channels_last = open_image_set(Path(f"{digits['npz']}:images"))
     assert channels_last.shape == (1, 28, 28)
     assert torch.equal(channels_last.images(rows), digits["fake"][rows])  # floats round back
+
+
+def test_two_statistics_files_compare_in_their_own_feature_space(digits, capsys, tmp_path):
+    real, fake = tmp_path / "real.safetensors", tmp_path / "fake.safetensors"
+    first = _run(capsys, str(digits["folder"]), str(digits["npy"]), "--features", "digits",
+                 "--save-stats", str(real))
+    _run(capsys, str(digits["npy"]), str(digits["folder"]), "--features", "digits",
+         "--save-stats", str(fake))
+    both = _run(capsys, str(real), str(fake))  # no --features: the files name theirs
+    assert {k: v for k, v in both.items() if k not in "ab"} == \
+        {k: v for k, v in first.items() if k not in "ab"}
+
+
+def test_a_fitted_feature_file_is_known_by_its_content(tmp_path, monkeypatch):
+    from gankit.metrics.statistics import feature_space_identity
+
+    fitted = tmp_path / "faces.safetensors"
+    fitted.write_bytes(b"one fit")
+    first = feature_space_identity(str(fitted))
+    assert first.startswith("faces.safetensors sha256:")
+    fitted.write_bytes(b"another fit")
+    assert feature_space_identity(str(fitted)) != first
+    monkeypatch.chdir(tmp_path)
+    Path("digits").write_bytes(b"a file named like a feature space")
+    assert feature_space_identity("digits") == "digits"
