@@ -5,6 +5,7 @@ metrics compared with."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,12 @@ def test_the_final_training_record_holds_n_real(folder_run):
     assert written["n"] == 40 and written["n_real"] == IMAGES
     curves = json.loads((folder_run / "metrics.jsonl").read_text().splitlines()[-1])
     assert "eval/n_real" not in curves  # a setting, not a curve
+
+
+def test_resuming_a_finished_run_warns_instead_of_failing(folder_run, tmp_path, capsys):
+    run_dir = shutil.copytree(folder_run, tmp_path / "run")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"step": 2}
+    assert "gankit: warning: these images have no feature space" in captured.err

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
 
 EVAL_SEED = 20140610  # fixed, distinct from training seeds: every evaluation sees the same z
+
+
+class NoFeatureSpace(GankitError):
+    """Images asked to be measured with no feature space to measure them in."""
+
+
 NO_FEATURE_SPACE = ("these images have no feature space to be measured in: give one, "
                     "--features FILE (fitted on the real images by 'gankit features fit DATA "
                     "--out FILE') or --features inception --weights PATH (in Python: "
@@ -103,7 +109,7 @@ class EvaluationPlan:
         if self.measure is None:
             return Measurement({})
         if features is None and self.needs_features:
-            raise GankitError(NO_FEATURE_SPACE)
+            raise NoFeatureSpace(NO_FEATURE_SPACE)
         return self.measure(n, seed, features, device, True)
 
     def hooks(self, n_eval: int, device: torch.device | str) -> list[Callable[[Trainer], None]]:
