@@ -20,7 +20,8 @@ from gankit.commandline.output import print_result
 from gankit.errors import GankitError
 
 STATS_SUFFIX = ".safetensors"
-BATCH = 500  # images per feature-extraction batch: bounded activations, a moving progress bar
+BATCH = 500  # images per feature-extraction batch at most: a moving progress bar
+BATCH_BYTES = 1 << 28  # and at most 256 MB of them as float32, whatever their size
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
@@ -143,7 +144,8 @@ def _features(extractor: Any, images: Any, rows: Any, source: Path) -> Any:
 
     from gankit.data.images import to_unit_range
 
-    batches = rows.split(BATCH)
+    channels, height, width = images.shape
+    batches = rows.split(max(1, min(BATCH, BATCH_BYTES // (4 * channels * height * width))))
     with torch.no_grad():
         parts = [extractor.features(to_unit_range(images.images(batch))) for batch in tqdm(
             batches, desc=f"features of {source.name}", unit="batch", leave=False,

@@ -117,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "draw (default: all)")
     metrics.add_argument("--seed", type=SEED, default=0,
                          help="seed of --n's draw, KID's subsets and the kept features")
-    metrics.add_argument("--image-size", type=int_in(1, 1 << 16), metavar="S",
-                         help="resize a folder's images (shorter side to S, center-cropped); "
+    metrics.add_argument("--image-size", type=int_in(4, 1024), metavar="S",
+                         help="resize a folder's images (shorter side to S, center-cropped; "
+                              "4 to 1024, as data.image_size); "
                               "needed when they differ in size")
     metrics.add_argument("--save-stats", metavar="FILE",
                          help="also write A's feature statistics to FILE (.safetensors)")
