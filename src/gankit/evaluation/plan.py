@@ -96,16 +96,12 @@ class EvaluationPlan:
     # :meth:`measurement` refuses it instead of returning an empty record
     needs_features: bool = False
 
-    def evaluate(self, n: int, seed: int, features: FeatureExtractor | None,
-                 device: torch.device) -> dict[str, float]:
-        """The metrics of a full measurement (what ``gankit eval`` reports); {} if none."""
-        return self.measurement(n, seed, features, device).metrics
-
     def measurement(self, n: int, seed: int, features: FeatureExtractor | None,
                     device: torch.device) -> Measurement:
-        """A full measurement, with what it was measured on; no metrics where the plan
-        measures nothing (a recipe without an unconditional generator). Images without a
-        feature space are refused in one line that says what to give."""
+        """A full measurement (what ``gankit eval`` reports), with the counts it was
+        measured on; no metrics where the plan measures nothing (a recipe without an
+        unconditional generator). Images without a feature space are refused in one line
+        that says what to give."""
         if self.measure is None:
             return Measurement({})
         if features is None and self.needs_features:
