@@ -29,6 +29,7 @@ from gankit.errors import CheckpointError, GankitError
 from gankit.evaluation import (
     EVAL_SEED,
     LatentSource,
+    Measurement,
     eval_settings,
     feature_name,
     generate,
@@ -124,13 +125,19 @@ class Run:
         """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
         ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), and
         the sampler when it is not the prior, with the chains' mean acceptance (MALA) and
-        mean energy at their start and end."""
+        mean energy at their start and end. Image data adds ``n_real``, the real images the
+        ``n`` generated ones were compared with (fewer than n for a smaller set: a warning)."""
         n = self.config.data.n_eval if n is None else n
         features = self.plan.features(features, weights, self.trainer.device)
         source = self.sampler(sampler)
-        metrics = self.evaluate(n, seed, features,
-                                latents=None if source is self.plan.latents else source)
-        record = {"step": self.step, **eval_settings(n, feature_name(features), seed)}
+        measured = self._measurement(n, seed, features,
+                                     None if source is self.plan.latents else source)
+        metrics, n_real = measured.metrics, measured.n_real
+        if n_real is not None and n_real < n:
+            warnings.warn(f"the data holds {n_real} real images, fewer than n = {n}: the metrics "
+                          f"compare {n} generated images with {n_real} real ones (n_real in the "
+                          f"record)", stacklevel=2)
+        record = {"step": self.step, **eval_settings(n, feature_name(features), seed, n_real)}
         if (name := (sampler or SamplerSettings()).describe()) is not None:
             record["sampler"] = name
             record |= trace_figures(getattr(source, "last_trace", None))
@@ -258,14 +265,21 @@ class Run:
         density/coverage in the space of ``features`` (a :class:`FeatureExtractor`, or
         ``"digits"`` / ``"inception"`` with its ``weights`` file; default: the digit
         classifier on digit data), classifier scores, StackedMNIST modes and the memorization
-        check (:func:`gankit.evaluation.images.image_metrics`). A recipe without an
-        unconditional generator measures nothing: {}.
+        check (:func:`gankit.evaluation.images.image_metrics`); images without a feature
+        space (a folder of one's own, no ``features``) raise a :class:`GankitError` saying
+        what to give. A recipe without an unconditional generator measures nothing: {}.
         """
+        features = self.plan.features(features, weights, self.trainer.device)
+        return self._measurement(n, seed, features, latents).metrics
+
+    def _measurement(self, n: int | None, seed: int, features: FeatureExtractor | None,
+                     latents: LatentSource | None) -> Measurement:
+        """:meth:`evaluate`'s metrics with the counts they were measured on."""
         n = self.config.data.n_eval if n is None else n
         check_n_eval(n, "number of evaluation samples")
         device = self.trainer.device
         plan = self.plan if latents is None else plan_for(self.recipe, self.data, latents)
-        return plan.evaluate(n, seed, self.plan.features(features, weights, device), device)
+        return plan.measurement(n, seed, features, device)
 
     def restore(self, checkpoint: str | Path | None = None) -> Run:
         """Load a checkpoint to continue or to use; by default the run directory's newest

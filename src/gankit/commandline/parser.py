@@ -99,6 +99,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_output(evaluate, "write the metrics (JSON) to FILE instead of the run directory "
                          "(e.g. for a read-only run)", required=False)
 
+    metrics = commands.add_parser("metrics", help="compare two image sets (folders, .npy, "
+                                  ".npz, statistics files): FID, KID, precision/recall, "
+                                  "density/coverage")
+    metrics.add_argument("a", type=path, metavar="A",
+                         help="the reference set (e.g. the real images): a folder of images, a "
+                              ".npy or .npz array (FILE.npz:KEY for one of several), or a "
+                              ".safetensors statistics file; with --stats, the set B")
+    metrics.add_argument("b", type=path, nargs="?", metavar="B",
+                         help="the set measured against A, given as A is")
+    metrics.add_argument("--features", metavar="NAME|FILE",
+                         help=f"the feature space: a feature file (gankit features fit) or "
+                              f"{listing(feature_extractors())}")
+    metrics.add_argument("--weights", type=path, metavar="PATH",
+                         help=f"the weights file of --features {'|'.join(weighted_features())}")
+    metrics.add_argument("--n", type=COUNT, help="use at most N images of each set, a seeded "
+                         "draw (default: all)")
+    metrics.add_argument("--seed", type=SEED, default=0,
+                         help="seed of --n's draw, KID's subsets and the kept features")
+    metrics.add_argument("--image-size", type=int_in(4, 1024), metavar="S",
+                         help="resize a folder's images (shorter side to S, center-cropped; "
+                              "4 to 1024, as data.image_size); "
+                              "needed when they differ in size")
+    metrics.add_argument("--save-stats", metavar="FILE",
+                         help="also write A's feature statistics to FILE (.safetensors)")
+    metrics.add_argument("--stats", type=path, metavar="FILE",
+                         help="A's statistics from FILE (--save-stats) instead of images")
+    add_output(metrics, "also write the metrics (JSON) to FILE", required=False)
+
     export = commands.add_parser("export", help="write a trained run's generator alone")
     export.add_argument("run_dir", type=path)
     export.add_argument("--format", choices=tuple(export_formats()), required=True,

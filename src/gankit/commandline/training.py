@@ -43,6 +43,22 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"run directory: {run.run_dir}", file=sys.stderr)
         record = run.result  # the final snapshot's metrics, already in eval.json
         if record is None:
-            record = run.eval_record()
-            run.save_evaluation(record)
+            record = _final_record(run)
         print_result(record)
+
+
+def _final_record(run) -> dict:  # run: gankit.Run
+    """The record of a run whose last fit measured nothing (a finished run resumed), written
+    to eval.json; images without a feature space are a warning here, not an error: the
+    training itself went well."""
+    import warnings
+
+    from gankit.evaluation.plan import NoFeatureSpace
+
+    try:
+        record = run.eval_record()
+    except NoFeatureSpace as err:
+        warnings.warn(str(err), stacklevel=2)
+        return {"step": run.step}
+    run.save_evaluation(record)
+    return record

@@ -39,8 +39,8 @@ def image_plan(recipe: Recipe, data: ImageDataset, latents: LatentSource) -> Eva
     def measure(n: int, seed: int, features: FeatureExtractor | None, device: torch.device,
                 full: bool) -> Measurement:
         # Modes are counted over n samples during training, over 26,000 for the result.
-        return Measurement(image_metrics(recipe, latents, data, n, device, features, seed,
-                                         mode_samples=None if full else n))
+        return image_measurement(recipe, latents, data, n, device, features, seed,
+                                 mode_samples=None if full else n)
 
     def grid(trainer: Trainer, measured: Measurement) -> Path:
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
@@ -51,7 +51,7 @@ def image_plan(recipe: Recipe, data: ImageDataset, latents: LatentSource) -> Eva
                                          trainer.run_dir / "interpolation.png")
 
     return EvaluationPlan("images", latents, measure, {"samples": grid, "interpolation": strip},
-                          features, default_feature_name(data))
+                          features, default_feature_name(data), needs_features=True)
 
 
 def image_metrics(recipe: Recipe, latents: LatentSource, data: ImageDataset, n: int,
@@ -64,6 +64,15 @@ def image_metrics(recipe: Recipe, latents: LatentSource, data: ImageDataset, n: 
     (StackedMNIST: modes and KL over ``mode_samples``, 26,000 by default); the
     nearest-neighbour memorization check in pixel space and ``fid_held_out``, the FID between
     training and held-out real images, where the data has a held-out split."""
+    return image_measurement(recipe, latents, data, n, device, features, seed,
+                             mode_samples).metrics
+
+
+def image_measurement(recipe: Recipe, latents: LatentSource, data: ImageDataset, n: int,
+                      device: torch.device, features: FeatureExtractor | None,
+                      seed: int = EVAL_SEED, mode_samples: int | None = None) -> Measurement:
+    """:func:`image_metrics` with the number of real images they compared against
+    (``n_real``: the training split's size where that is smaller than n)."""
     if n < MIN_IMAGE_SAMPLES:
         raise GankitError(f"image metrics need at least {MIN_IMAGE_SAMPLES} samples "
                           f"(nearest-neighbour radii, classifier scores), got {n}")
@@ -77,7 +86,7 @@ def image_metrics(recipe: Recipe, latents: LatentSource, data: ImageDataset, n: 
     for name in IMAGE_METRICS:
         if batch.meets(IMAGE_METRICS.facts(name).get("needs", ())):
             metrics |= IMAGE_METRICS[name](batch)
-    return metrics
+    return Measurement(metrics, n_real=len(real))
 
 
 def write_sample_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from gankit.errors import GankitError
 from gankit.evaluation.features import feature_name
 from gankit.evaluation.latents import LatentSource
 from gankit.metrics.extractors import FeatureExtractor
@@ -25,6 +26,16 @@ if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
 
 EVAL_SEED = 20140610  # fixed, distinct from training seeds: every evaluation sees the same z
+
+
+class NoFeatureSpace(GankitError):
+    """Images asked to be measured with no feature space to measure them in."""
+
+
+NO_FEATURE_SPACE = ("these images have no feature space to be measured in: give one, "
+                    "--features FILE (fitted on the real images by 'gankit features fit DATA "
+                    "--out FILE') or --features inception --weights PATH (in Python: "
+                    "run.evaluate(features=...))")
 
 
 @dataclass
@@ -40,6 +51,9 @@ class Measurement:
     # point's label; None where there is none
     fake_labels: Tensor | None = None
     real_labels: Tensor | None = None
+    # how many real examples the metrics compared the n generated ones with, where a finite
+    # data set can hold fewer than n (a folder of 200 images at n = 2,500); None: n fresh draws
+    n_real: int | None = None
 
 
 # (n, seed, features, device, full) -> Measurement; ``full`` False is the cheaper periodic
@@ -78,23 +92,35 @@ class EvaluationPlan:
     pictures: Mapping[str, Picture] = field(default_factory=dict)
     features: FeatureChoice = no_features  # resolves eval's --features / --weights
     default_features: str | None = None  # the feature space of the run's own record, eval.json
+    # images: without a feature space an evaluation would measure next to nothing, so
+    # :meth:`measurement` refuses it instead of returning an empty record
+    needs_features: bool = False
 
-    def evaluate(self, n: int, seed: int, features: FeatureExtractor | None,
-                 device: torch.device) -> dict[str, float]:
-        """The metrics of a full measurement (what ``gankit eval`` reports); {} if none."""
+    def measurement(self, n: int, seed: int, features: FeatureExtractor | None,
+                    device: torch.device) -> Measurement:
+        """A full measurement (what ``gankit eval`` reports), with the counts it was
+        measured on; no metrics where the plan measures nothing (a recipe without an
+        unconditional generator). Images without a feature space are refused in one line
+        that says what to give."""
         if self.measure is None:
-            return {}
-        return self.measure(n, seed, features, device, True).metrics
+            return Measurement({})
+        if features is None and self.needs_features:
+            raise NoFeatureSpace(NO_FEATURE_SPACE)
+        return self.measure(n, seed, features, device, True)
 
     def hooks(self, n_eval: int, device: torch.device | str) -> list[Callable[[Trainer], None]]:
         """The trainer hooks of a run: one snapshot, in the default feature space."""
         return [snapshot_hook(self, n_eval, self.features(None, None, device))]
 
 
-def eval_settings(n: int, features: str | None, seed: int) -> dict[str, object]:
+def eval_settings(n: int, features: str | None, seed: int, n_real: int | None = None
+                  ) -> dict[str, object]:
     """How a set of metrics was measured, recorded with them (eval.json, ``gankit train``'s
-    result): two evaluations compare only when these agree."""
-    return {"n": n, "features": features, "seed": seed}
+    result): two evaluations compare only when these agree. ``n`` is the generated count;
+    ``n_real`` the real images compared with them, recorded for image data (a finite set may
+    hold fewer than n)."""
+    counts = {"n": n} if n_real is None else {"n": n, "n_real": n_real}
+    return {**counts, "features": features, "seed": seed}
 
 
 def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor | None
@@ -108,8 +134,8 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
         if plan.measure is not None:
             measured = plan.measure(n_eval, EVAL_SEED, features, trainer.device,
                                     trainer.at_final_step)
-            trainer.log_eval(measured.metrics,
-                             eval_settings(n_eval, feature_name(features), EVAL_SEED))
+            trainer.log_eval(measured.metrics, eval_settings(
+                n_eval, feature_name(features), EVAL_SEED, measured.n_real))
         if trainer.run_dir is None:
             return
         from gankit.evaluation.plots import plot_training_curves

@@ -66,6 +66,8 @@ def kid(real: object, fake: object, subsets: int = 100, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
     """Kernel Inception Distance: mean and std over ``subsets`` random subsets of the unbiased
     MMD^2 estimate. Subsets shrink to the smaller set's size, so small sample counts work.
+    The value is raw MMD^2 (as torch-fidelity and StyleGAN2-ADA record it), not the x10^3
+    that papers print; gankit's records and printouts keep it raw.
 
     The subsets of a seed are numpy's ``default_rng(seed)`` draws, real then fake for each
     subset. Each estimate comes from the kernel matrices of all samples (:func:`_mmd2_subsets`)
