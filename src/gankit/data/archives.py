@@ -58,7 +58,7 @@ class ImageArchive:
         """One image as uint8 [channels, size, size], read as image-folder reads a file
         (:func:`gankit.data.image_files.read_image`)."""
         with self.open(name) as file:
-            return image_files.fit_square(image_files.open_image(file, channels), size)
+            return image_files.read_image(file, size, channels)
 
     def header_size(self, name: str) -> tuple[int, int]:
         """(width, height) from the header alone; a damaged header or a decompression bomb

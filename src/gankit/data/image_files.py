@@ -157,8 +157,9 @@ def _too_many_pixels(pixels: int) -> Refused:
                     "against decompression bombs")
 
 
-def read_image(path: Path, size: int, channels: int) -> np.ndarray:
-    """One file as uint8 [C, size, size]: upright (EXIF orientation), 8-bit, resized, cropped."""
+def read_image(path: Path | IO[bytes], size: int, channels: int) -> np.ndarray:
+    """One file (a path or an open file) as uint8 [C, size, size]: upright (EXIF
+    orientation), 8-bit, resized, cropped."""
     return fit_square(open_image(path, channels), size)
 
 
