@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import all_tensors, assert_identical, one_error_line, tiny_dict
 from PIL import Image
 
+from conftest import all_tensors, assert_identical, one_error_line, tiny_dict
 from gankit.configuration.resolve import build_config
 from gankit.configuration.schema import DataConfig
 from gankit.data import DATASETS

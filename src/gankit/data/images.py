@@ -29,8 +29,8 @@ from torch import Tensor
 from gankit.configuration.schema import DataConfig
 from gankit.data import archives, image_files, streaming
 from gankit.data.sources import DATASETS
-from gankit.data.streaming import StreamingImages
 from gankit.data.spec import DataSpec, images_spec
+from gankit.data.streaming import StreamingImages
 from gankit.errors import GankitError
 
 SPLIT_SEED = 20260101  # fixed: the train/held-out split is part of the data set's definition

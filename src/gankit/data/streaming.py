@@ -149,8 +149,10 @@ class StreamingImages:
         images, labels = zip(*loader, strict=True)
         return torch.cat(images), torch.cat(labels)
 
-    def _batch(self, images: Tensor, labels: Tensor, device: torch.device | str
-               ) -> dict[str, Tensor]:
+    def to_batch(self, images: Tensor, labels: Tensor, device: torch.device | str
+                 ) -> dict[str, Tensor]:
+        """uint8 images and labels as a training batch on ``device``: ``x`` in [-1, 1] and,
+        for labelled data, ``label``."""
         from gankit.data.images import to_unit_range
 
         batch = {"x": to_unit_range(images.to(device, non_blocking=True))}
@@ -163,7 +165,7 @@ class StreamingImages:
         """``n`` images drawn uniformly with replacement, as ImageDataset draws them (one draw
         of ``generator``), read at once: for callers outside training."""
         index = torch.randint(len(self), (n,), generator=generator, device=device)
-        return self._batch(*self.read(index), device)
+        return self.to_batch(*self.read(index), device)
 
     def reference(self, n: int, generator: torch.Generator, split: str = "train"
                   ) -> tuple[Tensor, Tensor | None]:
@@ -214,7 +216,7 @@ class Stream:
             self._batches = iter(self._loader())
         images, labels = next(self._batches)
         self.position += self.batch_size
-        return self.source._batch(images, labels, self.device)
+        return self.source.to_batch(images, labels, self.device)
 
     def _loader(self) -> DataLoader:
         workers = self.source.workers

@@ -2,8 +2,9 @@
 
 A checkpoint (:mod:`gankit.training.checkpoint`) is tensors for safetensors plus plain data for
 JSON. Of a trainer it holds the networks' weights, the optimizers' moments (split into tensors
-and JSON), a streamed data set's position (``data_stream``), and both random streams: the recipe's ``torch.Generator`` and torch's global RNG,
-which the trainer seeds from ``train.seed`` and owns while it trains (dropout draws from it).
+and JSON), a streamed data set's position (``data_stream``), and both random streams: the
+recipe's ``torch.Generator`` and torch's global RNG, which the trainer seeds from
+``train.seed`` and owns while it trains (dropout draws from it).
 With all of them a resumed run continues bit-exactly.
 
 The functions take the objects they read or fill explicitly; :mod:`gankit.training.resume`

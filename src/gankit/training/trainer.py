@@ -157,6 +157,8 @@ class Trainer:
         finally:
             for net in self.recipe.nets.values():
                 net.requires_grad_(True)
+            if self.stream is not None:  # its workers rest until the next fit
+                self.stream.close()
             bar.close()
             interrupts.restore(previous_handlers)
             if self.logger is not None:
