@@ -303,3 +303,25 @@ def test_cache_and_always_streaming_exclude_each_other():
     with pytest.raises(ConfigError, match="data.cache .* data.stream: always"):
         build_config(tiny_dict(data={"name": "image-folder", "path": "x"}),
                      ["data.stream=always", "data.cache=c.safetensors"])
+
+
+class PixelFeatures:
+    """A feature space for the test: the first 16 pixel values."""
+
+    name = "pixels"
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return images.flatten(1)[:, :16].float().cpu()
+
+
+def test_evaluation_measures_a_streamed_set_as_the_same_set_in_memory(make_run, folder):
+    from gankit.evaluation.images import image_metrics
+
+    sections = dict(data={**STREAMED, "path": str(folder)}, model=DCGAN)
+    streamed = make_run(**sections)
+    memory = load(folder, image_size=SIZE, stream="never")
+    assert isinstance(streamed.data, StreamingImages)
+    figures = [image_metrics(streamed.recipe, streamed.plan.latents, data, N, "cpu",
+                             PixelFeatures()) for data in (streamed.data, memory)]
+    assert {"fid", "kid", "precision", "coverage"} <= figures[0].keys()
+    assert figures[0] == figures[1]
