@@ -325,3 +325,17 @@ def test_evaluation_measures_a_streamed_set_as_the_same_set_in_memory(make_run, 
                              PixelFeatures()) for data in (streamed.data, memory)]
     assert {"fid", "kid", "precision", "coverage"} <= figures[0].keys()
     assert figures[0] == figures[1]
+
+
+@pytest.mark.parametrize("position", [{"epoch": -1, "offset": 0, "images": N},
+                                      {"epoch": 0, "offset": 2}, [1, 2]])
+def test_a_checkpoint_with_a_damaged_stream_position_is_refused_before_anything_changes(
+        make_run, folder, position):
+    from gankit.errors import DamagedCheckpoint
+    from gankit.training.run_state import validate
+
+    trainer = make_run(data={**STREAMED, "path": str(folder)}, model=DCGAN).trainer
+    tensors, plain = trainer.state()
+    with pytest.raises(DamagedCheckpoint, match="data_stream must hold the epoch, offset and"):
+        validate(Path("ckpt"), tensors, {**plain, "data_stream": position}, trainer.device,
+                 trainer.rng, trainer.optimizers)
