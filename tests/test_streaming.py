@@ -207,15 +207,22 @@ def test_a_streamed_source_holds_no_decoded_set(tmp_path):
     assert largest(stream, set()) < decoded / 4  # names and one epoch's order, no images
 
 
-def test_auto_streams_above_the_budget(monkeypatch, folder):
+def test_auto_streams_above_the_budget_and_says_so(monkeypatch, folder, capsys):
     from gankit.data import streaming
 
     assert not should_stream(DataConfig(), 100_000, (3, 64, 64))  # 1.2 GB
     assert should_stream(DataConfig(), 200_000, (3, 256, 256))  # 39 GB: the folder
     assert should_stream(DataConfig(stream="always"), 1, (1, 4, 4))
     assert not should_stream(DataConfig(stream="never"), 10**9, (3, 256, 256))
+    assert isinstance(load(folder, workers=0), ImageDataset) and capsys.readouterr().err == ""
     monkeypatch.setattr(streaming, "STREAM_BUDGET", N * 3 * SIZE * SIZE - 1)
-    assert isinstance(load(folder, workers=0), StreamingImages)
+    assert isinstance(load(folder, workers=0, cache="c.safetensors"), StreamingImages)
+    line = capsys.readouterr().err
+    assert line.startswith(f"gankit: streaming {N} images of {folder} at {SIZE} px with 0 "
+                           f"worker(s) (decoded they would take 0.0 GiB, over data.stream "
+                           f"auto's ")
+    assert line.endswith("data.cache, for sets held in memory, is not written\n")
+    assert line.count("\n") == 1
 
 
 # --- sizes: kept, or the change said -----------------------------------------------------------

@@ -189,8 +189,9 @@ class StreamingImages:
         why = ("data.stream: always" if config.stream == "always" else
                f"decoded they would take {gib:.1f} GiB, over data.stream auto's "
                f"{STREAM_BUDGET / 2**30:g} GiB")
+        unused = "; data.cache, for sets held in memory, is not written" if config.cache else ""
         return (f"streaming {len(self):,} images of {self.archive.path} at {self.size} px "
-                f"with {self.workers} worker(s) ({why})")
+                f"with {self.workers} worker(s) ({why}){unused}")
 
 
 class Stream:
