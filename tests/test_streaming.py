@@ -346,3 +346,15 @@ def test_a_checkpoint_with_a_damaged_stream_position_is_refused_before_anything_
     with pytest.raises(DamagedCheckpoint, match="data_stream must hold the epoch, offset and"):
         validate(Path("ckpt"), tensors, {**plain, "data_stream": position}, trainer.device,
                  trainer.rng, trainer.optimizers)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_file_damaged_past_its_header_stops_a_stream_with_one_line(folder, workers):
+    damaged = folder / "part0" / "img000.png"
+    damaged.write_bytes(damaged.read_bytes()[:200])  # the header reads, the pixels do not
+    source = load(folder, stream="always", workers=workers)
+    stream = source.stream(N, 0)  # one batch holds every image
+    with pytest.raises(GankitError, match=r"^1 image\(s\) could not be read while streaming: "
+                                          r"part0/img000.png \(.*\); remove them") as caught:
+        stream.next_batch()
+    assert "\n" not in str(caught.value)

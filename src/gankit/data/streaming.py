@@ -76,16 +76,27 @@ class _Files(Dataset):
             return name, str(err) or type(err).__name__, label
 
 
-def _collate(items: list[tuple[str, np.ndarray | str, int]]) -> tuple[Tensor, Tensor]:
-    """A batch of :class:`_Files` items as (uint8 [n, C, S, S], int64 [n]); a file that could
-    not be read (damaged past its header, which :func:`gankit.data.archives.scan` read) stops
-    the run with one line naming it, rather than a worker's traceback."""
-    for name, image, _ in items:
-        if isinstance(image, str):
-            raise GankitError(f"image {name} could not be read while streaming ({image}); "
-                              f"remove it from the data and resume")
+def _collate(items: list[tuple[str, np.ndarray | str, int]]
+             ) -> tuple[Tensor, Tensor, list[str]]:
+    """A batch of :class:`_Files` items as (uint8 [n, C, S, S], int64 [n], []), or, when a file
+    could not be read, (empty, empty, ``name (reason)`` of each) for :func:`_checked` to
+    report in the training process: an error raised in a worker would reach the user as the
+    worker's traceback."""
+    failed = [f"{name} ({image})" for name, image, _ in items if isinstance(image, str)]
+    if failed:
+        return torch.empty(0), torch.empty(0), failed
     images = torch.from_numpy(np.stack([image for _, image, _ in items]))
-    return images, torch.tensor([label for _, _, label in items], dtype=torch.int64)
+    return images, torch.tensor([label for _, _, label in items], dtype=torch.int64), []
+
+
+def _checked(batch: tuple[Tensor, Tensor, list[str]]) -> tuple[Tensor, Tensor]:
+    """A collated batch's images and labels; a file damaged past its header (which
+    :func:`gankit.data.archives.scan` read) stops the run with one line naming it."""
+    images, labels, failed = batch
+    if failed:
+        raise GankitError(f"{len(failed)} image(s) could not be read while streaming: "
+                          f"{', '.join(failed[:5])}; remove them from the data and resume")
+    return images, labels
 
 
 class _ShardIndices(Sampler[list[int]]):
@@ -146,7 +157,7 @@ class StreamingImages:
         chunks = index.cpu().split(READ_BATCH)
         loader = DataLoader(_Files(self), batch_sampler=[c.tolist() for c in chunks],
                             num_workers=min(self.workers, len(chunks)), collate_fn=_collate)
-        images, labels = zip(*loader, strict=True)
+        images, labels = zip(*map(_checked, loader), strict=True)
         return torch.cat(images), torch.cat(labels)
 
     def to_batch(self, images: Tensor, labels: Tensor, device: torch.device | str
@@ -208,14 +219,14 @@ class Stream:
         share = batch_size // world_size
         self.rows = (rank * share, (rank + 1) * share)  # distributed.shard's rows
         self.position = 0
-        self._batches: Iterator[tuple[Tensor, Tensor]] | None = None
+        self._batches: Iterator[tuple[Tensor, Tensor, list[str]]] | None = None
 
     def next_batch(self) -> dict[str, Tensor]:
         """This process's rows of the next global batch: ``x`` [n, C, S, S] in [-1, 1] on the
         device and, for labelled data, ``label`` [n]."""
         if self._batches is None:
             self._batches = iter(self._loader())
-        images, labels = next(self._batches)
+        images, labels = _checked(next(self._batches))
         self.position += self.batch_size
         return self.source.to_batch(images, labels, self.device)
 
