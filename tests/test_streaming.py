@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from conftest import all_tensors, assert_identical, one_error_line, tiny_dict
 from gankit.configuration.resolve import build_config
@@ -358,3 +359,23 @@ def test_a_file_damaged_past_its_header_stops_a_stream_with_one_line(folder, wor
                                           r"part0/img000.png \(.*\); remove them") as caught:
         stream.next_batch()
     assert "\n" not in str(caught.value)
+
+
+def test_two_processes_streaming_train_as_one_process(folder, tmp_path):
+    """tests/workers/ddp_run.py under torchrun on the streamed folder: each process reads its
+    rows, the gradients are averaged, and the weights match one process's (float rounding)."""
+    import gankit
+
+    config = tiny_dict(data={**STREAMED, "path": str(folder)}, model=DCGAN)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", str(WORKER.parent / "ddp_run.py"),
+                           str(tmp_path), json.dumps(config), "5"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [load_file(str(tmp_path / f"rank-{rank}.safetensors")) for rank in (0, 1)]
+    single = gankit.build(config, progress=False, snapshots=False)
+    single.fit(5)
+    for key, value in single.recipe.nets.state_dict().items():
+        assert torch.equal(ranks[0][key], ranks[1][key]), key
+        torch.testing.assert_close(ranks[0][key], value, rtol=1e-4, atol=1e-5)
