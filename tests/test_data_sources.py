@@ -20,7 +20,6 @@ LABEL = Field((), torch.int64)
     ("stacked-mnist", 10, Field((3,), torch.int64)),  # a digit a channel
     ("grid25", 25, LABEL),
     ("swiss-roll", 0, None),
-    ("image-folder", 0, None),  # the user's files: their loaders read no labels
     ("points-file", 0, None),
 ])
 def test_known_spec_says_the_classes_of_examples_before_loading(name, n_classes, label):
@@ -40,10 +39,11 @@ def test_known_spec_of_translation_data_says_pairs_and_their_labels():
     assert thin.fields == {"label_a": LABEL, "label_b": LABEL}
 
 
-@pytest.mark.parametrize("name", ["given", "my.module:factory"])
+@pytest.mark.parametrize("name", ["given", "my.module:factory", "image-folder"])
 def test_known_spec_claims_nothing_for_data_known_only_once_built(name):
-    """A researcher's factory or given data may or may not hold labels: a recipe that needs
-    them is checked when the run is built, not refused at config time."""
+    """A researcher's factory or given data, or a folder of images (whose dataset.json may give
+    classes), may or may not hold labels: a recipe that needs them is checked when the run is
+    built, not refused at config time."""
     assert known_spec(name) is None
 
 

@@ -22,7 +22,7 @@ NOW_RESOLVED = {"stacked-mnist-began"}
 # Resolved before and failed only when the run was built: a class-conditional preset on data
 # without one class label per example is now refused at config time (issue 26).
 CONDITIONAL = ("acgan", "cgan", "projection", "caae")
-UNLABELLED = ("swiss-roll", "stacked-mnist", "image-folder")
+UNLABELLED = ("swiss-roll", "stacked-mnist")
 NOW_REFUSED = {f"{data}-{preset}" for data in UNLABELLED for preset in CONDITIONAL}
 
 
@@ -49,6 +49,12 @@ def test_every_shipped_name_resolves_as_before(name):
 def _filled(before):
     """``before`` with MEG's lambda, None at c860bfa ("the paper's: 10 for images, 0.1 for
     points", decided when the run was built), as the resolved config now shows it."""
+    # keys added since, at their defaults (issue 28: image-folder streams from disk); and the
+    # image-folder config's 64 px, which upscaled smaller images silently, is gone: images
+    # keep their own size unless data.image_size is set (issue 28)
+    before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2}}
+    if before["data"]["name"] == "image-folder":
+        before["data"]["image_size"] = 0
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}

@@ -33,6 +33,7 @@ SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.manual_seed accepts
 INT64_RANGE = (-(2**63), 2**63 - 1)  # what torch takes as a size or count
 MAX_STEPS = 10**9  # generator steps; also the bound of intervals counted in steps
 MAX_WIDTH = 2**16  # units, channels or latent dimensions; whether they fit is the memory's say
+STREAM_MODES = ("auto", "always", "never")  # data.stream (gankit.data.streaming)
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.training.hardware)
 NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
 NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
@@ -60,6 +61,11 @@ class DataConfig:
     channels: int = bounded(3, 1, 3)
     path: str = ""
     cache: str = ""
+    # Reading image-folder from disk as training goes (gankit.data.streaming): "auto" streams
+    # when the decoded set would exceed 2 GiB (STREAM_BUDGET), "always" / "never" decide; its
+    # DataLoader worker processes decode ahead of the step (0: in the training process).
+    stream: str = "auto"
+    workers: int = bounded(2, 0, 64)
     # Translation data's seeded augmentation (Isola et al. 2017, Sec. 6.2: "random jitter"):
     # images are resized to load_size and each draw crops a random image_size square of it
     # (0: no crop), and mirrored left-right half the time with flip; a pair gets one crop and
@@ -77,6 +83,12 @@ class DataConfig:
                               f"got {self.image_size}")
         if self.channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
+        if self.stream not in STREAM_MODES:
+            raise ConfigError(f"data.stream must be one of {', '.join(STREAM_MODES)}, got "
+                              f"{show_value(self.stream)}")
+        if self.stream == "always" and self.cache:
+            raise ConfigError("data.cache stores the decoded set, which data.stream: always never "
+                              "holds; leave one of them unset")
         if self.load_size and self.image_size > self.load_size:
             raise ConfigError(f"data.image_size {self.image_size} is larger than data.load_size "
                               f"{self.load_size}: the random crop must fit inside the resized "

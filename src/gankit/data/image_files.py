@@ -13,9 +13,10 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 # claiming more is refused before decoding, whatever the user's PIL setting, since a small file
 # can claim gigapixels and decoding it would exhaust memory
 MAX_IMAGE_PIXELS = 89_478_485
+PROGRESS_FROM = 2000  # files: fewer are read in about a second, with no bar
 # bump when to_8bit or read_image change what a file becomes, so older caches are rebuilt
 READER_VERSION = 2
 
@@ -90,13 +92,17 @@ def cached(config: DataConfig, files: list[Path], build: Callable[[], dict[str, 
     return tensors
 
 
-def read_files(files: list[Path], folder: Path, read: Callable[[Path], T], note: str = ""
-                ) -> list[T | None]:
+def read_files(files: list[Path], folder: Path, read: Callable[[Path], T], note: str = "",
+               progress: str = "reading images") -> list[T | None]:
     """``read(path)`` for each of ``files`` (under ``folder``), None for a file that is damaged
     or refused: those are skipped and reported in one warning (count, names, reasons, then
-    ``note``), and when no file can be read that is one error line."""
+    ``note``), and when no file can be read that is one error line. Many files show a progress
+    bar named ``progress``."""
+    from tqdm.auto import tqdm
+
     results, bad = [], []
-    for path in files:
+    for path in tqdm(files, desc=progress, unit="file", leave=False,
+                     disable=len(files) < PROGRESS_FROM):
         try:
             results.append(read(path))
         except (OSError, ValueError, SyntaxError) as err:  # what PIL raises for damaged files
@@ -151,15 +157,27 @@ def _too_many_pixels(pixels: int) -> Refused:
                     "against decompression bombs")
 
 
-def read_image(path: Path, size: int, channels: int) -> np.ndarray:
-    """One file as uint8 [C, size, size]: upright (EXIF orientation), 8-bit, resized, cropped."""
+def read_image(path: Path | IO[bytes], size: int, channels: int) -> np.ndarray:
+    """One file (a path or an open file) as uint8 [C, size, size]: upright (EXIF
+    orientation), 8-bit, resized, cropped."""
     return fit_square(open_image(path, channels), size)
 
 
-def open_image(path: Path, channels: int) -> Image:
-    """One file as an upright (EXIF orientation) 8-bit "L" or "RGB" image, refusing a
-    decompression bomb before it is decoded."""
-    from PIL import Image, ImageOps
+def open_image(path: Path | IO[bytes], channels: int) -> Image:
+    """One file (a path, or an open file such as a zip archive's member) as an upright (EXIF
+    orientation) 8-bit "L" or "RGB" image, refusing a decompression bomb before it is
+    decoded."""
+    from PIL import ImageOps
+
+    with opened(path) as image:
+        return to_8bit(ImageOps.exif_transpose(image), channels)
+
+
+@contextmanager
+def opened(path: Path | IO[bytes]) -> Iterator[Image]:
+    """PIL's image of one file with its header read and its pixels not yet decoded; a header
+    claiming more than :data:`MAX_IMAGE_PIXELS` is refused (:class:`Refused`)."""
+    from PIL import Image
 
     try:
         with warnings.catch_warnings():
@@ -168,11 +186,10 @@ def open_image(path: Path, channels: int) -> Image:
             with Image.open(path) as image:
                 if image.width * image.height > MAX_IMAGE_PIXELS:  # header only, not decoded
                     raise _too_many_pixels(image.width * image.height)
-                image = to_8bit(ImageOps.exif_transpose(image), channels)
+                yield image
     except Image.DecompressionBombError as err:  # PIL's own refusal, before ours can look
         claimed = re.search(r"\((\d+) pixels\)", str(err))
         raise (_too_many_pixels(int(claimed[1])) if claimed else Refused(str(err))) from err
-    return image
 
 
 def fit_square(image: Image, size: int) -> np.ndarray:

@@ -11,8 +11,9 @@ per-item Python work and draws its randomness only from the trainer's ``torch.Ge
   way.
 - ``stacked-mnist``: three mnist5k training digits drawn independently as the three colour
   channels, 10^3 = 1,000 modes (Metz et al. 2017; VEEGAN, Srivastava et al. 2017; PacGAN).
-- ``image-folder``: a folder of the user's own images, resized and center-cropped to
-  ``data.image_size``; optionally cached as one safetensors file.
+- ``image-folder``: a folder or zip archive of the user's own images, at their own size or
+  resized and center-cropped to ``data.image_size``; optionally cached as one safetensors
+  file, or streamed from disk when too large for memory (:mod:`gankit.data.streaming`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.configuration.schema import DataConfig
-from gankit.data import image_files
+from gankit.data import archives, image_files, streaming
 from gankit.data.sources import DATASETS
 from gankit.data.spec import DataSpec, images_spec
+from gankit.data.streaming import StreamingImages
 from gankit.errors import GankitError
 
 SPLIT_SEED = 20260101  # fixed: the train/held-out split is part of the data set's definition
@@ -205,28 +207,45 @@ def load_digits8(config: DataConfig) -> ImageDataset:
     return _split_dataset("digits8", resize(images, config.image_size or 8), labels, 10)
 
 
-# No label facts: what a user's folder holds is known only once it is read.
-@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"), n_classes=0,
-                   images=True)
-def load_image_folder(config: DataConfig) -> ImageDataset:
-    """Every image under ``data.path`` (recursively, through symlinked folders), resized so the
-    shorter side is ``data.image_size`` and center-cropped to a square; RGB, or grey with
-    ``data.channels: 1`` (pixel values as :func:`~gankit.data.image_files.to_8bit` maps them).
+# No label facts: what a user's folder holds (dataset.json's classes, or none) is known only
+# once it is read, so a recipe that needs labels is checked when the run is built.
+@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache", "stream",
+                                         "workers"), images=True)
+def load_image_folder(config: DataConfig) -> ImageDataset | StreamingImages:
+    """Every image of the folder or zip archive ``data.path`` (recursively, through symlinked
+    folders; a zip as StyleGAN2-ADA's dataset_tool writes it, :mod:`gankit.data.archives`),
+    resized so the shorter side is ``data.image_size`` and center-cropped to a square; RGB, or
+    grey with ``data.channels: 1`` (pixel values as :func:`~gankit.data.image_files.to_8bit`
+    maps them). Without ``data.image_size`` the images keep their size when they all share one
+    square size, else one warning says what they are fitted to. ``dataset.json``'s class
+    labels, where there is one, come with the images.
 
-    Unreadable files, and decompression bombs, are skipped and reported in one warning (count,
-    names, reasons); a folder with no readable image is one error line. With ``data.cache`` the
-    result is stored in (and later read from) that safetensors file, rebuilt when the folder's
-    files or the settings change; a cache that cannot be written is a warning, not an error.
+    Held decoded in memory, or streamed from disk by DataLoader workers (``data.stream``,
+    :mod:`gankit.data.streaming`). Unreadable files, and decompression bombs, are skipped and
+    reported in one warning (count, names, reasons); none readable is one error line. In
+    memory, ``data.cache`` stores the result in (and later reads it from) that safetensors
+    file, rebuilt when the files or the settings change; a cache that cannot be written is a
+    warning, not an error.
     """
-    folder = image_files.user_folder(config, "image-folder", "the folder of images")
-    files = image_files.find_images(folder)
-    if not files:
-        suffixes = ", ".join(sorted(image_files.IMAGE_SUFFIXES))
-        raise GankitError(f"no image files ({suffixes}) in {folder}")
+    archive = archives.open_archive(config.path)
+    names, sizes = archives.scan(archive)
+    size = config.image_size or archives.fitted_size(sizes, archive.path)
+    labels, n_classes = archive.labels(names)
+    if streaming.should_stream(config, len(names), (config.channels, size, size)):
+        source = streaming.StreamingImages(archive, names, size, config.channels, labels,
+                                           n_classes, config.workers)
+        streaming.announce(source.describe(config))
+        return source
 
     def build() -> dict[str, Tensor]:
-        images = image_files.read_files(files, folder, lambda path: image_files.read_image(
-            path, config.image_size, config.channels))
-        return {"images": image_files.stack_read(images)}  # [N, C, S, S]
+        images = image_files.read_files(
+            list(map(archive.member, names)), archive.path,
+            lambda path: archive.read(path.relative_to(archive.path).as_posix(), size,
+                                      config.channels))
+        read = torch.tensor([image is not None for image in images])
+        built = {"images": image_files.stack_read(images)}  # [N, C, S, S]
+        return built | ({"labels": labels[read]} if labels is not None else {})
 
-    return ImageDataset("image-folder", image_files.cached(config, files, build)["images"])
+    tensors = image_files.cached(config, archive.fingerprint_files(), build, size)
+    return ImageDataset("image-folder", tensors["images"], tensors.get("labels"),
+                        n_classes=n_classes)

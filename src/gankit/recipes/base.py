@@ -63,7 +63,8 @@ class StepContext:
     what it needs itself. State that must outlive a step lives in ``Recipe.nets`` instead.
 
     Under torchrun every process draws the global batch from the same stream and keeps its
-    shard (:mod:`gankit.training.distributed`), so draws go through :meth:`draw`.
+    shard (:mod:`gankit.training.distributed`), so draws go through :meth:`draw`; a streamed
+    data set (:attr:`stream`) reads only the shard's images.
     """
 
     data: Any  # a data source: .sample(n, generator, device) -> dict[str, Tensor], .spec
@@ -74,6 +75,9 @@ class StepContext:
     rank: int = 0
     world_size: int = 1
     carry: dict[str, Any] = field(default_factory=dict)  # this step's phases to later ones
+    # A source read from disk as training goes hands this process its rows of each global
+    # batch itself (gankit.data.streaming.Stream); None: draw from ``data.sample``.
+    stream: Any = None
 
     def next_step(self) -> StepContext:
         """The context of a new training step: the same data and streams, an empty carry."""
@@ -86,9 +90,13 @@ class StepContext:
 
     def batch(self) -> dict[str, Tensor]:
         """This process's shard of a global batch of named tensors (``x``, ``label``, ...:
-        :mod:`gankit.data.spec`); image tensors in channels-last memory if configured."""
-        batch = shard_batch(self.data.sample(self.batch_size, self.rng, self.device),
-                            self.rank, self.world_size)
+        :mod:`gankit.data.spec`); image tensors in channels-last memory if configured. A
+        stream reads only the shard; other sources draw the global batch and keep the shard."""
+        if self.stream is not None:
+            batch = self.stream.next_batch()
+        else:
+            batch = shard_batch(self.data.sample(self.batch_size, self.rng, self.device),
+                                self.rank, self.world_size)
         if self.channels_last:
             batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
                      for k, v in batch.items()}

@@ -48,6 +48,8 @@ def state(trainer: Trainer) -> run_state.State:
              "optimizer_types": {k: type(v).__name__ for k, v in trainer.optimizers.items()},
              "lr_scale": trainer.lr_scale, "rollbacks": trainer.rollbacks,
              "precision": trainer.precision.precision}
+    if trainer.stream is not None:  # where a streamed data set's epoch has got to
+        plain["data_stream"] = trainer.stream.state()
     return tensors, plain
 
 
@@ -138,3 +140,5 @@ def apply_state(trainer: Trainer, source: str, tensors: dict[str, Tensor],
     trainer.elapsed = float(plain.get("elapsed", 0.0))
     trainer.lr_scale = float(plain.get("lr_scale", 1.0))
     trainer.rollbacks = int(plain.get("rollbacks", 0))
+    if trainer.stream is not None and "data_stream" in plain:
+        trainer.stream.seek(plain["data_stream"])

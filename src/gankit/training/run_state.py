@@ -2,8 +2,9 @@
 
 A checkpoint (:mod:`gankit.training.checkpoint`) is tensors for safetensors plus plain data for
 JSON. Of a trainer it holds the networks' weights, the optimizers' moments (split into tensors
-and JSON), and both random streams: the recipe's ``torch.Generator`` and torch's global RNG,
-which the trainer seeds from ``train.seed`` and owns while it trains (dropout draws from it).
+and JSON), a streamed data set's position (``data_stream``), and both random streams: the
+recipe's ``torch.Generator`` and torch's global RNG, which the trainer seeds from
+``train.seed`` and owns while it trains (dropout draws from it).
 With all of them a resumed run continues bit-exactly.
 
 The functions take the objects they read or fill explicitly; :mod:`gankit.training.resume`
@@ -129,6 +130,12 @@ def validate(path: Path, tensors: dict[str, Tensor], plain: dict[str, Any],
                 f"damaged checkpoint {path}: tensor {key} is {tensors[key].dtype} "
                 f"{list(tensors[key].shape)}, a random state is {like.dtype} "
                 f"{list(like.shape)}")
+    position = plain.get("data_stream", {"epoch": 0, "offset": 0, "images": 1})
+    if not (isinstance(position, dict) and all(
+            isinstance(position.get(key), int) and position[key] >= 0
+            for key in ("epoch", "offset", "images"))):
+        raise DamagedCheckpoint(f"damaged checkpoint {path}: data_stream must hold the epoch, "
+                                f"offset and images counts (ints >= 0), got {position!r}")
     missing = sorted(set(optimizers) - set(plain["optimizers"]))
     if missing:
         raise CheckpointError(f"checkpoint {path} does not match this model: it has no "

@@ -10,9 +10,11 @@ Determinism: every random draw of the loop comes from ``train.seed``. The recipe
 (data, latents, penalty interpolation) come from one ``torch.Generator``; whatever draws from
 torch's global RNG inside the networks (dropout) draws from a global state that the trainer
 seeds from ``train.seed`` and owns while it trains (:class:`gankit.training.run_state.GlobalRng`;
-the snapshot hooks draw from neither). Both are checkpointed with the weights and optimizer
-moments (:mod:`gankit.training.resume`), so a resumed run continues bit-exactly on CPU, with any
-number of processes.
+the snapshot hooks draw from neither). A data set streamed from disk reads its images in an
+order seeded by ``train.seed`` (:mod:`gankit.data.streaming`). Both streams, and the streamed
+set's position, are checkpointed with the weights and optimizer moments
+(:mod:`gankit.training.resume`), so a resumed run continues bit-exactly on CPU, with any number
+of processes.
 
 Faults: SIGINT/SIGTERM checkpoint the last finished step (:mod:`gankit.training.interrupts`); a
 non-finite loss stops the run, or with ``train.on_nonfinite: rollback`` restores the last good
@@ -58,7 +60,8 @@ class Trainer:
 
     Args:
         recipe: networks + loss terms (built with the same ``config``).
-        data: a source with ``sample(n, generator, device)``.
+        data: a source with ``sample(n, generator, device)``, or one read from disk as
+            training goes with ``stream(batch_size, seed, rank, world_size, device)``.
         config: the resolved run configuration.
         run_dir: where metrics, TensorBoard events, checkpoints and plots go (None: nowhere).
         hooks: called every ``train.plot_every`` steps and at the end (plots, periodic metrics).
@@ -94,8 +97,14 @@ class Trainer:
         # One stream on every process: each draws the global batch and keeps its shard, so a
         # step does the same on any number of processes (gankit.training.distributed).
         self.rng = torch.Generator(self.device).manual_seed(config.train.seed)
+        # A source read from disk as training goes (gankit.data.streaming) reads this
+        # process's rows of each global batch in a seeded order; its position is checkpointed.
+        open_stream = getattr(data, "stream", None)
+        self.stream = (open_stream(config.data.batch_size, config.train.seed, self.rank,
+                                   self.world_size, self.device) if open_stream else None)
         self.ctx = StepContext(data, config.data.batch_size, self.device, self.rng,
-                               config.train.channels_last, self.rank, self.world_size)
+                               config.train.channels_last, self.rank, self.world_size,
+                               stream=self.stream)
         self.global_rng = run_state.GlobalRng(config.train.seed, self.device)  # dropout's
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
@@ -148,6 +157,8 @@ class Trainer:
         finally:
             for net in self.recipe.nets.values():
                 net.requires_grad_(True)
+            if self.stream is not None:  # its workers rest until the next fit
+                self.stream.close()
             bar.close()
             interrupts.restore(previous_handlers)
             if self.logger is not None:
