@@ -31,23 +31,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.configuration.schema import ModelConfig
-from gankit.errors import ConfigError
+from gankit.models import dcgan
 from gankit.models.base import DISCRIMINATORS, GENERATORS, DOutput, packed_shape
 from gankit.models.layers import CriticHead, norm_2d
 from gankit.models.spectral_norm import apply_spectral_norm
 
-SIZES = (28, 32, 64, 128, 256)  # a 4x4 base doubled 3 to 6 times; 28 px from 7x7
+SIZES = (28, 32, 64, 128, 256)  # a 4x4 base doubled 3 to 6 times; 28 px: 7x7 doubled twice
 RESIDUAL_GAIN = math.sqrt(2)  # Xavier gain in the residual branches (SN-GAN's code)
 Layer = TypeVar("Layer", nn.Conv2d, nn.Linear)
 
 
 def resolution_plan(shape: tuple[int, ...]) -> tuple[int, int]:
     """(base side, number of resolution doublings n) for images of ``shape`` [C, S, S]."""
-    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in SIZES:
-        raise ConfigError(f"model resnet-gan takes square images of {', '.join(map(str, SIZES))} "
-                          f"px [C, S, S], got data of shape {list(shape)}")
-    base = 7 if shape[1] == 28 else 4
-    return base, int(math.log2(shape[1] // base))
+    return dcgan.resolution_plan(shape, "resnet-gan", SIZES)
 
 
 def xavier(layer: Layer, gain: float = 1.0) -> Layer:
