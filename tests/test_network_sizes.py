@@ -244,3 +244,17 @@ def test_one_sngan_step_with_resnet_gan_and_spectral_norm():
                        train={"steps": 1})
     run = gankit.build(config, data=images, progress=False, snapshots=False)
     assert changed_by_one_step(run) == {"G", "D"}
+
+
+@pytest.mark.parametrize("recipe", ["cgan", "acgan", "projection", "caae", "infogan"])
+def test_one_conditional_step_with_resnet_gan(recipe):
+    """The label input, AC-GAN's and InfoGAN's heads and the projection read the ResNet D's
+    summed features as they read DCGAN's."""
+    images = torch.randint(0, 256, (8, 1, 32, 32), dtype=torch.uint8)
+    labels = torch.arange(8) % 4
+    config = tiny_dict(recipe=recipe, data={"batch_size": 4, "n_eval": 16},
+                       model={"name": "resnet-gan", **TINY, "g_batchnorm": True},
+                       train={"steps": 1})
+    run = gankit.build(config, data=(images, labels), progress=False, snapshots=False)
+    trained = {name for name, net in run.recipe.nets.items() if list(net.parameters())}
+    assert changed_by_one_step(run) == trained
