@@ -30,11 +30,13 @@ from gankit.models.spectral_norm import apply_spectral_norm
 SIZES = (8, 16, 28, 32, 64, 128, 256)
 
 
-def resolution_plan(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(base side, number of stride-2 layers) for images of ``shape`` [C, S, S]."""
-    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in SIZES:
-        raise ConfigError(f"model dcgan takes square images of {', '.join(map(str, SIZES))} px "
-                          f"[C, S, S], got data of shape {list(shape)}")
+def resolution_plan(shape: tuple[int, ...], family: str = "dcgan",
+                    sizes: tuple[int, ...] = SIZES) -> tuple[int, int]:
+    """(base side, number of stride-2 layers) for images of ``shape`` [C, S, S], one of the
+    ``sizes`` that ``family`` builds (its one error line names them)."""
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in sizes:
+        raise ConfigError(f"model {family} takes square images of {', '.join(map(str, sizes))} "
+                          f"px [C, S, S], got data of shape {list(shape)}")
     side = shape[1]
     base = 7 if side == 28 else 4
     return base, int(math.log2(side // base))
