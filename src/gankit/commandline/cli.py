@@ -11,6 +11,7 @@ import signal
 import sys
 import warnings
 
+from gankit.commandline.features import cmd_features
 from gankit.commandline.generation import cmd_export, cmd_sample, cmd_translate
 from gankit.commandline.inspection import (
     cmd_completion,
@@ -26,7 +27,7 @@ from gankit.errors import GankitError
 from gankit.training import interrupts
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "translate": cmd_translate,
-            "eval": cmd_eval, "export": cmd_export,
+            "eval": cmd_eval, "export": cmd_export, "features": cmd_features,
             "experiment": cmd_experiment, "configs": cmd_configs, "config": cmd_config,
             "completion": cmd_completion, "view": cmd_view}
 

