@@ -152,12 +152,14 @@ def nt_xent(z: Tensor, temperature: float = TEMPERATURE) -> Tensor:
 
 
 def fit(images: Any, steps: int = 600, seed: int = 0, batch_size: int = BATCH_SIZE,
-        data: str = "given", progress: bool = True) -> LearnedFeatures:
+        data: str | None = None, progress: bool = True) -> LearnedFeatures:
     """Fit a SimCLR encoder to ``images``: uint8 [N, C, H, W] (or an image data set, whose
     training split is used) for ``steps`` Adam steps of ``batch_size`` images; ``data`` names
-    them in the file's record. Deterministic for a seed on one machine and thread count."""
-    name = getattr(images, "name", data)
-    pixels = getattr(images, "images", images)
+    them in the file's record (default: the data set's name, or ``given``). Deterministic for a seed on one machine and thread count."""
+    pixels = images if isinstance(images, Tensor) else getattr(images, "images", images)
+    # (a tensor's own ``name`` is its dimensions' names)
+    name = data or (None if isinstance(images, Tensor) else getattr(images, "name", None))
+    name = name or "given"
     if not isinstance(pixels, Tensor) or pixels.dtype != torch.uint8 or pixels.dim() != 4 \
             or pixels.shape[1] not in (1, 3) or len(pixels) < 2:
         raise GankitError("features are fitted on uint8 images [N, C, H, W] with N >= 2 and C 1 "
