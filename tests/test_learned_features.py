@@ -246,3 +246,22 @@ def test_distance_grows_with_noise_in_a_fitted_space():
     distances = [fid(reference, space.features((clean + level * noise).clamp(-1, 1)))
                  for level in (0.0, 0.25, 0.5, 1.0)]
     assert distances == sorted(distances), distances
+
+
+def test_features_fit_help_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from gankit.commandline.cli import main; "
+            "status = main(['features', 'fit', '--help']); "
+            "print(status, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[-2:] == ["0", "False"]
+
+
+def test_features_fit_refuses_points_data_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "ring.safetensors"
+    line = one_error_line(capsys, ["features", "fit", "ring8", "--out", str(out)])
+    assert "image data" in line and "ring8" in line
+    assert not out.exists()

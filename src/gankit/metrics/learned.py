@@ -155,7 +155,8 @@ def fit(images: Any, steps: int = 600, seed: int = 0, batch_size: int = BATCH_SI
         data: str | None = None, progress: bool = True) -> LearnedFeatures:
     """Fit a SimCLR encoder to ``images``: uint8 [N, C, H, W] (or an image data set, whose
     training split is used) for ``steps`` Adam steps of ``batch_size`` images; ``data`` names
-    them in the file's record (default: the data set's name, or ``given``). Deterministic for a seed on one machine and thread count."""
+    them in the file's record (default: the data set's name, or ``given``). Deterministic for
+    a seed on one machine and thread count."""
     pixels = images if isinstance(images, Tensor) else getattr(images, "images", images)
     # (a tensor's own ``name`` is its dimensions' names)
     name = data or (None if isinstance(images, Tensor) else getattr(images, "name", None))
