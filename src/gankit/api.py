@@ -259,8 +259,9 @@ class Run:
 
         Toy data: mode metrics and exact W1. Images: FID, KID, precision/recall and
         density/coverage in the space of ``features`` (a :class:`FeatureExtractor`, or
-        ``"digits"`` / ``"inception"`` with its ``weights`` file; default: the digit
-        classifier on digit data), classifier scores, StackedMNIST modes and the memorization
+        ``"digits"`` / ``"inception"`` with its ``weights`` file, or a feature file from
+        ``gankit features fit``; default: ``data.features``, else the digit classifier on
+        digit data), classifier scores, StackedMNIST modes and the memorization
         check (:func:`gankit.evaluation.images.image_metrics`). A recipe without an
         unconditional generator measures nothing: {}.
         """
