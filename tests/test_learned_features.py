@@ -108,6 +108,11 @@ def test_a_corrupt_or_foreign_file_is_one_line(tmp_path, capsys, content, why):
     assert "\n" not in str(raised.value)
 
 
+def test_a_missing_file_is_one_line(tmp_path):
+    with pytest.raises(GankitError, match=r"^no feature file .*missing.safetensors \(write one"):
+        learned.load(tmp_path / "missing.safetensors")
+
+
 def test_tampered_weights_are_refused(feature_file, tmp_path):
     from safetensors import safe_open
     from safetensors.torch import save_file

@@ -238,6 +238,9 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> LearnedFeature
         return GankitError(f"not a gankit feature file: {path}: {why} (write one with "
                            f"'gankit features fit DATA --out FILE')")
 
+    if not path.is_file():
+        raise GankitError(f"no feature file {path} (write one with 'gankit features fit DATA "
+                          f"--out FILE')")
     try:
         with safe_open(str(path), framework="pt") as file:
             metadata = file.metadata() or {}
