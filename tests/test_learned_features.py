@@ -146,6 +146,16 @@ def test_the_digit_classifier_on_colour_images_warns():
         feature_extractor(digits, "digits")
 
 
+def test_a_registered_name_wins_over_a_file_of_that_name(tmp_path, monkeypatch):
+    from gankit.metrics.digits import ChannelwiseClassifier
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "digits").write_text("not features")
+    digits = ImageDataset("mnist5k", torch.zeros(4, 1, 28, 28, dtype=torch.uint8),
+                          torch.zeros(4, dtype=torch.long), n_classes=10)
+    assert isinstance(feature_extractor(digits, "digits"), ChannelwiseClassifier)
+
+
 def test_features_must_name_a_space_or_a_file(capsys, tmp_path):
     line = one_error_line(capsys, ["eval", str(tmp_path), "--features", "vgg"])
     assert "'vgg'" in line and "safetensors" in line

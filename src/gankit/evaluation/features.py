@@ -26,8 +26,10 @@ def default_feature_name(data: Any) -> str | None:
 
 def is_feature_file(name: str) -> bool:
     """Whether ``--features`` / ``data.features`` names a fitted feature file rather than a
-    registered feature space: it ends in .safetensors or is an existing file."""
-    return name.endswith(FEATURE_FILE_SUFFIX) or Path(name).expanduser().is_file()
+    registered feature space (which wins over a file of the same name in the working folder):
+    it ends in .safetensors or is an existing file."""
+    return name not in FEATURE_EXTRACTORS and (name.endswith(FEATURE_FILE_SUFFIX)
+                                               or Path(name).expanduser().is_file())
 
 
 def feature_extractor(data: Any, name: str | None = None, weights: str | None = None,
