@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gankit import moved
 
 __version__ = "0.1.0"
-__all__ = ["Run", "__version__", "build", "load"]
+__all__ = ["Run", "__version__", "build", "fit_features", "load"]
 
 moved.install()  # the module paths from before the subpackages keep working (gankit.moved)
 
@@ -24,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from gankit import api
 
         return getattr(api, name)
+    if name == "fit_features":  # gankit.metrics.learned.fit: a feature space for any images
+        from gankit.metrics.learned import fit
+
+        return fit
     raise AttributeError(f"module 'gankit' has no attribute {name!r}")

@@ -76,9 +76,14 @@ class Run:
         # What this run measures and draws, and where its latents come from: sample(),
         # evaluate() and the snapshots all follow this one plan.
         self.plan = plan_for(self.recipe, self.data)
+        if config.data.features:  # the run's own feature space instead of the data's default
+            self.plan = self.plan.measured_in(config.data.features, config.train.device)
         # Snapshots (metrics and pictures every plot_every steps and at the end of each fit) are
         # what a person looks at; a caller that measures on its own can leave them out.
         hooks = self.plan.hooks(config.data.n_eval, config.train.device) if snapshots else []
+        # an image run without a feature space: its snapshots draw pictures but measure nothing
+        self._unmeasured = (snapshots and self.plan.kind == "images"
+                            and not self.plan.default_features)
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
         # the last fit's final metrics with their settings (eval.json's record), if measured
         self.result: dict[str, Any] | None = None
@@ -103,6 +108,11 @@ class Run:
         if not self._step_fits:
             memory.check_step(self.config, self.data.spec, self.recipe)
             self._step_fits = True
+            if self._unmeasured:
+                warnings.warn(f"data {self.config.data.name} has no feature space: snapshots "
+                              f"measure no image metrics (FID, KID, precision/recall); fit one "
+                              f"with 'gankit features fit' and set data.features=FILE",
+                              stacklevel=2)
         total = self.trainer.step_target(steps)
         if self.run_dir is not None and self.trainer.is_main:
             text = dump_yaml(self.config.to_dict())
@@ -263,8 +273,9 @@ class Run:
 
         Toy data: mode metrics and exact W1. Images: FID, KID, precision/recall and
         density/coverage in the space of ``features`` (a :class:`FeatureExtractor`, or
-        ``"digits"`` / ``"inception"`` with its ``weights`` file; default: the digit
-        classifier on digit data), classifier scores, StackedMNIST modes and the memorization
+        ``"digits"`` / ``"inception"`` with its ``weights`` file, or a feature file from
+        ``gankit features fit``; default: ``data.features``, else the digit classifier on
+        digit data), classifier scores, StackedMNIST modes and the memorization
         check (:func:`gankit.evaluation.images.image_metrics`); images without a feature
         space (a folder of one's own, no ``features``) raise a :class:`GankitError` saying
         what to give. A recipe without an unconditional generator measures nothing: {}.

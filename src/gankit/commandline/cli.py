@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from gankit.commandline.comparison import cmd_metrics
+from gankit.commandline.features import cmd_features
 from gankit.commandline.generation import cmd_export, cmd_sample, cmd_translate
 from gankit.commandline.inspection import (
     cmd_completion,
@@ -28,6 +29,7 @@ from gankit.training import interrupts
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "translate": cmd_translate,
             "eval": cmd_eval, "metrics": cmd_metrics, "export": cmd_export,
+            "features": cmd_features,
             "experiment": cmd_experiment, "configs": cmd_configs, "config": cmd_config,
             "completion": cmd_completion, "view": cmd_view}
 

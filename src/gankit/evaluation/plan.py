@@ -9,7 +9,7 @@ gradients, so a snapshot never changes the training run (resume stays bit-exact)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +107,20 @@ class EvaluationPlan:
         if features is None and self.needs_features:
             raise NoFeatureSpace(NO_FEATURE_SPACE)
         return self.measure(n, seed, features, device, True)
+
+    def measured_in(self, features: str, device: torch.device | str) -> EvaluationPlan:
+        """This plan with ``features`` (``data.features``: a registered name or a fitted
+        feature file) as the run's own feature space, resolved now, so that a file that does
+        not fit the data is refused before any work: snapshots, ``eval`` without
+        ``--features`` and eval.json's record use it."""
+        chosen = self.features(features, None, device)
+        resolve = self.features
+
+        def features_of(choice: Any, weights: str | None, device: torch.device | str
+                        ) -> FeatureExtractor | None:
+            return chosen if choice is None else resolve(choice, weights, device)
+
+        return replace(self, features=features_of, default_features=feature_name(chosen))
 
     def hooks(self, n_eval: int, device: torch.device | str) -> list[Callable[[Trainer], None]]:
         """The trainer hooks of a run: one snapshot, in the default feature space."""
