@@ -49,10 +49,12 @@ def test_every_shipped_name_resolves_as_before(name):
 def _filled(before):
     """``before`` with MEG's lambda, None at c860bfa ("the paper's: 10 for images, 0.1 for
     points", decided when the run was built), as the resolved config now shows it."""
-    # keys added since, at their defaults (issue 28: image-folder streams from disk); and the
+    # keys added since, at their defaults (issue 28: image-folder streams from disk, a run's
+    # feature space may be a fitted file); and the
     # image-folder config's 64 px, which upscaled smaller images silently, is gone: images
     # keep their own size unless data.image_size is set (issue 28)
-    before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2}}
+    before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
+                                         "features": ""}}
     if before["data"]["name"] == "image-folder":
         before["data"]["image_size"] = 0
     if before.get("meg", {}).get("gp_weight", 0) is None:
