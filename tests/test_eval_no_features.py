@@ -86,10 +86,24 @@ def test_toy_data_and_recipes_without_a_generator_keep_their_records(make_run):
     assert "n_real" not in record and {"modes", "w1"} <= record.keys()  # n fresh draws
 
 
-def test_the_final_training_record_holds_n_real(folder_run):
-    written = json.loads((folder_run / "eval.json").read_text())
-    assert written["n"] == 40 and written["n_real"] == IMAGES
-    curves = json.loads((folder_run / "metrics.jsonl").read_text().splitlines()[-1])
+def test_training_without_a_feature_space_writes_no_empty_record(folder_run):
+    assert not (folder_run / "eval.json").exists()  # not a record of settings alone
+    curves = [json.loads(line) for line in (folder_run / "metrics.jsonl").read_text().splitlines()]
+    assert not any(key.startswith("eval/") for record in curves for key in record)
+
+
+def test_the_final_training_record_holds_n_real(tmp_path):
+    folder = write_folder(tmp_path / "images")
+    overrides = [f"data.path={folder}", "data.channels=1", "data.features=digits",
+                 "data.image_size=28", "data.batch_size=8", "data.n_eval=40",
+                 "model.latent_dim=8", "model.g_hidden=8", "model.d_hidden=8", "train.steps=2",
+                 "train.threads=1", "train.precision=fp32"]
+    with pytest.warns(UserWarning, match="digit classifier"):  # images that are not digits
+        run = gankit.build("image-folder", overrides, run_dir=tmp_path / "run", progress=False)
+    run.fit()
+    written = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert written["n"] == 40 and written["n_real"] == IMAGES and "fid" in written
+    curves = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
     assert "eval/n_real" not in curves  # a setting, not a curve
 
 

@@ -145,7 +145,9 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
 
     def snapshot(trainer: Trainer) -> None:
         measured = Measurement({})
-        if plan.measure is not None:
+        # images without a feature space: no record at all rather than one of settings alone
+        # (the run warned once at its start; eval.json is not written)
+        if plan.measure is not None and not (plan.needs_features and features is None):
             measured = plan.measure(n_eval, EVAL_SEED, features, trainer.device,
                                     trainer.at_final_step)
             trainer.log_eval(measured.metrics, eval_settings(
