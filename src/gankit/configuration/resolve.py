@@ -109,6 +109,10 @@ def _check_names(config: Config) -> None:
     from gankit.recipes import RECIPES
 
     check_data(config.data)
+    if config.augment.policy:
+        from gankit.augment import policy_names
+
+        policy_names(config.augment.policy)
     check_family(config.model.name)
     translates = RECIPES[config.recipe].translates  # an image-to-image G, or one of z
     check_part(TRANSLATORS if translates else GENERATORS, config.model, "generator")

@@ -23,7 +23,7 @@ from typing import Any
 
 from gankit.configuration.compose import SCHEMA_DEFAULT, Source
 from gankit.configuration.messages import refuse_set, show_value
-from gankit.configuration.schema import Config, DataConfig, ModelConfig
+from gankit.configuration.schema import AugmentConfig, Config, DataConfig, ModelConfig
 from gankit.errors import ConfigError
 
 
@@ -52,6 +52,9 @@ def readers(config: Config) -> list[Reader]:
         found.append(Reader(f"data set {name}", {
             f"data.{key}": getattr(defaults, key) for key in optional if key not in uses},
             f"it reads {read}"))
+        if DATASETS.facts(name).get("images") is False:
+            found.append(Reader(f"data set {name}", dict(AugmentConfig.OFF),
+                                "its examples are points, and augment transforms images"))
     recipe = RECIPES[config.recipe]
     if not recipe.translates:
         found.append(Reader(f"recipe {config.recipe}", {
