@@ -286,6 +286,13 @@ def test_ada_where_d_has_no_sign_for_r_t_is_refused_in_one_line():
     assert "\n" not in message and "recipe began does not use augment.ada=True" in message
 
 
+def test_ada_on_a_loss_without_a_sign_for_r_t_is_refused_in_one_line():
+    with pytest.raises(ConfigError) as excinfo:
+        digits_run(loss={"name": "lsgan"}, augment={"policy": ALL, "ada": True})
+    message = str(excinfo.value)
+    assert "\n" not in message and "'lsgan'" in message and "augment.ada" in message
+
+
 def test_ada_without_a_policy_is_refused_in_one_line():
     with pytest.raises(ConfigError, match="augment.policy is empty"):
         digits_run(augment={"ada": True})
@@ -304,9 +311,9 @@ IMAGE_RECIPES: dict[str, Any] = {
     "meg": {"recipe": "meg", "model": {"d_norm": "none"}},
     "caae": {"recipe": "caae", "caae": {"recondition_weight": 0.5}},
     "pix2pix": ("edges2digits", []),
-    "cyclegan": ("thin2thick", ["model.g_depth=1", "cyclegan.pool_size=3"]),
+    "cyclegan": ("thin2thick", ["model.g_depth=1", "cyclegan.pool_size=3", "loss.name=hinge"]),
 }
-ADAPTS = {"gan-r1-fm", "gan-wgan-gp-pack", "cgan", "projection", "acgan", "infogan", "caae",
+ADAPTS = {"gan-r1-fm", "cgan", "projection", "acgan", "infogan", "caae",
           "pix2pix", "cyclegan"}
 
 

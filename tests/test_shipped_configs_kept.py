@@ -5,6 +5,7 @@ DATASET-PRESET combination, the resolved config (``Config.to_dict()``) or the er
 c860bfa, dumped before the rework changed any code.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from gankit.configuration.compose import shipped_configs
 from gankit.configuration.resolve import load_config
+from gankit.configuration.schema import AugmentConfig
 from gankit.data import DATASETS
 from gankit.errors import GankitError
 
@@ -48,7 +50,10 @@ def test_every_shipped_name_resolves_as_before(name):
 
 def _filled(before):
     """``before`` with MEG's lambda, None at c860bfa ("the paper's: 10 for images, 0.1 for
-    points", decided when the run was built), as the resolved config now shows it."""
+    points", decided when the run was built), as the resolved config now shows it, and the
+    sections added since at their defaults (``augment``, issue 28)."""
+    if "augment" not in before:
+        before = {**before, "augment": dataclasses.asdict(AugmentConfig())}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}

@@ -21,11 +21,30 @@ import torch
 from torch import Tensor, nn
 
 from gankit.augment.diffaugment import AUGMENTATIONS, Augmentation, policy_names
-from gankit.configuration.schema import AugmentConfig
+from gankit.configuration.schema import AugmentConfig, Config
+from gankit.errors import ConfigError
 from gankit.training import distributed
 
 if TYPE_CHECKING:
     from gankit.recipes.base import StepContext
+
+
+# Losses whose D output is positive on what D takes for real and negative on what it takes for
+# generated (a logit; hinge's margins at +-1), so that sign(D(x)) is D's verdict; a Wasserstein
+# critic's level is arbitrary and least squares' boundary is 1/2.
+SIGNED_LOSSES = ("minimax", "non-saturating", "hinge")
+
+
+def check_augment(config: Config) -> None:
+    """One line, before anything is built, for a policy naming an unknown augmentation, or for
+    ADA's r_t on a loss whose D output has no sign that says real (:data:`SIGNED_LOSSES`)."""
+    settings = config.augment
+    if settings.policy:
+        policy_names(settings.policy)
+    if settings.ada and config.loss.name not in SIGNED_LOSSES:
+        raise ConfigError(f"augment.ada steers p by r_t = E[sign(D(real))], which needs a D "
+                          f"output whose sign is its verdict ({', '.join(SIGNED_LOSSES)}), got "
+                          f"loss.name {config.loss.name!r}; set augment.ada: false or another loss")
 
 
 class AugmentPipe(nn.Module):

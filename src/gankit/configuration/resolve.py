@@ -109,10 +109,9 @@ def _check_names(config: Config) -> None:
     from gankit.recipes import RECIPES
 
     check_data(config.data)
-    if config.augment.policy:
-        from gankit.augment import policy_names
+    from gankit.augment import check_augment
 
-        policy_names(config.augment.policy)
+    check_augment(config)
     check_family(config.model.name)
     translates = RECIPES[config.recipe].translates  # an image-to-image G, or one of z
     check_part(TRANSLATORS if translates else GENERATORS, config.model, "generator")

@@ -84,7 +84,7 @@ class Judged:
     pass over the same inputs."""
 
     D: nn.Module  # for a term that judges another view of the fakes (InfoGAN's invariance)
-    fake: Tensor  # G(z): detached in the D phase, with its graph in the G phase
+    fake: Tensor  # G(z) as D saw it (augmented, if so configured): detached in the D phase
     out_fake: DOutput  # D(fake)
     codes: dict[str, Tensor]  # the value of each code of z (LatentLayout.values): G's asked class
     out_real: DOutput | None = None  # D(real), in the D phase
