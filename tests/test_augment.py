@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import gankit
-from conftest import all_tensors, assert_identical, tiny_dict
+from conftest import all_tensors, assert_identical, one_error_line, tiny_dict
 from gankit.augment import AUGMENTATIONS, AugmentPipe
 from gankit.configuration.schema import AugmentConfig
 from gankit.errors import ConfigError
@@ -126,6 +126,14 @@ def test_a_pair_gets_one_transformation():
     x = torch.randn(4, 1, 8, 8)
     a, b = AugmentPipe(AugmentConfig(policy="translation,cutout"))(context(), x, x.clone())
     assert torch.equal(a, b)
+
+
+def test_bf16_images_get_the_float32_draws_and_keep_their_dtype():
+    x = torch.randn(16, 3, 16, 16).bfloat16()
+    pipe = AugmentPipe(AugmentConfig(policy=ALL))
+    low, = pipe(context(16), x)
+    full, = pipe(context(16), x.float())
+    assert low.dtype == torch.bfloat16 and torch.equal(low, full.bfloat16())
 
 
 def test_under_torchrun_each_process_keeps_its_shard_of_the_global_draw():
@@ -337,3 +345,8 @@ def test_one_training_step_of_every_image_recipe_with_augment_on(name):
     changed = [k for k, v in run.recipe.nets.state_dict().items() if not torch.equal(v, before[k])]
     assert any(k.startswith(("G.", "F.")) for k in changed)
     assert ("augment_p" in history[-1]) == ada
+
+
+def test_the_command_line_refuses_augment_on_points_in_one_line(capsys):
+    line = one_error_line(capsys, ["train", "ring8", "--set", "augment.policy=color"])
+    assert "data set ring8 does not use augment.policy='color'" in line

@@ -83,7 +83,8 @@ class AugmentPipe(nn.Module):
         for augmentation in self.augmentations:
             applied = (u[:, column] < p).reshape(-1, 1, 1, 1)  # [N, 1, 1, 1]
             draws = u[:, column + 1:column + 1 + augmentation.draws]
-            images = tuple(torch.where(applied, augmentation.apply(x, draws.to(x.dtype)), x)
+            # the draws stay float32 (bf16 would coarsen shifts and centres); x keeps its dtype
+            images = tuple(torch.where(applied, augmentation.apply(x, draws).to(x.dtype), x)
                            for x in images)
             column += 1 + augmentation.draws
         return images
