@@ -350,3 +350,11 @@ def test_one_training_step_of_every_image_recipe_with_augment_on(name):
 def test_the_command_line_refuses_augment_on_points_in_one_line(capsys):
     line = one_error_line(capsys, ["train", "ring8", "--set", "augment.policy=color"])
     assert "data set ring8 does not use augment.policy='color'" in line
+
+
+def test_augment_on_given_points_is_refused_in_one_line_when_the_run_is_built():
+    points = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ConfigError) as excinfo:
+        gankit.build(tiny_dict(), ["augment.policy=color"], data=points, progress=False)
+    message = str(excinfo.value)
+    assert "\n" not in message and "shape [2]" in message and "augment.policy: ''" in message
