@@ -358,3 +358,13 @@ def test_augment_on_given_points_is_refused_in_one_line_when_the_run_is_built():
         gankit.build(tiny_dict(), ["augment.policy=color"], data=points, progress=False)
     message = str(excinfo.value)
     assert "\n" not in message and "shape [2]" in message and "augment.policy: ''" in message
+
+
+def test_a_recipe_that_does_not_declare_augments_is_refused_the_section(monkeypatch):
+    from gankit.recipes import RECIPES
+
+    monkeypatch.setattr(RECIPES["relativistic"], "augments", False)
+    with pytest.raises(ConfigError) as excinfo:
+        digits_run(recipe="relativistic", augment={"policy": ALL})
+    message = str(excinfo.value)
+    assert "\n" not in message and "recipe relativistic does not use augment.policy" in message

@@ -60,6 +60,9 @@ def readers(config: Config) -> list[Reader]:
         found.append(Reader(f"recipe {config.recipe}", {
             f"model.{key}": getattr(ModelConfig(), key) for key in ModelConfig.IMAGE_TO_IMAGE},
             "they shape the image-to-image generators unet and resnet"))
+    if not recipe.augments:
+        found.append(Reader(f"recipe {config.recipe}", dict(AugmentConfig.OFF),
+                            "it does not pass what its D judges through Recipe.seen_by_d"))
     found.append(Reader(f"recipe {config.recipe}", dict(recipe.UNUSED), recipe.UNUSED_WHY))
     return found
 

@@ -132,6 +132,9 @@ class Recipe(nn.Module, ABC):
     # Whether the recipe maps images of one domain to another (data with ``a`` and ``b``,
     # :mod:`gankit.data.spec`) rather than generating ``x`` from noise.
     translates: ClassVar[bool] = False
+    # Whether the recipe passes what its D judges through :meth:`seen_by_d`, so that it reads
+    # the config's ``augment`` section (DiffAugment); a recipe that does not is refused it.
+    augments: ClassVar[bool] = False
     # The parts of the generator's input z, noise and codes (:mod:`gankit.models.latent_layout`): a
     # conditional recipe's class, InfoGAN's codes. None: no generator to sample from.
     layout: LatentLayout | None = None

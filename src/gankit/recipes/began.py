@@ -48,6 +48,7 @@ class BEGANOptions:
 @RECIPES.register("began")
 class BEGAN(TwoPlayerRecipe):
     Options = BEGANOptions
+    augments = True
     # BEGAN's D is an auto-encoder trained on its own energies: options of the classifier D,
     # of the adversarial losses and of the GAN recipe's loop have no effect there.
     UNUSED = {

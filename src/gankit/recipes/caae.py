@@ -82,6 +82,7 @@ class CAAE(Recipe):
 
     Options = CAAEOptions
     headline = ("d_loss", "g_rec", "g_img", "g_z")
+    augments = True  # D_img's images; D_z judges codes
 
     UNUSED = {
         "loss.gp_weight": None, "loss.clip": None, "loss.r1_weight": 0.0,

@@ -122,6 +122,7 @@ class GAN(TwoPlayerRecipe):
     """
 
     headline = ("d_loss", "g_loss", "critic_w1")
+    augments = True
 
     def __init__(self, config: Config, spec: DataSpec, conditioning: Conditioning | None = None,
                  heads: Sequence[DHead] = (), noise: str = "normal") -> None:

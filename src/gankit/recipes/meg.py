@@ -133,6 +133,7 @@ class MEG(TwoPlayerRecipe):
 
     Options = MEGOptions
     headline = ("d_loss", "g_energy", "entropy")
+    augments = True
 
     @classmethod
     def data_defaults(cls, options: MEGOptions, data_facts: dict[str, Any]) -> dict[str, Any]:

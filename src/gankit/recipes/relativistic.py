@@ -30,6 +30,7 @@ class Relativistic(TwoPlayerRecipe):
 
     Options = RelativisticOptions
     headline = ("d_loss", "g_loss")
+    augments = True  # D judges augmented images when augment.policy is set
     UNUSED = {"model.pack": 1, "train.reuse_fake": False, "augment.ada": False}
     UNUSED_WHY = ("its G phase draws its own fake batch, D sees single samples, and only "
                   "differences of critic values count (no sign for ADA's r_t)")
