@@ -368,3 +368,14 @@ def test_a_recipe_that_does_not_declare_augments_is_refused_the_section(monkeypa
         digits_run(recipe="relativistic", augment={"policy": ALL})
     message = str(excinfo.value)
     assert "\n" not in message and "recipe relativistic does not use augment.policy" in message
+
+
+def test_the_guide_documents_every_key_and_its_default():
+    import dataclasses
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[1] / "docs" / "augmentation.md").read_text()
+    for key in dataclasses.fields(AugmentConfig):
+        default = getattr(AugmentConfig(), key.name)
+        shown = {"": '`""` (off)', False: "`false`"}.get(default, f"`{default}`")
+        assert f"| `augment.{key.name}` | {shown} |" in guide, key.name

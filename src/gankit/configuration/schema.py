@@ -238,11 +238,6 @@ class AugmentConfig:
     ada_target: float = 0.6
     ada_interval: int = bounded(4, 1, MAX_STEPS)
     ada_speed: int = bounded(500_000, 1, 10**12)
-    # Each key with the value that means off, for the rule on unread keys
-    # (gankit.configuration.unread): data of points and recipes without a D on images.
-    OFF: ClassVar[dict[str, Any]] = {"augment.policy": "", "augment.p": 1.0,
-                                     "augment.ada": False, "augment.ada_target": 0.6,
-                                     "augment.ada_interval": 4, "augment.ada_speed": 500_000}
 
     def check(self) -> None:
         if not 0 <= self.p <= 1:
