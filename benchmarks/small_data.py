@@ -15,7 +15,7 @@ penalized for the digits it never saw.
 
 The second form follows one run of each variant on 100 digits, its FID every 500 steps (the
 table's equal-steps comparison at one point in training, the curve at several), kept in the
-same file under ``curve``.
+same file under ``curves``, by the number of digits.
 
 Writes benchmarks/results/small_data.json and prints the table. One torch thread.
 """
@@ -116,7 +116,7 @@ def main() -> None:
         start = time.perf_counter()
         curve = follow(args.curve, args.steps, args.every, data, extractor, real_features)
         curve["wall_seconds"] = round(time.perf_counter() - start, 1)
-        write_json(RESULTS, {**old, "curve": curve})
+        write_json(RESULTS, {**old, "curves": {**old.get("curves", {}), str(args.curve): curve}})
         print(f"FID on {args.curve} digits by step: " + "; ".join(
             f"{name}: " + ", ".join(f"{step}: {fid}" for step, fid in points)
             for name, points in curve["fid"].items()))
@@ -137,8 +137,8 @@ def main() -> None:
         "policy": POLICY, "ada": ADA if args.ada else None, "subset_seed": SUBSET_SEED,
         "threads": 1, "hardware": describe("cpu"), "rows": list(kept.values()),
     }
-    if "curve" in old:
-        record["curve"] = old["curve"]
+    if "curves" in old:
+        record["curves"] = old["curves"]
     for n, name in tqdm(runs, desc="small-data runs", unit="run"):
         if (n, name) in kept:
             continue
