@@ -33,7 +33,7 @@ def keys_of(path):
 def test_every_key_names_the_file_preset_default_or_flag_that_set_it():
     shown, config = sources_of("grid25-wgan-gp", ["train.steps=7"])
     grid25, wgan_gp = keys_of(SHIPPED_CONFIGS / "grid25.yaml"), keys_of(PRESETS / "wgan-gp.yaml")
-    every = {f"{section}.{f.name}" for section in ("data", "model", "loss", "train")
+    every = {f"{section}.{f.name}" for section in ("data", "model", "loss", "train", "augment")
              for f in dataclasses.fields(getattr(config, section))} | {"recipe"}
     assert set(shown) == every
     for key, source in shown.items():

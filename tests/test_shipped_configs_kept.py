@@ -5,6 +5,7 @@ DATASET-PRESET combination, the resolved config (``Config.to_dict()``) or the er
 c860bfa, dumped before the rework changed any code.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from gankit.configuration.compose import shipped_configs
 from gankit.configuration.resolve import load_config
+from gankit.configuration.schema import AugmentConfig
 from gankit.data import DATASETS
 from gankit.errors import GankitError
 
@@ -48,15 +50,17 @@ def test_every_shipped_name_resolves_as_before(name):
 
 def _filled(before):
     """``before`` with MEG's lambda, None at c860bfa ("the paper's: 10 for images, 0.1 for
-    points", decided when the run was built), as the resolved config now shows it."""
-    # keys added since, at their defaults (issue 28: image-folder streams from disk, a run's
-    # feature space may be a fitted file); and the
-    # image-folder config's 64 px, which upscaled smaller images silently, is gone: images
-    # keep their own size unless data.image_size is set (issue 28)
+    points", decided when the run was built), as the resolved config now shows it, with the
+    keys and sections added since at their defaults (issue 28: image-folder streams from disk,
+    a run's feature space may be a fitted file, ``augment``); and the image-folder config's
+    64 px, which upscaled smaller images silently, is gone: images keep their own size unless
+    data.image_size is set (issue 28)."""
     before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
-                                         "features": ""}}
+                                 "features": ""}}
     if before["data"]["name"] == "image-folder":
         before["data"]["image_size"] = 0
+    if "augment" not in before:
+        before = {**before, "augment": dataclasses.asdict(AugmentConfig())}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}

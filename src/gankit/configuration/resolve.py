@@ -109,6 +109,9 @@ def _check_names(config: Config) -> None:
     from gankit.recipes import RECIPES
 
     check_data(config.data)
+    from gankit.augment import check_augment
+
+    check_augment(config)
     check_family(config.model.name)
     translates = RECIPES[config.recipe].translates  # an image-to-image G, or one of z
     check_part(TRANSLATORS if translates else GENERATORS, config.model, "generator")

@@ -243,18 +243,52 @@ class TrainConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Differentiable augmentation of every image D sees, real and generated (DiffAugment,
+    Zhao et al. 2020), with ADA's adaptive probability as an option (Karras et al. 2020,
+    Sec. 3): the cure for a D that memorizes a small data set (docs/augmentation.md)."""
+
+    # Comma-separated augmentations, applied in order, from gankit.augment.AUGMENTATIONS:
+    # color (brightness, saturation, contrast), translation (up to 1/8 of the image, zero
+    # padding), cutout (a square of 1/2 the image). "" = off; the paper's: color,translation,cutout
+    policy: str = ""
+    # Probability that each augmentation is applied to each image (DiffAugment: 1); with ada,
+    # where the schedule starts (ADA: 0).
+    p: float = 1.0
+    # Adapt p to keep r_t = E[sign(D(real))] near ada_target (ADA's overfitting heuristic, 0.6):
+    # every ada_interval D steps (ADA: 4), p moves by (batch * interval) / ada_speed up or down,
+    # so it can cross [0, 1] in ada_speed images (ADA: 500k; small runs want fewer).
+    ada: bool = False
+    ada_target: float = 0.6
+    ada_interval: int = bounded(4, 1, MAX_STEPS)
+    ada_speed: int = bounded(500_000, 1, 10**12)
+
+    def check(self) -> None:
+        if not 0 <= self.p <= 1:
+            raise ConfigError(f"augment.p must be in [0, 1], got {self.p}")
+        if not 0 < self.ada_target < 1:
+            raise ConfigError(f"augment.ada_target must be in (0, 1) (ADA: 0.6), "
+                              f"got {self.ada_target}")
+        if self.ada and not self.policy:
+            raise ConfigError("augment.ada adapts the probability of augment.policy's "
+                              "augmentations, but augment.policy is empty; set one, e.g. "
+                              "'color,translation,cutout'")
+
+
+@dataclass
 class Config:
     recipe: str = "gan"  # a key of gankit.recipes.RECIPES
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     # The recipe's own options (a dataclass it declares), read from the section named after
     # the recipe; None for a recipe without options. Filled by gankit.configuration.resolve.
     options: Any = field(default=None, metadata={"section": False})
 
     def check(self) -> None:
-        for section in (self.data, self.model, self.loss, self.train):
+        for section in (self.data, self.model, self.loss, self.train, self.augment):
             section.check()
         if self.data.batch_size % self.model.pack:
             raise ConfigError(f"data.batch_size ({self.data.batch_size}) must be a multiple of "

@@ -23,7 +23,7 @@ from typing import Any
 
 from gankit.configuration.compose import SCHEMA_DEFAULT, Source
 from gankit.configuration.messages import refuse_set, show_value
-from gankit.configuration.schema import Config, DataConfig, ModelConfig
+from gankit.configuration.schema import AugmentConfig, Config, DataConfig, ModelConfig
 from gankit.errors import ConfigError
 
 
@@ -52,13 +52,27 @@ def readers(config: Config) -> list[Reader]:
         found.append(Reader(f"data set {name}", {
             f"data.{key}": getattr(defaults, key) for key in optional if key not in uses},
             f"it reads {read}"))
+        if DATASETS.facts(name).get("images") is False:
+            found.append(Reader(f"data set {name}", augment_off(),
+                                "its examples are points, and augment transforms images"))
     recipe = RECIPES[config.recipe]
     if not recipe.translates:
         found.append(Reader(f"recipe {config.recipe}", {
             f"model.{key}": getattr(ModelConfig(), key) for key in ModelConfig.IMAGE_TO_IMAGE},
             "they shape the image-to-image generators unet and resnet"))
+    if not recipe.augments:
+        found.append(Reader(f"recipe {config.recipe}", augment_off(),
+                            "it does not pass what its D judges through Recipe.seen_by_d"))
     found.append(Reader(f"recipe {config.recipe}", dict(recipe.UNUSED), recipe.UNUSED_WHY))
     return found
+
+
+def augment_off() -> dict[str, Any]:
+    """The ``augment`` section's keys at their defaults, which are off (no policy): what data of
+    points and a recipe without a D on images leave unread."""
+    defaults = AugmentConfig()
+    return {f"augment.{f.name}": getattr(defaults, f.name)
+            for f in dataclasses.fields(AugmentConfig)}
 
 
 def settle_unread(config: Config, sources: dict[str, Source]) -> None:

@@ -140,6 +140,9 @@ class Recipe(nn.Module, ABC):
     # Whether the recipe maps images of one domain to another (data with ``a`` and ``b``,
     # :mod:`gankit.data.spec`) rather than generating ``x`` from noise.
     translates: ClassVar[bool] = False
+    # Whether the recipe passes what its D judges through :meth:`seen_by_d`, so that it reads
+    # the config's ``augment`` section (DiffAugment); a recipe that does not is refused it.
+    augments: ClassVar[bool] = False
     # The parts of the generator's input z, noise and codes (:mod:`gankit.models.latent_layout`): a
     # conditional recipe's class, InfoGAN's codes. None: no generator to sample from.
     layout: LatentLayout | None = None
@@ -189,6 +192,32 @@ class Recipe(nn.Module, ABC):
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         """Loss terms of one repeat of ``phase``; never calls backward() or step(). What a
         later phase of the step needs goes into ``ctx.carry``, not into an attribute."""
+
+    def keep_augmentation(self, config: Config, shape: tuple[int, ...]) -> None:
+        """With ``augment.policy`` set, add ``nets["augment"]``, the augmentation of what D sees
+        (:class:`~gankit.augment.AugmentPipe`; its p a buffer, so resume keeps it). A recipe
+        with a D on images calls this once ``nets`` is built, and passes every image D judges
+        through :meth:`seen_by_d`. ``shape``: one example's, refused unless [C, H, W]."""
+        if not config.augment.policy:
+            return
+        if len(shape) != 3:
+            raise ConfigError(f"augment.policy {config.augment.policy!r} transforms images "
+                              f"[C, H, W], but data {config.data.name} holds examples of shape "
+                              f"{list(shape)}; set augment.policy: ''")
+        from gankit.augment import AugmentPipe
+
+        self.nets["augment"] = AugmentPipe(config.augment)
+
+    def seen_by_d(self, ctx: StepContext, *images: Tensor) -> tuple[Tensor, ...]:
+        """``images`` as D sees them: augmented with one draw (a pair stays aligned) when the
+        config asks for it (:meth:`keep_augmentation`), else unchanged. Differentiable, so G's
+        gradient passes through (Zhao et al. 2020)."""
+        return self.nets["augment"](ctx, *images) if "augment" in self.nets else images
+
+    def observe_real_verdicts(self, d_real: Tensor, ctx: StepContext) -> dict[str, Tensor]:
+        """Feed D's raw outputs on this D step's reals to ADA's control of p; returns the
+        statistics to log (p, r_t), none without ``augment.ada``."""
+        return self.nets["augment"].observe(d_real, ctx) if "augment" in self.nets else {}
 
     def landscape(self, x: Tensor) -> tuple[Tensor, str] | None:
         """What D says at points x [N, ...], drawn under the samples in snapshots: (values [N],

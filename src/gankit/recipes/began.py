@@ -48,6 +48,7 @@ class BEGANOptions:
 @RECIPES.register("began")
 class BEGAN(TwoPlayerRecipe):
     Options = BEGANOptions
+    augments = True
     # BEGAN's D is an auto-encoder trained on its own energies: options of the classifier D,
     # of the adversarial losses and of the GAN recipe's loop have no effect there.
     UNUSED = {
@@ -55,7 +56,7 @@ class BEGAN(TwoPlayerRecipe):
         "model.minibatch_stddev": False, "model.d_norm": "none", "loss.gp_weight": None,
         "loss.clip": None, "loss.r1_weight": 0.0, "loss.r2_weight": 0.0,
         "loss.real_label": 1.0, "loss.feature_matching": 0.0, "loss.pull_away": 0.0,
-        "train.reuse_fake": False,
+        "train.reuse_fake": False, "augment.ada": False,
     }
     UNUSED_WHY = "its D is an auto-encoder trained on reconstruction energies"
 
@@ -71,6 +72,7 @@ class BEGAN(TwoPlayerRecipe):
         self.nets = nn.ModuleDict({"G": generator, "D": autoencoder,
                                    "balance": EquilibriumControl()})
         self.keep_generator_average()
+        self.keep_augmentation(config, spec.shape)
         self.gamma, self.lambda_k = config.options.gamma, config.options.lambda_k
 
     headline = ("d_loss", "g_loss", "k", "convergence_m")
@@ -86,16 +88,17 @@ class BEGAN(TwoPlayerRecipe):
             real = ctx.real_batch()
             with torch.no_grad():
                 fake = G(z)
+            (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
             real_loss, fake_loss = self.energy(real).mean(), self.energy(fake).mean()
             ctx.carry["real_energy"] = real_loss.detach()  # L(x), for the G phase's k and M
             return PhaseOutput({"d_loss": real_loss - k * fake_loss},
                                {"ae_real": real_loss.detach(), "ae_fake": fake_loss.detach()})
-        fake_loss = self.energy(G(z)).mean()
+        fake_loss = self.energy(*self.seen_by_d(ctx, G(z))).mean()
         if "real_energy" in ctx.carry:  # the step's last D repeat
             real_loss = ctx.carry["real_energy"]
         else:  # a G step run alone: L(x) of a batch of its own
             with torch.no_grad():
-                real_loss = self.energy(ctx.real_batch()).mean()
+                real_loss = self.energy(*self.seen_by_d(ctx, ctx.real_batch())).mean()
         # k_t follows the global batch: under torchrun every process updates it from the
         # energies averaged over all shards, so k_t stays the same everywhere (and as on 1).
         means = distributed.average({"real": real_loss, "fake": fake_loss.detach()},

@@ -82,6 +82,7 @@ class CAAE(Recipe):
 
     Options = CAAEOptions
     headline = ("d_loss", "g_rec", "g_img", "g_z")
+    augments = True  # D_img's images; D_z judges codes
 
     UNUSED = {
         "loss.gp_weight": None, "loss.clip": None, "loss.r1_weight": 0.0,
@@ -120,6 +121,7 @@ class CAAE(Recipe):
                                           label_input_shape(spec.shape, self.n_classes)),
                                self.n_classes),
         })
+        self.keep_augmentation(config, spec.shape)
         self.loss = LOSSES[config.loss.name]
 
     def code_discriminator(self, width: int) -> nn.Module:
@@ -128,6 +130,12 @@ class CAAE(Recipe):
             return LabelInput(MLPDiscriminator((width + self.n_classes,),
                                                self.options.z_hidden, 2), self.n_classes)
         return MLPDiscriminator((width,), self.options.z_hidden, 2)
+
+    def judge_image(self, x: Tensor, labels: Tensor, ctx: StepContext) -> Tensor:
+        """D_img's logits [N] for images x of class ``labels``, as D_img sees them (augmented
+        when the config asks)."""
+        (x,) = self.seen_by_d(ctx, x)
+        return self.nets["Dimg"](x, labels).logits
 
     def judge_code(self, z: Tensor, labels: Tensor) -> Tensor:
         """D_z's logits [N] for codes z of examples of class ``labels``."""
@@ -169,17 +177,18 @@ class CAAE(Recipe):
             with torch.no_grad():
                 z = self.encode(x)
                 rebuilt = self.nets["G"](self.with_class(z, labels))
-            Dimg = self.nets["Dimg"]
             d_z = self.loss.d_loss(self.judge_code(prior, labels), self.judge_code(z, labels))
-            d_img = self.loss.d_loss(Dimg(x, labels).logits, Dimg(rebuilt, labels).logits)
+            d_real = self.judge_image(x, labels, ctx)
+            d_img = self.loss.d_loss(d_real, self.judge_image(rebuilt, labels, ctx))
             terms = {"d_z": d_z, "d_img": d_img}
             if self.options.recondition_weight > 0:
                 others = self.other_classes(labels, ctx)
                 with torch.no_grad():
                     redrawn = self.nets["G"](self.with_class(z, others))
-                terms["d_recondition"] = self.loss.d_loss(Dimg(x, labels).logits,
-                                                          Dimg(redrawn, others).logits)
-            return PhaseOutput(terms, {"d_loss": sum(terms.values()).detach()})
+                terms["d_recondition"] = self.loss.d_loss(
+                    self.judge_image(x, labels, ctx), self.judge_image(redrawn, others, ctx))
+            return PhaseOutput(terms, {"d_loss": sum(terms.values()).detach(),
+                                       **self.observe_real_verdicts(d_real, ctx)})
         z = self.encode(x)
         rebuilt = self.nets["G"](self.with_class(z, labels))
         options = self.options
@@ -187,13 +196,13 @@ class CAAE(Recipe):
             "g_rec": options.rec_weight * l1_reconstruction(x, rebuilt),
             "g_z": options.z_weight * self.loss.g_loss(self.judge_code(z, labels)),
             "g_img": options.img_weight * self.loss.g_loss(
-                self.nets["Dimg"](rebuilt, labels).logits),
+                self.judge_image(rebuilt, labels, ctx)),
         }
         if options.recondition_weight > 0:
             others = self.other_classes(labels, ctx)
             redrawn = self.nets["G"](self.with_class(z, others))
             terms["g_recondition"] = options.recondition_weight * self.loss.g_loss(
-                self.nets["Dimg"](redrawn, others).logits)
+                self.judge_image(redrawn, others, ctx))
         if options.tv_weight > 0 and rebuilt.dim() == 4:
             terms["g_tv"] = options.tv_weight * total_variation(rebuilt)
         return PhaseOutput(terms)

@@ -95,6 +95,7 @@ class CycleGAN(TranslationRecipe):
             "pool_a": HistoryPool(options.pool_size, shape_a),
             "pool_b": HistoryPool(options.pool_size, shape_b),
         })
+        self.keep_augmentation(config, shape_a)
         self.side = shape_a[1]
         self.loss = LOSSES[config.loss.name]
 
@@ -119,9 +120,10 @@ class CycleGAN(TranslationRecipe):
         fake_b, fake_a = G(a), F(b)
         ctx.carry["translated"] = (a, b, fake_a.detach(), fake_b.detach())  # for the D step
         paired = self.spec.paired
+        (seen_b,), (seen_a,) = self.seen_by_d(ctx, fake_b), self.seen_by_d(ctx, fake_a)
         terms = {
-            "g_gan": options.gan_weight * (self.loss.g_loss(self.nets["D_B"](fake_b).logits)
-                                           + self.loss.g_loss(self.nets["D_A"](fake_a).logits)),
+            "g_gan": options.gan_weight * (self.loss.g_loss(self.nets["D_B"](seen_b).logits)
+                                           + self.loss.g_loss(self.nets["D_A"](seen_a).logits)),
             "g_cycle": options.cycle_weight * (l1_reconstruction(a, F(fake_b))
                                                + l1_reconstruction(b, G(fake_a))),
         }
@@ -147,6 +149,13 @@ class CycleGAN(TranslationRecipe):
                 fake_a, fake_b = self.nets["F"](b), self.nets["G"](a)
         shown_a = self.nets["pool_a"].query(fake_a, ctx)
         shown_b = self.nets["pool_b"].query(fake_b, ctx)
-        d_a = self.loss.d_loss(self.nets["D_A"](a).logits, self.nets["D_A"](shown_a).logits)
-        d_b = self.loss.d_loss(self.nets["D_B"](b).logits, self.nets["D_B"](shown_b).logits)
-        return PhaseOutput({"d_a": d_a, "d_b": d_b}, {"d_loss": (d_a + d_b).detach()})
+        # Every image each D judges is augmented by its own draws, when the config asks.
+        (a,), (b,), (shown_a,), (shown_b,) = (self.seen_by_d(ctx, x)
+                                              for x in (a, b, shown_a, shown_b))
+        real_a, real_b = self.nets["D_A"](a).logits, self.nets["D_B"](b).logits
+        d_a = self.loss.d_loss(real_a, self.nets["D_A"](shown_a).logits)
+        d_b = self.loss.d_loss(real_b, self.nets["D_B"](shown_b).logits)
+        adaptive = self.observe_real_verdicts(torch.cat([real_a.flatten(), real_b.flatten()]),
+                                              ctx)
+        return PhaseOutput({"d_a": d_a, "d_b": d_b},
+                           {"d_loss": (d_a + d_b).detach(), **adaptive})

@@ -84,7 +84,7 @@ class Judged:
     pass over the same inputs."""
 
     D: nn.Module  # for a term that judges another view of the fakes (InfoGAN's invariance)
-    fake: Tensor  # G(z): detached in the D phase, with its graph in the G phase
+    fake: Tensor  # G(z) as D saw it (augmented, if so configured): detached in the D phase
     out_fake: DOutput  # D(fake)
     codes: dict[str, Tensor]  # the value of each code of z (LatentLayout.values): G's asked class
     out_real: DOutput | None = None  # D(real), in the D phase
@@ -122,6 +122,7 @@ class GAN(TwoPlayerRecipe):
     """
 
     headline = ("d_loss", "g_loss", "critic_w1")
+    augments = True
 
     def __init__(self, config: Config, spec: DataSpec, conditioning: Conditioning | None = None,
                  heads: Sequence[DHead] = (), noise: str = "normal") -> None:
@@ -137,6 +138,7 @@ class GAN(TwoPlayerRecipe):
         discriminator = self.build_discriminator(config.model, spec.shape)
         self.nets = nn.ModuleDict({"G": generator, "D": discriminator})
         self.keep_generator_average()
+        self.keep_augmentation(config, spec.shape)
         self.loss = LOSSES[config.loss.name]
         # One-sided label smoothing changes only the real targets of the log-likelihood D loss.
         self.d_loss = (partial(bce_d_loss, real_label=config.loss.real_label)
@@ -228,6 +230,7 @@ class GAN(TwoPlayerRecipe):
         else:
             z = ctx.draw(self.latent)
             fake = self.nets["G"](z)
+        (fake,) = self.seen_by_d(ctx, fake)  # differentiable: G's gradient passes through
         out_fake = self.judge(self.pack(fake), self.conditioning.fake_labels(self.layout, z))
         terms = {"g_loss": self.loss.g_loss(out_fake.logits)}  # one D pass: all outputs
         side = PhaseOutput({})
@@ -238,7 +241,8 @@ class GAN(TwoPlayerRecipe):
         if self.feature_matching > 0:
             with torch.no_grad():
                 batch = ctx.batch()
-                real_features = self.judge(self.pack(batch["x"]),
+                (real,) = self.seen_by_d(ctx, batch["x"])
+                real_features = self.judge(self.pack(real),
                                            self.conditioning.real_labels(batch)).features
             terms["g_fm"] = self.feature_matching * feature_matching_loss(
                 real_features, out_fake.features)
@@ -261,6 +265,8 @@ class GAN(TwoPlayerRecipe):
             with torch.no_grad():
                 fake = G(z)
         labels = conditioning.real_labels(batch)  # the fakes' too, after relabel()
+        # Each side augmented by its own draws; the penalties then act on what D saw (ADA).
+        (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
         out_real = self.judge(self.pack(real), labels)
         out_fake = self.judge(self.pack(fake), conditioning.fake_labels(self.layout, z))
         d_real, d_fake = out_real.logits, out_fake.logits  # [N/m], [N/m]
@@ -284,7 +290,8 @@ class GAN(TwoPlayerRecipe):
             eps = ctx.uniform(ctx.batch_size // self.pack_size)  # one per (packed) example
             gp = gradient_penalty(packed_logits, self.pack(real), self.pack(fake), eps=eps)
             terms["d_gp"] = self.gp_weight * gp
-        stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean(), **side.stats}
+        stats = {"d_real": d_real.mean(), "d_fake": d_fake.mean(), **side.stats,
+                 **self.observe_real_verdicts(d_real, ctx)}
         if self.loss.estimates_w1:
             # Kantorovich-Rubinstein: E[D(x)] - E[D(G(z))] estimates W1 for a 1-Lipschitz D.
             stats["critic_w1"] = d_real.mean() - d_fake.mean()

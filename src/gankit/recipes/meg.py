@@ -133,6 +133,7 @@ class MEG(TwoPlayerRecipe):
 
     Options = MEGOptions
     headline = ("d_loss", "g_energy", "entropy")
+    augments = True
 
     @classmethod
     def data_defaults(cls, options: MEGOptions, data_facts: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +149,7 @@ class MEG(TwoPlayerRecipe):
         "loss.r1_weight": 0.0, "loss.r2_weight": 0.0, "loss.real_label": 1.0,
         "loss.feature_matching": 0.0, "loss.pull_away": 0.0, "model.pack": 1,
         "model.minibatch_discrimination": 0, "model.minibatch_stddev": False,
-        "train.reuse_fake": False,
+        "train.reuse_fake": False, "augment.ada": False,
     }
     UNUSED_WHY = ("its D is a per-example energy with its own penalty, meg.gp_weight, and G "
                   "minimizes the energy minus an entropy estimate")
@@ -175,6 +176,7 @@ class MEG(TwoPlayerRecipe):
             self.estimator.network: self.estimator.build(config.model, spec.shape),
         })
         self.keep_generator_average()
+        self.keep_augmentation(config, spec.shape)
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         """G's optimizer also steps T (or E), as in the paper's code: both maximize the same
@@ -196,6 +198,7 @@ class MEG(TwoPlayerRecipe):
             real = ctx.real_batch()
             with torch.no_grad():
                 fake = self.nets["G"](z)
+            (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
             u_real, u_fake = self.energy(real), self.energy(fake)  # [N], [N]
             score = gradient_norm_penalty(self.energy, real)  # E ||grad_x U(x)||^2, all dims
             return PhaseOutput({"d_loss": u_real.mean() - u_fake.mean(),
@@ -205,7 +208,7 @@ class MEG(TwoPlayerRecipe):
                                 "score_norm2": score.detach()})
         fake = self.nets["G"](z)
         entropy = self.entropy_estimate(z, fake, ctx)
-        return PhaseOutput({"g_energy": self.energy(fake).mean(),
+        return PhaseOutput({"g_energy": self.energy(*self.seen_by_d(ctx, fake)).mean(),
                             "g_entropy": -self.entropy_weight * entropy},
                            {"entropy": entropy.detach()})
 

@@ -93,6 +93,7 @@ class Pix2Pix(TranslationRecipe):
             "G": build_part(TRANSLATORS, model, "generator", shape_a, shape_b),
             "D": build_part(DISCRIMINATORS, model, "discriminator", judged),
         })
+        self.keep_augmentation(config, shape_b)
         self.side = shape_a[1]
         self.loss = LOSSES[config.loss.name]
 
@@ -117,8 +118,10 @@ class Pix2Pix(TranslationRecipe):
             return [g]
         return [Phase("d", "d", repeats=self.train_config.n_critic, records_graph_of=("G",)), g]
 
-    def judge(self, a: Tensor, b: Tensor) -> Tensor:
-        """D's verdicts [N, P] on output b for input a."""
+    def judge(self, a: Tensor, b: Tensor, ctx: StepContext) -> Tensor:
+        """D's verdicts [N, P] on output b for input a, the pair augmented by one draw (so the
+        output stays aligned with its input) when the config asks for it."""
+        a, b = self.seen_by_d(ctx, a, b)
         return self.nets["D"](torch.cat([a, b], 1) if self.options.conditional_d else b).logits
 
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
@@ -127,9 +130,9 @@ class Pix2Pix(TranslationRecipe):
             a, b = batch["a"], batch["b"]
             fake = self.nets["G"](a)  # its graph is kept for the G step (records_graph_of)
             ctx.carry["translated"] = (a, b, fake)
-            loss = D_LOSS_SCALE * self.loss.d_loss(self.judge(a, b),
-                                                   self.judge(a, fake.detach()))
-            return PhaseOutput({"d_loss": loss})
+            d_real = self.judge(a, b, ctx)
+            loss = D_LOSS_SCALE * self.loss.d_loss(d_real, self.judge(a, fake.detach(), ctx))
+            return PhaseOutput({"d_loss": loss}, self.observe_real_verdicts(d_real, ctx))
         if "translated" in ctx.carry:
             a, b, fake = ctx.carry["translated"]
         else:  # L1 alone, or a G step run alone: no D step drew the batch
@@ -138,5 +141,5 @@ class Pix2Pix(TranslationRecipe):
             fake = self.nets["G"](a)
         terms = {}
         if self.adversarial:
-            terms["g_gan"] = self.options.gan_weight * self.loss.g_loss(self.judge(a, fake))
+            terms["g_gan"] = self.options.gan_weight * self.loss.g_loss(self.judge(a, fake, ctx))
         return PhaseOutput(terms | self.composite(fake, a, b))

@@ -30,8 +30,10 @@ class Relativistic(TwoPlayerRecipe):
 
     Options = RelativisticOptions
     headline = ("d_loss", "g_loss")
-    UNUSED = {"model.pack": 1, "train.reuse_fake": False}
-    UNUSED_WHY = "its G phase draws its own fake batch and D sees single samples"
+    augments = True  # D judges augmented images when augment.policy is set
+    UNUSED = {"model.pack": 1, "train.reuse_fake": False, "augment.ada": False}
+    UNUSED_WHY = ("its G phase draws its own fake batch, D sees single samples, and only "
+                  "differences of critic values count (no sign for ADA's r_t)")
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__(config)
@@ -40,6 +42,7 @@ class Relativistic(TwoPlayerRecipe):
             "D": build_part(DISCRIMINATORS, config.model, "discriminator", spec.shape),
         })
         self.keep_generator_average()
+        self.keep_augmentation(config, spec.shape)
         self.average = config.options.average
 
     def relativistic_loss(self, c_a: Tensor, c_b: Tensor) -> Tensor:
@@ -54,6 +57,7 @@ class Relativistic(TwoPlayerRecipe):
         D = self.nets["D"]
         real = ctx.real_batch()
         fake = self.nets["G"](ctx.draw(self.latent))
+        (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
         if phase.name == "d":
             c_real, c_fake = D(real).logits, D(fake.detach()).logits  # [N], [N]
             return PhaseOutput({"d_loss": self.relativistic_loss(c_real, c_fake)},

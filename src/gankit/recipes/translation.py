@@ -81,6 +81,7 @@ class TranslationRecipe(Recipe):
     composite terms through :meth:`composite`."""
 
     translates = True
+    augments = True  # each subclass passes what its D judges through seen_by_d
     # direction -> the network of nets that maps it (Pix2Pix: AtoB only)
     translators: ClassVar[dict[str, str]] = {"AtoB": "G"}
     UNUSED: ClassVar[dict[str, object]] = {
