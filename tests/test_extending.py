@@ -212,6 +212,27 @@ def test_a_feature_extractor_from_an_entry_point_measures_fid(tmp_path, image_ru
     assert "classifier_score" not in record  # pixels classify nothing
 
 
+def test_an_augmentation_from_an_entry_point_is_a_policy(tmp_path):
+    plugin(tmp_path, "gankit.augmentations", "flip", """
+        from gankit.augment import AUGMENTATIONS
+
+        @AUGMENTATIONS.register("flip")
+        class Flip:
+            '''Mirror left-right where the draw is below one half.'''
+            draws = 1
+
+            def apply(self, x, u):
+                return x.where(u[:, :1, None, None] >= 0.5, x.flip(-1))
+        """)
+    run = train(tmp_path, "augment.policy=flip,cutout", "augment.ada=true", "data.batch_size=8",
+                config="digits8")
+    curves = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("augment_p" in record for record in curves)  # the pipe ran with the policy
+    done = gankit(tmp_path, "train", "digits8", "--out", str(tmp_path / "other"), *TINY,
+                  "--set", "augment.policy=mirror", status=2)
+    assert "flip" in done.stderr  # the plugin is among the known names
+
+
 def test_an_experiment_from_an_entry_point_runs(tmp_path):
     plugin(tmp_path, "gankit.experiments", "hello", """
         from gankit.experiments.base import EXPERIMENTS

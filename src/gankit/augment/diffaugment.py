@@ -20,7 +20,8 @@ cutout     zero a square of side round(H / 2) (W / 2) whose centre is       cy, 
 ========== =============================================================== ===================
 
 Register another with ``@AUGMENTATIONS.register("name")`` on a class with ``draws`` (k) and
-``apply(x, u)``; ``augment.policy`` then composes it by name.
+``apply(x, u)``, here or in another package (entry point group ``gankit.augmentations``);
+``augment.policy`` then composes it by name.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class Augmentation(Protocol):
         ...
 
 
-AUGMENTATIONS: Registry[type[Augmentation]] = Registry("augmentation", package="gankit.augment")
+AUGMENTATIONS: Registry[type[Augmentation]] = Registry("augmentation", package="gankit.augment",
+                                                       group="gankit.augmentations")
 
 
 def policy_names(policy: str) -> list[str]:
