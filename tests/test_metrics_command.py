@@ -175,7 +175,7 @@ def test_a_folder_of_mixed_sizes_needs_image_size(tmp_path, digits, capsys):
 # --- bad input: one line, nothing written -------------------------------------------------------
 
 
-def _refused(capsys, tmp_path, argv: list[str], expected: str) -> None:
+def assert_refused(capsys, tmp_path, argv: list[str], expected: str) -> None:
     """Refused in one line, and neither --out nor --save-stats (where A is images) written."""
     out, stats = tmp_path / "out.json", tmp_path / "new.safetensors"
     save = [] if {"--stats", "--save-stats"} & set(argv) else ["--save-stats", str(stats)]
@@ -188,26 +188,26 @@ def test_bad_sets_are_one_line_and_write_nothing(tmp_path, digits, capsys):
     npy = str(digits["npy"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    _refused(capsys, tmp_path, [str(empty), npy, "--features", "digits"], "no image files")
+    assert_refused(capsys, tmp_path, [str(empty), npy, "--features", "digits"], "no image files")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.png").write_bytes(b"not a png")
-    _refused(capsys, tmp_path, [str(broken), npy, "--features", "digits"], "could be read")
+    assert_refused(capsys, tmp_path, [str(broken), npy, "--features", "digits"], "could be read")
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    _refused(capsys, tmp_path, [str(text), npy, "--features", "digits"], "not an image set")
-    _refused(capsys, tmp_path, [str(tmp_path / "missing"), npy, "--features", "digits"],
+    assert_refused(capsys, tmp_path, [str(text), npy, "--features", "digits"], "not an image set")
+    assert_refused(capsys, tmp_path, [str(tmp_path / "missing"), npy, "--features", "digits"],
              "no such file")
-    _refused(capsys, tmp_path, [str(digits["folder"]), npy], "--features FILE")
-    _refused(capsys, tmp_path, [str(digits["folder"]), str(digits["npz"]), "--features",
+    assert_refused(capsys, tmp_path, [str(digits["folder"]), npy], "--features FILE")
+    assert_refused(capsys, tmp_path, [str(digits["folder"]), str(digits["npz"]), "--features",
                                 "digits"], "name one")
     pickled = tmp_path / "objects.npy"
     np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    _refused(capsys, tmp_path, [str(digits["folder"]), str(pickled), "--features", "digits"],
+    assert_refused(capsys, tmp_path, [str(digits["folder"]), str(pickled), "--features", "digits"],
              "not a readable numpy file")
     floats = tmp_path / "wide.npy"
     np.save(floats, np.full((12, 1, 28, 28), 3.0, np.float32))
-    _refused(capsys, tmp_path, [str(digits["folder"]), str(floats), "--features", "digits"],
+    assert_refused(capsys, tmp_path, [str(digits["folder"]), str(floats), "--features", "digits"],
              "outside [-1, 1]")
 
 
@@ -215,17 +215,17 @@ def test_bad_statistics_files_are_one_line_and_write_nothing(tmp_path, digits, c
     npy = str(digits["npy"])
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(b"\xff" * 64)
-    _refused(capsys, tmp_path, [npy, "--stats", str(corrupt), "--features", "digits"],
+    assert_refused(capsys, tmp_path, [npy, "--stats", str(corrupt), "--features", "digits"],
              "not a readable statistics file")
     other_space = save_statistics(statistics_of(_features(20, 160), "inception", (1, 28, 28)),
                                   tmp_path / "inception.safetensors")
-    _refused(capsys, tmp_path, [npy, "--stats", str(other_space), "--features", "digits"],
+    assert_refused(capsys, tmp_path, [npy, "--stats", str(other_space), "--features", "digits"],
              "feature space 'inception', not 'digits'")
     other_shape = save_statistics(statistics_of(_features(20, 160), "digits", (3, 32, 32)),
                                   tmp_path / "rgb.safetensors")
-    _refused(capsys, tmp_path, [npy, "--stats", str(other_shape), "--features", "digits"],
+    assert_refused(capsys, tmp_path, [npy, "--stats", str(other_shape), "--features", "digits"],
              "images [3, 32, 32], not [1, 28, 28]")
-    _refused(capsys, tmp_path, [str(other_shape), npy, "--features", "digits",
+    assert_refused(capsys, tmp_path, [str(other_shape), npy, "--features", "digits",
                                 "--save-stats", str(tmp_path / "again.safetensors")],
              "is a statistics file already")
     assert not (tmp_path / "again.safetensors").exists()
