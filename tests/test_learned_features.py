@@ -280,3 +280,20 @@ def test_features_fit_refuses_points_data_and_writes_nothing(tmp_path, capsys):
     line = one_error_line(capsys, ["features", "fit", "ring8", "--out", str(out)])
     assert "image data" in line and "ring8" in line
     assert not out.exists()
+
+
+def test_sets_not_held_in_memory_are_fitted_at_the_shape_a_run_sees(folder):
+    """A folder streamed from disk is fitted on a draw of its distinct images, and
+    StackedMNIST on its three-digit examples, not on the single digits it stores."""
+    from gankit.configuration.resolve import load_config
+    from gankit.data import build_data
+
+    config = load_config("image-folder", [f"data.path={folder}", "data.stream=always",
+                                          "data.workers=0"])
+    streamed = build_data(config.data, None)
+    assert not hasattr(streamed, "images")  # nothing decoded held
+    space = learned.fit(streamed, steps=1, batch_size=4, progress=False)
+    assert space.image_shape == streamed.shape and space.fitted["n"] == len(streamed)
+    stacked = build_data(load_config("stacked-mnist").data, None)
+    space = learned.fit(stacked, steps=1, batch_size=4, progress=False)
+    assert space.image_shape == (3, 28, 28)

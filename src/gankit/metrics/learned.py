@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit.data.images import to_uint8
 from gankit.errors import GankitError
 
 FORMAT = "gankit-features/1"
@@ -42,6 +43,9 @@ PROJECTION = 64  # the projection head's output, z
 CROP_SCALE = (0.3, 1.0)  # area of the random resized crop (SimCLR: 0.08-1 for ImageNet's size)
 BATCH_SIZE = 256  # images per step, 2 views each: 510 negatives per positive pair
 FEATURE_BATCH = 512  # images per forward pass when measuring
+# a set that is not held in memory (streamed from disk) is fitted on a seeded draw of at most
+# this many bytes of its images: 1 GiB is 87k RGB images at 64 px
+FIT_BYTES = 2**30
 
 
 class Encoder(nn.Module):
@@ -157,7 +161,7 @@ def fit(images: Any, steps: int = 600, seed: int = 0, batch_size: int = BATCH_SI
     training split is used) for ``steps`` Adam steps of ``batch_size`` images; ``data`` names
     them in the file's record (default: the data set's name, or ``given``). Deterministic for
     a seed on one machine and thread count."""
-    pixels = images if isinstance(images, Tensor) else getattr(images, "images", images)
+    pixels = images if isinstance(images, Tensor) else training_images(images, seed)
     # (a tensor's own ``name`` is its dimensions' names)
     name = data or (None if isinstance(images, Tensor) else getattr(images, "name", None))
     name = name or "given"
@@ -185,7 +189,9 @@ def fit(images: Any, steps: int = 600, seed: int = 0, batch_size: int = BATCH_SI
     with tqdm(range(steps), desc="fitting features", unit="step", disable=not progress,
               dynamic_ncols=True) as bar:
         for _ in bar:
-            index = torch.randint(len(pixels), (batch_size,), generator=generator)
+            # distinct images: a repeat would be a false negative of NT-Xent's other views,
+            # frequent where a small set caps the batch at N
+            index = torch.randperm(len(pixels), generator=generator)[:batch_size]
             x = pixels[index].float() / 127.5 - 1  # [B, C, H, W]
             views = torch.cat([augment(x, generator), augment(x, generator)])  # [2B, C, H, W]
             loss = nt_xent(head(encoder(views)))
@@ -199,6 +205,22 @@ def fit(images: Any, steps: int = 600, seed: int = 0, batch_size: int = BATCH_SI
               "seed": seed, "batch_size": batch_size, "method": "simclr",
               "gankit": __version__}
     return LearnedFeatures(encoder, shape, fitted, weights_digest(encoder.state_dict()))
+
+
+def training_images(data: Any, seed: int) -> Any:
+    """A data set's training images as uint8 [N, C, H, W], as a run sees its examples: the
+    stored tensor of a set held in memory, else (a set streamed from disk, StackedMNIST's
+    triples) a seeded draw of distinct examples by the set's ``reference``, at most
+    :data:`FIT_BYTES` of them. Anything else is returned as it came, for :func:`fit` to
+    refuse."""
+    stored = getattr(data, "images", None)
+    if isinstance(stored, Tensor) and not getattr(data, "channels_are_examples", False):
+        return stored
+    if not hasattr(data, "reference") or not hasattr(data, "shape"):
+        return data
+    count = max(2, min(len(data), FIT_BYTES // math.prod(data.shape)))
+    drawn, _ = data.reference(count, torch.Generator().manual_seed(seed))
+    return to_uint8(drawn)
 
 
 def weights_digest(tensors: dict[str, Tensor]) -> str:
