@@ -225,6 +225,22 @@ def test_snapshots_measure_in_the_configured_feature_file(folder, feature_file, 
         assert key in written, key
 
 
+def test_a_run_whose_feature_file_is_gone_still_loads_and_samples(folder, feature_file,
+                                                                 tmp_path, capsys):
+    moved = tmp_path / "features.safetensors"
+    moved.write_bytes(feature_file.read_bytes())
+    run_dir = tmp_path / "run"
+    config = _write_config(tmp_path / "c.yaml", folder, features=str(moved))
+    assert main(["train", str(config), "--out", str(run_dir), "--no-progress"]) == 0
+    moved.unlink()
+    capsys.readouterr()
+    assert main(["sample", str(run_dir), "--n", "4", "--out", str(tmp_path / "s.npy")]) == 0
+    assert "no such file" in capsys.readouterr().err  # said once, in a warning
+    assert np.load(tmp_path / "s.npy").shape[0] == 4
+    assert main(["eval", str(run_dir)]) == 2  # nothing to measure in: it says what to give
+    assert "gankit: error: " in (err := capsys.readouterr().err) and "--features FILE" in err
+
+
 def test_a_wrong_shape_file_in_the_config_is_refused_before_anything_is_written(
         folder, feature_file, tmp_path, capsys):
     run_dir = tmp_path / "run"

@@ -28,6 +28,7 @@ from gankit.data.given_record import GIVEN_FILE, check_same_data, describe_data
 from gankit.errors import CheckpointError, GankitError
 from gankit.evaluation import (
     EVAL_SEED,
+    EvaluationPlan,
     LatentSource,
     Measurement,
     eval_settings,
@@ -35,6 +36,7 @@ from gankit.evaluation import (
     generate,
     plan_for,
 )
+from gankit.evaluation.features import is_feature_file
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.models import given_parts
 from gankit.models.latent_layout import CLASS
@@ -54,7 +56,8 @@ class Run:
 
     def __init__(self, config: Config, run_dir: str | Path | None = None,
                  progress: bool = True, snapshots: bool = True,
-                 parts: dict[str, nn.Module] | None = None, data: object | None = None) -> None:
+                 parts: dict[str, nn.Module] | None = None, data: object | None = None,
+                 reloaded: bool = False) -> None:
         # Under torchrun: join the process group; CUDA processes take cuda:LOCAL_RANK.
         config.train.device = distributed.init_from_env(config.train.device)
         self.config = config
@@ -77,7 +80,7 @@ class Run:
         # evaluate() and the snapshots all follow this one plan.
         self.plan = plan_for(self.recipe, self.data)
         if config.data.features:  # the run's own feature space instead of the data's default
-            self.plan = self.plan.measured_in(config.data.features, config.train.device)
+            self.plan = _own_feature_space(self.plan, config, reloaded)
         # Snapshots (metrics and pictures every plot_every steps and at the end of each fit) are
         # what a person looks at; a caller that measures on its own can leave them out.
         hooks = self.plan.hooks(config.data.n_eval, config.train.device) if snapshots else []
@@ -304,6 +307,20 @@ class Run:
         return self
 
 
+def _own_feature_space(plan: EvaluationPlan, config: Config, reloaded: bool) -> EvaluationPlan:
+    """``plan`` measuring in ``data.features``, resolved now, so that a new run whose file does
+    not fit its data is refused before any work. A run loaded again whose feature file has
+    gone (moved, deleted, another working folder) still samples, exports, translates and
+    trains, with one warning: the file is needed only to measure."""
+    value = config.data.features
+    if reloaded and is_feature_file(value) and not Path(value).expanduser().is_file():
+        warnings.warn(f"data.features {value}: no such file; this run samples, exports and "
+                      f"trains as before but measures nothing until the file is back (or give "
+                      f"--features FILE, or --set data.features=FILE)", stacklevel=3)
+        return plan
+    return plan.measured_in(value, config.train.device)
+
+
 def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | None = None,
           run_dir: str | Path | None = None, progress: bool = True,
           snapshots: bool = True, generator: nn.Module | None = None,
@@ -365,7 +382,8 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
             raise GankitError(f"{out} is inside the run {run_dir} it would continue; "
                               f"give a directory outside it")
         check_new_run_dir(out)
-    run = Run(config, run_dir if in_place else out, progress, parts=parts, data=data)
+    run = Run(config, run_dir if in_place else out, progress, parts=parts, data=data,
+              reloaded=True)
     recorded = read_json_or_none(run_dir / GIVEN_FILE)
     if run.given_data is not None and recorded is not None and "data" in recorded:
         check_same_data(recorded["data"], run.given_data, run_dir)
