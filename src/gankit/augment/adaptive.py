@@ -68,6 +68,14 @@ class AugmentPipe(nn.Module):
             self.register_buffer("sign_sum", torch.zeros((), dtype=torch.float64))
             self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
             self.register_buffer("r_t", torch.zeros((), dtype=torch.float64))  # the last r_t
+        # ``steps`` on the host too, so that deciding when p moves never waits for the device
+        # (a sync every D step on CUDA); set from the buffer when a checkpoint is loaded
+        self.host_steps = 0
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if self.ada:
+            self.host_steps = int(self.steps)
 
     def extra_repr(self) -> str:
         return f"policy={','.join(self.names)}, ada={self.ada}"
@@ -98,7 +106,8 @@ class AugmentPipe(nn.Module):
             return {}
         self.sign_sum += d_real.detach().float().sign().mean().double()
         self.steps += 1
-        if int(self.steps) % self.interval == 0:
+        self.host_steps += 1
+        if self.host_steps % self.interval == 0:
             local = {"r_t": self.sign_sum / self.interval}
             self.r_t.copy_(distributed.average(local, ctx.world_size)["r_t"].double())
             step = ctx.batch_size * self.interval / self.speed
