@@ -379,5 +379,13 @@ def test_the_guide_documents_every_key_and_its_default():
     guide = (Path(__file__).parents[1] / "docs" / "augmentation.md").read_text()
     for key in dataclasses.fields(AugmentConfig):
         default = getattr(AugmentConfig(), key.name)
-        shown = {"": '`""` (off)', False: "`false`"}.get(default, f"`{default}`")
+        shown = {"": '`""` (off)', False: "`false`", None: "`null`"}.get(default, f"`{default}`")
         assert f"| `augment.{key.name}` | {shown} |" in guide, key.name
+
+
+def test_p_starts_where_each_method_starts_unless_set():
+    """DiffAugment augments every image (p = 1); ADA starts unaugmented (p = 0) and raises p
+    only when D overfits; a p that is set wins either way."""
+    assert float(AugmentPipe(AugmentConfig(policy=ALL)).p) == 1.0
+    assert float(AugmentPipe(AugmentConfig(policy=ALL, ada=True)).p) == 0.0
+    assert float(AugmentPipe(AugmentConfig(policy=ALL, ada=True, p=0.3)).p) == 0.3

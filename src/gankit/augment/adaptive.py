@@ -63,7 +63,7 @@ class AugmentPipe(nn.Module):
         self.ada = settings.ada
         self.target, self.interval, self.speed = (settings.ada_target, settings.ada_interval,
                                                   settings.ada_speed)
-        self.register_buffer("p", torch.tensor(settings.p, dtype=torch.float64))
+        self.register_buffer("p", torch.tensor(settings.start_p, dtype=torch.float64))
         if self.ada:
             self.register_buffer("sign_sum", torch.zeros((), dtype=torch.float64))
             self.register_buffer("steps", torch.zeros((), dtype=torch.int64))

@@ -252,9 +252,9 @@ class AugmentConfig:
     # color (brightness, saturation, contrast), translation (up to 1/8 of the image, zero
     # padding), cutout (a square of 1/2 the image). "" = off; the paper's: color,translation,cutout
     policy: str = ""
-    # Probability that each augmentation is applied to each image (DiffAugment: 1); with ada,
-    # where the schedule starts (ADA: 0).
-    p: float = 1.0
+    # Probability that each augmentation is applied to each image; with ada, where the
+    # schedule starts. null (the default): DiffAugment's 1 without ada, ADA's 0 with it.
+    p: float | None = None
     # Adapt p to keep r_t = E[sign(D(real))] near ada_target (ADA's overfitting heuristic, 0.6):
     # every ada_interval D steps (ADA: 4), p moves by (batch * interval) / ada_speed up or down,
     # so it can cross [0, 1] in ada_speed images (ADA: 500k; small runs want fewer).
@@ -263,9 +263,16 @@ class AugmentConfig:
     ada_interval: int = bounded(4, 1, MAX_STEPS)
     ada_speed: int = bounded(500_000, 1, 10**12)
 
+    @property
+    def start_p(self) -> float:
+        """p at the start of a run: ``p`` where set, else 1 (DiffAugment) or, with ``ada``,
+        0 (ADA starts unaugmented and raises p only when D overfits)."""
+        return self.p if self.p is not None else (0.0 if self.ada else 1.0)
+
     def check(self) -> None:
-        if not 0 <= self.p <= 1:
-            raise ConfigError(f"augment.p must be in [0, 1], got {self.p}")
+        if self.p is not None and not 0 <= self.p <= 1:
+            raise ConfigError(f"augment.p must be in [0, 1] (or null: 1, with ada 0), "
+                              f"got {self.p}")
         if not 0 < self.ada_target < 1:
             raise ConfigError(f"augment.ada_target must be in (0, 1) (ADA: 0.6), "
                               f"got {self.ada_target}")
