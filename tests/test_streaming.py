@@ -350,14 +350,36 @@ def test_a_checkpoint_with_a_damaged_stream_position_is_refused_before_anything_
 
 
 @pytest.mark.parametrize("workers", [0, 1])
-def test_a_file_damaged_past_its_header_stops_a_stream_with_one_line(folder, workers):
+def test_a_file_damaged_past_its_header_is_stood_in_for_with_one_warning(folder, workers):
     damaged = folder / "part0" / "img000.png"
-    damaged.write_bytes(damaged.read_bytes()[:200])  # the header reads, the pixels do not
-    source = load(folder, stream="always", workers=workers)
-    stream = source.stream(N, 0)  # one batch holds every image
-    with pytest.raises(GankitError, match=r"^1 image\(s\) could not be read while streaming: "
-                                          r"part0/img000.png \(.*\); remove them") as caught:
-        stream.next_batch()
+    intact = damaged.read_bytes()
+    damaged.write_bytes(intact[:200])  # the header reads, the pixels do not
+    try:
+        source = load(folder, stream="always", workers=workers)
+        stream = source.stream(N, 0)  # one batch holds every image
+        with pytest.warns(UserWarning, match=r"^1 image\(s\) could not be read while "
+                                             r"streaming and were replaced .*part0/img000.png"):
+            batch = stream.next_batch()
+        again = source.stream(N, 0)  # the stand-in depends on the files alone: a resume
+        with pytest.warns(UserWarning):  # reads the same batch
+            assert torch.equal(again.next_batch()["x"], batch["x"])
+        assert len(batch["x"]) == N and torch.isfinite(batch["x"]).all()
+    finally:
+        damaged.write_bytes(intact)
+
+
+def test_a_batch_with_no_readable_file_stops_the_stream_with_one_line(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    noise = np.random.default_rng(0).integers(0, 256, (2, SIZE, SIZE, 3), dtype=np.uint8)
+    for i, image in enumerate(noise):  # noise: files long enough to cut past their header
+        Image.fromarray(image).save(folder / f"{i}.png")
+    source = load(folder, stream="always", workers=0)
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(GankitError, match=r"^none of a batch's 2 image\(s\) could be read"
+                                          ) as caught:
+        source.stream(2, 0).next_batch()
     assert "\n" not in str(caught.value)
 
 
@@ -379,3 +401,38 @@ def test_two_processes_streaming_train_as_one_process(folder, tmp_path):
     for key, value in single.recipe.nets.state_dict().items():
         assert torch.equal(ranks[0][key], ranks[1][key]), key
         torch.testing.assert_close(ranks[0][key], value, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("stream", ["never", "always"])
+def test_a_zip_member_that_fails_its_crc_is_skipped_with_one_warning(folder, tmp_path, stream):
+    path = write_zip(tmp_path / "faces.zip", folder)
+    with zipfile.ZipFile(path) as archive:
+        first = archive.infolist()[0]
+    raw = bytearray(path.read_bytes())
+    start = first.header_offset + 30 + len(first.filename.encode()) + len(first.extra)
+    raw[start + first.file_size - 1] ^= 0xFF  # the member's last stored byte: its CRC fails
+    path.write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match=rf"^skipped 1 unreadable image file\(s\) .*"
+                                         rf"{first.filename} \(OSError\)"):
+        source = load(path, stream=stream, workers=0)
+    assert len(source) == N - 1
+
+
+def test_stream_workers_leave_ctrl_c_to_the_training_process(folder):
+    """Workers inherit the trainer's signal handlers over fork; they ignore SIGINT and die
+    quietly on SIGTERM, so an interrupt is the training process's one line, not a worker's
+    traceback."""
+    import signal
+
+    from gankit.data.streaming import _leave_signals_to_the_trainer
+
+    loader = load(folder, stream="always", workers=1).stream(4, 0)._loader()
+    assert loader.worker_init_fn is _leave_signals_to_the_trainer
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        _leave_signals_to_the_trainer(0)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])

@@ -18,6 +18,9 @@ import math
 import os
 import warnings
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -30,6 +33,16 @@ from gankit.errors import ConfigError, GankitError
 
 LABELS_FILE = "dataset.json"  # StyleGAN2-ADA's labels: {"labels": [[name, class], ...] | null}
 LARGEST_SIZE = 1024  # data.image_size's bound: a fitted size never exceeds it
+
+
+@contextmanager
+def damaged_member() -> Iterator[None]:
+    """A zip member that fails its CRC or does not inflate, as the OSError that the readers
+    skip with one warning (:func:`gankit.data.image_files.read_files`), not a traceback."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise OSError(f"damaged zip member: {err}") from None
 
 
 class ImageArchive:
@@ -45,14 +58,17 @@ class ImageArchive:
         """Pickled for a DataLoader worker without the handle: it opens its own."""
         return {**self.__dict__, "_zip": None, "_zip_pid": 0}
 
-    def open(self, name: str) -> IO[bytes]:
-        """The file ``name`` of the archive, for reading. A zip handle inherited over fork
-        would share its file offset with the parent's, so each process opens the zip anew."""
+    def open(self, name: str, whole: bool = True) -> IO[bytes]:
+        """The file ``name`` of the archive, for reading: a zip member decompressed whole, or
+        with ``whole`` False as a stream that is decompressed only as far as it is read (a
+        header). A zip handle inherited over fork would share its file offset with the
+        parent's, so each process opens the zip anew."""
         if not self.is_zip:
             return open(self.path / name, "rb")  # noqa: SIM115 (the caller closes it)
         if self._zip is None or self._zip_pid != os.getpid():
             self._zip, self._zip_pid = zipfile.ZipFile(self.path), os.getpid()
-        return io.BytesIO(self._zip.read(name))
+        with damaged_member():
+            return io.BytesIO(self._zip.read(name)) if whole else self._zip.open(name)
 
     def read(self, name: str, size: int, channels: int) -> np.ndarray:
         """One image as uint8 [channels, size, size], read as image-folder reads a file
@@ -61,10 +77,18 @@ class ImageArchive:
             return image_files.read_image(file, size, channels)
 
     def header_size(self, name: str) -> tuple[int, int]:
-        """(width, height) from the header alone; a damaged header or a decompression bomb
-        raises as :func:`gankit.data.image_files.read_files` expects."""
-        with self.open(name) as file, image_files.opened(file) as image:
+        """(width, height) from the header alone (a zip member is not decompressed past it);
+        a damaged header or a decompression bomb raises as
+        :func:`gankit.data.image_files.read_files` expects."""
+        with damaged_member(), self.open(name, whole=False) as file, \
+                image_files.opened(file) as image:
             return image.size
+
+    def close(self) -> None:
+        """Close this process's zip handle, if it opened one."""
+        if self._zip is not None and self._zip_pid == os.getpid():
+            self._zip.close()
+        self._zip = None
 
     def member(self, name: str) -> Path:
         """``name`` as a path under the archive, for messages and fingerprints."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -78,24 +79,44 @@ class _Files(Dataset):
 
 def _collate(items: list[tuple[str, np.ndarray | str, int]]
              ) -> tuple[Tensor, Tensor, list[str]]:
-    """A batch of :class:`_Files` items as (uint8 [n, C, S, S], int64 [n], []), or, when a file
-    could not be read, (empty, empty, ``name (reason)`` of each) for :func:`_checked` to
-    report in the training process: an error raised in a worker would reach the user as the
-    worker's traceback."""
+    """A batch of :class:`_Files` items as (uint8 [n, C, S, S], int64 [n], failures). A file
+    that could not be read (damaged past the header that :func:`gankit.data.archives.scan`
+    read) takes the place of the batch's first readable image and label, and is listed as
+    ``name (reason)`` for :func:`_checked` to report in the training process (an error raised
+    in a worker would reach the user as the worker's traceback). The stand-in depends only on
+    the files, so a resume still repeats the run exactly."""
     failed = [f"{name} ({image})" for name, image, _ in items if isinstance(image, str)]
-    if failed:
+    good = [(image, label) for _, image, label in items if not isinstance(image, str)]
+    if not good:
         return torch.empty(0), torch.empty(0), failed
-    images = torch.from_numpy(np.stack([image for _, image, _ in items]))
-    return images, torch.tensor([label for _, _, label in items], dtype=torch.int64), []
+    filled = [(image, label) if not isinstance(image, str) else good[0]
+              for _, image, label in items]
+    images = torch.from_numpy(np.stack([image for image, _ in filled]))
+    return images, torch.tensor([label for _, label in filled], dtype=torch.int64), failed
+
+
+def _leave_signals_to_the_trainer(worker: int) -> None:
+    """A DataLoader worker ignores Ctrl-C and dies quietly on SIGTERM: it inherits the
+    trainer's handlers over fork (:mod:`gankit.training.interrupts`), which would raise in the
+    worker's loop and print its traceback, while the training process, which gets the same
+    signal, saves the last finished step and shuts the workers down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _checked(batch: tuple[Tensor, Tensor, list[str]]) -> tuple[Tensor, Tensor]:
-    """A collated batch's images and labels; a file damaged past its header (which
-    :func:`gankit.data.archives.scan` read) stops the run with one line naming it."""
+    """A collated batch's images and labels, with one warning naming files that could not be
+    read and were stood in for; a batch with no readable file at all stops the run in one
+    line naming them."""
     images, labels, failed = batch
+    if failed and not len(images):
+        raise GankitError(f"none of a batch's {len(failed)} image(s) could be read while "
+                          f"streaming: {', '.join(failed[:5])}; remove them from the data and "
+                          f"resume")
     if failed:
-        raise GankitError(f"{len(failed)} image(s) could not be read while streaming: "
-                          f"{', '.join(failed[:5])}; remove them from the data and resume")
+        warnings.warn(f"{len(failed)} image(s) could not be read while streaming and were "
+                      f"replaced by another image of their batch: {', '.join(failed[:5])}",
+                      stacklevel=2)
     return images, labels
 
 
@@ -156,7 +177,8 @@ class StreamingImages:
         and their labels, decoded by the workers :data:`READ_BATCH` at a time."""
         chunks = index.cpu().split(READ_BATCH)
         loader = DataLoader(_Files(self), batch_sampler=[c.tolist() for c in chunks],
-                            num_workers=min(self.workers, len(chunks)), collate_fn=_collate)
+                            num_workers=min(self.workers, len(chunks)), collate_fn=_collate,
+                            worker_init_fn=_leave_signals_to_the_trainer)
         images, labels = zip(*map(_checked, loader), strict=True)
         return torch.cat(images), torch.cat(labels)
 
@@ -236,6 +258,7 @@ class Stream:
                                 self.batch_size)
         return DataLoader(_Files(self.source), batch_sampler=indices, num_workers=workers,
                           collate_fn=_collate, pin_memory=self.device.type == "cuda",
+                          worker_init_fn=_leave_signals_to_the_trainer,
                           prefetch_factor=PREFETCH if workers else None)
 
     def state(self) -> dict[str, int]:
