@@ -84,12 +84,6 @@ class ImageArchive:
                 image_files.opened(file) as image:
             return image.size
 
-    def close(self) -> None:
-        """Close this process's zip handle, if it opened one."""
-        if self._zip is not None and self._zip_pid == os.getpid():
-            self._zip.close()
-        self._zip = None
-
     def member(self, name: str) -> Path:
         """``name`` as a path under the archive, for messages and fingerprints."""
         return self.path / name
