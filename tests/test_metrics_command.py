@@ -159,17 +159,31 @@ def test_n_draws_that_many_images_of_each_set(digits, capsys):
     assert (record["n_a"], record["n_b"]) == (20, 20)
 
 
-def test_a_folder_of_mixed_sizes_needs_image_size(tmp_path, digits, capsys):
+def test_a_folder_of_mixed_sizes_is_fitted_as_image_folder_fits_it(tmp_path, digits, capsys):
     folder = tmp_path / "mixed"
     folder.mkdir()
     for i in range(12):
         Image.fromarray(np.full((20 + i % 2 * 8,) * 2, 7 * i, np.uint8)).save(folder / f"{i}.png")
-    line = one_error_line(capsys, ["metrics", str(folder), str(digits["npy"]),
-                                   "--features", "digits"])
-    assert "20x20, 28x28" in line and "--image-size" in line
+    capsys.readouterr()
+    assert main(["metrics", str(folder), str(digits["npy"]), "--features", "digits"]) == 2
+    err = capsys.readouterr().err  # said: the size it fitted them to, then why they differ
+    assert "2 sizes (20x20 to 28x28); fitting them to 16x16" in err and "--image-size" in err
+    assert "A holds images [1, 16, 16] and B [1, 28, 28]" in err
     record = _run(capsys, str(folder), str(digits["npy"]), "--features", "digits",
                   "--image-size", "28")
     assert record["n_a"] == 12
+
+
+def test_a_zip_archive_is_a_set_as_its_folder_is(tmp_path, digits, capsys):
+    import zipfile
+
+    archive = tmp_path / "digits.zip"
+    with zipfile.ZipFile(archive, "w") as written:
+        for file in sorted(Path(digits["folder"]).rglob("*.png")):
+            written.write(file, file.relative_to(digits["folder"]).as_posix())
+    from_zip = _run(capsys, str(archive), str(digits["npy"]), "--features", "digits")
+    from_folder = _run(capsys, str(digits["folder"]), str(digits["npy"]), "--features", "digits")
+    assert from_zip == {**from_folder, "a": str(archive)}
 
 
 # --- bad input: one line, nothing written -------------------------------------------------------

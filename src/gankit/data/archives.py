@@ -170,10 +170,12 @@ def _name(archive: ImageArchive, path: Path) -> str:
     return path.relative_to(archive.path).as_posix()
 
 
-def fitted_size(sizes: list[tuple[int, int]], where: Path) -> int:
+def fitted_size(sizes: list[tuple[int, int]], where: Path, choose: str = "set data.image_size"
+                ) -> int:
     """The side the images take without ``data.image_size``: their own when all share one
     square size; else the largest power of two within every image's shorter side (no image is
-    upscaled, and convolutional networks take powers of two), said in one warning line."""
+    upscaled, and convolutional networks take powers of two), said in one warning line that
+    ends in how to ``choose`` another."""
     distinct = sorted(set(sizes))
     (width, height), smallest = distinct[0], min(min(size) for size in distinct)
     if len(distinct) == 1 and width == height and 4 <= width <= LARGEST_SIZE:
@@ -186,5 +188,5 @@ def fitted_size(sizes: list[tuple[int, int]], where: Path) -> int:
             if len(distinct) > 1 else f"one size, {width}x{height}")
     warnings.warn(f"the {len(sizes)} images in {where} have {what}; fitting them to "
                   f"{size}x{size} px (the largest power of two within the smallest side, "
-                  f"{smallest} px); set data.image_size to choose another", stacklevel=3)
+                  f"{smallest} px); {choose} to choose another", stacklevel=3)
     return size

@@ -1,13 +1,13 @@
 """An image set given by a path, as ``gankit metrics A B`` reads it (like torch-fidelity's
-inputs): a folder of image files, or a ``.npy`` / ``.npz`` array file. Either is read a batch
-at a time (:meth:`ImageSet.images`), as uint8 [B, C, H, W], so that measuring a set holds one
-batch of images in memory, not the set; arrays are read without unpickling
-(``allow_pickle=False``), a ``.npy`` file memory-mapped.
+inputs): a folder or zip archive of image files, or a ``.npy`` / ``.npz`` array file. Either
+is read a batch at a time (:meth:`ImageSet.images`), as uint8 [B, C, H, W]; a folder, a zip
+and a ``.npy`` file (memory-mapped) are held one batch at a time, an ``.npz`` array whole.
+Arrays are read without unpickling (``allow_pickle=False``).
 
-- A folder: every image under it (:func:`gankit.data.image_files.find_images`), each at its
-  own size, which must then be one square size for all; ``image_size`` resizes the shorter
-  side to it and center-crops instead (as image-folder does). A set whose files are all grey
-  (R = G = B everywhere) is read as one channel.
+- A folder or zip: its images as image-folder finds them (:mod:`gankit.data.archives`), at
+  their own size when all share one square size, else fitted to one with a warning;
+  ``image_size`` resizes the shorter side to it and center-crops instead. A set whose files
+  are all grey (R = G = B everywhere) is read as one channel.
 - An array: uint8 in 0..255 or floats in [-1, 1]; [N, C, H, W] or [N, H, W, C] with C 1 or 3
   (C at axis 1 when both could be), or [N, H, W] for grey. In an ``.npz``, its one array, or
   the one named after a colon: ``samples.npz:images``.
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.data import image_files
+from gankit.data import archives, image_files
 from gankit.data.images import to_uint8
 from gankit.errors import GankitError
 
@@ -48,7 +48,7 @@ def open_image_set(source: Path, image_size: int | None = None) -> ImageSet:
     whole before any image is measured; anything else, or a set without images, is one error
     line."""
     file, key = split_key(Path(source))
-    if file.is_dir():
+    if file.is_dir() or file.suffix.lower() == ".zip":
         return FolderSet(file, image_size)
     if not file.is_file():
         raise GankitError(f"{source}: no such file or folder")
@@ -138,42 +138,35 @@ def _in_unit_range(array: np.ndarray) -> bool:
 
 
 class FolderSet:
-    """The images under a folder (module docstring). Every file is decoded once when the set
-    is opened, to find its size and colour and to skip damaged ones (one warning), and again,
-    a batch at a time, when it is measured."""
+    """The images of a folder or zip archive, found and sized as image-folder finds and sizes
+    them (:mod:`gankit.data.archives`). Every file is decoded once when the set is opened, to
+    find its colour and to skip damaged ones (one warning), and again, a batch at a time, when
+    it is measured."""
 
-    def __init__(self, folder: Path, image_size: int | None = None) -> None:
-        files = image_files.find_images(folder)
-        if not files:
-            suffixes = ", ".join(sorted(image_files.IMAGE_SUFFIXES))
-            raise GankitError(f"no image files ({suffixes}) in {folder}")
-        probed = image_files.read_files(files, folder, _probe)  # (size, grey) or None
-        self.files = [file for file, seen in zip(files, probed, strict=True) if seen]
-        if image_size is None:
-            sizes = sorted({size for size, _ in filter(None, probed)})
-            if len(sizes) > 1 or sizes[0][0] != sizes[0][1]:
-                shown = ", ".join(f"{w}x{h}" for w, h in sizes[:4]) + (
-                    " ..." if len(sizes) > 4 else "")
-                raise GankitError(f"the images in {folder} are not all one square size "
-                                  f"({shown}); give --image-size S to resize them (shorter "
-                                  f"side to S, center-cropped)")
-            image_size = sizes[0][0]
-        channels = 1 if all(grey for _, grey in filter(None, probed)) else 3
-        self.shape = (channels, image_size, image_size)
+    def __init__(self, path: Path, image_size: int | None = None) -> None:
+        self.archive = archives.open_archive(str(path), "gankit metrics")
+        probed = image_files.read_files(list(map(self.archive.member, self.archive.names)),
+                                        self.archive.path, self._probe)  # (size, grey) | None
+        self.names = [name for name, seen in zip(self.archive.names, probed, strict=True)
+                      if seen]
+        seen = [found for found in probed if found]
+        size = image_size or archives.fitted_size([size for size, _ in seen], Path(path),
+                                                  "give --image-size S")
+        channels = 1 if all(grey for _, grey in seen) else 3
+        self.shape = (channels, size, size)
 
     def __len__(self) -> int:
-        return len(self.files)
+        return len(self.names)
 
     def images(self, rows: Tensor) -> Tensor:
         channels, size, _ = self.shape
-        return torch.from_numpy(np.stack([
-            image_files.fit_square(image_files.open_image(self.files[row], 3), size)[:channels]
-            for row in rows.tolist()]))  # [B, C, S, S]; grey files have R = G = B
+        return torch.from_numpy(np.stack([  # [B, C, S, S]; grey files have R = G = B
+            self.archive.read(self.names[row], size, 3)[:channels] for row in rows.tolist()]))
 
-
-def _probe(path: Path) -> tuple[tuple[int, int], bool]:
-    """A file's (width, height) and whether it is grey (R = G = B), decoding it whole so that
-    a damaged file is found now, not halfway through a measurement."""
-    rgb = np.asarray(image_files.open_image(path, 3))  # [H, W, 3]
-    grey = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all())
-    return (rgb.shape[1], rgb.shape[0]), grey
+    def _probe(self, path: Path) -> tuple[tuple[int, int], bool]:
+        """A file's (width, height) and whether it is grey (R = G = B), decoding it whole so
+        that a damaged file is found now, not halfway through a measurement."""
+        with self.archive.open(path.relative_to(self.archive.path).as_posix()) as file:
+            rgb = np.asarray(image_files.open_image(file, 3))  # [H, W, 3]
+        grey = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all())
+        return (rgb.shape[1], rgb.shape[0]), grey
