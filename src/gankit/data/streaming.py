@@ -35,6 +35,7 @@ from gankit.configuration.schema import DataConfig
 from gankit.data.archives import ImageArchive
 from gankit.data.spec import DataSpec, images_spec
 from gankit.errors import GankitError
+from gankit.training import distributed
 
 STREAM_BUDGET = 2 * 2**30  # bytes of decoded uint8 images above which data.stream auto streams
 PREFETCH = 2  # batches each worker decodes ahead (DataLoader's prefetch_factor)
@@ -129,14 +130,14 @@ class _ShardIndices(Sampler[list[int]]):
         self.n, self.seed, self.start, self.rows, self.batch_size = n, seed, start, rows, batch_size
 
     def __iter__(self) -> Iterator[list[int]]:
-        position, epoch, order = self.start, -1, None
+        position, epoch, order = self.start, -1, []
         while True:
             batch = []
             for p in range(position + self.rows[0], position + self.rows[1]):
                 if p // self.n != epoch:
                     epoch = p // self.n
-                    order = epoch_order(self.n, self.seed, epoch)
-                batch.append(int(order[p % self.n]))
+                    order = epoch_order(self.n, self.seed, epoch).tolist()
+                batch.append(order[p % self.n])
             yield batch
             position += self.batch_size
 
@@ -144,7 +145,10 @@ class _ShardIndices(Sampler[list[int]]):
 @dataclass
 class StreamingImages:
     """``image-folder`` read from disk as training goes: the same images, labels, shape and
-    metrics as :class:`~gankit.data.images.ImageDataset`, with no decoded set held."""
+    metrics as :class:`~gankit.data.images.ImageDataset`, with no decoded set held, except
+    the conditional metrics that read every image of a class (intra-FID, the class sizes and
+    styles of :mod:`gankit.evaluation.conditional`), which a streamed labelled set leaves
+    out."""
 
     archive: ImageArchive
     names: list[str]  # the images with a readable header, in the archive's order
@@ -238,8 +242,7 @@ class Stream:
     def __init__(self, source: StreamingImages, batch_size: int, seed: int, rank: int,
                  world_size: int, device: torch.device) -> None:
         self.source, self.batch_size, self.seed, self.device = source, batch_size, seed, device
-        share = batch_size // world_size
-        self.rows = (rank * share, (rank + 1) * share)  # distributed.shard's rows
+        self.rows = distributed.shard_rows(batch_size, rank, world_size)
         self.position = 0
         self._batches: Iterator[tuple[Tensor, Tensor, list[str]]] | None = None
 

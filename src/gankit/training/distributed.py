@@ -72,12 +72,19 @@ def check_batch(batch_size: int, size: int, multiple: int = 1, why: str = "") ->
                           f"processes{what}")
 
 
+def shard_rows(n: int, rank: int, size: int) -> tuple[int, int]:
+    """The rows [start, stop) of a global batch of n that process ``rank`` of ``size`` keeps:
+    its 1/size share, in rank order (a streamed data set reads only these)."""
+    share = n // size
+    return rank * share, (rank + 1) * share
+
+
 def shard(x: Tensor, rank: int, size: int) -> Tensor:
-    """This process's 1/size share of the first axis of x (rows rank*n/size ...)."""
+    """This process's 1/size share of the first axis of x (:func:`shard_rows`)."""
     if size == 1:
         return x
-    n = x.shape[0] // size
-    return x[rank * n:(rank + 1) * n]
+    start, stop = shard_rows(x.shape[0], rank, size)
+    return x[start:stop]
 
 
 def gather(x: Tensor, size: int) -> Tensor:
