@@ -243,6 +243,12 @@ def test_bad_statistics_files_are_one_line_and_write_nothing(tmp_path, digits, c
                                 "--save-stats", str(tmp_path / "again.safetensors")],
              "is a statistics file already")
     assert not (tmp_path / "again.safetensors").exists()
+    assert_refused(capsys, tmp_path, [npy, npy, "--features", "digits", "--save-stats",
+                                      str(tmp_path / "stats.npz")], "ends in .safetensors")
+    same = str(tmp_path / "both.safetensors")
+    line = one_error_line(capsys, ["metrics", npy, npy, "--features", "digits",
+                                   "--save-stats", same, "--out", same])
+    assert "both name" in line and not Path(same).exists()
 
 
 def test_sets_are_read_a_batch_at_a_time(digits, tmp_path):
@@ -271,15 +277,20 @@ def test_two_statistics_files_compare_in_their_own_feature_space(digits, capsys,
         {k: v for k, v in first.items() if k not in "ab"}
 
 
-def test_a_fitted_feature_file_is_known_by_its_content(tmp_path, monkeypatch):
+def test_a_fitted_feature_file_is_known_by_its_weights(tmp_path, monkeypatch):
+    """By the name eval records give it: a copy under another name matches, a new fit not."""
+    from gankit.metrics import learned
     from gankit.metrics.statistics import feature_space_identity
 
-    fitted = tmp_path / "faces.safetensors"
-    fitted.write_bytes(b"one fit")
-    first = feature_space_identity(str(fitted))
-    assert first.startswith("faces.safetensors sha256:")
-    fitted.write_bytes(b"another fit")
-    assert feature_space_identity(str(fitted)) != first
+    images = torch.randint(0, 256, (8, 1, 8, 8), dtype=torch.uint8)
+    fitted = learned.fit(images, steps=1, batch_size=4, progress=False)
+    learned.save(fitted, tmp_path / "faces.safetensors")
+    learned.save(fitted, tmp_path / "copy.safetensors")
+    first = feature_space_identity(str(tmp_path / "faces.safetensors"))
+    assert first == fitted.name == feature_space_identity(str(tmp_path / "copy.safetensors"))
+    again = learned.fit(images, steps=1, batch_size=4, seed=1, progress=False)
+    learned.save(again, tmp_path / "faces.safetensors")
+    assert feature_space_identity(str(tmp_path / "faces.safetensors")) != first
     monkeypatch.chdir(tmp_path)
     Path("digits").write_bytes(b"a file named like a feature space")
     assert feature_space_identity("digits") == "digits"

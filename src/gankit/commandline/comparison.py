@@ -41,6 +41,11 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     out = None if args.out is None else check_output(args.out, "file", args.overwrite)
     save = None if args.save_stats is None else check_output(args.save_stats, "file",
                                                              args.overwrite, "--save-stats")
+    if save is not None and save.suffix != ".safetensors":
+        raise GankitError(f"--save-stats {save}: a statistics file ends in .safetensors (what "
+                          f"--stats and A or B read as statistics)")
+    if save is not None and out is not None and save.resolve() == out.resolve():
+        raise GankitError(f"--out and --save-stats both name {save}; give two files")
     if save is not None and _is_stats(sources["a"]):
         raise GankitError(f"--save-stats writes A's statistics, and A ({sources['a']}) is a "
                           f"statistics file already")

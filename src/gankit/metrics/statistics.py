@@ -17,7 +17,6 @@ feature space or image shape is refused before any metric is computed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,17 +93,17 @@ def compare(reference: FeatureStatistics, other: FeatureStatistics, seed: int = 
 
 
 def feature_space_identity(features: str) -> str:
-    """What a statistics file records of its feature space: a registered extractor's name
-    (``digits``, ``inception``), or for a fitted feature file its name and the SHA-256 of its
-    content, so that a file fitted again under the same name does not pass for the old one."""
-    path = Path(features).expanduser()
-    if not (path.suffix and path.is_file()):  # a name (digits), even beside a file called so
+    """What a statistics file records of its feature space: the name eval records give it, a
+    registered extractor's name (``digits``, ``inception``) or, for a fitted feature file,
+    ``learned-DIGEST`` of its weights (:mod:`gankit.metrics.learned`), so that a file fitted
+    again does not pass for the old one while a renamed or copied one still matches."""
+    from gankit.evaluation.features import is_feature_file
+
+    if not is_feature_file(features):  # a name (digits), even beside a file called so
         return features
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return f"{path.name} sha256:{digest.hexdigest()[:16]}"
+    from gankit.metrics.learned import load
+
+    return load(Path(features).expanduser()).name
 
 
 def check_compatible(stats: FeatureStatistics, space: str, image_shape: tuple[int, ...],
