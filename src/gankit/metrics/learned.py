@@ -110,7 +110,8 @@ def augment(x: Tensor, generator: torch.Generator) -> Tensor:
     """One random SimCLR view of each image of x [N, C, H, W] in [-1, 1], same shape: a crop
     of 30-100% of the area at aspect 3/4-4/3 resized back, flipped left-right half the time,
     then (80%) brightness, contrast and, in colour, saturation jitter, and (colour, 20%) grey
-    (Chen et al. 2020, Appendix A, with strength 0.5 as for CIFAR-10). Every draw comes from
+    (Chen et al. 2020, Appendix A, with strength 0.5 as for CIFAR-10, without its hue jitter;
+    contrast blends towards each image's mean over all channels). Every draw comes from
     ``generator``, so a seed fixes every view."""
     n, channels = x.shape[:2]
 
