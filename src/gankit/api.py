@@ -385,7 +385,8 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
     run = Run(config, run_dir if in_place else out, progress, parts=parts, data=data,
               reloaded=True)
     recorded = read_json_or_none(run_dir / GIVEN_FILE)
-    if run.given_data is not None and recorded is not None and "data" in recorded:
+    if run.given_data is not None and isinstance(recorded, dict) \
+            and isinstance(recorded.get("data"), dict):  # else no record to check against
         check_same_data(recorded["data"], run.given_data, run_dir)
     # the modules' tensors are checked against the checkpoint's (check_same_networks)
     if in_place:
