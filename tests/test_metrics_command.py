@@ -294,3 +294,13 @@ def test_a_fitted_feature_file_is_known_by_its_weights(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("digits").write_bytes(b"a file named like a feature space")
     assert feature_space_identity("digits") == "digits"
+
+
+def test_the_device_is_chosen_as_for_eval(digits, capsys):
+    on_cpu = _run(capsys, str(digits["folder"]), str(digits["npy"]), "--features", "digits",
+                  "--device", "cpu")
+    assert on_cpu == _run(capsys, str(digits["folder"]), str(digits["npy"]), "--features",
+                          "digits")  # the default
+    line = one_error_line(capsys, ["metrics", str(digits["folder"]), str(digits["npy"]),
+                                   "--features", "digits", "--device", "tpu"])
+    assert "--device" in line and "tpu" in line

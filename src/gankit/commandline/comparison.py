@@ -130,7 +130,8 @@ def _statistics(args: argparse.Namespace, sources: dict[str, Path], images: dict
     # the extractor sees the data's name and shape (one image), as a run's data would show them
     sample = ImageDataset("image-set", first.images(torch.zeros(1, dtype=torch.long)))
     extractor = feature_extractor(sample, args.features,
-                                  None if args.weights is None else str(args.weights))
+                                  None if args.weights is None else str(args.weights),
+                                  args.device or "cpu")
     measured = {}
     for side, held in images.items():
         rows = torch.arange(len(held))

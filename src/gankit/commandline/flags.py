@@ -119,9 +119,10 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, e.g. --set train.lr_d=2e-4 (repeatable)")
 
 
-def add_device(parser: argparse.ArgumentParser) -> None:
+def add_device(parser: argparse.ArgumentParser,
+               default: str = "the run's train.device") -> None:
     parser.add_argument("--device", type=_device_name,
-                        help="run on this device (default: the run's train.device)")
+                        help=f"run on this device (default: {default})")
 
 
 def device_override(args: argparse.Namespace) -> list[str]:

@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also write A's feature statistics to FILE (.safetensors)")
     metrics.add_argument("--stats", type=path, metavar="FILE",
                          help="A's statistics from FILE (--save-stats) instead of images")
+    add_device(metrics, "cpu")
     add_output(metrics, "also write the metrics (JSON) to FILE", required=False)
 
     features = commands.add_parser("features", help="fit a feature space to real images")
