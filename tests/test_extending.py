@@ -210,6 +210,9 @@ def test_a_feature_extractor_from_an_entry_point_measures_fid(tmp_path, image_ru
                                "pixels", "--out", str(tmp_path / "eval.json")).stdout)
     assert record["features"] == "pixels" and record["fid"] >= 0
     assert "classifier_score" not in record  # pixels classify nothing
+    # the config takes it too, as the run's own feature space (data.features)
+    run = train(tmp_path, "data.features=pixels", "data.n_eval=20", config="digits8")
+    assert json.loads((run / "eval.json").read_text())["features"] == "pixels"
 
 
 def test_an_augmentation_from_an_entry_point_is_a_policy(tmp_path):

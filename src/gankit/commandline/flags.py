@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.configuration.messages import range_problem, show_value
-from gankit.configuration.schema import DEVICE, DEVICES, INT64_RANGE, SEED_RANGE
+from gankit.configuration.schema import DEVICE, DEVICES, INT64_RANGE, SEED_RANGE, is_feature_file
 from gankit.errors import GankitError
 from gankit.registry import Declaration, declared
 from gankit.sampling.settings import DEFAULT_SAMPLER, option_problem
@@ -49,10 +49,10 @@ def weighted_features() -> list[str]:
 def feature_space(text: str) -> str:
     """A --features flag: a registered feature space, or a feature file (``*.safetensors``
     from ``gankit features fit``, or any existing file), which is read when it is used."""
+    if is_feature_file(text, feature_extractors()):
+        return str(Path(text).expanduser())
     if text in feature_extractors():
         return text
-    if text.endswith(".safetensors") or Path(text).expanduser().is_file():
-        return str(Path(text).expanduser())
     raise argparse.ArgumentTypeError(f"must be {', '.join(feature_extractors())} or a feature "
                                      f"file (*.safetensors, from 'gankit features fit'), got "
                                      f"{show_value(text)}")

@@ -37,7 +37,25 @@ STREAM_MODES = ("auto", "always", "never")  # data.stream (gankit.data.streaming
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where native (gankit.training.hardware)
 NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
 NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
-FEATURES = ("digits", "inception")  # image feature spaces (gankit.evaluation.features)
+FEATURES = ("digits", "inception")  # the project's image feature spaces (gankit.metrics)
+FEATURE_FILE_SUFFIX = ".safetensors"  # a feature space fitted by 'gankit features fit'
+
+
+def is_feature_file(name: str, registered: typing.Collection[str]) -> bool:
+    """Whether a feature-space choice (``--features``, ``data.features``) names a fitted
+    feature file rather than one of the ``registered`` feature extractors, which win over a
+    file of the same name in the working folder: it ends in .safetensors or is an existing
+    file. The one rule for the config, the command line and the evaluation."""
+    return name not in registered and (name.endswith(FEATURE_FILE_SUFFIX)
+                                       or Path(name).expanduser().is_file())
+
+
+def feature_spaces() -> list[str]:
+    """The registered feature extractors' names (the project's and other packages'), read
+    without importing them (:func:`gankit.registry.declared`)."""
+    from gankit.registry import declared
+
+    return list(declared("gankit.metrics.extractors:FEATURE_EXTRACTORS"))
 
 
 def bounded(default: int, low: int, high: int) -> Any:
@@ -82,14 +100,14 @@ class DataConfig:
     def check(self) -> None:
         self.path, self.cache = _expand(self.path), _expand(self.cache)
         check_n_eval(self.n_eval, "data.n_eval")
-        if self.features and self.features not in FEATURES \
-                and not self.features.endswith(".safetensors") \
-                and not Path(self.features).expanduser().is_file():
-            raise ConfigError(f"data.features must be {', '.join(FEATURES)}, a feature file "
-                              f"(*.safetensors, from 'gankit features fit') or '' (the data's "
-                              f"default), got {self.features!r}")
-        if self.features not in FEATURES:
-            self.features = _expand(self.features)
+        if self.features:
+            names = feature_spaces()
+            if is_feature_file(self.features, names):
+                self.features = _expand(self.features)
+            elif self.features not in names:
+                raise ConfigError(f"data.features must be {', '.join(names)}, a feature file "
+                                  f"(*.safetensors, from 'gankit features fit') or '' (the "
+                                  f"data's default), got {self.features!r}")
         if self.image_size and not 4 <= self.image_size <= 1024:
             raise ConfigError(f"data.image_size must be in [4, 1024] (0: the data's own size), "
                               f"got {self.image_size}")

@@ -11,11 +11,10 @@ from typing import Any
 
 import torch
 
+from gankit.configuration import schema
 from gankit.errors import GankitError
 from gankit.metrics.digits import ChannelwiseClassifier
 from gankit.metrics.extractors import FEATURE_EXTRACTORS, FeatureExtractor
-
-FEATURE_FILE_SUFFIX = ".safetensors"
 
 
 def default_feature_name(data: Any) -> str | None:
@@ -26,10 +25,8 @@ def default_feature_name(data: Any) -> str | None:
 
 def is_feature_file(name: str) -> bool:
     """Whether ``--features`` / ``data.features`` names a fitted feature file rather than a
-    registered feature space (which wins over a file of the same name in the working folder):
-    it ends in .safetensors or is an existing file."""
-    return name not in FEATURE_EXTRACTORS and (name.endswith(FEATURE_FILE_SUFFIX)
-                                               or Path(name).expanduser().is_file())
+    registered feature space (:func:`gankit.configuration.schema.is_feature_file`)."""
+    return schema.is_feature_file(name, FEATURE_EXTRACTORS)
 
 
 def feature_extractor(data: Any, name: str | None = None, weights: str | None = None,
