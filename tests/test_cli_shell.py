@@ -1,6 +1,6 @@
 """The CLI as a shell sees it: results alone on stdout, one evaluation per run recorded with its
-settings, quiet closed pipes, config inspection, sample files, ``~`` paths, completion, a fast
-``--help``, and the run's record in TensorBoard."""
+settings, quiet closed pipes, config inspection, sample files, ``~`` paths, a fast ``--help``,
+and the run's record in TensorBoard."""
 
 import contextlib
 import io
@@ -207,7 +207,7 @@ def test_configs_describes_each_config_in_one_line(capsys):
         assert len(description) > 15 and not description.startswith("#"), line
 
 
-# --- paths, completion, start-up --------------------------------------------------------------
+# --- paths, start-up ------------------------------------------------------------------------
 
 
 def test_tilde_expands_in_flags_and_config_paths(tmp_path, monkeypatch, capsys):
@@ -220,14 +220,6 @@ def test_tilde_expands_in_flags_and_config_paths(tmp_path, monkeypatch, capsys):
     faces = load_config(config, ["data.name=image-folder", "data.image_size=16",
                                  "data.path=~/faces"])
     assert faces.data.path == str(tmp_path / "faces")
-
-
-@pytest.mark.parametrize("shell", ["bash", "zsh"])
-def test_completion_scripts_are_generated_from_the_parser(shell, capsys):
-    assert main(["completion", shell]) == 0
-    script = capsys.readouterr().out
-    for word in ("gankit", "train", "sample", "export", "--resume", "png-dir", "torchscript"):
-        assert word in script, word
 
 
 def test_help_is_fast_and_imports_no_torch():

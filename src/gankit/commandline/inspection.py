@@ -9,7 +9,6 @@ import warnings
 
 from gankit.commandline.flags import device_override, sampler_settings, weighted_features
 from gankit.commandline.output import print_result
-from gankit.commandline.parser import build_parser
 from gankit.errors import GankitError
 
 
@@ -96,6 +95,6 @@ def cmd_config(args: argparse.Namespace) -> None:
 
 
 def cmd_completion(args: argparse.Namespace) -> None:
-    import shtab
+    from gankit.commandline.completion import script
 
-    print(shtab.complete(build_parser(), shell=args.shell))
+    print(script(args.shell), end="")

@@ -27,7 +27,7 @@ from gankit.commandline.flags import (
 )
 
 SAMPLE_FORMATS = ("npy", "png-dir")
-SHELLS = ("bash", "zsh")
+SHELLS = ("bash", "zsh", "fish")
 
 
 class _Parser(argparse.ArgumentParser):

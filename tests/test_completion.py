@@ -1,0 +1,287 @@
+"""Shell completion (gankit.commandline.completion): the completer's answers, read straight from
+the parser and the project on disk, and the scripts run in a real bash, zsh and fish."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import gankit
+from gankit.commandline.cli import main
+from gankit.commandline.completion import Answer, complete, kind_of, script
+from gankit.commandline.parser import SHELLS, build_parser
+
+# The lines typed, and what their completion must offer (and must not). The checkpoint flag
+# comes with another branch of issue 29: the shim below adds it to `sample` where it is missing.
+CASES = {
+    "gankit tr": ({"train", "translate"}, {"sample"}),
+    "gankit sample --for": ({"--format"}, set()),
+    "gankit train gr": ({"grid25", "grey2colour"}, {"ring8", "grid25-hinge"}),
+    "gankit train grid25-w": ({"grid25-wgan", "grid25-wgan-gp"}, {"grid25-hinge"}),
+    "gankit sample ": ({"runs/grid25-a", "runs/view/ring-b", "old-run"}, {"mydir"}),
+    "gankit experiment cri": ({"critic-tracks-w1"}, {"gan-1d"}),
+    "gankit sample runs/grid25-a --checkpoint ": ({"500", "1000", "latest"}, {"best"}),
+    "gankit eval runs/grid25-a --weights no": ({"notes.txt"}, set()),
+}
+
+SHIM = """\
+import sys
+
+from gankit.commandline import completion
+from gankit.commandline.parser import build_parser
+
+
+def with_checkpoint_flag():
+    parser = build_parser()
+    sample = next(a for a in parser._actions if a.dest == "command").choices["sample"]
+    if "--checkpoint" not in sample._option_string_actions:
+        sample.add_argument("--checkpoint", metavar="STEP|latest|best")
+    return parser
+
+
+completion.build_parser = with_checkpoint_flag
+completion.main(sys.argv[1:])
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A working directory with runs (one with two checkpoints, one a level deeper, one beside
+    the `runs` folder), a folder that is not a run, and a file."""
+    for run in ("runs/grid25-a", "runs/view/ring-b", "old-run"):
+        (tmp_path / run).mkdir(parents=True)
+        (tmp_path / run / "config.yaml").write_text("recipe: gan\n")
+    for step in ("step-0000500", "step-0001000"):
+        (tmp_path / "runs/grid25-a/checkpoints" / step).mkdir(parents=True)
+    (tmp_path / "mydir").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def environment(*first: Path) -> dict[str, str]:
+    """This process's environment with gankit's own source folder (and ``first``) first on the
+    path, as absolute paths: the subprocesses run in the project's folder."""
+    paths = [*map(str, first), str(Path(gankit.__file__).parents[1])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def with_checkpoint_flag():
+    parser = build_parser()
+    sample = next(a for a in parser._actions if a.dest == "command").choices["sample"]
+    if "--checkpoint" not in sample._option_string_actions:
+        sample.add_argument("--checkpoint", metavar="STEP|latest|best")
+    return parser
+
+
+def offered(line: str, parser=None) -> tuple[set[str], str]:
+    words = line.split(" ")[1:]
+    answer, _ = complete(words, parser or with_checkpoint_flag())
+    return {value for value, _ in answer.candidates}, answer.shell_adds
+
+
+# --- the completer ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", list(CASES))
+def test_completer_offers_what_the_project_holds(project, line):
+    wanted, unwanted = CASES[line]
+    values, adds = offered(line)
+    if adds == "files":  # the shell lists the files itself
+        values |= {p.name for p in project.iterdir() if p.name.startswith(line.split()[-1])}
+    assert wanted <= values and not unwanted & values, (line, values)
+
+
+def test_kinds_follow_the_actions_not_a_table_of_commands():
+    """The dests and types issue 29's other commands use complete without an edit here."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    runs = commands.add_parser("runs-demo")
+    runs.add_argument("directory", nargs="?", metavar="DIR")
+    runs.add_argument("--checkpoint")
+    compare = commands.add_parser("compare-demo")
+    compare.add_argument("runs", nargs="+", metavar="RUN")
+    compare.add_argument("--out", metavar="PNG")
+    kinds = {action.dest: kind_of(action, ["x"]) for p in (runs, compare)
+             for action in p._actions if action.dest != "help"}
+    assert kinds == {"directory": "directory", "checkpoint": "checkpoint", "runs": "run",
+                     "out": "file"}
+
+
+def test_runs_repeat_for_a_positional_of_many(project):
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    commands.add_parser("compare-demo").add_argument("runs", nargs="+")
+    values, _ = offered("gankit compare-demo runs/grid25-a runs/v", parser)
+    assert values == {"runs/view/ring-b"}
+
+
+def test_checkpoint_steps_come_from_the_run_on_the_line(project):
+    (project / "runs/grid25-a/best.json").write_text("{}")
+    values, _ = offered("gankit sample runs/grid25-a --checkpoint ")
+    assert values == {"latest", "best", "500", "1000"}
+    # a checkpoint folder names its run too; no run on the line: the two names
+    assert "1000" in offered("gankit sample runs/grid25-a/checkpoints/step-0000500 "
+                             "--checkpoint 1")[0]
+    assert offered("gankit sample --checkpoint ")[0] == {"latest", "best"}
+
+
+def test_run_paths_go_into_a_run_for_its_checkpoint_folders(project):
+    values, _ = offered("gankit sample runs/grid25-a/")
+    assert values == {"runs/grid25-a/checkpoints/step-0000500",
+                      "runs/grid25-a/checkpoints/step-0001000"}
+    assert offered(f"gankit sample {project}/runs/g")[0] == {f"{project}/runs/grid25-a"}
+
+
+def test_presets_appear_once_the_data_set_is_typed():
+    """Fifteen data sets, not 300 names at once; a preset after its data set's name."""
+    top, _ = offered("gankit train ")
+    assert "grid25" in top and not any(name.startswith("grid25-") for name in top)
+    assert "grid25-wgan-gp" in offered("gankit train grid25")[0]
+    assert "grid25-wgan-gp" in offered("gankit train gri")[0]  # the only data set fitting
+
+
+def test_flags_values_and_what_the_shell_adds(project):
+    assert offered("gankit sample --format ")[0] == {"npy", "png-dir"}
+    assert offered("gankit train --out ")[1] == "dirs"  # metavar DIR
+    assert offered("gankit translate runs/grid25-a --input ")[1] == "files"  # type=path
+    assert offered("gankit eval x --features ") == ({"digits", "inception"}, "files")
+    used, _ = offered("gankit sample runs/grid25-a --n 3 --")
+    assert "--n" not in used and "--seed" in used  # given once already
+    answer, prefix = complete(["train", "--out=my"], build_parser())
+    assert (answer.shell_adds, prefix) == ("dirs", "--out=")
+    assert complete(["nonsense", ""], build_parser()) == (Answer(), "")
+
+
+def test_completer_answers_fast_without_torch(project):
+    code = ("import runpy, sys; sys.argv = ['x', 'bash', 'train', 'grid25']; "
+            "runpy.run_module('gankit.commandline.completion', run_name='__main__'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=environment()).stdout.split()
+    assert "grid25-wgan-gp" in out and out[-1] == "False"
+    best = min(timed([sys.executable, "-m", "gankit.commandline.completion", "zsh",
+                      "experiment", ""]) for _ in range(3))
+    assert best < 0.5, f"a completion took {best:.2f} s"
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True, env=environment())
+    return time.perf_counter() - start
+
+
+# --- the scripts, in the shells ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_completion_prints_a_script_that_calls_this_interpreter(shell, capsys):
+    assert main(["completion", shell]) == 0
+    text = capsys.readouterr().out
+    assert sys.executable in text and "gankit.commandline.completion" in text
+
+
+def shell_script(shell: str, project: Path) -> tuple[Path, dict[str, str]]:
+    """The script of ``shell`` calling a shim that adds --checkpoint to ``sample``."""
+    (project / ".shim").mkdir()
+    (project / ".shim" / "completion_shim.py").write_text(SHIM)
+    text = script(shell).replace("-m gankit.commandline.completion", "-m completion_shim")
+    path = project / ".shim" / ("_gankit" if shell == "zsh" else f"gankit.{shell}")
+    path.write_text(text)
+    return path, environment(project / ".shim")
+
+
+def needs(shell: str) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed (CI installs it: .ci/run)")
+
+
+def test_bash_completes_from_the_project(project):
+    needs("bash")
+    path, env = shell_script("bash", project)
+    lines = [f"source {path}"]
+    for line in CASES:
+        words = line.split(" ")
+        lines += ["COMP_WORDS=(" + " ".join(f"'{w}'" for w in words) + ")",
+                  f"COMP_CWORD={len(words) - 1}", "_gankit",
+                  f"echo '=== {line}'", "printf '%s\\n' \"${COMPREPLY[@]}\""]
+    out = subprocess.run(["bash", "--norc", "-c", "\n".join(lines)], env=env, text=True,
+                         capture_output=True, check=True, timeout=60).stdout
+    check_sections(out)
+
+
+def test_bash_completes_a_flag_value_given_with_equals(project):
+    """bash splits ``--out=my`` at ``=``; the value alone is completed."""
+    needs("bash")
+    path = project / "gankit.bash"
+    path.write_text(script("bash"))
+    command = (f"source {path}; COMP_WORDS=(gankit train --out = my); COMP_CWORD=4; _gankit; "
+               f"printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    out = subprocess.run(["bash", "--norc", "-c", command], env=environment(), text=True,
+                         capture_output=True, check=True, timeout=30).stdout
+    assert out.split() == ["mydir"]
+
+
+def test_fish_completes_from_the_project(project):
+    needs("fish")
+    path, env = shell_script("fish", project)
+    lines = [f"source {path}"]
+    for line in CASES:
+        lines += [f"echo '=== {line}'", f"complete -C '{line}'"]
+    out = subprocess.run(["fish", "--no-config", "-c", "\n".join(lines)], env=env, text=True,
+                         capture_output=True, check=True, timeout=60).stdout
+    check_sections(out)
+
+
+# zsh's completion runs in its line editor only: a pseudo-terminal (zsh/zpty) types each line
+# and a TAB into an interactive zsh with compinit, and the screen shows the completion (the
+# word inserted, or the list of candidates: no_list_ambiguous lists them even when a common
+# prefix was inserted). Then the line is cleared (^U) and a command prints a marker, which
+# shows once the completion is done.
+ZPTY_DRIVER = r"""
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z "PS1='> '; unset zle_bracketed_paste; setopt no_list_ambiguous; LISTMAX=10000; "`
+         `"fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; print READY\$((6*7))"
+wait_for() {
+    local chunk; out=; integer tries=0
+    while [[ $out != *$1* ]] && (( tries++ < 200 )); do
+        zpty -r -t z chunk && out+=$chunk || sleep 0.05
+    done
+}
+wait_for READY42
+for line in "${@[2,-1]}"; do
+    zpty -n -w z "$line"$'\t'
+    zpty -w z $'\x15'"print -r -- DONE\$((6*7))"
+    wait_for DONE42
+    print -r -- "=== $line"; print -r -- "$out"
+done
+zpty -d z
+"""
+
+
+def test_zsh_completes_from_the_project(project):
+    needs("zsh")
+    path, env = shell_script("zsh", project)
+    driver = project / ".shim" / "driver.zsh"
+    driver.write_text(ZPTY_DRIVER)
+    out = subprocess.run(["zsh", "-f", str(driver), str(path.parent), *CASES], env=env,
+                         text=True, capture_output=True, check=True, timeout=120).stdout
+    check_sections(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\r\b]", " ", out), words=False)
+
+
+def check_sections(out: str, words: bool = True) -> None:
+    """Each case's section of a shell's output holds the wanted candidates (as whole words
+    where the shell prints a list of them) and none of the unwanted ones."""
+    sections = dict(re.findall(r"=== (.*)\n((?:(?!===).*\n?)*)", out))
+    for line, (wanted, unwanted) in CASES.items():
+        text = sections[line]
+        found = set(re.split(r"\s+", text)) if words else text
+        missing = [w for w in wanted if w not in found]
+        extra = [w for w in unwanted if w in set(re.split(r"\s+", text))]
+        assert not missing and not extra, (line, missing, extra, text)
