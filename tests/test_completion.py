@@ -27,6 +27,7 @@ CASES = {
     "gankit experiment cri": ({"critic-tracks-w1"}, {"gan-1d"}),
     "gankit sample runs/grid25-a --checkpoint ": ({"500", "1000", "latest"}, {"best"}),
     "gankit eval runs/grid25-a --weights no": ({"notes.txt"}, set()),
+    "gankit train --out=my": ({"mydir"}, {"notes.txt"}),
 }
 
 SHIM = """\
@@ -81,7 +82,7 @@ def with_checkpoint_flag():
 
 def offered(line: str, parser=None) -> tuple[set[str], str]:
     words = line.split(" ")[1:]
-    answer, _ = complete(words, parser or with_checkpoint_flag())
+    answer = complete(words, parser or with_checkpoint_flag())
     return {value for value, _ in answer.candidates}, answer.shell_adds
 
 
@@ -92,8 +93,10 @@ def offered(line: str, parser=None) -> tuple[set[str], str]:
 def test_completer_offers_what_the_project_holds(project, line):
     wanted, unwanted = CASES[line]
     values, adds = offered(line)
-    if adds == "files":  # the shell lists the files itself
-        values |= {p.name for p in project.iterdir() if p.name.startswith(line.split()[-1])}
+    if adds:  # the shell lists the files (or folders) itself
+        typed = line.split(" ")[-1].rpartition("=")[2]
+        values |= {p.name for p in project.iterdir()
+                   if p.name.startswith(typed) and (adds == "files" or p.is_dir())}
     assert wanted <= values and not unwanted & values, (line, values)
 
 
@@ -153,9 +156,12 @@ def test_flags_values_and_what_the_shell_adds(project):
     assert offered("gankit eval x --features ") == ({"digits", "inception"}, "files")
     used, _ = offered("gankit sample runs/grid25-a --n 3 --")
     assert "--n" not in used and "--seed" in used  # given once already
-    answer, prefix = complete(["train", "--out=my"], build_parser())
-    assert (answer.shell_adds, prefix) == ("dirs", "--out=")
-    assert complete(["nonsense", ""], build_parser()) == (Answer(), "")
+    answer = complete(["train", "--out=my"], build_parser())
+    assert (answer.shell_adds, answer.before) == ("dirs", "--out=")
+    assert complete(["nonsense", ""], build_parser()) == Answer()
+    # a flag without a value, then the positional: the config again
+    assert "grid25" in offered("gankit train --no-progress ")[0]
+    assert "grid25" in offered("gankit config show --explain --set a=1 ")[0]
 
 
 def test_completer_answers_fast_without_torch(project):
@@ -206,25 +212,15 @@ def test_bash_completes_from_the_project(project):
     path, env = shell_script("bash", project)
     lines = [f"source {path}"]
     for line in CASES:
-        words = line.split(" ")
+        # bash's words: "=" is a word break (COMP_WORDBREAKS), --out=my is --out, =, my
+        words = [part for word in line.split(" ")
+                 for part in (re.split("(=)", word) if word.startswith("--") else [word])]
         lines += ["COMP_WORDS=(" + " ".join(f"'{w}'" for w in words) + ")",
                   f"COMP_CWORD={len(words) - 1}", "_gankit",
                   f"echo '=== {line}'", "printf '%s\\n' \"${COMPREPLY[@]}\""]
     out = subprocess.run(["bash", "--norc", "-c", "\n".join(lines)], env=env, text=True,
                          capture_output=True, check=True, timeout=60).stdout
     check_sections(out)
-
-
-def test_bash_completes_a_flag_value_given_with_equals(project):
-    """bash splits ``--out=my`` at ``=``; the value alone is completed."""
-    needs("bash")
-    path = project / "gankit.bash"
-    path.write_text(script("bash"))
-    command = (f"source {path}; COMP_WORDS=(gankit train --out = my); COMP_CWORD=4; _gankit; "
-               f"printf '%s\\n' \"${{COMPREPLY[@]}}\"")
-    out = subprocess.run(["bash", "--norc", "-c", command], env=environment(), text=True,
-                         capture_output=True, check=True, timeout=30).stdout
-    assert out.split() == ["mydir"]
 
 
 def test_fish_completes_from_the_project(project):
@@ -281,7 +277,7 @@ def check_sections(out: str, words: bool = True) -> None:
     sections = dict(re.findall(r"=== (.*)\n((?:(?!===).*\n?)*)", out))
     for line, (wanted, unwanted) in CASES.items():
         text = sections[line]
-        found = set(re.split(r"\s+", text)) if words else text
-        missing = [w for w in wanted if w not in found]
-        extra = [w for w in unwanted if w in set(re.split(r"\s+", text))]
+        listed = {word.rstrip("/") for word in re.split(r"[\s=]+", text)}
+        missing = [w for w in wanted if w not in (listed if words else text)]
+        extra = [w for w in unwanted if w in listed]
         assert not missing and not extra, (line, missing, extra, text)

@@ -27,7 +27,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gankit.commandline.flags import path
@@ -41,6 +41,7 @@ class Answer:
 
     candidates: list[tuple[str, str]] = field(default_factory=list)  # (value, description)
     shell_adds: str = ""
+    before: str = ""  # the part of the word before the value: --out= of --out=ru
 
 
 # --- the values of one argument, by kind ------------------------------------------------------
@@ -199,10 +200,9 @@ def kind_of(action: argparse.Action, command: list[str]) -> str | None:
 # --- walking the parser to the word under the cursor ------------------------------------------
 
 
-def complete(words: list[str], parser: argparse.ArgumentParser | None = None) -> tuple[
-        Answer, str]:
+def complete(words: list[str], parser: argparse.ArgumentParser | None = None) -> Answer:
     """The candidates for the last of ``words`` (the words after ``gankit``; the last is the
-    one being typed, maybe empty), and the part of it that is not the value (``--out=``)."""
+    one being typed, maybe empty)."""
     parser = parser or build_parser()
     *before, current = words
     command: list[str] = []
@@ -224,26 +224,26 @@ def complete(words: list[str], parser: argparse.ArgumentParser | None = None) ->
                 used.add(action)
         elif positionals and isinstance(positionals[0], argparse._SubParsersAction):
             if word not in positionals[0].choices:
-                return Answer(), ""  # not a command of ours: nothing sensible to offer
+                return Answer()  # not a command of ours: nothing sensible to offer
             parser = positionals[0].choices[word]
             command.append(word)
             positionals, used = _positionals(parser), set()
         elif positionals and positionals[0].nargs not in ("*", "+", argparse.REMAINDER):
             positionals = positionals[1:]
     if pending is not None:
-        return _values(pending, current, command, words), ""
+        return _values(pending, current, command, words)
     if current.startswith("-") and not only_positionals:
         option, equals, value = current.partition("=")
         action = _option(parser, option) if equals else None
         if action is not None and action.nargs != 0:
-            return _values(action, value, command, words), option + equals
-        return Answer(_options(parser, current, used)), ""
+            return replace(_values(action, value, command, words), before=option + equals)
+        return Answer(_options(parser, current, used))
     if positionals and isinstance(positionals[0], argparse._SubParsersAction):
         return Answer([(choice.dest, _first_line(choice.help)) for choice in
-                       positionals[0]._choices_actions if choice.dest.startswith(current)]), ""
+                       positionals[0]._choices_actions if choice.dest.startswith(current)])
     if positionals:
-        return _values(positionals[0], current, command, words), ""
-    return Answer(_options(parser, current, used) if current == "" else []), ""
+        return _values(positionals[0], current, command, words)
+    return Answer(_options(parser, current, used) if current == "" else [])
 
 
 def _positionals(parser: argparse.ArgumentParser) -> list[argparse.Action]:
@@ -263,7 +263,7 @@ def _taken(action: argparse.Action, rest: list[str]) -> int:
     """How many of the following words an option takes as its values."""
     if action.nargs == 0:
         return 0
-    if action.nargs in (None, 1) or isinstance(action.nargs, int):
+    if action.nargs is None or isinstance(action.nargs, int):
         return min(action.nargs or 1, len(rest))
     values = 0
     while values < len(rest) and not rest[values].startswith("-"):
@@ -272,9 +272,12 @@ def _taken(action: argparse.Action, rest: list[str]) -> int:
 
 
 def _wants_more(action: argparse.Action, taken: int) -> bool:
-    if action.nargs in (None, 1) or isinstance(action.nargs, int):
+    """Whether the word after an option's ``taken`` values is one of its values too."""
+    if action.nargs == 0:
+        return False
+    if action.nargs is None or isinstance(action.nargs, int):
         return taken < (action.nargs or 1)
-    return action.nargs != 0 and (action.nargs != "?" or taken == 0)
+    return action.nargs != "?" or taken == 0
 
 
 def _options(parser: argparse.ArgumentParser, prefix: str, used: set[argparse.Action]
@@ -343,7 +346,8 @@ complete -F _gankit gankit
 
 _ZSH = """\
 #compdef gankit
-# gankit's completion for zsh; install: gankit completion zsh > "${fpath[1]}/_gankit"
+# gankit's completion for zsh; install: gankit completion zsh > ~/.zfunc/_gankit
+# with fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc
 _gankit() {
     local -a answer values shown
     local line tab=$'\\t'
@@ -402,8 +406,8 @@ def script(shell: str) -> str:
 def main(argv: list[str]) -> None:
     """``python -m gankit.commandline.completion SHELL WORD...``: what the scripts call."""
     shell, *words = argv
-    answer, prefix = complete((bash_words(words) if shell == "bash" else words) or [""])
-    lines = [answer.shell_adds, prefix]
+    answer = complete((bash_words(words) if shell == "bash" else words) or [""])
+    lines = [answer.shell_adds, answer.before]
     lines += [f"{value}\t{text}" if text else value for value, text in answer.candidates]
     print("\n".join(lines))
 
