@@ -408,7 +408,8 @@ def main(argv: list[str]) -> None:
     shell, *words = argv
     answer = complete((bash_words(words) if shell == "bash" else words) or [""])
     lines = [answer.shell_adds, answer.before]
-    lines += [f"{value}\t{text}" if text else value for value, text in answer.candidates]
+    lines += [f"{value}\t{text}" if text else value for value, text in answer.candidates
+              if "\n" not in value]  # a folder named with a line break: not offered
     print("\n".join(lines))
 
 
