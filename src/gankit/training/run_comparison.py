@@ -43,7 +43,7 @@ class Curve:
     @property
     def best(self) -> tuple[int, float] | None:
         """(step, value) of the best finite value (the earliest of equals); None if none is."""
-        finite = [(s, v) for s, v in zip(self.steps, self.values) if math.isfinite(v)]
+        finite = [(s, v) for s, v in zip(self.steps, self.values, strict=True) if math.isfinite(v)]
         if not finite:
             return None
         sign = -1 if greater_is_better(self.metric) else 1

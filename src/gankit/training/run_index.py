@@ -275,6 +275,7 @@ def table_rows(runs: list[RunSummary]) -> list[list[str]]:
 
 def format_table(rows: list[list[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart."""
-    widths = [max(map(len, column)) for column in zip(*rows)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    return "\n".join("  ".join(cell.ljust(width)
+                               for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
