@@ -6,6 +6,7 @@ line, and no torch on the way."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -97,13 +98,14 @@ def test_json_holds_every_field_for_jq(hand_runs, capsys):
     assert [run["name"] for run in listed] == ["alpha", "delta", "gamma", "group/beta"]
     assert listed[0] == {
         "name": "alpha", "path": str(hand_runs / "alpha"), "config": "mnist5k", "recipe": "gan",
-        "step": 1000, "steps": 1000, "status": "finished", "wall_time_s": 3725.0,
+        "step": 1000, "steps": 1000, "status": "finished", "train_time_s": 3725.0,
         "metrics": {"fid": 31.4, "kid": 0.0123, "precision": 0.61, "recall": 0.5,
                     "fid_held_out": 2.0},
-        "best": {"metric": "fid", "value": 29.5, "step": 500}}
+        "best": {"metric": "fid", "value": 29.5, "step": 500,
+                 "path": "checkpoints/step-0000500"}}
     assert listed[1] == {
         "name": "delta", "path": str(hand_runs / "delta"), "config": "ring8",
-        "recipe": "wgan-gp", "step": None, "steps": 50, "status": "empty", "wall_time_s": None,
+        "recipe": "wgan-gp", "step": None, "steps": 50, "status": "empty", "train_time_s": None,
         "metrics": {}, "best": None}
     assert listed[3]["metrics"] == {"modes": 7, "high_quality": 81.0, "w1": 0.25}
 
@@ -132,7 +134,7 @@ def test_damaged_files_leave_their_fields_empty_not_the_run_hidden(tmp_path, cap
     (run / "checkpoints" / "step-0000025").mkdir()  # a save that never wrote its state
     (run / "eval.json").write_text("[1, 2]")
     [summary] = list_runs(tmp_path)
-    assert (summary.step, summary.steps, summary.status, summary.wall_time) == (
+    assert (summary.step, summary.steps, summary.status, summary.train_time) == (
         20, 30, "stopped", 2.0)
     assert summary.metrics == {} and summary.best is None
     (run / "config.yaml").write_text("recipe: [unclosed")
@@ -191,7 +193,7 @@ def test_real_runs_are_summarized_from_what_they_wrote(trained):
                             ).read_text())
         assert (runs[name].step, runs[name].steps, runs[name].status) == (8, 8, "finished")
         assert (runs[name].config, runs[name].recipe) == ("ring8", "gan")
-        assert runs[name].wall_time == state["elapsed"]
+        assert runs[name].train_time == state["elapsed"]
         assert runs[name].metrics == {k: evaluation[k] for k in ("modes", "high_quality", "w1")}
     assert (runs["stopped"].step, runs["stopped"].status) == (4, "stopped")
 
@@ -285,3 +287,23 @@ def test_runs_and_compare_import_no_torch(hand_runs, argv):
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stderr
     assert err.splitlines()[-1] == "0 False"
+
+
+def test_an_unreadable_subfolder_is_a_warning_and_the_rest_is_listed(hand_runs, capsys,
+                                                                     monkeypatch):
+    locked = hand_runs / "notes"
+    scandir = os.scandir
+
+    def refusing(path: Any = ".", refused: tuple[Path, ...] = (locked,)) -> Any:
+        if Path(path) in refused:  # as chmod 0 would, for any user (root too)
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    out, err = run_cli(capsys, ["runs", str(hand_runs), "--json"])
+    assert len(json.loads(out)) == 4
+    assert err == (f"gankit: warning: cannot read {locked} (Permission denied); its runs are "
+                   f"not listed\n")
+    monkeypatch.setattr(os, "scandir", lambda path=".": refusing(path, (hand_runs,)))
+    assert one_error_line(capsys, ["runs", str(hand_runs)]) == (
+        f"gankit: error: cannot read {hand_runs}: Permission denied")

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gankit.configuration.yaml_io import read_yaml
 from gankit.errors import GankitError
 from gankit.training.runlog import read_json_or_none
 
@@ -57,9 +57,11 @@ class RunSummary:
     step: int | None  # the newest checkpoint's
     steps: int | None  # train.steps of the config the newest checkpoint trained with
     status: str  # "finished", "stopped" (step < steps) or "empty" (no checkpoint)
-    wall_time: float | None  # seconds of training up to the newest checkpoint
+    # seconds spent in training steps up to the newest checkpoint, summed over resumes
+    # (the trainer's ``elapsed``: snapshots, checkpoints and start-up not counted)
+    train_time: float | None
     metrics: dict[str, float] = field(default_factory=dict)  # eval.json's figures
-    best: dict[str, Any] | None = None  # {"metric", "value", "step"} of best.json's first
+    best: dict[str, Any] | None = None  # best.json's first: {"metric", "value", "step", "path"}
 
     def headline(self) -> dict[str, float]:
         """The few metrics a table has room for: :data:`HEADLINE`'s present ones, else the
@@ -71,8 +73,8 @@ class RunSummary:
         """The summary as JSON-ready data (``gankit runs --json``)."""
         return {"name": self.name, "path": str(self.path), "config": self.config,
                 "recipe": self.recipe, "step": self.step, "steps": self.steps,
-                "status": self.status, "wall_time_s": self.wall_time, "metrics": self.metrics,
-                "best": self.best}
+                "status": self.status, "train_time_s": self.train_time,
+                "metrics": self.metrics, "best": self.best}
 
 
 def greater_is_better(metric: str) -> bool:
@@ -87,23 +89,24 @@ def is_run(folder: Path) -> bool:
 
 def find_runs(root: Path) -> list[Path]:
     """Every run directory under ``root`` (``root`` itself if it is one), sorted by path; a
-    missing or unreadable root is one line."""
+    missing or unreadable root is one line, a subfolder that cannot be read a warning."""
     root = Path(root)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
         raise GankitError(f"{root} {what}; give a folder of runs (default: runs)")
+    def unreadable(err: OSError) -> None:
+        if Path(err.filename) == root:
+            raise GankitError(f"cannot read {root}: {err.strerror}")
+        warnings.warn(f"cannot read {err.filename} ({err.strerror}); its runs are not listed",
+                      stacklevel=1)
+
     found = []
-    for folder, subfolders, _ in os.walk(root, onerror=_unreadable):
+    for folder, subfolders, _ in os.walk(root, onerror=unreadable):
         if is_run(Path(folder)):
             found.append(Path(folder))
             subfolders[:] = [name for name in subfolders if name not in RUN_PARTS]
         subfolders.sort()
     return sorted(found)
-
-
-def _unreadable(err: OSError) -> None:
-    if err.filename is not None and Path(err.filename).exists():
-        raise GankitError(f"cannot read {err.filename}: {err.strerror}")
 
 
 def list_runs(directory: str | Path = "runs", sort: str = "name",
@@ -136,16 +139,16 @@ def summarize(run_dir: Path, name: str | None = None) -> RunSummary:
         config=_text(_field(config, "data", "name")),
         recipe=_text(config.get("recipe")), step=step,
         steps=steps if isinstance(steps, int) else None, status=status,
-        wall_time=float(elapsed) if _is_number(elapsed) else None,
+        train_time=float(elapsed) if _is_number(elapsed) else None,
         metrics=eval_metrics(run_dir), best=best_checkpoint(run_dir))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    """A run's config.yaml as plain data; an unreadable one as an empty mapping (the run is
-    still listed, with its fields empty)."""
+    """A run's config.yaml as plain data, read as a config is (size and nesting bounded); an
+    unreadable one as an empty mapping (the run is still listed, with its fields empty)."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = read_yaml(path)
+    except GankitError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -182,7 +185,8 @@ def newest_state(run_dir: Path) -> dict[str, Any] | None:
 
 
 def eval_metrics(run_dir: Path) -> dict[str, float]:
-    """The numeric figures of the run's ``eval.json`` (null, a non-finite figure, stays out)."""
+    """The numeric figures of the run's ``eval.json`` (null, a non-finite figure, stays out;
+    so do the figures of :data:`NOT_METRICS`)."""
     record = read_json_or_none(Path(run_dir) / EVAL_FILE) or {}
     return {key: value for key, value in record.items()
             if key not in NOT_METRICS and _is_number(value)}
@@ -190,16 +194,18 @@ def eval_metrics(run_dir: Path) -> dict[str, float]:
 
 def best_checkpoint(run_dir: Path) -> dict[str, Any] | None:
     """The best of ``best.json`` (the list ``train.keep_best`` keeps, best first) as
-    ``{"metric", "value", "step"}``; None without the file or with one not in that form."""
+    ``{"metric", "value", "step", "path"}`` (the path relative to the run, as best.json has
+    it); None without the file or with one not in that form."""
     record = read_json_or_none(Path(run_dir) / BEST_FILE)
     kept = record.get("checkpoints") if record else None
     if not (isinstance(kept, list) and kept and isinstance(kept[0], dict)):
         return None
     first = kept[0]
     if not (isinstance(record.get("metric"), str) and _is_number(first.get("value"))
-            and isinstance(first.get("step"), int)):
+            and isinstance(first.get("step"), int) and isinstance(first.get("path"), str)):
         return None
-    return {"metric": record["metric"], "value": first["value"], "step": first["step"]}
+    return {"metric": record["metric"], "value": first["value"], "step": first["step"],
+            "path": first["path"]}
 
 
 # --- sorting -----------------------------------------------------------------------------
@@ -211,7 +217,7 @@ _COLUMNS: dict[str, Callable[[RunSummary], Any]] = {
     "step": lambda run: run.step,
     "steps": lambda run: run.steps,
     "status": lambda run: run.status,
-    "time": lambda run: run.wall_time,
+    "time": lambda run: run.train_time,
     "best": lambda run: run.best["value"] if run.best else None,
 }
 
@@ -269,7 +275,7 @@ def table_rows(runs: list[RunSummary]) -> list[list[str]]:
                      f"{step}/{run.steps if run.steps is not None else '-'}", run.status,
                      " ".join(f"{k}={format_value(v)}" for k, v in run.headline().items())
                      or "-",
-                     format_duration(run.wall_time), best])
+                     format_duration(run.train_time), best])
     return rows
 
 
