@@ -220,6 +220,8 @@ def test_compare_draws_each_runs_curve_and_prints_its_table(trained, tmp_path, c
         assert list(zip(line.get_xdata(), line.get_ydata(), strict=True)) == points
     assert fig.axes[0].get_legend() is not None
     assert len({line.get_color() for line in lines}) == 2
+    stars = [tuple(map(tuple, c.get_offsets())) for c in fig.axes[0].collections]
+    assert stars == [(min(points, key=lambda p: (p[1], p[0])),) for points in expected.values()]
     plt.close(fig)
     rows = [line.split() for line in out.splitlines()]
     assert rows[0] == ["run", "last", "w1", "at", "step", "best", "(min)", "at", "step",
@@ -254,6 +256,10 @@ def test_compare_refuses_in_one_line_before_writing(trained, tmp_path, capsys):
                     f"lr/d, lr/g, eval/modes, eval/high_quality, eval/w1); {bare} (it logs "
                     f"d_loss)")
     assert not png.exists()
+    fast = str(trained / "fast")
+    assert one_error_line(capsys, ["compare", slow, fast, "--metric", "kid"]) == (
+        f"gankit: error: no kid in {slow}, {fast} (they log d_loss, d_real, d_fake, g_loss, "
+        f"lr/d, lr/g, eval/modes, eval/high_quality, eval/w1)")
     line = one_error_line(capsys, ["compare", slow, str(bare)])
     assert line == ("gankit: error: the runs log no snapshot metric in common; give --metric, "
                     "one of d_loss")

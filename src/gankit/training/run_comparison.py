@@ -96,8 +96,7 @@ def default_metric(logs: dict[str, list[str]]) -> str:
     if shared:
         raise GankitError(f"the runs log no snapshot metric in common; give --metric, one of "
                           f"{', '.join(shared)}")
-    raise GankitError("the runs log no figure in common (" + "; ".join(
-        f"{run}: {', '.join(names) or 'nothing yet'}" for run, names in logs.items()) + ")")
+    raise GankitError(f"the runs log no figure in common: {_what_they_log(logs)}")
 
 
 def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve]:
@@ -117,11 +116,9 @@ def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve
         logs[str(given)] = logged(kept)
     if metric is None:
         metric = default_metric(logs)
-    missing = {run: names for run, names in logs.items() if logged_as(metric, names) is None}
-    if missing:
-        raise GankitError(f"no {metric} in " + "; ".join(
-            f"{run} (it logs {', '.join(names) or 'nothing yet'})" for run, names in
-            missing.items()))
+    if missing := {run: names for run, names in logs.items()
+                   if logged_as(metric, names) is None}:
+        raise GankitError(f"no {metric} in {_what_they_log(missing)}")
     curves = []
     for run, kept in records.items():
         name = logged_as(metric, logs[run])
@@ -130,12 +127,23 @@ def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve
     return curves
 
 
+def _what_they_log(logs: dict[str, list[str]]) -> str:
+    """``a, b (they log x, y); c (it logs nothing yet)``: runs that log the same names once."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for run, names in logs.items():
+        groups.setdefault(tuple(names), []).append(run)
+    return "; ".join(f"{', '.join(runs)} ({'they' if len(runs) > 1 else 'it'} log"
+                     f"{'' if len(runs) > 1 else 's'} {', '.join(names) or 'nothing yet'})"
+                     for names, runs in groups.items())
+
+
 def _is_value(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def draw_curves(curves: list[Curve]) -> Any:  # -> matplotlib Figure
-    """The curves on one pair of axes against step, a colour and a legend entry per run."""
+    """The curves on one pair of axes against step, a colour and a legend entry per run, a
+    star at each run's best value."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -143,8 +151,10 @@ def draw_curves(curves: list[Curve]) -> Any:  # -> matplotlib Figure
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for curve in curves:
-        ax.plot(curve.steps, curve.values, marker="o" if len(curve.steps) < 30 else None,
-                markersize=3, label=curve.run)
+        line, = ax.plot(curve.steps, curve.values, marker="o" if len(curve.steps) < 30 else None,
+                        markersize=3, label=curve.run)
+        if best := curve.best:  # a star where the table's "best" is, in the run's colour
+            ax.scatter(*best, marker="*", s=90, color=line.get_color(), zorder=3)
     metric = curves[0].metric
     ax.set_xlabel("step")
     ax.set_ylabel(metric.removeprefix("eval/"))
