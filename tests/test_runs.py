@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -313,3 +315,17 @@ def test_an_unreadable_subfolder_is_a_warning_and_the_rest_is_listed(hand_runs, 
     monkeypatch.setattr(os, "scandir", lambda path=".": refusing(path, (hand_runs,)))
     assert one_error_line(capsys, ["runs", str(hand_runs)]) == (
         f"gankit: error: cannot read {hand_runs}: Permission denied")
+
+
+def test_the_guides_commands_are_the_command_lines_gankit_reads():
+    """docs/comparing-runs.md: each ``gankit`` line parses (the runs it trains are too slow to
+    train here; the guide's output was taken from running it)."""
+    from gankit.commandline.parser import build_parser
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "comparing-runs.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", guide, flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith("gankit")]
+    assert len(lines) == 11
+    for line in lines:
+        argv = shlex.split(line.split(" | ")[0].replace("$EVERY", "--set train.plot_every=1"))
+        build_parser().parse_args(argv[1:])
