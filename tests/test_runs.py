@@ -21,6 +21,7 @@ import yaml
 import gankit
 from conftest import one_error_line, tiny_dict
 from gankit.commandline.cli import main
+from gankit.errors import GankitError
 from gankit.training.run_comparison import draw_curves, read_curves
 from gankit.training.run_index import format_duration, list_runs
 from gankit.training.runlog import read_metrics
@@ -265,6 +266,8 @@ def test_compare_refuses_in_one_line_before_writing(trained, tmp_path, capsys):
     line = one_error_line(capsys, ["compare", slow, str(bare)])
     assert line == ("gankit: error: the runs log no snapshot metric in common; give --metric, "
                     "one of d_loss")
+    with pytest.raises(GankitError, match="is given twice"):
+        gankit.compare_runs([slow, slow + "/"], "w1")
     assert one_error_line(capsys, ["compare", slow, slow]) == (
         f"gankit: error: {slow} is given twice; give each run once")
     assert one_error_line(capsys, ["compare", str(tmp_path)]) == (

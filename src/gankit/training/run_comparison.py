@@ -105,15 +105,15 @@ def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve
     drawn."""
     if not runs:
         raise GankitError("compare needs at least one run directory")
-    if len(set(map(str, runs))) < len(runs):
-        twice = next(str(r) for r in runs if list(map(str, runs)).count(str(r)) > 1)
+    labels = [str(Path(given)) for given in runs]  # runs/a/ and runs/a are one run
+    if twice := next((label for label in labels if labels.count(label) > 1), None):
         raise GankitError(f"{twice} is given twice; give each run once")
     records, logs = {}, {}
-    for given in runs:
-        run_dir, last_step = run_and_last_step(Path(given))
+    for label in labels:
+        run_dir, last_step = run_and_last_step(Path(label))
         kept = [r for r in read_metrics(run_dir) if last_step is None or r["step"] <= last_step]
-        records[str(given)] = kept
-        logs[str(given)] = logged(kept)
+        records[label] = kept
+        logs[label] = logged(kept)
     if metric is None:
         metric = default_metric(logs)
     if missing := {run: names for run, names in logs.items()
