@@ -104,12 +104,13 @@ def test_json_holds_every_field_for_jq(hand_runs, capsys):
         "step": 1000, "steps": 1000, "status": "finished", "train_time_s": 3725.0,
         "metrics": {"fid": 31.4, "kid": 0.0123, "precision": 0.61, "recall": 0.5,
                     "fid_held_out": 2.0},
+        "metrics_step": 1000,
         "best": {"metric": "fid", "value": 29.5, "step": 500,
                  "path": "checkpoints/step-0000500"}}
     assert listed[1] == {
         "name": "delta", "path": str(hand_runs / "delta"), "config": "ring8",
         "recipe": "wgan-gp", "step": None, "steps": 50, "status": "empty", "train_time_s": None,
-        "metrics": {}, "best": None}
+        "metrics": {}, "metrics_step": None, "best": None}
     assert listed[3]["metrics"] == {"modes": 7, "high_quality": 81.0, "w1": 0.25}
 
 

@@ -61,6 +61,8 @@ class RunSummary:
     # (the trainer's ``elapsed``: snapshots, checkpoints and start-up not counted)
     train_time: float | None
     metrics: dict[str, float] = field(default_factory=dict)  # eval.json's figures
+    metrics_step: int | None = None  # the step eval.json measured (an older one after eval
+    # of a chosen checkpoint)
     best: dict[str, Any] | None = None  # best.json's first: {"metric", "value", "step", "path"}
 
     def headline(self) -> dict[str, float]:
@@ -74,7 +76,7 @@ class RunSummary:
         return {"name": self.name, "path": str(self.path), "config": self.config,
                 "recipe": self.recipe, "step": self.step, "steps": self.steps,
                 "status": self.status, "train_time_s": self.train_time,
-                "metrics": self.metrics, "best": self.best}
+                "metrics": self.metrics, "metrics_step": self.metrics_step, "best": self.best}
 
 
 def greater_is_better(metric: str) -> bool:
@@ -134,13 +136,16 @@ def summarize(run_dir: Path, name: str | None = None) -> RunSummary:
     else:
         status = "finished" if isinstance(steps, int) and step >= steps else "stopped"
     elapsed = state.get("elapsed") if state else None
+    evaluation = read_json_or_none(run_dir / EVAL_FILE) or {}
     return RunSummary(
         path=run_dir, name=run_dir.name if name is None else name,
         config=_text(_field(config, "data", "name")),
         recipe=_text(config.get("recipe")), step=step,
         steps=steps if isinstance(steps, int) else None, status=status,
         train_time=float(elapsed) if _is_number(elapsed) else None,
-        metrics=eval_metrics(run_dir), best=best_checkpoint(run_dir))
+        metrics=eval_metrics(evaluation),
+        metrics_step=evaluation.get("step") if isinstance(evaluation.get("step"), int) else None,
+        best=best_checkpoint(run_dir))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -184,10 +189,9 @@ def newest_state(run_dir: Path) -> dict[str, Any] | None:
     return None
 
 
-def eval_metrics(run_dir: Path) -> dict[str, float]:
-    """The numeric figures of the run's ``eval.json`` (null, a non-finite figure, stays out;
+def eval_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """The numeric figures of an ``eval.json`` record (null, a non-finite figure, stays out;
     so do the figures of :data:`NOT_METRICS`)."""
-    record = read_json_or_none(Path(run_dir) / EVAL_FILE) or {}
     return {key: value for key, value in record.items()
             if key not in NOT_METRICS and _is_number(value)}
 
