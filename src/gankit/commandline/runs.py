@@ -14,7 +14,7 @@ def cmd_runs(args: argparse.Namespace) -> None:
 
     runs = list_runs(args.directory, args.sort, args.reverse)
     if args.json:
-        print(to_json([run.record() for run in runs]))  # type: ignore[arg-type]
+        print(to_json([run.record() for run in runs]))
     elif not runs:
         print(f"no runs in {args.directory} (a run is a folder holding config.yaml)",
               file=sys.stderr)

@@ -89,7 +89,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     return [by_step[s] for s in sorted(by_step)]
 
 
-def to_json(record: dict[str, Any]) -> str:
+def to_json(record: dict[str, Any] | list[Any]) -> str:
     """Strict JSON: a non-finite figure (reverse KL with no high-quality sample) becomes null."""
 
     def finite(value: Any) -> Any:
