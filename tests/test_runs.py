@@ -245,6 +245,24 @@ def test_compare_chooses_a_default_metric_and_takes_a_loss_term(trained, capsys)
     assert curve.values == [r["d_loss"] for r in read_metrics(trained / "slow") if "d_loss" in r]
 
 
+def test_snapshot_metrics_measured_apart_are_a_warning(trained, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(trained / "slow", other)
+    config = yaml.safe_load((other / "config.yaml").read_text())
+    config["data"]["n_eval"] = 100
+    (other / "config.yaml").write_text(yaml.safe_dump(config))
+    slow = trained / "slow"
+    _, err = run_cli(capsys, ["compare", str(slow), str(other), "--metric", "w1"])
+    assert err == (f"gankit: warning: the runs' snapshots measure different data, feature "
+                   f"spaces or sample counts, so their values may not compare: {slow}: ring8, "
+                   f"features default, n_eval 200; {other}: ring8, features default, "
+                   f"n_eval 100\n")
+    _, err = run_cli(capsys, ["compare", str(slow), str(other), "--metric", "d_loss"])
+    assert err == ""
+    _, err = run_cli(capsys, ["compare", str(slow), str(trained / "fast"), "--metric", "w1"])
+    assert err == ""
+
+
 def test_a_checkpoint_folder_stands_for_its_run_up_to_that_step(trained):
     [curve] = read_curves([trained / "slow" / "checkpoints" / "step-0000004"], "w1")
     assert curve.steps == [4]

@@ -10,13 +10,14 @@ step. Nothing here imports torch, and matplotlib only when a figure is drawn.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gankit.errors import GankitError
 from gankit.storage.files import replace_atomically
-from gankit.training.run_index import format_value, greater_is_better, is_run
+from gankit.training.run_index import format_value, greater_is_better, is_run, read_config
 from gankit.training.runlog import read_metrics
 
 # What ``compare`` draws when no --metric is given: the first one every run logs, the
@@ -108,23 +109,43 @@ def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve
     labels = [str(Path(given)) for given in runs]  # runs/a/ and runs/a are one run
     if twice := next((label for label in labels if labels.count(label) > 1), None):
         raise GankitError(f"{twice} is given twice; give each run once")
-    records, logs = {}, {}
+    run_dirs, records, logs = {}, {}, {}
     for label in labels:
-        run_dir, last_step = run_and_last_step(Path(label))
-        kept = [r for r in read_metrics(run_dir) if last_step is None or r["step"] <= last_step]
-        records[label] = kept
-        logs[label] = logged(kept)
+        run_dirs[label], last_step = run_and_last_step(Path(label))
+        records[label] = [r for r in read_metrics(run_dirs[label])
+                          if last_step is None or r["step"] <= last_step]
+        logs[label] = logged(records[label])
     if metric is None:
         metric = default_metric(logs)
     if missing := {run: names for run, names in logs.items()
                    if logged_as(metric, names) is None}:
         raise GankitError(f"no {metric} in {_what_they_log(missing)}")
+    names = {label: logged_as(metric, logs[label]) for label in labels}
+    if any(name.startswith("eval/") for name in names.values()):
+        _warn_if_measured_apart(run_dirs)
     curves = []
-    for run, kept in records.items():
-        name = logged_as(metric, logs[run])
-        points = [(r["step"], float(r[name])) for r in kept if _is_value(r.get(name))]
-        curves.append(Curve(run, name, [s for s, _ in points], [v for _, v in points]))
+    for label, kept in records.items():
+        points = [(r["step"], float(r[names[label]])) for r in kept
+                  if _is_value(r.get(names[label]))]
+        curves.append(Curve(label, names[label], [s for s, _ in points], [v for _, v in points]))
     return curves
+
+
+def _warn_if_measured_apart(run_dirs: dict[str, Path]) -> None:
+    """A snapshot metric compares across runs only when measured against the same real data,
+    in the same feature space, on as many samples (FID's bias depends on the count, Chong &
+    Forsyth 2020): a warning when the runs' configs differ in those."""
+    setups = {}
+    for label, run_dir in run_dirs.items():
+        data = read_config(run_dir).get("data")
+        data = data if isinstance(data, dict) else {}
+        where = f"{data.get('name')}" + (f" {data['path']}" if data.get("path") else "")
+        setups[label] = (f"{where}, features {data.get('features') or 'default'}, "
+                         f"n_eval {data.get('n_eval')}")
+    if len(set(setups.values())) > 1:
+        warnings.warn("the runs' snapshots measure different data, feature spaces or sample "
+                      "counts, so their values may not compare: " + "; ".join(
+                          f"{label}: {setup}" for label, setup in setups.items()), stacklevel=3)
 
 
 def _what_they_log(logs: dict[str, list[str]]) -> str:

@@ -126,7 +126,7 @@ def _name(path: Path, root: Path) -> str:
 def summarize(run_dir: Path, name: str | None = None) -> RunSummary:
     """The summary of one run directory, from its JSON and YAML files only."""
     run_dir = Path(run_dir)
-    config = _read_yaml(run_dir / CONFIG_FILE)
+    config = read_config(run_dir)
     state = newest_state(run_dir)
     trained = state.get("config") if state and isinstance(state.get("config"), dict) else config
     step = state.get("step") if state else None
@@ -148,11 +148,11 @@ def summarize(run_dir: Path, name: str | None = None) -> RunSummary:
         best=best_checkpoint(run_dir))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_config(run_dir: Path) -> dict[str, Any]:
     """A run's config.yaml as plain data, read as a config is (size and nesting bounded); an
     unreadable one as an empty mapping (the run is still listed, with its fields empty)."""
     try:
-        data = read_yaml(path)
+        data = read_yaml(Path(run_dir) / CONFIG_FILE)
     except GankitError:
         return {}
     return data if isinstance(data, dict) else {}
