@@ -131,6 +131,15 @@ def test_sorting_by_a_column_or_a_metric_puts_runs_without_it_last(hand_runs, ca
                     "modes, precision, recall, w1")
 
 
+def test_names_sort_with_their_numbers_read_as_numbers(tmp_path):
+    for name in ("seed-10", "seed-2", "seed-1", "a-3", "a-3/b"):
+        write_run(tmp_path / name)
+    assert [run.name for run in list_runs(tmp_path)] == ["a-3", "a-3/b", "seed-1", "seed-2",
+                                                         "seed-10"]
+    assert [run.name for run in list_runs(tmp_path, reverse=True)] == [
+        "seed-10", "seed-2", "seed-1", "a-3/b", "a-3"]
+
+
 def test_damaged_files_leave_their_fields_empty_not_the_run_hidden(tmp_path, capsys):
     run = write_run(tmp_path / "run", steps=30, checkpoints={10: 1.0, 20: 2.0, 30: 3.0},
                     best={"metric": "fid", "checkpoints": "not a list"})
@@ -141,10 +150,13 @@ def test_damaged_files_leave_their_fields_empty_not_the_run_hidden(tmp_path, cap
     assert (summary.step, summary.steps, summary.status, summary.train_time) == (
         20, 30, "stopped", 2.0)
     assert summary.metrics == {} and summary.best is None
-    (run / "config.yaml").write_text("recipe: [unclosed")
+    (run / "config.yaml").write_text("recipe: [unclosed")  # the checkpoint holds the config
     [summary] = list_runs(tmp_path)
-    assert (summary.name, summary.recipe, summary.config, summary.step) == ("run", None, None,
-                                                                            20)
+    assert (summary.recipe, summary.config, summary.steps) == ("gan", "ring8", 30)
+    shutil.rmtree(run / "checkpoints")
+    [summary] = list_runs(tmp_path)
+    assert (summary.name, summary.recipe, summary.config, summary.steps, summary.status) == (
+        "run", None, None, None, "empty")
 
 
 def test_a_run_given_alone_is_listed_under_its_own_name(hand_runs):
