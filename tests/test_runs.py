@@ -66,7 +66,7 @@ def hand_runs(tmp_path: Path) -> Path:
               evaluation={"step": 200, "modes": 7, "high_quality": 81.0, "w1": 0.25,
                           "reverse_kl": None})
     write_run(root / "gamma", steps=400, checkpoints={400: 12.0})  # no eval.json
-    write_run(root / "delta", recipe="wgan-gp", steps=50)  # no checkpoint yet
+    write_run(root / "delta", recipe="began", steps=50)  # no checkpoint yet
     # a config.yaml inside a run's checkpoints is not a run; a folder without one is none
     write_run(root / "gamma" / "checkpoints" / "copied")
     (root / "notes").mkdir()
@@ -82,16 +82,16 @@ def run_cli(capsys: Any, argv: list[str]) -> tuple[str, str]:
 def test_the_table_shows_each_run_once(hand_runs, capsys):
     out, _ = run_cli(capsys, ["runs", str(hand_runs)])
     assert out.splitlines() == [
-        "name        config   recipe   step       status    metrics                             "
+        "name        config   recipe  step       status    metrics                             "
         "time   best",
-        "alpha       mnist5k  gan      1000/1000  finished  fid=31.4 kid=0.0123 precision=0.61  "
+        "alpha       mnist5k  gan     1000/1000  finished  fid=31.4 kid=0.0123 precision=0.61  "
         "1h02m  fid=29.5@500",
-        "delta       ring8    wgan-gp  -/50       empty     -                                   "
+        "delta       ring8    began   -/50       empty     -                                   "
         "-      -",
-        "gamma       ring8    gan      400/400    finished  -                                   "
+        "gamma       ring8    gan     400/400    finished  -                                   "
         "12.0s  -",
-        "group/beta  ring8    gan      200/400    stopped   modes=7 high_quality=81 w1=0.25     "
-        "1m15s  -",
+        "group/beta  ring8    gan     200/400    stopped   modes=7 high_quality=81 w1=0.25     "
+        "1m16s  -",
     ]
 
 
@@ -109,7 +109,7 @@ def test_json_holds_every_field_for_jq(hand_runs, capsys):
                  "path": "checkpoints/step-0000500"}}
     assert listed[1] == {
         "name": "delta", "path": str(hand_runs / "delta"), "config": "ring8",
-        "recipe": "wgan-gp", "step": None, "steps": 50, "status": "empty", "train_time_s": None,
+        "recipe": "began", "step": None, "steps": 50, "status": "empty", "train_time_s": None,
         "metrics": {}, "metrics_step": None, "best": None}
     assert listed[3]["metrics"] == {"modes": 7, "high_quality": 81.0, "w1": 0.25}
 
@@ -177,8 +177,8 @@ def test_an_empty_or_missing_folder_is_one_line(tmp_path, capsys):
 
 
 def test_durations_read_at_the_scale_of_a_run():
-    assert [format_duration(s) for s in (None, 4.04, 59.96, 245.0, 7620.0)] == [
-        "-", "4.0s", "60.0s", "4m05s", "2h07m"]
+    assert [format_duration(s) for s in (None, 4.04, 59.94, 59.96, 245.0, 7620.0)] == [
+        "-", "4.0s", "59.9s", "1m00s", "4m05s", "2h07m"]
 
 
 # --- real runs ---------------------------------------------------------------------------

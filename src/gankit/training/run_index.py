@@ -269,11 +269,11 @@ def format_duration(seconds: float | None) -> str:
     """``12.3s``, ``4m05s``, ``2h07m``: the scale a run list is read at."""
     if seconds is None:
         return "-"
-    if seconds < 60:
+    if round(seconds, 1) < 60:  # 59.96 s is "1m00s", not "60.0s"
         return f"{seconds:.1f}s"
-    minutes = int(seconds // 60)
+    minutes, rest = divmod(round(seconds), 60)
     if minutes < 60:
-        return f"{minutes}m{int(seconds % 60):02d}s"
+        return f"{minutes}m{rest:02d}s"
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
