@@ -12,5 +12,5 @@ The parser imports nothing heavy: torch and the rest load inside the commands, s
 and shell completion answer at once. The modules: :mod:`.cli` ``main()``, the one place that
 turns outcomes into exit codes; :mod:`.parser` the command tree; :mod:`.flags` the flags' types,
 the registries' torch-free declarations they offer, and the flags shared by several commands;
-:mod:`.training`, :mod:`.generation` and :mod:`.inspection` the commands' handlers.
+:mod:`.training`, :mod:`.generation`, :mod:`.inspection` and :mod:`.runs` the commands' handlers.
 """

@@ -23,6 +23,7 @@ from gankit.commandline.inspection import (
     cmd_view,
 )
 from gankit.commandline.parser import build_parser
+from gankit.commandline.runs import cmd_compare, cmd_runs
 from gankit.commandline.training import cmd_train
 from gankit.errors import GankitError
 from gankit.training import interrupts
@@ -31,7 +32,8 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "translate": cmd_translate
             "eval": cmd_eval, "metrics": cmd_metrics, "export": cmd_export,
             "features": cmd_features,
             "experiment": cmd_experiment, "configs": cmd_configs, "config": cmd_config,
-            "completion": cmd_completion, "view": cmd_view}
+            "completion": cmd_completion, "view": cmd_view,
+            "runs": cmd_runs, "compare": cmd_compare}
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -175,6 +175,29 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--runs", default=str(Path("runs") / "view"), metavar="DIR",
                       help="where the page saves runs and opens them from (default runs/view)")
 
+    runs = commands.add_parser("runs", help="list the runs in a folder: config, recipe, step, "
+                               "status, final metrics, wall time, best checkpoint")
+    runs.add_argument("directory", nargs="?", type=path, default=Path("runs"), metavar="DIR",
+                      help="searched at any depth for run directories (default runs)")
+    runs.add_argument("--sort", default="name", metavar="KEY",
+                      help="name (default), config, recipe, step, steps, status, time, best, or "
+                           "a metric of eval.json (fid, w1, ...); runs without it come last")
+    runs.add_argument("--reverse", action="store_true", help="sort in descending order")
+    runs.add_argument("--json", action="store_true",
+                      help="print a JSON list, every metric of eval.json included (for jq)")
+
+    compare = commands.add_parser("compare", help="draw runs' curves of one metric on shared "
+                                  "axes and print where each ended and was best")
+    compare.add_argument("runs", nargs="+", type=path, metavar="RUN",
+                         help="run directories, or checkpoint folders (RUN/checkpoints/step-N: "
+                              "the run up to that step)")
+    compare.add_argument("--metric", metavar="NAME",
+                         help="a snapshot metric (fid, w1, modes, ...) or any figure "
+                              "metrics.jsonl logs (d_loss, lr/g); default: fid for images, "
+                              "else w1 or modes")
+    add_output(compare, "the figure (PNG); without it only the table is printed",
+               "PNG", required=False)
+
     commands.add_parser("configs", help="list the shipped configs, one line each")
     config = commands.add_parser("config", help="inspect a config without training")
     config_commands = config.add_subparsers(dest="config_command", required=True,

@@ -73,19 +73,23 @@ class RunLogger:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """All records of ``metrics.jsonl``; after a resume, later records of a step replace earlier."""
+    """All records of ``metrics.jsonl``; after a resume, later records of a step replace earlier.
+    A line that is not a record with a step (cut short when a run was killed) is skipped."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         return []
     by_step: dict[int, dict[str, Any]] = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
+    for line in path.read_text(errors="replace").splitlines():
+        try:
             record = json.loads(line)
+        except ValueError:  # a line cut short by a kill or a full disk, or an empty one
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
             by_step.setdefault(record["step"], {}).update(record)
     return [by_step[s] for s in sorted(by_step)]
 
 
-def to_json(record: dict[str, Any]) -> str:
+def to_json(record: dict[str, Any] | list[Any]) -> str:
     """Strict JSON: a non-finite figure (reverse KL with no high-quality sample) becomes null."""
 
     def finite(value: Any) -> Any:
