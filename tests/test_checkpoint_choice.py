@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import all_tensors, assert_identical, one_error_line
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
 import gankit
+from conftest import all_tensors, assert_identical, one_error_line
 from gankit.commandline.cli import main
 from gankit.errors import GankitError
 from gankit.training.checkpoint import checkpoint_dir, load_checkpoint
@@ -28,9 +28,9 @@ def run_dir(make_run, tmp_path):
     """A finished tiny run with checkpoints at steps 2, 4, 6 and a best list naming step 4."""
     run = make_run(run_dir=tmp_path / "run", train=STEPS)
     run.fit()
+    entry = {"step": 4, "value": 0.5, "path": "checkpoints/step-0000004"}
     write_json(tmp_path / "run" / "best.json", {"metric": "w1", "mode": "min", "k": 1,
-                                                "checkpoints": [{"step": 4, "value": 0.5,
-                                                                 "path": "checkpoints/step-0000004"}]})
+                                                "checkpoints": [entry]})
     return tmp_path / "run"
 
 
@@ -121,9 +121,8 @@ def test_export_uses_and_records_the_checkpoint(run_dir, tmp_path, capsys, flags
 
 
 def test_translate_uses_and_records_the_checkpoint(tmp_path, capsys):
-    from test_translation import TINY_TRAIN, tiny_run
-
     from gankit.data.images import to_uint8
+    from test_translation import TINY_TRAIN, tiny_run
 
     run = tiny_run("thin2thick", run_dir=tmp_path / "run",
                    train={**TINY_TRAIN, "checkpoint_every": 1, "keep_checkpoints": 3})
