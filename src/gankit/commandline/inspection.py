@@ -33,7 +33,6 @@ def cmd_eval(args: argparse.Namespace) -> None:
                             features=args.features,
                             weights=str(args.weights) if args.weights else None,
                             sampler=settings)
-    say_checkpoint(run)
     if out is not None:
         write_json(out, record)
         print(f"wrote {out}", file=sys.stderr)
@@ -43,6 +42,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         except OSError as err:  # a read-only run directory: the figures are still the result
             warnings.warn(f"cannot write the evaluation into {args.run_dir} ({err.strerror}); "
                           f"printed only (--out FILE writes it elsewhere)", stacklevel=1)
+    say_checkpoint(run)
     print_result(record)
 
 

@@ -30,7 +30,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         run = load(args.resume, args.overrides, progress, out=args.out,
                    checkpoint=args.checkpoint)
         where = "" if in_place else f" in {run.run_dir}"
-        print(f"resuming {args.resume} at checkpoint {run.checkpoint.describe()}{where}",
+        chosen = run.checkpoint
+        note = f", {chosen.note}" if chosen.note else ""
+        print(f"resuming {args.resume} at step {run.step}{where} ({chosen.relative()}{note})",
               file=sys.stderr)
     else:
         if args.config is None:
