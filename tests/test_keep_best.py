@@ -147,6 +147,8 @@ def test_keep_best_on_a_shipped_config_lists_the_real_snapshots_metric(tmp_path,
                  "--set", "data.n_eval=100",
                  "--set", "train.keep_best={metric: w1, mode: min, k: 2}"]) == 0
     best = read_best(tmp_path / "run")["checkpoints"]
+    final = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert (final["step"], final["checkpoint"]) == (4, "checkpoints/step-0000004")
     metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
     w1 = {r["step"]: r["eval/w1"] for r in metrics if "eval/w1" in r}
     expected = ranked([{"step": s, "value": v} for s, v in w1.items()], "min", 2)

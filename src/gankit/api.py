@@ -48,7 +48,7 @@ from gankit.storage.export import generator_of
 from gankit.storage.files import replace_atomically
 from gankit.training import distributed, memory
 from gankit.training.best import carry
-from gankit.training.checkpoint import checkpoint_dirs
+from gankit.training.checkpoint import checkpoint_dir, checkpoint_dirs
 from gankit.training.choice import (
     KEYWORDS,
     Chosen,
@@ -144,7 +144,7 @@ class Run:
         history = self.trainer.fit(total)
         final = self.trainer.last_eval
         if final.get("step") == self.step:  # the last snapshot measured the finished run
-            self.result = dict(final)
+            self.result = {**final, **self._checkpoint_field()}
             if self.run_dir is not None:
                 self.save_evaluation(self.result)
         return history
@@ -154,7 +154,8 @@ class Run:
                    weights: str | None = None,
                    sampler: SamplerSettings | None = None) -> dict[str, Any]:
         """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
-        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), and
+        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), the
+        ``checkpoint`` folder of that step (relative to its run), and
         the sampler when it is not the prior, with the chains' mean acceptance (MALA) and
         mean energy at their start and end. Image data adds ``n_real``, the real images the
         ``n`` generated ones were compared with (fewer than n for a smaller set: a warning)."""
@@ -168,8 +169,8 @@ class Run:
             warnings.warn(f"the data holds {n_real} real images, fewer than n = {n}: the metrics "
                           f"compare {n} generated images with {n_real} real ones (n_real in the "
                           f"record)", stacklevel=2)
-        record = {"step": self.step, **self._checkpoint_field(),
-                  **eval_settings(n, feature_name(features), seed, n_real)}
+        record = {"step": self.step, **eval_settings(n, feature_name(features), seed, n_real),
+                  **self._checkpoint_field()}
         if (name := (sampler or SamplerSettings()).describe()) is not None:
             record["sampler"] = name
             record |= trace_figures(getattr(source, "last_trace", None))
@@ -344,10 +345,17 @@ class Run:
         return self
 
     def _checkpoint_field(self) -> dict[str, str]:
-        """``{"checkpoint": "checkpoints/step-0001200"}`` while the run is at the checkpoint it
-        was restored from (an eval record's field beside ``step``); else nothing."""
+        """``{"checkpoint": "checkpoints/step-0001200"}``, an eval record's field beside
+        ``step``: the checkpoint the run was restored from while it is still at that step, or
+        the one it saved of its current step; else nothing (a run without a directory)."""
         chosen = self.checkpoint
-        return {"checkpoint": chosen.relative()} if chosen and chosen.step == self.step else {}
+        if chosen is not None and chosen.step == self.step:
+            return {"checkpoint": chosen.relative()}
+        if self.run_dir is not None and self.trainer.saved_step == self.step:
+            folder = checkpoint_dir(self.run_dir, self.step)
+            if folder.is_dir():
+                return {"checkpoint": folder.relative_to(self.run_dir).as_posix()}
+        return {}
 
 
 def _own_feature_space(plan: EvaluationPlan, config: Config, reloaded: bool) -> EvaluationPlan:
