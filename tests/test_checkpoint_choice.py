@@ -199,3 +199,15 @@ def test_bad_checkpoint_values_are_one_line(run_dir, tmp_path, capsys):
     assert "must be a step number, latest or best, got 'newest'" in line
     line = one_error_line(capsys, ["train", "ring8", "--checkpoint", "4"])
     assert "--checkpoint" in line
+
+
+def test_every_command_that_reads_a_run_takes_checkpoint():
+    import argparse
+
+    from gankit.commandline.parser import build_parser
+
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("sample", "eval", "export", "translate", "train"):
+        flags = {a.dest: a for a in commands[name]._actions}
+        assert flags["checkpoint"].option_strings == ["--checkpoint"], name
