@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,16 @@ from gankit.sampling.sources import trace_figures
 from gankit.storage.export import generator_of
 from gankit.storage.files import replace_atomically
 from gankit.training import distributed, memory
-from gankit.training.checkpoint import checkpoint_dirs
+from gankit.training.best import carry
+from gankit.training.checkpoint import checkpoint_dir, checkpoint_dirs
+from gankit.training.choice import (
+    KEYWORDS,
+    Chosen,
+    check_continuation,
+    checkpoint_folder_run,
+    choose,
+    run_of,
+)
 from gankit.training.runlog import read_json_or_none, write_json
 from gankit.training.trainer import Trainer
 
@@ -91,6 +101,9 @@ class Run:
         # the last fit's final metrics with their settings (eval.json's record), if measured
         self.result: dict[str, Any] | None = None
         self._step_fits = False  # memory.check_step has passed (once per run)
+        # the checkpoint restored (gankit.training.choice), recorded in what is written from it
+        self.checkpoint: Chosen | None = None
+        self._continues: Chosen | None = None  # checked and carried by the next fit()
 
     @property
     def step(self) -> int:
@@ -116,6 +129,11 @@ class Run:
                               f"measure no image metrics (FID, KID, precision/recall); fit one "
                               f"with 'gankit features fit' and set data.features=FILE",
                               stacklevel=2)
+        if (chosen := self._continues) is not None:  # before anything is written
+            check_continuation(chosen, self.run_dir)
+            if self.run_dir is not None and self.trainer.is_main:
+                carry(chosen.run_dir, self.run_dir, chosen.step, self.config.train.keep_best)
+            self._continues = None
         total = self.trainer.step_target(steps)
         if self.run_dir is not None and self.trainer.is_main:
             text = dump_yaml(self.config.to_dict())
@@ -126,7 +144,7 @@ class Run:
         history = self.trainer.fit(total)
         final = self.trainer.last_eval
         if final.get("step") == self.step:  # the last snapshot measured the finished run
-            self.result = dict(final)
+            self.result = {**final, **self._checkpoint_field()}
             if self.run_dir is not None:
                 self.save_evaluation(self.result)
         return history
@@ -136,7 +154,8 @@ class Run:
                    weights: str | None = None,
                    sampler: SamplerSettings | None = None) -> dict[str, Any]:
         """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
-        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), and
+        ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), the
+        ``checkpoint`` folder of that step (relative to its run), and
         the sampler when it is not the prior, with the chains' mean acceptance (MALA) and
         mean energy at their start and end. Image data adds ``n_real``, the real images the
         ``n`` generated ones were compared with (fewer than n for a smaller set: a warning)."""
@@ -150,7 +169,8 @@ class Run:
             warnings.warn(f"the data holds {n_real} real images, fewer than n = {n}: the metrics "
                           f"compare {n} generated images with {n_real} real ones (n_real in the "
                           f"record)", stacklevel=2)
-        record = {"step": self.step, **eval_settings(n, feature_name(features), seed, n_real)}
+        record = {"step": self.step, **eval_settings(n, feature_name(features), seed, n_real),
+                  **self._checkpoint_field()}
         if (name := (sampler or SamplerSettings()).describe()) is not None:
             record["sampler"] = name
             record |= trace_figures(getattr(source, "last_trace", None))
@@ -295,16 +315,47 @@ class Run:
         plan = self.plan if latents is None else plan_for(self.recipe, self.data, latents)
         return plan.measurement(n, seed, features, device)
 
-    def restore(self, checkpoint: str | Path | None = None) -> Run:
-        """Load a checkpoint to continue or to use; by default the run directory's newest
-        intact one (newer damaged or incomplete ones are skipped with a warning)."""
-        if checkpoint is not None:
-            self.trainer.restore(Path(checkpoint))
+    def restore(self, checkpoint: str | int | Path | None = None) -> Run:
+        """Load a checkpoint to continue or to use: a checkpoint folder (a Path, or text that
+        is not a choice), or a choice in the run directory (:mod:`gankit.training.choice`):
+        None or ``"latest"`` the newest intact one (newer damaged or incomplete ones are
+        skipped with a warning), ``"best"`` the first of ``best.json``, or a step number."""
+        if isinstance(checkpoint, Path) or (isinstance(checkpoint, str)
+                                            and checkpoint not in KEYWORDS
+                                            and not checkpoint.isdigit()):
+            folder = Path(checkpoint)
+            chosen = Chosen(checkpoint_folder_run(folder) or folder.parent.parent, folder,
+                            "folder")
         elif self.run_dir is None:
             raise CheckpointError("this run has no run directory to restore a checkpoint from")
         else:
-            self.trainer.restore_latest()
+            chosen = choose(self.run_dir, checkpoint)
+        return self.restore_chosen(chosen)
+
+    def restore_chosen(self, chosen: Chosen) -> Run:
+        """Load the checkpoint ``chosen`` names (:func:`gankit.training.choice.choose`), and
+        keep it as :attr:`checkpoint`; the next :meth:`fit` refuses to train on in place from
+        a chosen checkpoint older than the run's newest."""
+        if chosen.checkpoint is None:
+            path = self.trainer.restore_latest(chosen.run_dir)
+        else:
+            path = chosen.checkpoint
+            self.trainer.restore(path)
+        self.checkpoint = self._continues = replace(chosen, checkpoint=path, step=self.step)
         return self
+
+    def _checkpoint_field(self) -> dict[str, str]:
+        """``{"checkpoint": "checkpoints/step-0001200"}``, an eval record's field beside
+        ``step``: the checkpoint the run was restored from while it is still at that step, or
+        the one it saved of its current step; else nothing (a run without a directory)."""
+        chosen = self.checkpoint
+        if chosen is not None and chosen.step == self.step:
+            return {"checkpoint": chosen.relative()}
+        if self.run_dir is not None and self.trainer.saved_step == self.step:
+            folder = checkpoint_dir(self.run_dir, self.step)
+            if folder.is_dir():
+                return {"checkpoint": folder.relative_to(self.run_dir).as_posix()}
+        return {}
 
 
 def _own_feature_space(plan: EvaluationPlan, config: Config, reloaded: bool) -> EvaluationPlan:
@@ -353,8 +404,14 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
 
 def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True,
          out: str | Path | None = None, generator: nn.Module | None = None,
-         discriminator: nn.Module | None = None, data: object | None = None) -> Run:
-    """Rebuild a run from its directory (its ``config.yaml``) at its latest checkpoint.
+         discriminator: nn.Module | None = None, data: object | None = None,
+         checkpoint: str | int | None = None) -> Run:
+    """Rebuild a run from its directory (its ``config.yaml``) at a checkpoint: by default its
+    newest intact one; ``checkpoint`` ``"latest"``, ``"best"`` (``train.keep_best``'s list) or
+    a step number chooses another, and ``run_dir`` may be a checkpoint folder
+    (``runs/x/checkpoints/step-0000500``) itself (:mod:`gankit.training.choice`). The choice
+    is :attr:`Run.checkpoint`. Training on in place from a chosen checkpoint older than the
+    run's newest is refused at ``fit()``: continue it elsewhere with ``out``.
 
     ``out``: another directory that the run continues in (``gankit train --resume RUN --out
     OTHER``): its config, checkpoints, logs and evaluation go there, and ``run_dir`` is only
@@ -367,9 +424,10 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
     fields, shapes and classes recorded in ``given.json``; other examples of those shapes are
     taken with a warning (the continued run is then not the one that was interrupted).
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
+    if not (run_of(run_dir) / "config.yaml").is_file():
         raise GankitError(f"not a gankit run directory (no config.yaml): {run_dir}")
+    chosen = choose(run_dir, checkpoint)  # a step the run has not kept: one line, now
+    run_dir = chosen.run_dir
     config = build_config(read_yaml(run_dir / "config.yaml"), overrides)
     given = {"generator": generator, "discriminator": discriminator, "data": data}
     _check_given(config, run_dir, given)
@@ -389,10 +447,7 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
             and isinstance(recorded.get("data"), dict):  # else no record to check against
         check_same_data(recorded["data"], run.given_data, run_dir)
     # the modules' tensors are checked against the checkpoint's (check_same_networks)
-    if in_place:
-        return run.restore()
-    run.trainer.restore_latest(run_dir)
-    return run
+    return run.restore_chosen(chosen)
 
 
 # what load's arguments stand for in a config that records them as given

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -123,6 +124,31 @@ def add_device(parser: argparse.ArgumentParser,
                default: str = "the run's train.device") -> None:
     parser.add_argument("--device", type=_device_name,
                         help=f"run on this device (default: {default})")
+
+
+def _checkpoint_choice(text: str) -> str | int:
+    """A --checkpoint flag: a step number, latest or best (:mod:`gankit.training.choice`)."""
+    from gankit.training.choice import parse_choice
+
+    try:
+        return parse_choice(text)
+    except GankitError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--checkpoint ")) from None
+
+
+def add_checkpoint(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint STEP|latest|best: which checkpoint of the run a command reads."""
+    parser.add_argument("--checkpoint", type=_checkpoint_choice, metavar="STEP|latest|best",
+                        help="the run's checkpoint to read: a step number, latest (default: "
+                             "the newest intact one) or best (train.keep_best's list); "
+                             "RUN_DIR may also be a checkpoint folder RUN/checkpoints/step-N")
+
+
+def say_checkpoint(run: Any) -> None:  # run: gankit.Run
+    """The checkpoint a command read, on stderr: ``gankit: using checkpoint step 1200 (best
+    fid 31.4) of runs/x``; said once the command has done its work, so that a refusal stays
+    the one line it prints."""
+    print(f"gankit: using checkpoint {run.checkpoint.describe()}", file=sys.stderr)
 
 
 def device_override(args: argparse.Namespace) -> list[str]:

@@ -9,7 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from gankit.commandline.flags import device_override, sampler_settings
+from gankit.commandline.flags import device_override, sampler_settings, say_checkpoint
 from gankit.configuration.messages import show_value
 from gankit.errors import GankitError
 
@@ -17,21 +17,26 @@ from gankit.errors import GankitError
 def cmd_sample(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.storage.files import check_output, written_in_place
-    from gankit.storage.sample_files import write_samples
+    from gankit.storage.sample_files import check_metadata, write_metadata, write_samples
 
     settings = sampler_settings(args)
     out = check_output(args.out, "folder" if args.format == "png-dir" else "file", args.overwrite)
+    check_metadata(out, args.overwrite)
     if args.trace is not None:  # before the chains, not after them
         args.trace = check_output(args.trace, "file", args.overwrite, "--trace")
         if not written_in_place(out) and args.trace.resolve() == out.resolve():
             raise GankitError(f"--trace {args.trace} is --out too; give the plot its own file")
     codes = _codes(args.code)
-    run = load(args.run_dir, device_override(args), progress=False)
+    run = load(args.run_dir, device_override(args), progress=False, checkpoint=args.checkpoint)
     run.fixed_codes(args.label, codes)  # a wrong --class or --code: one line before any work
     source = run.sampler(settings)
     samples = run.sample(args.n, args.seed, source, labels=args.label, codes=codes)
     _report_chains(args, source)
     path = write_samples(samples, out, args.format, args.overwrite)
+    write_metadata(path, {**run.checkpoint.record(), "n": args.n, "seed": args.seed,
+                          "format": args.format, "sampler": settings.describe() or "prior",
+                          "class": args.label, "codes": codes})
+    say_checkpoint(run)
     print(f"wrote {len(samples)} samples {list(samples.shape[1:])} to {path}", file=sys.stderr)
     if not written_in_place(path):  # --out /dev/stdout: the samples are stdout
         print(path)
@@ -76,10 +81,11 @@ def cmd_translate(args: argparse.Namespace) -> None:
     from gankit.api import load
     from gankit.data.image_files import read_input_images
     from gankit.storage.files import check_output
-    from gankit.storage.sample_files import write_png_dir
+    from gankit.storage.sample_files import check_metadata, write_metadata, write_png_dir
 
     out = check_output(args.out, "folder", args.overwrite)
-    run = load(args.run_dir, device_override(args), progress=False)
+    check_metadata(out, args.overwrite)
+    run = load(args.run_dir, device_override(args), progress=False, checkpoint=args.checkpoint)
     if not run.recipe.translates:  # before reading any image
         raise GankitError(f"gankit translate needs an image-to-image run (recipe pix2pix or "
                           f"cyclegan); {args.run_dir} is a run of recipe {run.config.recipe}, "
@@ -95,6 +101,9 @@ def cmd_translate(args: argparse.Namespace) -> None:
                           f"PNG (one name, several suffixes); rename them")
     outputs = run.translate(images, args.direction)
     path = write_png_dir(outputs, out, names, args.overwrite)
+    write_metadata(path, {**run.checkpoint.record(), "direction": args.direction,
+                          "input": str(args.input)})
+    say_checkpoint(run)
     print(f"translated {len(outputs)} images {args.direction} into {path}", file=sys.stderr)
     print(path)
 
@@ -127,8 +136,11 @@ def cmd_export(args: argparse.Namespace) -> None:
     from gankit.storage.files import check_output
 
     out = check_output(args.out, "file", args.overwrite)  # before loading the run
-    run = load(args.run_dir, ["train.device=cpu"], progress=False)
-    path = export_generator(run.recipe, args.format, out, args.ema, args.overwrite)
+    run = load(args.run_dir, ["train.device=cpu"], progress=False, checkpoint=args.checkpoint)
+    chosen = run.checkpoint
+    path = export_generator(run.recipe, args.format, out, args.ema, args.overwrite,
+                            {"checkpoint": chosen.relative(), "step": str(chosen.step)})
+    say_checkpoint(run)
     which = "G_ema" if args.ema else "G"
     print(f"wrote the generator {which} ({args.format}) to {path}", file=sys.stderr)
     if not args.ema and "G_ema" in run.recipe.nets:

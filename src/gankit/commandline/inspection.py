@@ -7,7 +7,12 @@ import argparse
 import sys
 import warnings
 
-from gankit.commandline.flags import device_override, sampler_settings, weighted_features
+from gankit.commandline.flags import (
+    device_override,
+    sampler_settings,
+    say_checkpoint,
+    weighted_features,
+)
 from gankit.commandline.output import print_result
 from gankit.errors import GankitError
 
@@ -22,7 +27,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise GankitError(f"--weights is for --features {' or '.join(weighted_features())}")
     settings = sampler_settings(args)
     out = None if args.out is None else check_output(args.out, "file", args.overwrite)
-    run = load(args.run_dir, device_override(args), progress=False)
+    run = load(args.run_dir, device_override(args), progress=False, checkpoint=args.checkpoint)
     record = run.eval_record(args.n, EVAL_SEED if args.seed is None else args.seed,
                             features=args.features,
                             weights=str(args.weights) if args.weights else None,
@@ -36,6 +41,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         except OSError as err:  # a read-only run directory: the figures are still the result
             warnings.warn(f"cannot write the evaluation into {args.run_dir} ({err.strerror}); "
                           f"printed only (--out FILE writes it elsewhere)", stacklevel=1)
+    say_checkpoint(run)
     print_result(record)
 
 

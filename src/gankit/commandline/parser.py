@@ -13,6 +13,7 @@ from gankit.commandline.flags import (
     CLASS_INDEX,
     COUNT,
     SEED,
+    add_checkpoint,
     add_device,
     add_output,
     add_overrides,
@@ -51,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run directory (default: runs/NAME-TIME; missing parent folders "
                             "are created)")
     train.add_argument("--resume", type=path, metavar="RUN_DIR",
-                       help="continue RUN_DIR from its latest checkpoint (its config + --set); "
+                       help="continue RUN_DIR (or a checkpoint folder) from its latest "
+                       "checkpoint or --checkpoint's (its config + --set); "
                        "with --out, in that directory, leaving RUN_DIR as it is")
+    add_checkpoint(train)
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
@@ -70,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one of InfoGAN's codes (cat0=3, cont0=1.5); repeatable")
     add_device(sample)
+    add_checkpoint(sample)
     add_sampler(sample, trace=True)
 
     translate = commands.add_parser("translate", help="translate images with a trained "
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
                            help="AtoB (default), or BtoA for a two-way run (cyclegan)")
     add_device(translate)
+    add_checkpoint(translate)
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
     evaluate.add_argument("run_dir", type=path)
@@ -89,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=SEED, help="seed of the evaluation's draws "
                           "(default: the fixed one training snapshots use)")
     add_device(evaluate)
+    add_checkpoint(evaluate)
     add_sampler(evaluate, trace=False)  # its JSON records the chains' acceptance and energy
     evaluate.add_argument("--features", type=feature_space, metavar="NAME|FILE",
                           help="image feature space for FID/KID/precision/recall (default: "
@@ -157,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--ema", action="store_true",
                         help="export the weight average G_ema, which sampling uses (runs with "
                              "train.g_ema > 0); default: G")
+    add_checkpoint(export)
 
     experiment = commands.add_parser("experiment", help="run one of the theory experiments")
     experiment.add_argument("name", help="experiment name (see 'gankit experiment list')")

@@ -16,6 +16,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from gankit.configuration.resolve import load_config
     from gankit.storage.files import check_output
     from gankit.training.checkpoint import clean_checkpoints
+    from gankit.training.choice import run_of
 
     progress = not args.no_progress
     if args.out is not None:  # a run directory is written into: one that exists is fine
@@ -23,16 +24,23 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.resume is not None:
         if args.config is not None:
             raise GankitError("give either CONFIG or --resume RUN_DIR, not both")
-        in_place = resumes_in_place(args.resume, args.out)
+        in_place = resumes_in_place(run_of(args.resume), args.out)
         if in_place:  # before choosing the checkpoint; a run continued elsewhere is only read
-            clean_checkpoints(args.resume)
-        run = load(args.resume, args.overrides, progress, out=args.out)
+            clean_checkpoints(run_of(args.resume))
+        run = load(args.resume, args.overrides, progress, out=args.out,
+                   checkpoint=args.checkpoint)
         where = "" if in_place else f" in {run.run_dir}"
-        print(f"resuming {args.resume} at step {run.step}{where}", file=sys.stderr)
+        chosen = run.checkpoint
+        note = f", {chosen.note}" if chosen.note else ""
+        print(f"resuming {args.resume} at step {run.step}{where} ({chosen.relative()}{note})",
+              file=sys.stderr)
     else:
         if args.config is None:
             raise GankitError("train needs CONFIG (a YAML file or a shipped name) "
                               "or --resume RUN_DIR")
+        if args.checkpoint is not None:
+            raise GankitError("--checkpoint chooses where --resume RUN_DIR continues from; "
+                              "a new run starts from none")
         config = load_config(args.config, args.overrides)
         stem = Path(args.config).stem
         out = args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -193,6 +193,29 @@ class LossConfig:
             raise ConfigError(f"loss.real_label must be in (0.5, 1], got {self.real_label}")
 
 
+KEEP_BEST_MODES = ("min", "max")  # train.keep_best.mode: lower is better (fid) or higher
+METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class KeepBest:
+    """``train.keep_best``: keep the ``k`` best checkpoints by a snapshot metric
+    (:mod:`gankit.training.best`); a metric the snapshots do not measure is refused at the
+    first one, naming those they do."""
+
+    metric: str = "fid"
+    mode: str = "min"
+    k: int = bounded(1, 1, 1000)
+
+    def check(self) -> None:
+        if self.mode not in KEEP_BEST_MODES:
+            raise ConfigError(f"train.keep_best.mode must be min or max, got "
+                              f"{show_value(self.mode)}")
+        if not METRIC_NAME.fullmatch(self.metric):
+            raise ConfigError(f"train.keep_best.metric must be a metric's name (fid, modes, "
+                              f"w1, ...), got {show_value(self.metric)}")
+
+
 @dataclass
 class TrainConfig:
     steps: int = bounded(2000, 1, MAX_STEPS)  # generator steps
@@ -232,8 +255,13 @@ class TrainConfig:
     on_nonfinite: str = "stop"
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = bounded(3, 0, 100)
+    # {metric: fid, mode: min, k: 2}: also keep the k best checkpoints by a snapshot metric,
+    # listed in RUN/best.json and never pruned by keep_checkpoints; None: off
+    keep_best: KeepBest | None = None
 
     def check(self) -> None:
+        if self.keep_best is not None:
+            self.keep_best.check()
         if self.precision not in PRECISIONS:
             raise ConfigError(f"train.precision must be one of {', '.join(PRECISIONS)}, "
                               f"got {show_value(self.precision)}")
@@ -366,12 +394,25 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     values = {}
     for name, value in data.items():
         hint = hints[name]
+        if value is None and _optional_section(hint):
+            values[name] = None
+            continue
+        hint = _optional_section(hint) or hint
         if dataclasses.is_dataclass(hint):
             values[name] = from_dict(hint, value, f"{prefix}{name}.")
         else:
             bounds = fields[name].metadata.get("range", INT64_RANGE)
             values[name] = _coerce(value, hint, f"{prefix}{name}", bounds)
     return cls(**values)
+
+
+def _optional_section(hint: Any) -> Any:
+    """The dataclass of a ``Section | None`` key (``train.keep_best``), else None."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        inner = [t for t in typing.get_args(hint) if t is not type(None)]
+        if len(inner) == 1 and dataclasses.is_dataclass(inner[0]):
+            return inner[0]
+    return None
 
 
 def check_section(data: Any, where: str, source: str = "") -> None:

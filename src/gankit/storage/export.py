@@ -17,7 +17,8 @@ there, see docs/extending.md), each one file, G in eval mode on the CPU in float
 
 Every file carries the same metadata (safetensors header, TorchScript extra file
 ``gankit.json``, ONNX ``metadata_props``): the gankit version, which network (``G`` or the
-weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists;
+weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists
+(``gankit export`` adds the ``checkpoint`` folder and ``step`` it read);
 for a generator with codes also ``latent_layout``, where the noise and each code (a class
 one-hot, InfoGAN's codes) lie in z (:meth:`gankit.models.latent_layout.LatentLayout.describe`).
 
@@ -67,13 +68,14 @@ def generator_of(recipe: Recipe, ema: bool = False) -> nn.Module:
 
 
 def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = False,
-                     overwrite: bool = False) -> Path:
+                     overwrite: bool = False, source: dict[str, str] | None = None) -> Path:
     """Write the recipe's generator (``G_ema`` with ``ema``) in format ``fmt`` to exactly
     ``out`` (parent directories created; written whole or not at all, a device or pipe in place:
     :func:`~gankit.storage.files.replace_atomically`). An ``out`` that cannot be written (a
     folder, a parent that is a file, an existing file without ``overwrite``) is refused before
-    any work (:func:`~gankit.storage.files.check_output`). The recipe is not changed. Returns
-    ``out``."""
+    any work (:func:`~gankit.storage.files.check_output`). The recipe is not changed.
+    ``source``: text fields added to the metadata, such as the ``checkpoint`` and ``step`` it
+    was exported from (``gankit export``). Returns ``out``."""
     write = EXPORT_FORMATS[fmt]  # an unknown format: one line naming the known ones
     out = check_output(out, "file", overwrite)
     # before any work, so that a missing package is the one line the user sees
@@ -87,7 +89,7 @@ def export_generator(recipe: Recipe, fmt: str, out: str | Path, ema: bool = Fals
     given = "input_shape" if recipe.translates else "latent_shape"
     metadata = {"gankit_version": __version__, "network": "G_ema" if ema else "G",
                 given: json.dumps(list(z.shape[1:])),
-                "output_shape": json.dumps(list(x.shape[1:]))}
+                "output_shape": json.dumps(list(x.shape[1:])), **(source or {})}
     if recipe.layout is not None and recipe.layout.conditional:  # where the codes lie in z
         metadata["latent_layout"] = json.dumps(recipe.layout.describe())
     with replace_atomically(out) as tmp, _quiet_torch():

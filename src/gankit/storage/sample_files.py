@@ -4,6 +4,11 @@ A folder of PNGs (``000000.png``, ...) is the input that clean-fid, torch-fideli
 read; it holds 8-bit images mapped from the generator's [-1, 1] range by the inverse of the
 map that brought the data into it (``gankit.data.images``), so real and generated folders
 compare like with like.
+
+Beside either goes a small JSON file, ``OUT.json`` (``samples.npy.json``, ``pngs.json``), that
+says what made them: the run, the checkpoint and step, and the command's settings
+(:func:`metadata_path`). A sidecar rather than the format's own metadata because ``.npy`` has
+none, and so that both outputs (and ``gankit translate``'s folders) record it one way.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from torch import Tensor
 
 from gankit.data.images import to_uint8
 from gankit.errors import GankitError
-from gankit.storage.files import check_output, replace_atomically
+from gankit.storage.files import check_output, replace_atomically, written_in_place
 
 
 def write_samples(samples: Tensor, out: Path, fmt: str, overwrite: bool = False) -> Path:
@@ -56,3 +61,26 @@ def write_png_dir(images: Tensor, folder: Path, names: list[str] | None = None,
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(image[..., 0] if mode == "L" else image, mode).save(tmp / name)
     return folder
+
+
+def metadata_path(out: Path) -> Path | None:
+    """The JSON file that records what made ``out``: ``OUT.json`` beside it; None for an
+    output written in place (``/dev/stdout``), which has nowhere beside it."""
+    out = Path(out)
+    return None if written_in_place(out) else out.with_name(out.name + ".json")
+
+
+def check_metadata(out: Path, overwrite: bool) -> None:
+    """Refuse before any work a metadata file that could not be written (as ``--out``)."""
+    if (path := metadata_path(out)) is not None:
+        check_output(path, "file", overwrite)
+
+
+def write_metadata(out: Path, record: dict[str, object]) -> Path | None:
+    """Write ``record`` (the gankit version added first) to :func:`metadata_path` of ``out``."""
+    from gankit import __version__
+    from gankit.training.runlog import write_json
+
+    if (path := metadata_path(out)) is not None:
+        write_json(path, {"gankit_version": __version__, **record})
+    return path

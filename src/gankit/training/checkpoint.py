@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from pathlib import Path
 from typing import Any
 
@@ -253,13 +253,15 @@ def clean_checkpoints(run_dir: Path) -> None:
             folder.rmdir()
 
 
-def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` finished checkpoints, and leftovers of killed saves
+def prune_checkpoints(run_dir: Path, keep: int, protected: Set[Path] = frozenset()) -> None:
+    """Delete all but the newest ``keep`` finished checkpoints and those in ``protected``
+    (resolved paths: the best list of ``train.keep_best``), and leftovers of killed saves
     and incomplete folders older than those kept.
     Each is renamed to a dot-name first, so that a kill in the middle of deleting it leaves a
     temporary folder (cleaned at the next start), never a half-deleted ``step-N``."""
     found = list_checkpoints(run_dir)
-    old_ones = found[: max(len(found) - keep, 0)]  # [:-keep] would keep all for keep = 0
+    old_ones = [p for p in found[: max(len(found) - keep, 0)]  # [:-keep]: all for keep = 0
+                if p.resolve() not in protected]
     if keep and len(found) >= keep:  # incomplete folders older than those kept go too
         first_kept = _step_of(found[-keep])
         old_ones += [p for p in checkpoint_dirs(run_dir)

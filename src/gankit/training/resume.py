@@ -23,6 +23,7 @@ from torch import Tensor
 from gankit import __version__
 from gankit.errors import NonFiniteLossError
 from gankit.training import run_state
+from gankit.training.best import listed_paths
 from gankit.training.checkpoint import (
     checkpoint_dir,
     latest_intact_checkpoint,
@@ -59,7 +60,8 @@ def last_good(trainer: Trainer) -> Path | None:
 
 
 def save(trainer: Trainer) -> Path | None:
-    """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints``.
+    """Checkpoint the current step (rank 0 only); keeps the newest ``keep_checkpoints`` and
+    those the best list holds (:mod:`gankit.training.best`).
 
     Weights that are no longer finite are never saved: the run stops (or rolls back)
     instead, naming the last good checkpoint, so that one stays the newest. Under
@@ -78,7 +80,8 @@ def save(trainer: Trainer) -> Path | None:
     tensors, plain = trainer.state()
     path = save_checkpoint(checkpoint_dir(trainer.run_dir, trainer.step), tensors, plain)
     trainer.saved_step = trainer.step
-    prune_checkpoints(trainer.run_dir, trainer.config.train.keep_checkpoints)
+    prune_checkpoints(trainer.run_dir, trainer.config.train.keep_checkpoints,
+                      listed_paths(trainer.run_dir))
     return path
 
 

@@ -40,7 +40,7 @@ from gankit.configuration.schema import Config
 from gankit.configuration.yaml_io import dump_yaml
 from gankit.errors import GankitError, NonFiniteLossError, TrainingInterrupted
 from gankit.recipes.base import Phase, Recipe, StepContext
-from gankit.training import distributed, interrupts, resume, run_state
+from gankit.training import best, distributed, interrupts, resume, run_state
 from gankit.training.checkpoint import clean_checkpoints, latest_checkpoint
 from gankit.training.hardware import (
     agreed_precision,
@@ -366,7 +366,8 @@ class Trainer:
 
     def _run_hooks(self, final: bool = False) -> None:
         """Run the hooks; ``final`` (the last step of :meth:`fit`) tells them to measure in
-        full, as ``gankit eval`` would, since their metrics are then the run's result."""
+        full, as ``gankit eval`` would, since their metrics are then the run's result. Then
+        the step is ranked for ``train.keep_best`` (:mod:`gankit.training.best`)."""
         if not self.is_main or not self.hooks:
             return
         self.at_final_step = final
@@ -378,6 +379,8 @@ class Trainer:
         finally:
             self.recipe.train()
             self.at_final_step = False
+        # outside fork_rng: a checkpoint of a best step must hold the run's own random streams
+        best.after_snapshot(self)
 
     # --------------------------------------------------------------------- checkpoints
     def state(self) -> run_state.State:

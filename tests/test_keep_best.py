@@ -1,0 +1,160 @@
+"""Keeping the best checkpoints (issue 29, ``train.keep_best``): a scripted metric sequence
+from a stub snapshot hook gives a known best list; pruning by ``keep_checkpoints`` never
+deletes a listed checkpoint; a resumed run keeps its list; the listed checkpoints hold the
+weights of their step and resume bit-exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import gankit
+from conftest import all_tensors, assert_identical, one_error_line
+from gankit.commandline.cli import main
+from gankit.errors import GankitError
+from gankit.training.best import ranked, read_best
+from gankit.training.checkpoint import checkpoint_dir, load_checkpoint, prune_checkpoints
+
+# fid after each step: best two (min) are steps 4 (1.0) and 5 (2.0) after step 6
+FID = {1: 5.0, 2: 3.0, 3: 4.0, 4: 1.0, 5: 2.0, 6: 6.0, 7: 0.5, 8: 7.0}
+TRAIN = {"steps": 6, "plot_every": 1, "checkpoint_every": 1000, "keep_checkpoints": 1,
+         "keep_best": {"metric": "fid", "mode": "min", "k": 2}}
+
+
+def scripted(values: dict[int, float], weights: dict[int, dict] | None = None):
+    """A snapshot hook that reports ``values[step]`` as fid (and keeps G's weights by step)."""
+
+    def hook(trainer) -> None:
+        torch.rand(3)  # as a snapshot may: a draw from torch's global RNG, the run's own
+        trainer.log_eval({"fid": values[trainer.step], "kid": 0.0})
+        if weights is not None:
+            weights[trainer.step] = {k: v.clone() for k, v in
+                                     trainer.recipe.nets["G"].state_dict().items()}
+
+    return hook
+
+
+def kept(run_dir) -> list[int]:
+    return sorted(int(p.name.removeprefix("step-")) for p in (run_dir / "checkpoints").iterdir())
+
+
+def listed(run_dir) -> list[tuple[int, float]]:
+    return [(e["step"], e["value"]) for e in read_best(run_dir)["checkpoints"]]
+
+
+def make(make_run, run_dir, values=FID, weights=None, **train):
+    run = make_run(run_dir=run_dir, train={**TRAIN, **train})
+    run.trainer.hooks = [scripted(values, weights)]
+    return run
+
+
+def test_the_k_best_are_kept_listed_and_hold_their_steps_weights(make_run, tmp_path):
+    weights: dict[int, dict] = {}
+    make(make_run, tmp_path, weights=weights).fit()
+    assert listed(tmp_path) == [(4, 1.0), (5, 2.0)]
+    assert kept(tmp_path) == [4, 5, 6]  # the best two and the newest (keep_checkpoints: 1)
+    record = json.loads((tmp_path / "best.json").read_text())
+    assert (record["metric"], record["mode"], record["k"]) == ("fid", "min", 2)
+    assert record["checkpoints"][0]["path"] == "checkpoints/step-0000004"
+    for step in (4, 5):
+        tensors, state = load_checkpoint(checkpoint_dir(tmp_path, step))
+        assert state["step"] == step
+        assert_identical({k.removeprefix("nets.G."): v for k, v in tensors.items()
+                          if k.startswith("nets.G.")}, weights[step])
+    loaded = gankit.load(tmp_path, progress=False, checkpoint="best")
+    assert loaded.step == 4 and loaded.checkpoint.note == "best fid 1"
+
+
+def test_mode_max_keeps_the_highest(make_run, tmp_path):
+    make(make_run, tmp_path, keep_best={"metric": "fid", "mode": "max", "k": 3}).fit()
+    assert listed(tmp_path) == [(6, 6.0), (1, 5.0), (3, 4.0)]
+    assert kept(tmp_path) == [1, 3, 6]
+
+
+def test_a_best_checkpoint_saved_between_checkpoints_resumes_bit_exactly(make_run, tmp_path):
+    """A best step saved by the list (not by checkpoint_every) holds what the trainer's own
+    checkpoint of that step holds, random streams included (not those the snapshot that
+    measured it left), and resumes bit-exactly."""
+    whole = make(make_run, tmp_path / "a")
+    whole.fit()
+    make(make_run, tmp_path / "every", checkpoint_every=1, keep_checkpoints=10,
+         keep_best=None).fit()
+    listed_one, _ = load_checkpoint(checkpoint_dir(tmp_path / "a", 4))
+    saved_one, _ = load_checkpoint(checkpoint_dir(tmp_path / "every", 4))
+    assert_identical(listed_one, saved_one)
+    resumed = gankit.load(tmp_path / "a", progress=False, checkpoint=4, out=tmp_path / "c")
+    resumed.trainer.hooks = [scripted(FID)]
+    resumed.fit()
+    assert_identical(all_tensors(resumed), all_tensors(whole))
+
+
+def test_pruning_never_deletes_a_listed_checkpoint(make_run, tmp_path):
+    make(make_run, tmp_path, checkpoint_every=1).fit()  # every step saved, pruned to 1 + best
+    assert kept(tmp_path) == [4, 5, 6]
+    prune_checkpoints(tmp_path, 1, {checkpoint_dir(tmp_path, 4).resolve()})
+    assert kept(tmp_path) == [4, 6]
+
+
+def test_a_resumed_run_keeps_its_list(make_run, tmp_path):
+    make(make_run, tmp_path).fit()
+    resumed = make(make_run, tmp_path, steps=8).restore()
+    resumed.fit()
+    assert listed(tmp_path) == [(7, 0.5), (4, 1.0)]  # step 5 pushed out, and deleted
+    assert kept(tmp_path) == [4, 7, 8]
+
+
+def test_a_run_continued_elsewhere_starts_from_the_list_and_deletes_nothing_of_the_source(
+        make_run, tmp_path):
+    make(make_run, tmp_path / "a").fit()
+    other = gankit.load(tmp_path / "a", progress=False, checkpoint=5, out=tmp_path / "b")
+    other.trainer.hooks = [scripted(FID)]
+    other.fit(8)
+    best = read_best(tmp_path / "b")["checkpoints"]
+    assert [(e["step"], e["path"]) for e in best] == [
+        (7, "checkpoints/step-0000007"), (4, "../a/checkpoints/step-0000004")]
+    assert kept(tmp_path / "a") == [4, 5, 6]  # step 5 left the list of b, not a's folder
+    assert kept(tmp_path / "b") == [7, 8]
+
+
+def test_a_metric_the_snapshots_do_not_measure_is_one_line(make_run, tmp_path):
+    run = make(make_run, tmp_path, keep_best={"metric": "w1", "mode": "min", "k": 1})
+    with pytest.raises(GankitError) as err:
+        run.fit()
+    message = str(err.value)
+    assert "\n" not in message
+    assert "train.keep_best.metric 'w1'" in message and "measure fid, kid" in message
+
+
+@pytest.mark.parametrize("keep_best, expected", [
+    ("{mode: mean}", "train.keep_best.mode must be min or max, got 'mean'"),
+    ("{k: 0}", "train.keep_best.k must be >= 1, got 0"),
+    ("{metric: 'f i d'}", "train.keep_best.metric must be a metric's name"),
+])
+def test_bad_keep_best_is_one_line_before_any_work(tmp_path, capsys, keep_best, expected):
+    line = one_error_line(capsys, ["train", "ring8", "--set", f"train.keep_best={keep_best}",
+                                   "--out", str(tmp_path / "run")])
+    assert expected in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_keep_best_on_a_shipped_config_lists_the_real_snapshots_metric(tmp_path, capsys):
+    """End to end with the real snapshot: ring8's w1 ranks, and --checkpoint best takes it."""
+    assert main(["train", "ring8", "--no-progress", "--out", str(tmp_path / "run"),
+                 "--set", "train.steps=4", "--set", "train.plot_every=2",
+                 "--set", "train.checkpoint_every=4", "--set", "train.keep_checkpoints=1",
+                 "--set", "data.n_eval=100",
+                 "--set", "train.keep_best={metric: w1, mode: min, k: 2}"]) == 0
+    best = read_best(tmp_path / "run")["checkpoints"]
+    final = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert (final["step"], final["checkpoint"]) == (4, "checkpoints/step-0000004")
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    w1 = {r["step"]: r["eval/w1"] for r in metrics if "eval/w1" in r}
+    expected = ranked([{"step": s, "value": v} for s, v in w1.items()], "min", 2)
+    assert [(e["step"], e["value"]) for e in best] == [(e["step"], e["value"]) for e in expected]
+    assert main(["sample", str(tmp_path / "run"), "--checkpoint", "best", "--n", "3",
+                 "--out", str(tmp_path / "s.npy")]) == 0
+    meta = json.loads((tmp_path / "s.npy.json").read_text())
+    assert meta["step"] == best[0]["step"]
+    assert f"(best w1 {best[0]['value']:.4g})" in capsys.readouterr().err
