@@ -23,6 +23,7 @@ from gankit.storage.files import replace_atomically  # noqa: E402
 if TYPE_CHECKING:
     from gankit.sampling.mcmc import SamplerTrace
 
+DPI = 110  # every PNG's; a grid figure is sized in pixels at it, so no image is resampled
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 
@@ -33,7 +34,7 @@ def save_figure(fig: Any, path: Path) -> Path:
     path = Path(path)
     try:
         with replace_atomically(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
@@ -205,9 +206,6 @@ class Grid:
     columns: Sequence[str] = ()
 
 
-GRID_DPI = 110  # save_figure's: one image pixel is one pixel of the PNG
-
-
 def save_grids(grids: Sequence[Grid], path: Path) -> Path:
     """Write ``grids`` side by side as one PNG, each at its exact pixels (nearest, no
     resampling blur), with its title and names; a picture a reader can read without
@@ -216,7 +214,7 @@ def save_grids(grids: Sequence[Grid], path: Path) -> Path:
     gap = 40  # pixels between grids, room for the next one's row names
     width = sum(p.shape[1] for p in pictures) + gap * (len(pictures) - 1)
     height = max(p.shape[0] for p in pictures)
-    fig = plt.figure(figsize=(width / GRID_DPI, height / GRID_DPI))
+    fig = plt.figure(figsize=(width / DPI, height / DPI))
     left = 0
     for grid, picture in zip(grids, pictures, strict=True):
         h, w = picture.shape[:2]
