@@ -63,7 +63,8 @@ def test_points_get_toy_metrics_and_the_samples_over_d(make_run):
 def test_images_get_feature_metrics_a_grid_and_an_interpolation_strip(make_run):
     recipe = make_run().recipe  # the plan is made without running the networks
     digits = plan_for(recipe, DATASETS["digits8"](DataConfig(name="digits8")))
-    assert digits.kind == "images" and list(digits.pictures) == ["samples", "interpolation"]
+    assert digits.kind == "images"
+    assert list(digits.pictures) == ["samples", "real-vs-generated", "interpolation"]
     assert digits.default_features == "digits"
     folder = ImageDataset("image-folder", torch.zeros(4, 3, 8, 8, dtype=torch.uint8))
     assert plan_for(recipe, folder).default_features is None  # no default feature space

@@ -14,6 +14,7 @@ import hashlib
 import pytest
 
 from conftest import tiny_dict
+from gankit.evaluation import palette
 from gankit.view import browser
 from view_helpers import WAIT_S, server_thread
 
@@ -50,6 +51,9 @@ def test_the_page_trains_draws_and_learns_a_drawn_data_set(tmp_path):
             page.goto(url)
             page.wait_for_function("gankitView.frames > 0 && gankitView.shown > 0")
             start_plot = canvas_digest(page, "#plane")
+            # real and generated points in the snapshots' colours (gankit.evaluation.palette)
+            assert page.evaluate("[paletteColour('real'), paletteColour('fake')]") == [
+                palette.REAL, palette.GENERATED]
             start_fake = page.evaluate("Array.from(gankitView.frame.arrays.fake.slice(0, 20))")
 
             # play: the counter passes 100, the points move, the metric curves grow

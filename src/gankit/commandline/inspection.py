@@ -46,19 +46,29 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
+    if args.name == "list":  # read from the experiments' source: no torch to list them
+        from gankit.registry import declared
+
+        experiments = declared("gankit.experiments.base:EXPERIMENTS")
+        width = max(map(len, experiments), default=0)
+        for name, declaration in experiments.items():
+            print(f"{name:{width}s}  {declaration.summary}".rstrip())
+        return
     from gankit.experiments import EXPERIMENTS
     from gankit.experiments.base import output_paths
     from gankit.storage.files import check_output
 
-    if args.name == "list":
-        print("\n".join(EXPERIMENTS.names()))
-        return
     experiment = EXPERIMENTS[args.name]  # an unknown name: one line naming the known ones
     out_dir = check_output(args.out, "directory") / args.name
     check_output(out_dir, "directory")
-    for written in output_paths(out_dir, args.name):
+    paths = output_paths(out_dir, args.name)
+    for written in paths:
         check_output(written, "file", args.overwrite)
-    print_result(experiment(out_dir, quick=args.quick))
+    figures = experiment(out_dir, quick=args.quick)
+    for written in paths:
+        if written.is_file():  # another package's experiment may write neither
+            print(f"wrote {written}", file=sys.stderr)
+    print_result(figures)
 
 
 def cmd_view(args: argparse.Namespace) -> None:

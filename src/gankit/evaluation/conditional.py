@@ -197,17 +197,24 @@ def recondition_metrics(recipe: Recipe, data: Any, labeller: Labeller | None, n:
 
 # ------------------------------------------------------------------------------ pictures
 
+def class_names(classes: int) -> list[str]:
+    """What a picture calls each class: its index, as the labels and the codes number them
+    (no data set of gankit's names its classes otherwise)."""
+    return [f"class {k}" for k in range(classes)]
+
+
 def class_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,
                columns: int = COLUMNS) -> Path:
-    """One row per class, the same ``columns`` noise draws in every row."""
-    from gankit.evaluation.plots import save_image_grid
+    """One row per class, named, the same ``columns`` noise draws in every row."""
+    from gankit.evaluation.plots import Grid, save_grids
 
     classes = recipe.layout.code(CLASS).classes
     z = latents.draw(columns, torch.Generator(device).manual_seed(EVAL_SEED))
     rows = z.repeat(classes, 1)
     rows = recipe.layout.fix(rows, {CLASS: balanced(classes, classes, device)
                                     .repeat_interleave(columns)})
-    return save_image_grid(generate(recipe, rows).numpy(), path, ncol=columns)
+    return save_grids([Grid(generate(recipe, rows).numpy(), columns, "one row per class",
+                            class_names(classes))], path)
 
 
 def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
@@ -215,8 +222,8 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
     """InfoGAN's pictures (Chen et al. 2016, Fig. 2): ``codes-CAT.png`` for the first
     categorical code (rows: its values; columns: noise draws) and ``codes-CONT.png`` for each
     continuous code (rows: the categorical values, or noise draws without one; columns: the
-    code from -2 to 2, everything else fixed)."""
-    from gankit.evaluation.plots import save_image_grid
+    code from -2 to 2, everything else fixed). Rows and columns are named by their values."""
+    from gankit.evaluation.plots import Grid, save_grids
 
     layout, written = recipe.layout, {}
     generator = torch.Generator(device).manual_seed(EVAL_SEED)
@@ -224,11 +231,14 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
     rows_code = cats[0] if cats else None
     n_rows = layout.code(rows_code).classes if rows_code else COLUMNS
     row_values = {rows_code: balanced(n_rows, n_rows, device)} if rows_code else {}
+    row_names = ([f"{rows_code} = {k}" for k in range(n_rows)] if rows_code
+                 else [f"noise {k + 1}" for k in range(n_rows)])
     if rows_code:
         z = latents.draw(COLUMNS, generator).repeat(n_rows, 1)
         z = layout.fix(z, {rows_code: row_values[rows_code].repeat_interleave(COLUMNS)})
-        written[f"codes-{rows_code}"] = save_image_grid(
-            generate(recipe, z).numpy(), folder / f"codes-{rows_code}.png", ncol=COLUMNS)
+        written[f"codes-{rows_code}"] = save_grids(
+            [Grid(generate(recipe, z).numpy(), COLUMNS, f"{rows_code}: one row per value",
+                  row_names)], folder / f"codes-{rows_code}.png")
     base = latents.draw(1 if rows_code else n_rows, generator)
     for code in layout.codes:
         if code.categorical:
@@ -238,27 +248,32 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
         fixed: dict[str, Tensor] = {code.name: TRAVERSAL.to(device).repeat(n_rows)}
         if rows_code:
             fixed[rows_code] = row_values[rows_code].repeat_interleave(steps)
-        written[f"codes-{code.name}"] = save_image_grid(
-            generate(recipe, layout.fix(z, fixed)).numpy(), folder / f"codes-{code.name}.png",
-            ncol=steps)
+        written[f"codes-{code.name}"] = save_grids(
+            [Grid(generate(recipe, layout.fix(z, fixed)).numpy(), steps,
+                  f"{code.name} from {TRAVERSAL[0]:g} to {TRAVERSAL[-1]:g}", row_names,
+                  [f"{v:g}" for v in TRAVERSAL.tolist()])], folder / f"codes-{code.name}.png")
     return written
 
 
 def recondition_grid(recipe: Recipe, data: Any, device: torch.device, path: Path) -> Path:
     """CAAE's picture: one held-out example of each class per row, then its outputs under
     every class (the column of its own class is its reconstruction)."""
-    from gankit.evaluation.plots import save_image_grid
+    from gankit.evaluation.plots import Grid, save_grids
 
     real, labels = real_examples(data, len(data.held_out), EVAL_SEED, device)
     classes = data.spec.n_classes
-    firsts = [int(torch.nonzero(labels == k)[0]) for k in range(classes) if (labels == k).any()]
+    kept = [k for k in range(classes) if (labels == k).any()]
+    firsts = [int(torch.nonzero(labels == k)[0]) for k in kept]
     sources = real[firsts]
     x = sources.repeat_interleave(classes, 0)
     y = balanced(classes, classes, "cpu").repeat(len(firsts))
     outputs = reconditioned(recipe, x, y, device)
     grid = torch.cat([sources[:, None], outputs.reshape(len(firsts), classes, *real.shape[1:])],
                      1)
-    return save_image_grid(grid.reshape(-1, *real.shape[1:]).numpy(), path, ncol=classes + 1)
+    names = class_names(classes)
+    return save_grids([Grid(grid.reshape(-1, *real.shape[1:]).numpy(), classes + 1,
+                            "a held-out example, then G(E(x), class)",
+                            [names[k] for k in kept], ["input", *names])], path)
 
 
 # ------------------------------------------------------------------------------ the plan

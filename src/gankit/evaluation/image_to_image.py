@@ -143,10 +143,10 @@ def _read(features: FeatureExtractor, images: Tensor) -> tuple[Tensor, Tensor | 
 
 def write_translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
                            columns: int = PICTURE_COLUMNS) -> Path:
-    """The first ``columns`` held-out examples: rows input | output | target for a one-way
-    recipe; a | G(a) | F(G(a)) and b | F(b) | G(F(b)) for a two-way one (its target row
-    ``b`` shown only when the held-out images pair)."""
-    from gankit.evaluation.plots import save_image_grid
+    """The first ``columns`` held-out examples in named rows: input | output | target for a
+    one-way recipe; for a two-way one each direction's input | output | cycle, a | G(a) |
+    F(G(a)) then b | F(b) | G(F(b))."""
+    from gankit.evaluation.plots import Grid, save_grids
 
     held = data.held_out()
     a, b = held.a[:columns], held.b[:columns]
@@ -155,9 +155,10 @@ def write_translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
         out_a = translate_images(recipe, b, "BtoA")
         rows = [a, out_b, translate_images(recipe, out_b, "BtoA"),
                 b, out_a, translate_images(recipe, out_a, "AtoB")]
+        names = ["input A", "output A→B", "cycle A→B→A", "input B", "output B→A", "cycle B→A→B"]
     else:
-        rows = [a, out_b, b]
-    return save_image_grid(_as_rows(rows).numpy(), path, ncol=len(a))
+        rows, names = [a, out_b, b], ["input", "output", "target"]
+    return save_grids([Grid(_as_rows(rows).numpy(), len(a), "held-out examples", names)], path)
 
 
 def _as_rows(rows: list[Tensor]) -> Tensor:

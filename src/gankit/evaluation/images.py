@@ -28,7 +28,8 @@ GRID_SIZE = 64  # samples in a grid: 8 x 8
 @PLANS.register("images")
 def image_plan(recipe: Recipe, data: ImageDataset, latents: LatentSource) -> EvaluationPlan:
     """Feature metrics (:func:`image_metrics`), an 8x8 grid of fixed latents
-    (``samples/step-*.png``) and an interpolation strip (``interpolation.png``)."""
+    (``samples/step-*.png``), the same generated images beside real ones
+    (``real-vs-generated.png``) and an interpolation strip (``interpolation.png``)."""
 
     def features(choice: Any, weights: str | None, device: torch.device | str
                  ) -> FeatureExtractor | None:
@@ -46,11 +47,17 @@ def image_plan(recipe: Recipe, data: ImageDataset, latents: LatentSource) -> Eva
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
         return write_sample_grid(recipe, latents, trainer.device, path)
 
+    def side_by_side(trainer: Trainer, measured: Measurement) -> Path:
+        return write_real_vs_generated(recipe, latents, data, trainer.device,
+                                       trainer.run_dir / "real-vs-generated.png")
+
     def strip(trainer: Trainer, measured: Measurement) -> Path:
         return write_interpolation_strip(recipe, latents, trainer.device,
                                          trainer.run_dir / "interpolation.png")
 
-    return EvaluationPlan("images", latents, measure, {"samples": grid, "interpolation": strip},
+    return EvaluationPlan("images", latents, measure,
+                          {"samples": grid, "real-vs-generated": side_by_side,
+                           "interpolation": strip},
                           features, default_feature_name(data), needs_features=True)
 
 
@@ -96,6 +103,19 @@ def write_sample_grid(recipe: Recipe, latents: LatentSource, device: torch.devic
 
     z = latents.draw(n, torch.Generator(device).manual_seed(EVAL_SEED))
     return save_image_grid(generate(recipe, z).float().numpy(), path, ncol=math.isqrt(n))
+
+
+def write_real_vs_generated(recipe: Recipe, latents: LatentSource, data: ImageDataset,
+                            device: torch.device, path: Path, n: int = GRID_SIZE) -> Path:
+    """``n`` fixed training images, titled "real", beside the sample grid's ``n`` generated
+    ones, titled "generated": what a reader compares by eye (sharpness, colour, variety)."""
+    from gankit.evaluation.plots import Grid, save_grids
+
+    real, _ = data.reference(n, torch.Generator().manual_seed(EVAL_SEED))
+    z = latents.draw(n, torch.Generator(device).manual_seed(EVAL_SEED))
+    ncol = math.isqrt(n)
+    return save_grids([Grid(real.float().numpy(), ncol, "real"),
+                       Grid(generate(recipe, z).float().numpy(), ncol, "generated")], path)
 
 
 def write_interpolation_strip(recipe: Recipe, latents: LatentSource, device: torch.device,

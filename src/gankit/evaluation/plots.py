@@ -7,6 +7,7 @@ Plain functions of arrays and callables; they write PNGs and own no models.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gankit.evaluation.palette import GENERATED, REAL  # noqa: E402
 from gankit.storage.files import replace_atomically  # noqa: E402
 
 if TYPE_CHECKING:
     from gankit.sampling.mcmc import SamplerTrace
 
+DPI = 110  # every PNG's; a grid figure is sized in pixels at it, so no image is resampled
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 
@@ -31,41 +34,56 @@ def save_figure(fig: Any, path: Path) -> Path:
     path = Path(path)
     try:
         with replace_atomically(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
 
 
-def plot_training_curves(records: Sequence[dict[str, float]], path: Path,
-                         terms: Collection[str] = ()) -> Path:
-    """The recipe's loss ``terms`` (first panel), its other logged figures (second panel) and
-    each periodic evaluation metric (one panel each) against step. Whatever a recipe logs is
-    drawn; the trainer's own figures (``steps_per_s``, ``lr/``) are left out."""
+def training_panels(records: Sequence[dict[str, float]], terms: Collection[str] = ()
+                    ) -> list[tuple[str, list[str]]]:
+    """The panels of :func:`plot_training_curves`, as (title, keys): the recipe's loss
+    ``terms``, its other logged figures, then one panel per evaluation metric that changes.
+
+    A metric whose every recorded value is the same is left out: a flat line says nothing
+    its number (in eval.json and metrics.jsonl) does not, and such metrics are counts and
+    yardsticks of the measurement (``fid_held_out_n``, ``held_out_images``, ``fid_input``),
+    or a figure still at its floor (``near_copies`` 0). With a single snapshot nothing
+    varies yet, so every metric keeps its panel."""
     logged = sorted({k for r in records for k in r} - {"step", "steps_per_s"})
-    eval_keys = [k for k in logged if k.startswith("eval/")]
     recipe_keys = [k for k in logged if "/" not in k]
     panels = [("losses", [k for k in recipe_keys if k in terms]),
               ("statistics", [k for k in recipe_keys if k not in terms])]
     panels = [panel for panel in panels if panel[1]] or [("losses", [])]
-    count = len(panels) + len(eval_keys)
-    ncols = min(3, count)
-    nrows = -(-count // ncols)
+    for key in (k for k in logged if k.startswith("eval/")):
+        values = [r[key] for r in records if key in r]
+        if len(values) == 1 or len(set(values)) > 1:
+            name = key.removeprefix("eval/")
+            panels.append((TITLES.get(name, name), [key]))
+    return panels
+
+
+def plot_training_curves(records: Sequence[dict[str, float]], path: Path,
+                         terms: Collection[str] = ()) -> Path:
+    """The :func:`training_panels` against step: losses and statistics as lines with a
+    legend, each evaluation metric as dots at its snapshots. Whatever a recipe logs is
+    drawn; the trainer's own figures (``steps_per_s``, ``lr/``) are left out."""
+    panels = training_panels(records, terms)
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     axes = axes.ravel()
     for ax, (title, keys) in zip(axes, panels, strict=False):
         for key in keys:
-            ax.plot(*zip(*[(r["step"], r[key]) for r in records if key in r], strict=True),
-                    label=key, lw=1.2)
+            points = [(r["step"], r[key]) for r in records if key in r]
+            if key.startswith("eval/"):
+                ax.plot(*zip(*points, strict=True), marker="o", ms=3)
+            else:
+                ax.plot(*zip(*points, strict=True), label=key, lw=1.2)
         ax.set(xlabel="step", title=title)
-        if ax.lines:  # nothing is logged before the first log_every steps
+        if ax.get_legend_handles_labels()[0]:  # nothing is logged before log_every steps
             ax.legend(fontsize=8)
-    for ax, key in zip(axes[len(panels):], eval_keys, strict=False):
-        points = [(r["step"], r[key]) for r in records if key in r]
-        ax.plot(*zip(*points, strict=True), marker="o", ms=3)
-        name = key.removeprefix("eval/")
-        ax.set(xlabel="step", title=TITLES.get(name, name))
-    for ax in axes[count:]:
+    for ax in axes[len(panels):]:
         ax.set_visible(False)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -95,13 +113,13 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
                               alpha=0.75)
         fig.colorbar(contour, ax=ax, label=drawn[1])
     if labels is None:
-        ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
-        ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
+        ax.scatter(real[:, 0], real[:, 1], s=2, c=REAL, alpha=0.35, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=2, c=GENERATED, alpha=0.6, label="generated")
     else:
         fake_labels, real_labels = labels
         colours = plt.get_cmap("tab10" if fake_labels.max() < 10 else "tab20")
         if real_labels is None:
-            ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
+            ax.scatter(real[:, 0], real[:, 1], s=2, c=REAL, alpha=0.35, label="real")
         else:
             ax.scatter(real[:, 0], real[:, 1], s=2, c=colours(real_labels % colours.N),
                        alpha=0.25, label="real, by label")
@@ -119,12 +137,13 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
 
 def draw_density_1d(ax: Any, x: np.ndarray, p_data: np.ndarray, fake: np.ndarray,
                     d_values: np.ndarray | None, title: str = "", d_label: str = "D(x)") -> None:
-    """Goodfellow et al. 2014, Fig. 1: p_data (black dots), p_g (green), D(x) (blue dashes).
+    """Goodfellow et al. 2014, Fig. 1: p_data (dots), p_g (a histogram), D(x) (blue dashes),
+    real and generated in the colours of every picture (:mod:`gankit.evaluation.palette`).
 
     D's axis is [0, 1] with the 1/2 line for probabilities, free otherwise."""
-    ax.plot(x, p_data, "k:", lw=2, label="p_data")
-    ax.hist(fake, bins=60, range=(x[0], x[-1]), density=True, histtype="step", color="green",
-            lw=1.5, label="p_g")
+    ax.plot(x, p_data, ":", color=REAL, lw=2, label="p_data")
+    ax.hist(fake, bins=60, range=(x[0], x[-1]), density=True, histtype="stepfilled",
+            color=GENERATED, alpha=0.6, edgecolor=GENERATED, lw=1.5, label="p_g")
     ax.set(title=title, xlabel="x", ylabel="density")
     ax.legend(loc="upper left", fontsize=7)
     if d_values is None:
@@ -173,6 +192,46 @@ def save_image_grid(images: np.ndarray, path: Path, ncol: int = 8) -> Path:
     with replace_atomically(path) as tmp:
         Image.fromarray(image_grid(images, ncol)).save(tmp, format="PNG")
     return path
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Images [N, C, H, W] in [-1, 1] laid out in rows of ``ncol`` (:func:`image_grid`), with
+    a title above and, where given, a name for each row (left) and each column (top)."""
+
+    images: np.ndarray
+    ncol: int
+    title: str = ""
+    rows: Sequence[str] = ()
+    columns: Sequence[str] = ()
+
+
+def save_grids(grids: Sequence[Grid], path: Path) -> Path:
+    """Write ``grids`` side by side as one PNG, each at its exact pixels (nearest, no
+    resampling blur), with its title and names; a picture a reader can read without
+    knowing how the snapshot laid it out (which row is which class, which image is real)."""
+    pictures = [image_grid(grid.images, grid.ncol) for grid in grids]
+    gap = 40  # pixels between grids, room for the next one's row names
+    width = sum(p.shape[1] for p in pictures) + gap * (len(pictures) - 1)
+    height = max(p.shape[0] for p in pictures)
+    fig = plt.figure(figsize=(width / DPI, height / DPI))
+    left = 0
+    for grid, picture in zip(grids, pictures, strict=True):
+        h, w = picture.shape[:2]
+        ax = fig.add_axes((left / width, 1 - h / height, w / width, h / height))
+        ax.imshow(picture, interpolation="nearest")
+        n_rows = -(-len(grid.images) // grid.ncol)
+        ax.set_yticks([(r + 0.5) * h / n_rows for r in range(len(grid.rows))], grid.rows,
+                      fontsize=8)
+        ax.set_xticks([(c + 0.5) * w / grid.ncol for c in range(len(grid.columns))],
+                      grid.columns, fontsize=8)
+        ax.xaxis.tick_top()
+        ax.tick_params(length=0)
+        ax.set_title(grid.title, fontsize=10, pad=14 if grid.columns else 4)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        left += w + gap
+    return save_figure(fig, path)
 
 
 def plot_chain_trace(trace: SamplerTrace, path: Path, name: str) -> Path:

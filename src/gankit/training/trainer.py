@@ -143,7 +143,10 @@ class Trainer:
             warnings.warn(self.precision_note, stacklevel=3)
             self.precision_note = None
         previous_handlers = interrupts.install()
+        # tqdm's own rate would count the snapshots and the final evaluation as training
+        # time: the bar shows the trainer's steps_per_s (_log_window) in its place
         bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
+                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
                    disable=not (self.progress and self.is_main))
         try:
             with self.global_rng.owned():
@@ -173,8 +176,8 @@ class Trainer:
         the step is then complete."""
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
-        clock = window_start = time.perf_counter()
-        window_steps = 0
+        clock = time.perf_counter()
+        window_elapsed, window_steps = self.elapsed, 0  # the log window, in training seconds
         train = self.config.train
         if train.on_nonfinite == "rollback" and self.rollback_target is None:
             self.rollback_target = run_state.copy_state(self.state())
@@ -190,14 +193,16 @@ class Trainer:
                     window_steps += 1
                     bar.update(1)
                     if self.step % train.log_every == 0 or self.step == total:
-                        self._log_window(sums, counts, window_steps, now - window_start, bar)
+                        self._log_window(sums, counts, window_steps,
+                                         self.elapsed - window_elapsed, bar)
                         sums.clear(), counts.clear()
-                        window_start, window_steps = now, 0
+                        window_elapsed, window_steps = self.elapsed, 0
                     if self.step % train.checkpoint_every == 0 or self.step == total:
                         self.save()
                 except NonFiniteLossError as err:
                     resume.roll_back(self, err)  # or raise it again (on_nonfinite: stop, or spent)
                     sums.clear(), counts.clear()
+                    window_elapsed, window_steps = self.elapsed, 0
                     bar.n = self.step
                     bar.refresh()
                     rolled_back = True
@@ -255,14 +260,16 @@ class Trainer:
 
     def _log_window(self, sums: dict[str, Tensor], counts: dict[str, int], steps: int,
                     seconds: float, bar: tqdm) -> None:
-        """Log the means of the terms since the last record, and show the headline ones."""
+        """Log the means of the terms since the last record, and show the headline ones with
+        the rate over the window's training ``seconds`` (no snapshots, saves or rollbacks)."""
         means = distributed.average({k: sums[k] / counts[k] for k in sums}, self.world_size)
         # one device-to-host copy for all figures (one sync on CUDA)
         record = dict(zip(means, torch.stack(list(means.values())).tolist(), strict=True))
         record["steps_per_s"] = steps / max(seconds, 1e-9)
         record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
         self.log(record)
-        bar.set_postfix({k: f"{record[k]:.3g}" for k in self._headline(record)})
+        bar.set_postfix_str(", ".join([f"{record['steps_per_s']:.3g} step/s"] + [
+            f"{k}={record[k]:.3g}" for k in self._headline(record)]))
 
     def _stopped_by(self, signum: int) -> TrainingInterrupted:
         """What a signal leaves: the current step checkpointed if it is finished and not yet

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from gankit.evaluation import palette
 from gankit.training.runlog import to_json
 from gankit.view.messages import parse_message
 from gankit.view.session import Message, ViewSession
@@ -84,11 +85,17 @@ _NO_CLIENT_TRACEBACKS = _NoClientTracebacks()
 
 def create_app(base: dict[str, Any], runs: Path, opened: Path | None = None,
                max_sessions: int = MAX_SESSIONS) -> Starlette:
-    """The app: ``/`` the page, ``/static/...`` its files, ``/ws`` a session per page."""
+    """The app: ``/`` the page, ``/static/...`` its files, ``/ws`` a session per page.
+    ``/static/palette.css`` is written from :mod:`gankit.evaluation.palette`, so the page
+    draws real and generated points in the colours of the snapshots."""
     sessions: set[ViewSession] = set()
 
     async def page(request: Any) -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def colours(request: Any) -> Response:
+        return Response(palette.css(), media_type="text/css",
+                        headers={"Cache-Control": "no-cache"})
 
     async def connect(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -116,7 +123,8 @@ def create_app(base: dict[str, Any], runs: Path, opened: Path | None = None,
             sessions.discard(session)
             await loop.run_in_executor(None, session.close)
 
-    return Starlette(routes=[Route("/", page), Mount("/static", StaticFiles(directory=STATIC)),
+    return Starlette(routes=[Route("/", page), Route("/static/palette.css", colours),
+                             Mount("/static", StaticFiles(directory=STATIC)),
                              WebSocketRoute("/ws", connect)])
 
 

@@ -309,24 +309,26 @@ function drawHeat(frame) { // one pixel a grid cell: the page scales the canvas 
   ctx.putImageData(image, 0, 0);
 }
 
-function drawPoints(ctx, points, colour, size) { // squares in one path: one fill a set
+// Real and generated points take the snapshots' colours: --real and --fake of
+// /static/palette.css, which the server writes from gankit.evaluation.palette.
+function paletteColour(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim();
+}
+
+function drawPoints(ctx, points, colour, size, alpha = 1) { // squares in one path: one fill a set
   ctx.fillStyle = colour;
+  ctx.globalAlpha = alpha;
   ctx.beginPath();
   for (const [x, y] of points) {
     const [px, py] = toPixel(x, y);
     ctx.rect(px - size / 2, py - size / 2, size, size);
   }
   ctx.fill();
+  ctx.globalAlpha = 1;
 }
 
-function drawFlatPoints(ctx, flat, colour, size) {
-  ctx.fillStyle = colour;
-  ctx.beginPath();
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const [px, py] = toPixel(flat[i], flat[i + 1]);
-    ctx.rect(px - size / 2, py - size / 2, size, size);
-  }
-  ctx.fill();
+function drawFlatPoints(ctx, flat, colour, size, alpha = 1) {
+  drawPoints(ctx, pairs(flat), colour, size, alpha);
 }
 
 function pairs(flat) {
@@ -393,9 +395,9 @@ function drawReal() {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (!view.box || !$("show-real").checked) return;
-  drawPoints(ctx, view.real, "rgba(27, 127, 59, 0.55)", 3.5);
+  drawPoints(ctx, view.real, paletteColour("real"), 3.5, 0.55);
   if (view.drawing || view.settings?.dataset === "drawn") {
-    drawPoints(ctx, view.drawn, "rgba(27, 127, 59, 0.9)", 3.5);
+    drawPoints(ctx, view.drawn, paletteColour("real"), 3.5, 0.9);
   }
 }
 
@@ -421,7 +423,9 @@ function render() {
     if ($("show-arrows").checked) {
       drawArrows(ctx, frame.arrays.fake, frame.arrays.arrows, frame.header.arrow_max);
     }
-    if ($("show-fake").checked) drawFlatPoints(ctx, frame.arrays.fake, "rgba(123, 47, 190, 0.75)", 3.5);
+    if ($("show-fake").checked) {
+      drawFlatPoints(ctx, frame.arrays.fake, paletteColour("fake"), 3.5, 0.75);
+    }
   }
   if (view.metrics?.chains && $("show-chains").checked) drawChains(ctx, view.metrics.chains);
   if (frame && frame !== lastShown) { // a new frame reached the screen
