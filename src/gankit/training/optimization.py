@@ -76,7 +76,7 @@ def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> None:
     if train.on_extend == "final_lr":
         rate = lr_factor(length - 1, train)
         note = (f"train.steps {old} -> {new} keeps the learning-rate schedule of {length} "
-                f"steps: steps {length} on train at its final rate (x{rate:.3g} of lr)")
+                f"steps and trains on from step {length} at its final rate (lr x {rate:.3g})")
     else:
         begun = (f"; the decay had begun at step {start * length:.0f}, so the learning rates "
                  f"rise again" if step > start * length else "")
