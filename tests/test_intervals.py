@@ -23,6 +23,7 @@ from gankit.errors import ConfigError
 from gankit.evaluation.plan import EVAL_SEED
 from gankit.evaluation.points import SNAPSHOT_W1_N
 from gankit.theory.divergences import wasserstein1
+from gankit.training.checkpoint import latest_checkpoint, load_checkpoint
 
 # --- resolving an interval ------------------------------------------------------------------
 
@@ -163,8 +164,10 @@ def test_the_choice_is_recorded_and_a_resumed_run_keeps_it(make_run, tmp_path):
     stopped.fit()
     stopped.fit(10, on_extend="final_lr")
     written = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["train"]
-    assert (written["on_extend"], written["lr_schedule_steps"], written["steps"]) == (
-        "final_lr", 8, 10)
+    saved = load_checkpoint(latest_checkpoint(tmp_path / "run"))[1]["config"]["train"]
+    for recorded in (written, saved):
+        assert (recorded["on_extend"], recorded["lr_schedule_steps"], recorded["steps"]) == (
+            "final_lr", 8, 10)
     again = gankit.load(tmp_path / "run", progress=False)
     again.trainer.hooks = []
     again.fit(12)  # no argument: the recorded choice
