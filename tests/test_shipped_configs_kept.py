@@ -52,7 +52,8 @@ def _filled(before):
     """``before`` with MEG's lambda, None at c860bfa ("the paper's: 10 for images, 0.1 for
     points", decided when the run was built), as the resolved config now shows it, with the
     keys and sections added since at their defaults (issue 28: image-folder streams from disk,
-    a run's feature space may be a fitted file, ``augment``); and the image-folder config's
+    a run's feature space may be a fitted file, ``augment``; issue 29: intervals as fractions of
+    the run, ``train.on_extend``); and the image-folder config's
     64 px, which upscaled smaller images silently, is gone: images keep their own size unless
     data.image_size is set (issue 28)."""
     before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
@@ -61,6 +62,12 @@ def _filled(before):
         before["data"]["image_size"] = 0
     if "augment" not in before:
         before = {**before, "augment": dataclasses.asdict(AugmentConfig())}
+    # issue 29: intervals as fractions of the run (image-folder's 20,000 steps: 5%), and the
+    # key that says how a run goes on past train.steps at its default
+    every = 0.05 if before["data"]["name"] == "image-folder" else 0.1
+    before["train"] = {**before["train"], "log_every": 0.01, "plot_every": every,
+                       "checkpoint_every": every, "on_extend": "stretch",
+                       "lr_schedule_steps": 0}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}

@@ -22,11 +22,11 @@ from torch import Tensor, nn
 
 from gankit.configuration.imports import GIVEN
 from gankit.configuration.resolve import build_config, load_config
-from gankit.configuration.schema import Config, check_n_eval
+from gankit.configuration.schema import EXTEND_CHOICES, Config, check_n_eval
 from gankit.configuration.yaml_io import dump_yaml, read_yaml
 from gankit.data import build_data
 from gankit.data.given_record import GIVEN_FILE, check_same_data, describe_data
-from gankit.errors import CheckpointError, GankitError
+from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.evaluation import (
     EVAL_SEED,
     EvaluationPlan,
@@ -115,12 +115,20 @@ class Run:
         one (``train.g_ema`` > 0), else G; the live module, z [N, latent_dim] -> x [N, ...]."""
         return generator_of(self.recipe, ema="G_ema" in self.recipe.nets)
 
-    def fit(self, steps: int | None = None) -> list[dict[str, float]]:
+    def fit(self, steps: int | None = None, on_extend: str | None = None
+            ) -> list[dict[str, float]]:
         """Train to ``steps`` generator steps (default ``train.steps``); returns logged records.
 
-        Training past ``train.steps`` raises ``train.steps`` to the new target (the learning-rate
-        schedule spans the whole run), and ``config.yaml`` records it.
+        Training past ``train.steps`` raises ``train.steps`` to the new target, and the
+        learning-rate schedule stretches over the whole run or keeps its length and trains on
+        at its final rate: ``on_extend`` "stretch" or "final_lr" (default: ``train.on_extend``,
+        which this sets); ``config.yaml`` records both.
         """
+        if on_extend is not None:
+            if on_extend not in EXTEND_CHOICES:  # before any work
+                raise ConfigError(f"on_extend must be one of {', '.join(EXTEND_CHOICES)}, "
+                                  f"got {on_extend!r}")
+            self.config.train.on_extend = on_extend
         if not self._step_fits:
             memory.check_step(self.config, self.data.spec, self.recipe)
             self._step_fits = True

@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "with --out, in that directory, leaving RUN_DIR as it is")
     add_checkpoint(train)
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument("--continue-at-final-lr", action="store_true",
+                       help="going on past train.steps (--resume with --set train.steps=N): "
+                       "keep the learning-rate schedule and train on at its last rate, not "
+                       "stretch it (train.on_extend=final_lr)")
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", type=path)

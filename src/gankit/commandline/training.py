@@ -19,6 +19,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     from gankit.training.choice import run_of
 
     progress = not args.no_progress
+    if args.continue_at_final_lr:  # a key like any other: recorded in config.yaml
+        args.overrides = [*args.overrides, "train.on_extend=final_lr"]
     if args.out is not None:  # a run directory is written into: one that exists is fine
         args.out = check_output(args.out, "directory")
     if args.resume is not None:

@@ -39,6 +39,7 @@ NONFINITE_POLICIES = ("stop", "rollback")  # train.on_nonfinite
 NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
 FEATURES = ("digits", "inception")  # the project's image feature spaces (gankit.metrics)
 FEATURE_FILE_SUFFIX = ".safetensors"  # a feature space fitted by 'gankit features fit'
+EXTEND_CHOICES = ("stretch", "final_lr")  # train.on_extend
 
 
 def is_feature_file(name: str, registered: typing.Collection[str]) -> bool:
@@ -64,6 +65,35 @@ def bounded(default: int, low: int, high: int) -> Any:
     a value can only be a typo that would hang (2^70 D steps per G step) or crash (a thread pool
     of 2^31, a size beyond int64). An int key without them is held to int64."""
     return field(default=default, metadata={"range": (low, high)})
+
+
+Interval = int | float  # a step count >= 1, or a fraction of train.steps in (0, 1]
+
+
+def every(value: Interval, steps: int) -> int:
+    """The steps between two events of an interval key (``train.log_every``, ``plot_every``,
+    ``checkpoint_every``) in a run of ``steps``: a count as it is, a fraction of the run
+    rounded half up, at least 1 (``plot_every: 0.1`` of 600 steps: 60). Evaluated against the
+    run's current length, so a fraction follows ``train.steps`` when a run goes on past it."""
+    if isinstance(value, float):
+        return max(1, math.floor(value * steps + 0.5))
+    return value
+
+
+def check_interval(value: Any, key: str) -> Interval:
+    """An interval key's value: an int in [1, MAX_STEPS] or a float in (0, 1]; 1 is every
+    step and 1.0 the whole run, as YAML and ``--set`` tell them apart."""
+    count = isinstance(value, int) and not isinstance(value, bool)
+    fraction = isinstance(value, float) and 0 < value <= 1
+    if (count and 1 <= value <= MAX_STEPS) or fraction:
+        return value
+    raise ConfigError(f"{key} must be a step count in [1, {MAX_STEPS}] or a fraction of "
+                      f"train.steps in (0, 1], got {show_value(value)}")
+
+
+def interval(default: Interval) -> Any:
+    """A config key that is a count of steps or a fraction of the run (:func:`every`)."""
+    return field(default=default, metadata={"interval": True})
 
 
 @dataclass
@@ -231,9 +261,11 @@ class TrainConfig:
     beta2: float = 0.999
     seed: int = bounded(0, *SEED_RANGE)
     device: str = "cpu"
-    log_every: int = bounded(50, 1, MAX_STEPS)
-    plot_every: int = bounded(500, 1, MAX_STEPS)
-    checkpoint_every: int = bounded(500, 1, MAX_STEPS)
+    # Steps between log records, snapshots and checkpoints: a count, or a fraction of
+    # train.steps (0.1: every 10% of the run, so any length gets ten; :func:`every`).
+    log_every: Interval = interval(50)
+    plot_every: Interval = interval(500)
+    checkpoint_every: Interval = interval(500)
     keep_checkpoints: int = bounded(3, 1, MAX_STEPS)
     # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1). 1024 is past
     # any machine's cores, below where torch.set_num_threads fails.
@@ -258,6 +290,16 @@ class TrainConfig:
     # {metric: fid, mode: min, k: 2}: also keep the k best checkpoints by a snapshot metric,
     # listed in RUN/best.json and never pruned by keep_checkpoints; None: off
     keep_best: KeepBest | None = None
+    # A run that goes on past train.steps (fit(N), --set train.steps=N on --resume): "stretch"
+    # its learning-rate schedule over the new length (the decay restarts later), or
+    # "final_lr": keep the schedule over lr_schedule_steps, the length it had, and train on at
+    # the rate of its last step (gankit.training.optimization.extend_schedule).
+    on_extend: str = "stretch"
+    lr_schedule_steps: int = bounded(0, 0, MAX_STEPS)  # 0: train.steps
+
+    def every(self, key: str) -> int:
+        """The steps between two events of interval ``key`` in this run (:func:`every`)."""
+        return every(getattr(self, key), self.steps)
 
     def check(self) -> None:
         if self.keep_best is not None:
@@ -286,6 +328,12 @@ class TrainConfig:
                 f"train.optimizer must be 'adam' or 'rmsprop', got {show_value(self.optimizer)}")
         if not DEVICE.fullmatch(self.device):
             raise ConfigError(f"train.device must be {DEVICES}, got {show_value(self.device)}")
+        if self.on_extend not in EXTEND_CHOICES:
+            raise ConfigError(f"train.on_extend must be one of {', '.join(EXTEND_CHOICES)}, "
+                              f"got {show_value(self.on_extend)}")
+        if self.lr_schedule_steps > self.steps:
+            raise ConfigError(f"train.lr_schedule_steps ({self.lr_schedule_steps}) must be at "
+                              f"most train.steps ({self.steps}); 0: train.steps")
 
 
 @dataclass
@@ -401,6 +449,9 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
         if dataclasses.is_dataclass(hint):
             values[name] = from_dict(hint, value, f"{prefix}{name}.")
         else:
+            if fields[name].metadata.get("interval"):
+                values[name] = check_interval(value, f"{prefix}{name}")
+                continue
             bounds = fields[name].metadata.get("range", INT64_RANGE)
             values[name] = _coerce(value, hint, f"{prefix}{name}", bounds)
     return cls(**values)

@@ -7,7 +7,7 @@ the schedule is a pure function of the step (constant, then linear to 0 from
 
 from __future__ import annotations
 
-import warnings
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -47,22 +47,41 @@ def parameters(nets: nn.ModuleDict, names: Sequence[str]) -> list[Tensor]:
 
 
 def lr_factor(step: int, train: TrainConfig) -> float:
-    """Learning-rate multiplier of ``step``: 1, then linear to 0 (``train.lr_decay_from``)."""
-    start = train.lr_decay_from * train.steps
+    """Learning-rate multiplier of ``step`` (0-based: the steps already trained): 1, then
+    linear to 0 from ``train.lr_decay_from`` over the schedule's length, ``train.steps`` or,
+    after going on at the final rate, ``train.lr_schedule_steps``; past that length, the
+    multiplier of its last step, 1 / (length - decay start) for a schedule that decays to 0
+    (the rate the run ended on, not 0)."""
+    length = train.lr_schedule_steps or train.steps
+    step = min(step, length - 1)
+    start = train.lr_decay_from * length
     if train.lr_decay_from >= 1 or step < start:
         return 1.0
-    return max(0.0, (train.steps - step) / max(train.steps - start, 1.0))
+    return max(0.0, (length - step) / max(length - start, 1.0))
 
 
-def note_stretch(train: TrainConfig, step: int, old: int, new: int, stacklevel: int = 3) -> None:
-    """Warn when a new ``train.steps`` moves the learning-rate decay: the run (now at ``step``)
-    goes on, but it is no longer the run that a ``new``-step config trains from the start;
-    ``stacklevel`` as :func:`warnings.warn` counts from the caller's caller."""
+def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> None:
+    """A run at ``step`` goes on from ``train.steps`` ``old`` to ``new``: set ``train.steps``
+    and, by ``train.on_extend``, the schedule's length. "stretch" spans the schedule over the
+    new length; "final_lr" keeps the length the schedule had and trains on at its last rate
+    (:func:`lr_factor`). A constant schedule is the same either way. Where the choice changes
+    the rates, one line on stderr says what happens, as information, not a warning: both are
+    a run the user asked for (the key is in config.yaml and the checkpoints)."""
+    length = train.lr_schedule_steps or old
+    train.steps = new
+    train.lr_schedule_steps = length if train.on_extend == "final_lr" else 0
     start = train.lr_decay_from
     if start >= 1 or old == new:
         return  # constant learning rates: N + N steps equal 2N straight, bit for bit
-    begun = (f"; the decay had begun at step {start * old:.0f}, so the learning rates "
-             f"rise again" if step > start * old else "")
-    warnings.warn(f"train.steps {old} -> {new} stretches the learning-rate schedule: "
-                  f"the linear decay (lr_decay_from {start}) now starts at step "
-                  f"{start * new:.0f} instead of {start * old:.0f}{begun}", stacklevel=stacklevel)
+    if train.on_extend == "final_lr":
+        rate = lr_factor(length - 1, train)
+        note = (f"train.steps {old} -> {new} keeps the learning-rate schedule of {length} "
+                f"steps and trains on from step {length} at its final rate (lr x {rate:.3g})")
+    else:
+        begun = (f"; the decay had begun at step {start * length:.0f}, so the learning rates "
+                 f"rise again" if step > start * length else "")
+        note = (f"train.steps {old} -> {new} stretches the learning-rate schedule: "
+                f"the linear decay (lr_decay_from {start}) now starts at step "
+                f"{start * new:.0f} instead of {start * length:.0f}{begun} (train.on_extend: "
+                f"final_lr or --continue-at-final-lr keeps it)")
+    sys.stderr.write(f"gankit: {note}\n")

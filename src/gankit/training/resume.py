@@ -32,7 +32,7 @@ from gankit.training.checkpoint import (
     save_checkpoint,
 )
 from gankit.training.hardware import agreed_precision, resumed_precision
-from gankit.training.optimization import note_stretch
+from gankit.training.optimization import extend_schedule
 
 if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
@@ -117,7 +117,7 @@ def restore(trainer: Trainer, path: Path) -> None:
     train = trainer.config.train
     saved_steps = plain["config"].get("train", {}).get("steps")
     if isinstance(saved_steps, int) and saved_steps < train.steps:
-        note_stretch(train, trainer.step, saved_steps, train.steps, stacklevel=4)
+        extend_schedule(train, trainer.step, saved_steps, train.steps)
 
 
 def _resume_precision(trainer: Trainer, path: Path, recorded: str) -> None:

@@ -48,7 +48,12 @@ from gankit.training.hardware import (
     choose_precision,
     training_device,
 )
-from gankit.training.optimization import build_optimizers, lr_factor, note_stretch, parameters
+from gankit.training.optimization import (
+    build_optimizers,
+    extend_schedule,
+    lr_factor,
+    parameters,
+)
 from gankit.training.run_state import cuda_indices
 from gankit.training.runlog import RunLogger
 
@@ -64,7 +69,8 @@ class Trainer:
             training goes with ``stream(batch_size, seed, rank, world_size, device)``.
         config: the resolved run configuration.
         run_dir: where metrics, TensorBoard events, checkpoints and plots go (None: nowhere).
-        hooks: called every ``train.plot_every`` steps and at the end (plots, periodic metrics).
+        hooks: called every ``train.plot_every`` steps (a count or a fraction of the run) and at
+            the end (plots, periodic metrics).
         progress: show a progress bar with step, losses and it/s.
     """
 
@@ -125,11 +131,10 @@ class Trainer:
     # ----------------------------------------------------------------------------- training
     def step_target(self, steps: int | None) -> int:
         """The step to train to; a target past ``train.steps`` becomes the new ``train.steps``,
-        so the learning-rate schedule (``lr_decay_from``) spans the whole run."""
+        and the learning-rate schedule stretches or stays (``train.on_extend``)."""
         total = self.config.train.steps if steps is None else steps
         if total > self.config.train.steps:
-            note_stretch(self.config.train, self.step, self.config.train.steps, total)
-            self.config.train.steps = total
+            extend_schedule(self.config.train, self.step, self.config.train.steps, total)
         return total
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
@@ -192,12 +197,12 @@ class Trainer:
                     clock = now
                     window_steps += 1
                     bar.update(1)
-                    if self.step % train.log_every == 0 or self.step == total:
+                    if self.step % train.every("log_every") == 0 or self.step == total:
                         self._log_window(sums, counts, window_steps,
                                          self.elapsed - window_elapsed, bar)
                         sums.clear(), counts.clear()
                         window_elapsed, window_steps = self.elapsed, 0
-                    if self.step % train.checkpoint_every == 0 or self.step == total:
+                    if self.step % train.every("checkpoint_every") == 0 or self.step == total:
                         self.save()
                 except NonFiniteLossError as err:
                     resume.roll_back(self, err)  # or raise it again (on_nonfinite: stop, or spent)
@@ -208,7 +213,8 @@ class Trainer:
                     rolled_back = True
             self._in_step = False
             interrupts.raise_pending()
-            if not rolled_back and (self.step % train.plot_every == 0 or self.step == total):
+            if not rolled_back and (self.step % train.every("plot_every") == 0
+                                    or self.step == total):
                 self._run_hooks(final=self.step == total)
             clock = time.perf_counter()  # hooks, saves and rollbacks are not training time
 
