@@ -53,7 +53,7 @@ def _filled(before):
     points", decided when the run was built), as the resolved config now shows it, with the
     keys and sections added since at their defaults (issue 28: image-folder streams from disk,
     a run's feature space may be a fitted file, ``augment``; issue 29: intervals as fractions of
-    the run, ``train.on_extend``); and the image-folder config's
+    the run, ``train.on_extend``, ``train.keep_best`` off); and the image-folder config's
     64 px, which upscaled smaller images silently, is gone: images keep their own size unless
     data.image_size is set (issue 28)."""
     before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
@@ -67,7 +67,7 @@ def _filled(before):
     every = 0.05 if before["data"]["name"] == "image-folder" else 0.1
     before["train"] = {**before["train"], "log_every": 0.01, "plot_every": every,
                        "checkpoint_every": every, "on_extend": "stretch",
-                       "lr_schedule_steps": 0}
+                       "lr_schedule_steps": 0, "keep_best": None}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}
