@@ -208,6 +208,6 @@ def test_every_command_that_reads_a_run_takes_checkpoint():
 
     commands = next(a for a in build_parser()._actions
                     if isinstance(a, argparse._SubParsersAction)).choices
-    for name in ("sample", "eval", "export", "translate", "train"):
+    for name in ("sample", "eval", "export", "translate", "train", "view"):
         flags = {a.dest: a for a in commands[name]._actions}
         assert flags["checkpoint"].option_strings == ["--checkpoint"], name

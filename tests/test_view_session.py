@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_dict
+from conftest import one_error_line, tiny_dict
 from gankit.api import build
 from gankit.commandline.cli import main
 from gankit.errors import ConfigError
@@ -483,3 +483,71 @@ def test_a_failure_inside_the_library_is_said_and_the_session_goes_on(tmp_path, 
     session.submit({"type": "step", "phase": "full"})
     collector.wait_frame(lambda h: h["step"] == 1)
     assert error["message"] == "OSError: [Errno 28] No space left on device"
+
+
+@pytest.fixture
+def checkpointed(tmp_path):
+    """A gankit train run in runs/steps with checkpoints at steps 2 and 4."""
+    config = tiny_dict(train={"steps": 4, "checkpoint_every": 2, "keep_checkpoints": 2})
+    build(build_config_of(config), run_dir=tmp_path / "runs" / "steps", progress=False,
+          snapshots=False).fit()
+    return tmp_path / "runs" / "steps"
+
+
+@pytest.mark.parametrize("how", ["--checkpoint", "folder"])
+def test_gankit_view_opens_the_checkpoint_chosen_and_says_it(checkpointed, monkeypatch, capsys,
+                                                             how):
+    """Issue 29: the view reads a run like every other command, at ``--checkpoint STEP`` or a
+    checkpoint folder; the pages open that checkpoint, not the run's newest."""
+    from gankit.view import server
+
+    served = {}
+    monkeypatch.setattr(server, "serve", lambda base, runs, opened, host, port:
+                        served.update(base=base, opened=opened))
+    folder = checkpointed / "checkpoints" / "step-0000002"
+    argv = [str(checkpointed), "--checkpoint", "2"] if how == "--checkpoint" else [str(folder)]
+    assert main(["view", *argv, "--runs", str(checkpointed.parent), "--port", "0"]) == 0
+    assert served["opened"] == folder
+    assert served["base"]["train"]["steps"] == 4  # the run's config.yaml
+    assert f"gankit: using checkpoint step 2 of {checkpointed}" in capsys.readouterr().err
+
+
+def test_gankit_view_of_a_run_opens_its_newest_checkpoint(checkpointed, monkeypatch, capsys):
+    from gankit.view import server
+
+    served = {}
+    monkeypatch.setattr(server, "serve", lambda base, runs, opened, host, port:
+                        served.update(opened=opened))
+    assert main(["view", str(checkpointed), "--runs", str(checkpointed.parent)]) == 0
+    assert served["opened"] == checkpointed  # a page opened later finds the newest then
+    assert f"using checkpoint step 4 of {checkpointed}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["RUN", "--checkpoint", "3"], "has no checkpoint of step 3; its checkpoints: 2, 4"),
+    (["RUN", "--checkpoint", "best"], "best"),
+    (["ring8", "--checkpoint", "2"], "--checkpoint chooses a checkpoint of a run directory; "
+                                     "ring8 is a config"),
+])
+def test_gankit_view_refuses_a_checkpoint_it_cannot_open_in_one_line(checkpointed, monkeypatch,
+                                                                     capsys, argv, message):
+    from gankit.view import server
+
+    monkeypatch.setattr(server, "serve", lambda *args: pytest.fail("served"))
+    line = one_error_line(capsys, ["view", *[str(checkpointed) if a == "RUN" else a
+                                             for a in argv], "--port", "0"])
+    assert message in line
+
+
+def test_a_run_opened_at_an_older_checkpoint_trains_from_it_and_is_not_saved_over(
+        checkpointed, start):
+    session, collector = start(opened=checkpointed / "checkpoints" / "step-0000002")
+    assert collector.events("ready")[0]["step"] == 2
+    session.submit({"type": "step", "phase": "full"})
+    collector.wait_frame(lambda h: h["step"] == 3)
+    session.submit({"type": "save", "name": "steps"})  # would mix steps 3 and 4
+    assert "already exists" in collector.wait_event("error")["message"]
+    session.submit({"type": "save", "name": "from-two"})
+    assert collector.wait_event("saved")["step"] == 3
+    assert sorted(p.name for p in (checkpointed / "checkpoints").iterdir()) == [
+        "step-0000002", "step-0000004"]

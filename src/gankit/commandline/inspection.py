@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
 from gankit.commandline.flags import (
     device_override,
@@ -72,6 +73,9 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 
 def cmd_view(args: argparse.Namespace) -> None:
+    """A run is opened at the checkpoint chosen (said now, before the page asks for it): each
+    page opens that checkpoint's folder, or the run's newest when none was asked for."""
+    from gankit.api import load
     from gankit.configuration.resolve import build_config
     from gankit.storage.files import check_output
     from gankit.view.server import serve
@@ -79,8 +83,13 @@ def cmd_view(args: argparse.Namespace) -> None:
     from gankit.view.settings import check_base
 
     runs = check_output(args.runs, "directory", flag="--runs")  # runs are saved in there
-    base, opened = base_config_data(args.source)
+    base, chosen = base_config_data(args.source, args.checkpoint)
     check_base(build_config(base), str(args.source))  # a config the view cannot draw: now
+    opened = None
+    if chosen is not None:
+        run = load(Path(args.source).expanduser(), progress=False, checkpoint=args.checkpoint)
+        say_checkpoint(run)
+        opened = run.checkpoint.checkpoint if run.checkpoint.explicit else chosen.run_dir
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"--host {args.host}: the view answers every machine that reaches this "
                       f"address, and runs whatever training it is sent", stacklevel=1)

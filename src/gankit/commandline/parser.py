@@ -178,13 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     view = commands.add_parser("view", help="watch a 2-D GAN learn in the browser")
     view.add_argument("source", nargs="?", default="ring8", metavar="CONFIG|RUN_DIR",
                       help="a 2-D toy config (shipped name or YAML file) to train, or a run "
-                           "directory to open (default ring8)")
+                           "directory or checkpoint folder to open (default ring8)")
     view.add_argument("--port", type=int_in(0, 65535), default=8750,
                       help="port to listen on (default 8750; 0: any free one)")
     view.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only)")
     view.add_argument("--runs", default=str(Path("runs") / "view"), metavar="DIR",
                       help="where the page saves runs and opens them from (default runs/view)")
+    add_checkpoint(view)
 
     runs = commands.add_parser("runs", help="list the runs in a folder: config, recipe, step, "
                                "status, final metrics, wall time, best checkpoint")

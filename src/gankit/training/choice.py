@@ -121,14 +121,20 @@ def choose(run: str | Path, choice: str | int | None = None) -> Chosen:
 def check_continuation(chosen: Chosen, run_dir: Path | None) -> None:
     """Refuse to train on in ``chosen.run_dir`` itself from an explicitly chosen checkpoint
     older than the run's newest (one line naming the newer steps and ``--out``)."""
-    from gankit.training.checkpoint import list_checkpoints
-
     if not chosen.explicit or run_dir is None or chosen.step is None \
             or Path(run_dir).resolve() != chosen.run_dir.resolve():
         return
-    newer = [int(p.name.removeprefix("step-")) for p in list_checkpoints(run_dir)]
-    if newer := [s for s in newer if s > chosen.step]:
+    if newer := newer_steps(chosen.run_dir, chosen.step):
         raise GankitError(f"run {run_dir} has checkpoints after step {chosen.step} "
                           f"({', '.join(map(str, newer))}); training on from step "
                           f"{chosen.step} in place would mix two histories: continue it in "
                           f"another directory with --out DIR")
+
+
+def newer_steps(run_dir: Path, step: int) -> list[int]:
+    """The steps of ``run_dir``'s checkpoints after ``step``: training on from ``step`` in
+    ``run_dir`` itself would write a second history over them."""
+    from gankit.training.checkpoint import list_checkpoints
+
+    return [s for s in (int(p.name.removeprefix("step-")) for p in list_checkpoints(run_dir))
+            if s > step]

@@ -36,6 +36,7 @@ from gankit.data import ToyDistribution
 from gankit.data.user import TensorPoints, load_points_file, save_points
 from gankit.errors import ConfigError, GankitError, NonFiniteLossError
 from gankit.storage.files import replace_atomically
+from gankit.training.choice import Chosen, choose, newer_steps, run_of
 from gankit.training.runlog import RunLogger
 from gankit.view import frames
 from gankit.view.settings import (
@@ -261,17 +262,22 @@ class ViewSession:
         self._show(run, settings, points)
 
     def _open_dir(self, path: Path) -> None:
-        """Open a run directory to watch and train on, at constant learning rates on one
-        thread as every run of the view (a ``gankit train`` run's decay would have reached 0
-        at its last step); saving writes those settings into its config."""
+        """Open a run directory (at its newest checkpoint) or one of its checkpoint folders to
+        watch and train on, at constant learning rates on one thread as every run of the view
+        (a ``gankit train`` run's decay would have reached 0 at its last step); saving writes
+        those settings into its config. Saving into the run itself is refused when it was
+        opened at an older checkpoint than its newest: that would mix two histories
+        (:func:`gankit.training.choice.check_continuation`)."""
         run = load(path, [f"train.{key}={value}" for key, value in VIEW_TRAINING.items()],
                    progress=False)
+        run_dir = run.checkpoint.run_dir
         check_base(run.config, str(path))
         data = run.data
         drawn = run.config.data.name == "points-file"
         points = data.values if drawn and isinstance(data, TensorPoints) else None
-        self.base = read_yaml(path / "config.yaml")
-        self._own_dirs.add(path.resolve())
+        self.base = read_yaml(run_dir / "config.yaml")
+        if not newer_steps(run_dir, run.step):
+            self._own_dirs.add(run_dir.resolve())
         self._show(run, settings_of(run.config, DRAWN if drawn else run.config.data.name),
                    points)
 
@@ -421,15 +427,22 @@ COMMANDS: dict[str, Callable[[ViewSession, dict[str, Any]], None]] = {
 }
 
 
-def base_config_data(source: str | Path) -> tuple[dict[str, Any], Path | None]:
-    """What ``gankit view SOURCE`` starts from: a run directory (opened as it is) or a shipped
-    config name or YAML file (trained afresh), resolved as a run's config.yaml is: keys its
-    recipe does not read are off, so a preset's recipe (ring8-meg) builds."""
+def base_config_data(source: str | Path, checkpoint: str | int | None = None
+                     ) -> tuple[dict[str, Any], Chosen | None]:
+    """What ``gankit view SOURCE [--checkpoint STEP|latest|best]`` starts from: a run directory
+    or a checkpoint folder (opened at the checkpoint chosen, :func:`gankit.training.choice.
+    choose`; a step the run has not kept is one line now) or a shipped config name or YAML
+    file (trained afresh), resolved as a run's config.yaml is: keys its recipe does not read
+    are off, so a preset's recipe (ring8-meg) builds."""
     path = Path(source).expanduser()
     if path.is_dir():
-        if not (path / "config.yaml").is_file():
+        if not (run_of(path) / "config.yaml").is_file():
             raise GankitError(f"not a gankit run directory (no config.yaml): {path}")
-        return read_yaml(path / "config.yaml"), path
+        chosen = choose(path, checkpoint)
+        return read_yaml(chosen.run_dir / "config.yaml"), chosen
+    if checkpoint is not None:
+        raise GankitError(f"--checkpoint chooses a checkpoint of a run directory; {source} is "
+                          f"a config, trained afresh")
     return load_config(source).to_dict(), None
 
 
