@@ -16,8 +16,7 @@ from gankit.commandline.cli import main
 from gankit.commandline.completion import Answer, complete, kind_of, script
 from gankit.commandline.parser import SHELLS, build_parser
 
-# The lines typed, and what their completion must offer (and must not). The checkpoint flag
-# comes with another branch of issue 29: the shim below adds it to `sample` where it is missing.
+# The lines typed, and what their completion must offer (and must not).
 CASES = {
     "gankit tr": ({"train", "translate"}, {"sample"}),
     "gankit sample --for": ({"--format"}, set()),
@@ -29,26 +28,6 @@ CASES = {
     "gankit eval runs/grid25-a --weights no": ({"notes.txt"}, set()),
     "gankit train --out=my": ({"mydir"}, {"notes.txt"}),
 }
-
-SHIM = """\
-import sys
-
-from gankit.commandline import completion
-from gankit.commandline.parser import build_parser
-
-
-def with_checkpoint_flag():
-    parser = build_parser()
-    sample = next(a for a in parser._actions if a.dest == "command").choices["sample"]
-    if "--checkpoint" not in sample._option_string_actions:
-        sample.add_argument("--checkpoint", metavar="STEP|latest|best")
-    return parser
-
-
-completion.build_parser = with_checkpoint_flag
-completion.main(sys.argv[1:])
-"""
-
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
@@ -72,17 +51,9 @@ def environment(*first: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def with_checkpoint_flag():
-    parser = build_parser()
-    sample = next(a for a in parser._actions if a.dest == "command").choices["sample"]
-    if "--checkpoint" not in sample._option_string_actions:
-        sample.add_argument("--checkpoint", metavar="STEP|latest|best")
-    return parser
-
-
 def offered(line: str, parser=None) -> tuple[set[str], str]:
     words = line.split(" ")[1:]
-    answer = complete(words, parser or with_checkpoint_flag())
+    answer = complete(words, parser or build_parser())
     return {value for value, _ in answer.candidates}, answer.shell_adds
 
 
@@ -193,13 +164,11 @@ def test_completion_prints_a_script_that_calls_this_interpreter(shell, capsys):
 
 
 def shell_script(shell: str, project: Path) -> tuple[Path, dict[str, str]]:
-    """The script of ``shell`` calling a shim that adds --checkpoint to ``sample``."""
-    (project / ".shim").mkdir()
-    (project / ".shim" / "completion_shim.py").write_text(SHIM)
-    text = script(shell).replace("-m gankit.commandline.completion", "-m completion_shim")
-    path = project / ".shim" / ("_gankit" if shell == "zsh" else f"gankit.{shell}")
-    path.write_text(text)
-    return path, environment(project / ".shim")
+    """The script of ``shell``, in a folder of its own (zsh's fpath), and its environment."""
+    (project / ".completion").mkdir()
+    path = project / ".completion" / ("_gankit" if shell == "zsh" else f"gankit.{shell}")
+    path.write_text(script(shell))
+    return path, environment()
 
 
 def needs(shell: str) -> None:
@@ -264,7 +233,7 @@ zpty -d z
 def test_zsh_completes_from_the_project(project):
     needs("zsh")
     path, env = shell_script("zsh", project)
-    driver = project / ".shim" / "driver.zsh"
+    driver = project / ".completion" / "driver.zsh"
     driver.write_text(ZPTY_DRIVER)
     out = subprocess.run(["zsh", "-f", str(driver), str(path.parent), *CASES], env=env,
                          text=True, capture_output=True, check=True, timeout=120).stdout

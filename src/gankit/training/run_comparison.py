@@ -17,6 +17,7 @@ from typing import Any
 
 from gankit.errors import GankitError
 from gankit.storage.files import replace_atomically
+from gankit.training.choice import checkpoint_folder_run
 from gankit.training.run_index import format_value, greater_is_better, is_run, read_config
 from gankit.training.runlog import read_metrics
 
@@ -59,15 +60,13 @@ class Curve:
 
 
 def run_and_last_step(given: Path) -> tuple[Path, int | None]:
-    """A run directory as given, or a checkpoint folder ``RUN/checkpoints/step-N`` as (RUN, N);
-    anything else is one line."""
+    """A run directory as given, or a checkpoint folder ``RUN/checkpoints/step-N`` as (RUN, N)
+    (:func:`gankit.training.choice.checkpoint_folder_run`); anything else is one line."""
     given = Path(given)
     if is_run(given):
         return given, None
-    number = given.name.removeprefix("step-")
-    if (given.name.startswith("step-") and number.isdigit()
-            and given.parent.name == "checkpoints" and is_run(given.parent.parent)):
-        return given.parent.parent, int(number)
+    if (run_dir := checkpoint_folder_run(given)) is not None:
+        return run_dir, int(given.name.removeprefix("step-"))
     raise GankitError(f"not a gankit run directory (no config.yaml): {given}")
 
 
