@@ -363,3 +363,28 @@ def test_the_guides_commands_are_the_command_lines_gankit_reads():
     for line in lines:
         argv = shlex.split(line.split(" | ")[0].replace("$EVERY", "--set train.plot_every=1"))
         build_parser().parse_args(argv[1:])
+
+
+def test_the_config_column_names_the_file_or_shipped_config_the_run_was_built_from(
+        tmp_path, capsys):
+    """Issue 29: config.yaml is the resolved config and names no source; each checkpoint's
+    state.json keeps the name or path given to gankit train / gankit.build, on through resumes
+    (a run built from a dict falls back to data.name: test_real_runs_are_summarized...)."""
+    recipe = tmp_path / "my-ring.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_dict(train={"steps": 2, "checkpoint_every": 2})))
+    run_dir = tmp_path / "runs" / "mine"
+    assert main(["train", str(recipe), "--out", str(run_dir), "--no-progress"]) == 0
+    assert main(["train", "--resume", str(run_dir), "--set", "train.steps=4",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    for step in (2, 4):
+        state = json.loads((run_dir / "checkpoints" / f"step-{step:07d}" / "state.json"
+                            ).read_text())
+        assert state["config_name"] == str(recipe), step
+    shipped = gankit.build("ring8", ["train.steps=1", "model.g_hidden=8", "model.d_hidden=8"],
+                           run_dir=tmp_path / "runs" / "shipped", progress=False,
+                           snapshots=False)
+    shipped.fit()
+    runs = {run.name: run for run in list_runs(tmp_path / "runs")}
+    assert (runs["mine"].config, runs["mine"].step) == (str(recipe), 4)
+    assert runs["shipped"].config == "ring8"

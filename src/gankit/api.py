@@ -385,7 +385,9 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
           snapshots: bool = True, generator: nn.Module | None = None,
           discriminator: nn.Module | None = None, data: object | None = None) -> Run:
     """A :class:`Run` from a Config, a plain dict, a YAML path or a shipped config name;
-    ``config`` itself is never changed (the run trains on its own copy).
+    ``config`` itself is never changed (the run trains on its own copy). A name or path is
+    recorded in each checkpoint's ``state.json`` (``config_name``, carried on by a resume) and
+    names the run's config in :func:`gankit.list_runs`.
 
     ``generator`` / ``discriminator`` are your own ``nn.Module``s (G: z [N, latent_dim] -> x; D:
     x -> a :class:`~gankit.models.DOutput` or one logit per example) and ``data`` your own
@@ -394,6 +396,9 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
     again. To let ``gankit sample / eval / train --resume`` rebuild such a run, name factories
     by import string instead (``model.generator: "mypkg.nets:make_g"``).
     """
+    # the shipped name or YAML path, kept in each checkpoint for gankit runs (config.yaml
+    # holds the resolved config, which names no source)
+    name = str(config) if isinstance(config, (str, Path)) else None
     given = {"generator": generator, "discriminator": discriminator}
     marks = [f"model.{part}={GIVEN}" for part, module in given.items() if module is not None]
     marks += [f"data.name={GIVEN}"] if data is not None else []
@@ -407,7 +412,9 @@ def build(config: Config | dict[str, Any] | str | Path, overrides: list[str] | N
     else:
         config = load_config(config, overrides)
     parts = {part: module for part, module in given.items() if module is not None}
-    return Run(config, run_dir, progress, snapshots, parts, data)
+    run = Run(config, run_dir, progress, snapshots, parts, data)
+    run.trainer.config_name = name
+    return run
 
 
 def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool = True,

@@ -43,11 +43,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         if args.checkpoint is not None:
             raise GankitError("--checkpoint chooses where --resume RUN_DIR continues from; "
                               "a new run starts from none")
-        config = load_config(args.config, args.overrides)
+        load_config(args.config, args.overrides)  # a bad config: its line before the directory's
         stem = Path(args.config).stem
         out = args.out or Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         check_new_run_dir(out)
-        run = build(config, run_dir=out, progress=progress)
+        # built from the name, not the config just read: the run records the name it came from
+        run = build(args.config, args.overrides, run_dir=out, progress=progress)
     run.fit()
     if run.trainer.is_main:  # under torchrun the other processes are done
         print(f"run directory: {run.run_dir}", file=sys.stderr)

@@ -51,6 +51,8 @@ def state(trainer: Trainer) -> run_state.State:
              "precision": trainer.precision.precision}
     if trainer.stream is not None:  # where a streamed data set's epoch has got to
         plain["data_stream"] = trainer.stream.state()
+    if trainer.config_name is not None:  # what gankit runs names the run's config by
+        plain["config_name"] = trainer.config_name
     return tensors, plain
 
 
@@ -112,6 +114,8 @@ def restore(trainer: Trainer, path: Path) -> None:
     run_state.validate(path, tensors, plain, trainer.device, trainer.rng, trainer.optimizers)
     apply_state(trainer, f"checkpoint {path}", tensors, plain)
     trainer.saved_step = trainer.step
+    if isinstance(plain.get("config_name"), str):  # kept by every checkpoint the run goes on to
+        trainer.config_name = plain["config_name"]
     if "precision" in plain:  # older checkpoints: this start's choice, as it was
         _resume_precision(trainer, path, plain["precision"])
     train = trainer.config.train

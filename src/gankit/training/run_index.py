@@ -4,10 +4,11 @@
 A run directory is a folder holding ``config.yaml``; under a root, runs are found at any depth
 except inside another run's ``checkpoints``, ``samples`` or ``tensorboard`` folder. Its summary
 comes from files a reader can trust without loading a tensor: the newest checkpoint's
-``state.json`` (step, the config it trained with, ``elapsed`` wall time), ``eval.json`` (the
-final metrics), ``best.json`` (the kept best checkpoints, when ``train.keep_best`` is on) and
-``config.yaml``. Nothing here imports torch, so a list of a hundred runs answers at once; a
-damaged or missing file leaves its fields empty rather than hiding the run.
+``state.json`` (step, the config it trained with and the name it was built from, ``elapsed``
+wall time), ``eval.json`` (the final metrics), ``best.json`` (the kept best checkpoints,
+when ``train.keep_best`` is on) and ``config.yaml``. Nothing here imports torch, so a list
+of a hundred runs answers at once; a damaged or missing file leaves its fields empty rather
+than hiding the run.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any
 
 from gankit.configuration.yaml_io import read_yaml
 from gankit.errors import GankitError
+from gankit.training.best import read_best
 from gankit.training.runlog import read_json_or_none
 
 CONFIG_FILE = "config.yaml"
-BEST_FILE = "best.json"
 EVAL_FILE = "eval.json"
 STATE_FILE = "state.json"
 # What a run writes below itself; a config.yaml in there is not another run
@@ -53,7 +54,9 @@ class RunSummary:
 
     path: Path
     name: str  # the path below the listed folder (the folder's own name for a run given alone)
-    config: str | None  # the data set it trains on (data.name), the config's first word
+    # the shipped config name or YAML path the run was built from (state.json's config_name);
+    # for a run built from a Config or a dict, or before issue 29, its data set (data.name)
+    config: str | None
     recipe: str | None
     step: int | None  # the newest checkpoint's
     steps: int | None  # train.steps of the config the newest checkpoint trained with
@@ -143,7 +146,7 @@ def summarize(run_dir: Path, name: str | None = None) -> RunSummary:
     evaluation = read_json_or_none(run_dir / EVAL_FILE) or {}
     return RunSummary(
         path=run_dir, name=run_dir.name if name is None else name,
-        config=_text(_field(config, "data", "name")),
+        config=_text((state or {}).get("config_name")) or _text(_field(config, "data", "name")),
         recipe=_text(config.get("recipe")), step=step,
         steps=steps if isinstance(steps, int) else None, status=status,
         train_time=float(elapsed) if _is_number(elapsed) else None,
@@ -201,17 +204,13 @@ def eval_metrics(record: dict[str, Any]) -> dict[str, float]:
 
 
 def best_checkpoint(run_dir: Path) -> dict[str, Any] | None:
-    """The best of ``best.json`` (the list ``train.keep_best`` keeps, best first) as
-    ``{"metric", "value", "step", "path"}`` (the path relative to the run, as best.json has
-    it); None without the file or with one not in that form."""
-    record = read_json_or_none(Path(run_dir) / BEST_FILE)
-    kept = record.get("checkpoints") if record else None
-    if not (isinstance(kept, list) and kept and isinstance(kept[0], dict)):
+    """The best of ``best.json`` (the list ``train.keep_best`` keeps, best first, read by
+    :func:`gankit.training.best.read_best`) as ``{"metric", "value", "step", "path"}`` (the
+    path relative to the run, as best.json has it); None without the file or an entry."""
+    record = read_best(run_dir)
+    if not (record and record["checkpoints"] and isinstance(record.get("metric"), str)):
         return None
-    first = kept[0]
-    if not (isinstance(record.get("metric"), str) and _is_number(first.get("value"))
-            and isinstance(first.get("step"), int) and isinstance(first.get("path"), str)):
-        return None
+    first = record["checkpoints"][0]
     return {"metric": record["metric"], "value": first["value"], "step": first["step"],
             "path": first["path"]}
 

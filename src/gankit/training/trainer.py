@@ -118,6 +118,7 @@ class Trainer:
         self.rollbacks = 0
         self.rollback_target: run_state.State | None = None  # on_nonfinite: rollback
         self.saved_step = 0  # the step of the newest checkpoint written or restored
+        self.config_name: str | None = None  # the shipped name or YAML path built from
         self._in_step = False  # a step (or its checkpoint) is half done: nothing to save
         self.history: list[dict[str, float]] = []
         self.logger: RunLogger | None = None
