@@ -52,9 +52,11 @@ def train(capsys, *argv: str) -> str:
 
 
 def complete_state(checkpoint: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Every tensor and every field of a checkpoint but the wall-clock time it took."""
+    """Every tensor and every field of a checkpoint but the wall-clock time it took and the
+    config file it was built from (``config_name``: another file of the same keys)."""
     tensors, state = load_checkpoint(checkpoint)
-    return tensors, {k: v for k, v in state.items() if k not in ("elapsed", "sha256")}
+    return tensors, {k: v for k, v in state.items()
+                     if k not in ("elapsed", "sha256", "config_name")}
 
 
 def assert_same_state(a: Path, b: Path) -> None:
