@@ -232,3 +232,15 @@ def test_the_final_snapshot_measures_as_gankit_eval_does(make_run):
     periodic = [r for r in run.trainer.history if "eval/w1" in r]
     assert [r["eval/w1_n"] for r in periodic if "eval/w1_n" in r] == [SNAPSHOT_W1_N]
     assert run.result == run.eval_record()
+
+
+def test_a_config_written_from_scratch_snapshots_ten_times_like_the_shipped_ones():
+    """Issue 29: the defaults are fractions, so a YAML with only ``steps: 400`` gets ten
+    snapshots and checkpoints and a log every 1%, not one snapshot at its end (the old 500)."""
+    from gankit.configuration.resolve import load_config
+
+    config = build_config({"data": {"name": "ring8"}, "train": {"steps": 400}})
+    keys = ("log_every", "plot_every", "checkpoint_every")
+    assert [config.train.every(key) for key in keys] == [4, 40, 40]
+    shipped = load_config("grid25").train
+    assert [getattr(config.train, key) for key in keys] == [getattr(shipped, key) for key in keys]

@@ -262,10 +262,12 @@ class TrainConfig:
     seed: int = bounded(0, *SEED_RANGE)
     device: str = "cpu"
     # Steps between log records, snapshots and checkpoints: a count, or a fraction of
-    # train.steps (0.1: every 10% of the run, so any length gets ten; :func:`every`).
-    log_every: Interval = interval(50)
-    plot_every: Interval = interval(500)
-    checkpoint_every: Interval = interval(500)
+    # train.steps (0.1: every 10% of the run, so any length gets ten; :func:`every`). The
+    # defaults are the shipped configs' fractions: a config written from scratch with
+    # steps: 400 gets ten snapshots too, not one at its end.
+    log_every: Interval = interval(0.01)
+    plot_every: Interval = interval(0.1)
+    checkpoint_every: Interval = interval(0.1)
     keep_checkpoints: int = bounded(3, 1, MAX_STEPS)
     # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1). 1024 is past
     # any machine's cores, below where torch.set_num_threads fails.
