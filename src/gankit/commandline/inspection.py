@@ -75,11 +75,10 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 def cmd_view(args: argparse.Namespace) -> None:
     """A run is opened at the checkpoint chosen (said now, before the page asks for it): each
     page opens that checkpoint's folder, or the run's newest when none was asked for."""
-    from gankit.api import load
     from gankit.configuration.resolve import build_config
     from gankit.storage.files import check_output
     from gankit.view.server import serve
-    from gankit.view.session import base_config_data
+    from gankit.view.session import base_config_data, open_run
     from gankit.view.settings import check_base
 
     runs = check_output(args.runs, "directory", flag="--runs")  # runs are saved in there
@@ -87,7 +86,7 @@ def cmd_view(args: argparse.Namespace) -> None:
     check_base(build_config(base), str(args.source))  # a config the view cannot draw: now
     opened = None
     if chosen is not None:
-        run = load(Path(args.source).expanduser(), progress=False, checkpoint=args.checkpoint)
+        run = open_run(Path(args.source).expanduser(), args.checkpoint)
         say_checkpoint(run)
         opened = run.checkpoint.checkpoint if run.checkpoint.explicit else chosen.run_dir
     if args.host not in ("127.0.0.1", "localhost", "::1"):

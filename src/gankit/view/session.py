@@ -78,7 +78,8 @@ class ViewSession:
         runs: the only directory the session saves to and opens runs from.
         emit: sends a message to the page (a dict as JSON, bytes as a binary frame); called
             from the session's threads.
-        opened: a run directory to open at the start instead of training ``base`` afresh.
+        opened: a run directory (at its newest checkpoint) or a checkpoint folder to open at
+            the start instead of training ``base`` afresh.
     """
 
     def __init__(self, base: dict[str, Any], runs: Path, emit: Callable[[Message], None],
@@ -263,15 +264,12 @@ class ViewSession:
 
     def _open_dir(self, path: Path) -> None:
         """Open a run directory (at its newest checkpoint) or one of its checkpoint folders to
-        watch and train on, at constant learning rates on one thread as every run of the view
-        (a ``gankit train`` run's decay would have reached 0 at its last step); saving writes
-        those settings into its config. Saving into the run itself is refused when it was
-        opened at an older checkpoint than its newest: that would mix two histories
+        watch and train on (:func:`open_run`); saving writes the view's settings into its
+        config. Saving into the run itself is refused when it was opened at an older
+        checkpoint than its newest: that would mix two histories
         (:func:`gankit.training.choice.check_continuation`)."""
-        run = load(path, [f"train.{key}={value}" for key, value in VIEW_TRAINING.items()],
-                   progress=False)
+        run = open_run(path)
         run_dir = run.checkpoint.run_dir
-        check_base(run.config, str(path))
         data = run.data
         drawn = run.config.data.name == "points-file"
         points = data.values if drawn and isinstance(data, TensorPoints) else None
@@ -425,6 +423,16 @@ COMMANDS: dict[str, Callable[[ViewSession, dict[str, Any]], None]] = {
     "open": ViewSession._cmd_open, "runs": ViewSession._cmd_runs,
     "invalid": ViewSession._cmd_invalid,
 }
+
+
+def open_run(path: Path, checkpoint: str | int | None = None) -> Run:
+    """A run directory or checkpoint folder loaded at ``checkpoint`` as the view trains every
+    run: at constant learning rates on one thread (a ``gankit train`` run's decay would have
+    reached 0 at its last step); a run the view cannot draw is one line."""
+    run = load(path, [f"train.{key}={value}" for key, value in VIEW_TRAINING.items()],
+               progress=False, checkpoint=checkpoint)
+    check_base(run.config, str(path))
+    return run
 
 
 def base_config_data(source: str | Path, checkpoint: str | int | None = None
