@@ -546,7 +546,8 @@ def test_a_run_opened_at_an_older_checkpoint_trains_from_it_and_is_not_saved_ove
     session.submit({"type": "step", "phase": "full"})
     collector.wait_frame(lambda h: h["step"] == 3)
     session.submit({"type": "save", "name": "steps"})  # would mix steps 3 and 4
-    assert "already exists" in collector.wait_event("error")["message"]
+    assert "has checkpoints after step 2 (4), where this run was opened; saving it there " \
+           "would mix two histories" in collector.wait_event("error")["message"]
     session.submit({"type": "save", "name": "from-two"})
     assert collector.wait_event("saved")["step"] == 3
     assert sorted(p.name for p in (checkpointed / "checkpoints").iterdir()) == [

@@ -93,6 +93,8 @@ class ViewSession:
         self.generation = 0  # which run a frame belongs to: the page drops older ones
         self.phase_steps = {"d": 0, "g": 0}
         self._own_dirs: set[Path] = set()  # saved or opened by this session: may be rewritten
+        # opened at an older checkpoint than their newest -> (that step, the newer steps)
+        self._opened_older: dict[Path, tuple[int, list[int]]] = {}
         # (step, figures) of the run: its losses and live metrics, for metrics.jsonl on save
         self.history: list[tuple[int, dict[str, float]]] = []
         self._logged: dict[Path, int] = {}  # run directory -> history entries written there
@@ -274,7 +276,9 @@ class ViewSession:
         drawn = run.config.data.name == "points-file"
         points = data.values if drawn and isinstance(data, TensorPoints) else None
         self.base = read_yaml(run_dir / "config.yaml")
-        if not newer_steps(run_dir, run.step):
+        if newer := newer_steps(run_dir, run.step):
+            self._opened_older[run_dir.resolve()] = (run.step, newer)
+        else:
             self._own_dirs.add(run_dir.resolve())
         self._show(run, settings_of(run.config, DRAWN if drawn else run.config.data.name),
                    points)
@@ -366,6 +370,11 @@ class ViewSession:
         directory lists as a run once its config is written, after its checkpoint."""
         run = self.run
         if path.exists() and path.resolve() not in self._own_dirs:
+            if opened := self._opened_older.get(path.resolve()):
+                raise ConfigError(f"{path} has checkpoints after step {opened[0]} "
+                                  f"({', '.join(map(str, opened[1]))}), where this run was "
+                                  f"opened; saving it there would mix two histories: choose "
+                                  f"another name")
             raise ConfigError(f"{path} already exists; choose another name")
         for worker in self._workers:
             worker.wait()  # the metrics of the steps so far are in the history
