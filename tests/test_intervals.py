@@ -43,7 +43,7 @@ def test_an_interval_outside_a_count_or_a_fraction_is_one_line(key, value):
         build_config(tiny_dict(train={key: value}))
     message = str(err.value)
     assert message.startswith(f"train.{key} must be a step count in [1, 1000000000] or a "
-                              f"fraction of train.steps in (0, 1], got ")
+                              f"fraction of train.steps in [1e-09, 1], got ")
     assert "\n" not in message
 
 

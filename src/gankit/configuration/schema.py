@@ -81,14 +81,15 @@ def every(value: Interval, steps: int) -> int:
 
 
 def check_interval(value: Any, key: str) -> Interval:
-    """An interval key's value: an int in [1, MAX_STEPS] or a float in (0, 1]; 1 is every
-    step and 1.0 the whole run, as YAML and ``--set`` tell them apart."""
+    """An interval key's value: an int in [1, MAX_STEPS] or a float in [1/MAX_STEPS, 1]; 1 is
+    every step and 1.0 the whole run, as YAML and ``--set`` tell them apart. A smaller fraction
+    is less than one step of the longest run (and 1e-40 would be no float32 number at all)."""
     count = isinstance(value, int) and not isinstance(value, bool)
-    fraction = isinstance(value, float) and 0 < value <= 1
+    fraction = isinstance(value, float) and 1 / MAX_STEPS <= value <= 1
     if (count and 1 <= value <= MAX_STEPS) or fraction:
         return value
     raise ConfigError(f"{key} must be a step count in [1, {MAX_STEPS}] or a fraction of "
-                      f"train.steps in (0, 1], got {show_value(value)}")
+                      f"train.steps in [{1 / MAX_STEPS:g}, 1], got {show_value(value)}")
 
 
 def interval(default: Interval) -> Any:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.configuration.messages import FLOAT32_MAX, show_value
+from gankit.configuration.messages import FLOAT32_MAX, FLOAT32_TINY, show_value
 from gankit.errors import GankitError
 
 NOISES = ("normal", "uniform")  # N(0, I), or U(-1, 1) per coordinate (InfoGAN's MNIST noise)
@@ -49,8 +49,8 @@ class Code:
 
     def describe(self) -> str:
         return (f"0..{self.classes - 1}" if self.categorical else
-                f"a real number of magnitude <= {FLOAT32_MAX:.8g}, float32's largest (prior "
-                f"U(-1, 1))")
+                f"0 or a real number of magnitude in [{FLOAT32_TINY:.8g}, {FLOAT32_MAX:.8g}], "
+                f"float32's normal range (prior U(-1, 1))")
 
     def tensor(self, value: CodeValue) -> Tensor:
         """``value`` (one for all draws, or one per draw) as a checked tensor (:meth:`check`):
@@ -70,14 +70,15 @@ class Code:
         return tensor.long() if self.categorical else tensor.float()
 
     def check(self, value: Tensor, given: int | float | None = None) -> None:
-        """A categorical code takes whole numbers in 0..classes-1; a continuous one any number
-        finite in float32 (a traversal goes past the prior's [-1, 1] on purpose). One line
+        """A categorical code takes whole numbers in 0..classes-1; a continuous one 0 or any
+        number normal in float32 (a traversal goes past the prior's [-1, 1] on purpose). One line
         naming the bad value (``given`` as typed, if it was one number) and what is allowed."""
         v = value.detach().cpu().double().reshape(-1)
         if self.categorical:
             bad = v[(v != v.round()) | (v < 0) | (v >= self.classes) | ~v.isfinite()]
         else:
-            bad = v[~v.float().isfinite()]
+            magnitude = v.float().abs()  # a subnormal (1e-40) is one a GPU flushes to 0
+            bad = v[~magnitude.isfinite() | ((magnitude < FLOAT32_TINY) & (v != 0))]
         if len(bad):
             first = float(bad[0]) if given is None else given
             # a whole number as one, unless float64 has rounded it (10^30 shows as 1e+30)
