@@ -87,7 +87,8 @@ def test_fixing_a_code_keeps_the_noise_and_sets_the_value():
     ({CLASS: 2.5}, "class 2.5 does not fit"),
     ({CLASS: torch.arange(3)}, "one value or one per sample \\(6\\)"),
     ({"cat0": 1}, "no code 'cat0' \\(its codes: class, cont0\\)"),
-    ({"cont0": math.nan}, "cont0 nan does not fit this run's latent: cont0 takes 0 or a real number"),
+    ({"cont0": math.nan},
+     "cont0 nan does not fit this run's latent: cont0 takes 0 or a real number"),
 ])
 def test_bad_code_values_are_one_line(fixed, words):
     layout = LatentLayout(3, (Code(CLASS, 10), Code("cont0")))
