@@ -303,7 +303,7 @@ zpty -w z "PS1='> '; unset zle_bracketed_paste; setopt no_list_ambiguous; LISTMA
          `"fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; print READY\$((6*7))"
 wait_for() {
     local chunk; out=; integer tries=0
-    while [[ $out != *$1* ]] && (( tries++ < 200 )); do
+    while [[ $out != *$1* ]] && (( tries++ < 600 )); do
         zpty -r -t z chunk && out+=$chunk || sleep 0.05
     done
 }
