@@ -13,10 +13,10 @@ import pytest
 
 import gankit
 from gankit.commandline.cli import main
-from gankit.commandline.completion import Answer, complete, kind_of, script
+from gankit.commandline.completion import Answer, complete, kind_of
 from gankit.commandline.parser import SHELLS, build_parser
 
-# The lines typed, and what their completion must offer (and must not).
+# The lines typed, and what their completion must offer (and must not)
 CASES = {
     "gankit tr": ({"train", "translate"}, {"sample"}),
     "gankit sample --for": ({"--format"}, set()),
@@ -64,7 +64,7 @@ def offered(line: str, parser=None) -> tuple[set[str], str]:
 def test_completer_offers_what_the_project_holds(project, line):
     wanted, unwanted = CASES[line]
     values, adds = offered(line)
-    if adds:  # the shell lists the files (or folders) itself
+    if adds in ("files", "dirs"):  # the shell lists the files (or folders) itself
         typed = line.split(" ")[-1].rpartition("=")[2]
         values |= {p.name for p in project.iterdir()
                    if p.name.startswith(typed) and (adds == "files" or p.is_dir())}
@@ -96,13 +96,51 @@ def test_runs_repeat_for_a_positional_of_many(project):
 
 
 def test_checkpoint_steps_come_from_the_run_on_the_line(project):
-    (project / "runs/grid25-a/best.json").write_text("{}")
+    (project / "runs/grid25-a/best.json").write_text(
+        '{"checkpoints": [{"step": 500, "path": "checkpoints/step-0000500"}]}')
     values, _ = offered("gankit sample runs/grid25-a --checkpoint ")
     assert values == {"latest", "best", "500", "1000"}
-    # a checkpoint folder names its run too; no run on the line: the two names
-    assert "1000" in offered("gankit sample runs/grid25-a/checkpoints/step-0000500 "
-                             "--checkpoint 1")[0]
+    # no run on the line: the two names
     assert offered("gankit sample --checkpoint ")[0] == {"latest", "best"}
+
+
+def test_a_checkpoint_folder_offers_only_the_choices_naming_it(project):
+    """`choose` refuses another step for a checkpoint folder: offer its own step, and latest
+    or best where they name it."""
+    (project / "runs/grid25-a/best.json").write_text(
+        '{"checkpoints": [{"step": 500, "path": "checkpoints/step-0000500"}]}')
+    folder = "gankit sample runs/grid25-a/checkpoints/step-"
+    assert offered(folder + "0000500 --checkpoint ")[0] == {"500", "best"}
+    assert offered(folder + "0001000 --checkpoint ")[0] == {"1000", "latest"}
+    (project / "runs/grid25-a/best.json").unlink()
+    assert offered(folder + "0000500 --checkpoint ")[0] == {"500"}
+
+
+def test_runs_on_the_line_are_not_offered_again(project):
+    """compare's runs: a run given (as typed, or another spelling of it) is not offered again."""
+    values, _ = offered("gankit compare runs/grid25-a ")
+    assert "runs/grid25-a" not in values and {"runs/view/ring-b", "old-run"} <= values
+    values, _ = offered(f"gankit compare {project}/runs/grid25-a/ old-run/../runs/")
+    assert values == {"old-run/../runs/view/ring-b"}
+
+
+def test_sort_keys_and_the_metrics_the_runs_log(project):
+    from gankit.training.run_index import sort_keys
+
+    assert offered("gankit runs --sort ")[0] == set(sort_keys([])) and "status" in sort_keys([])
+    assert offered("gankit runs --sort st")[0] == {"step", "steps", "status"}
+    (project / "runs/grid25-a/metrics.jsonl").write_text(
+        '{"step": 10, "d_loss": 1.0, "steps_per_s": 9.0}\n'
+        + '{"step": 20, "d_loss": 0.5}\n' * 30000  # past the first megabyte read
+        + '{"step": 20, "eval/fid": 31.4, "lr/g": 0.0002}\n')
+    (project / "old-run/metrics.jsonl").write_text('{"step": 5, "eval/fid": 40.0, "g_loss": 1}\n')
+    assert offered("gankit compare runs/grid25-a --metric ")[0] == {"d_loss", "fid", "lr/g"}
+    # every run on the line logs it (compare refuses a run without it)
+    assert offered("gankit compare runs/grid25-a old-run --metric ")[0] == {"fid"}
+    assert offered("gankit compare --metric ")[0] == set()
+    best = min(timed([sys.executable, "-m", "gankit.commandline.completion", "bash", "compare",
+                      "runs/grid25-a", "old-run", "--metric", ""]) for _ in range(3))
+    assert best < 0.5, f"a metric's completion took {best:.2f} s"
 
 
 def test_run_paths_go_into_a_run_for_its_checkpoint_folders(project):
@@ -164,11 +202,15 @@ def test_completion_prints_a_script_that_calls_this_interpreter(shell, capsys):
 
 
 def shell_script(shell: str, project: Path) -> tuple[Path, dict[str, str]]:
-    """The script of ``shell``, in a folder of its own (zsh's fpath), and its environment."""
-    (project / ".completion").mkdir()
+    """The script ``gankit completion SHELL`` prints, the one users install, in a folder of
+    its own."""
+    env = environment()
+    text = subprocess.run([sys.executable, "-m", "gankit", "completion", shell], env=env,
+                          capture_output=True, text=True, check=True).stdout
+    (project / ".completion").mkdir(exist_ok=True)
     path = project / ".completion" / ("_gankit" if shell == "zsh" else f"gankit.{shell}")
-    path.write_text(script(shell))
-    return path, environment()
+    path.write_text(text)
+    return path, env
 
 
 def needs(shell: str) -> None:
@@ -190,6 +232,52 @@ def test_bash_completes_from_the_project(project):
     out = subprocess.run(["bash", "--norc", "-c", "\n".join(lines)], env=env, text=True,
                          capture_output=True, check=True, timeout=60).stdout
     check_sections(out)
+
+
+def test_bash_quotes_the_run_directory_it_inserts(project):
+    """A TAB in an interactive bash (a pseudo-terminal, so readline inserts the word) puts in
+    a run directory with a space as one word."""
+    needs("bash")
+    (project / "sp/my run").mkdir(parents=True)
+    (project / "sp/my run/config.yaml").write_text("recipe: gan\n")
+    path, env = shell_script("bash", project)
+    screen = typed_in_bash(f"source {path}\n", "gankit eval sp/my\t", env)
+    assert "gankit eval sp/my\\ run/" in screen, screen
+
+
+def typed_in_bash(setup: str, typed: str, env: dict[str, str]) -> str:
+    """What an interactive bash shows once ``typed`` (a TAB in it) is entered after ``setup``;
+    then the line is cleared (^U) and a marker printed, which shows the TAB is answered."""
+    import pty
+
+    main_end, shell_end = pty.openpty()
+    shell = subprocess.Popen(["bash", "--norc", "--noprofile", "-i"], stdin=shell_end,
+                             stdout=shell_end, stderr=shell_end, env={**env, "PS1": "> "},
+                             start_new_session=True)
+    os.close(shell_end)
+    screen = b""
+    try:
+        os.write(main_end, f"{setup}echo READY$((6*7))\n".encode())
+        screen = read_until(main_end, b"READY42", screen)
+        os.write(main_end, typed.encode())
+        time.sleep(0.1)
+        os.write(main_end, b"\x15echo DONE$((6*7))\n")
+        screen = read_until(main_end, b"DONE42", b"")
+    finally:
+        shell.kill()
+        shell.wait()
+        os.close(main_end)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\r\b]", "", screen.decode(errors="replace"))
+
+
+def read_until(fd: int, marker: bytes, screen: bytes, timeout: float = 30) -> bytes:
+    import select
+
+    deadline = time.monotonic() + timeout
+    while marker not in screen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.1)[0]:
+            screen += os.read(fd, 4096)
+    return screen
 
 
 def test_fish_completes_from_the_project(project):
@@ -215,7 +303,7 @@ zpty -w z "PS1='> '; unset zle_bracketed_paste; setopt no_list_ambiguous; LISTMA
          `"fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; print READY\$((6*7))"
 wait_for() {
     local chunk; out=; integer tries=0
-    while [[ $out != *$1* ]] && (( tries++ < 200 )); do
+    while [[ $out != *$1* ]] && (( tries++ < 600 )); do
         zpty -r -t z chunk && out+=$chunk || sleep 0.05
     done
 }

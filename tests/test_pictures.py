@@ -102,6 +102,19 @@ def test_an_image_snapshot_writes_real_beside_generated(tmp_path, drawn):
 
 # ------------------------------------------------------------------------------ colours
 
+def test_the_landscapes_colour_map_runs_from_looks_generated_to_looks_real():
+    """D(x) and a critic: high looks real; an energy (MEG, BEGAN): low looks real. Either way
+    the map's "looks real" end is the palette's, its middle the undecided grey."""
+    generated, undecided, real = palette.LANDSCAPE
+    for label, real_at in (("D(x)", 1.0), ("critic f(x)", 1.0), ("energy U(x)", 0.0),
+                           ("auto-encoder loss L(x)", 0.0)):
+        colours = palette.landscape_colormap(label)
+        assert matplotlib.colors.to_hex(colours(real_at)) == real, label
+        assert matplotlib.colors.to_hex(colours(1.0 - real_at)) == generated, label
+        # the middle: the nearer of the map's 256 levels
+        assert np.allclose(colours(0.5)[:3], matplotlib.colors.to_rgb(undecided), atol=1 / 128)
+
+
 def test_plots_and_the_view_draw_real_and_generated_in_the_palettes_colours(tmp_path,
                                                                            monkeypatch):
     figures = []
@@ -125,8 +138,12 @@ def test_plots_and_the_view_draw_real_and_generated_in_the_palettes_colours(tmp_
         assert f"--real: {palette.REAL}" in css.text
         assert f"--fake: {palette.GENERATED}" in css.text
         assert '<link rel="stylesheet" href="/static/palette.css">' in client.get("/").text
+        generated, undecided, real = palette.LANDSCAPE
+        assert (f"--landscape-generated: {generated}; --landscape-undecided: {undecided}; "
+                f"--landscape-real: {real};") in css.text
     script = (STATIC / "view.js").read_text()
     assert 'paletteColour("real")' in script and 'paletteColour("fake")' in script
+    assert "paletteColour(`landscape-${end}`)" in script and "purple" not in script
     assert not re.search(r"--(real|fake):\s*#", (STATIC / "view.css").read_text())  # only there
 
 

@@ -309,6 +309,28 @@ def test_compare_refuses_in_one_line_before_writing(trained, tmp_path, capsys):
     assert png.read_bytes() == b"kept"
 
 
+def test_runs_logging_the_same_names_in_another_order_are_named_together(tmp_path):
+    a = write_run(tmp_path / "a", metrics=[{"step": 1, "d_loss": 0.5}, {"step": 2, "g_loss": 1.0}])
+    b = write_run(tmp_path / "b", metrics=[{"step": 1, "g_loss": 0.5, "d_loss": 1.0}])
+    with pytest.raises(GankitError) as refusal:
+        read_curves([a, b], "fid")
+    assert str(refusal.value) == f"no fid in {a}, {b} (they log d_loss, g_loss)"
+
+
+def test_a_run_spelled_two_ways_is_given_twice(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for run in ("runs/a", "runs/b"):
+        write_run(tmp_path / run, metrics=[{"step": 1, "eval/fid": 3.0}])
+    for other in (str(tmp_path / "runs/a"), "runs/b/../a"):
+        with pytest.raises(GankitError) as refusal:
+            read_curves(["runs/a", other], "fid")
+        assert str(refusal.value) == (f"runs/a and {Path(other)} are one run, given twice; "
+                                      f"give each run once")
+    # a checkpoint folder is the run up to its step: another curve
+    (tmp_path / "runs/a/checkpoints/step-0000001").mkdir(parents=True)
+    assert len(read_curves(["runs/a", "runs/a/checkpoints/step-0000001"], "fid")) == 2
+
+
 def test_damaged_metric_lines_are_skipped(tmp_path):
     run = write_run(tmp_path / "run", metrics=[{"step": 2, "eval/fid": 40.0}])
     with open(run / "metrics.jsonl", "a") as f:
@@ -361,7 +383,7 @@ def test_the_guides_commands_are_the_command_lines_gankit_reads():
     lines = [line for block in blocks for line in block.splitlines() if line.startswith("gankit")]
     assert len(lines) == 11
     for line in lines:
-        argv = shlex.split(line.split(" | ")[0].replace("$EVERY", "--set train.plot_every=1"))
+        argv = shlex.split(line.split(" | ")[0])
         build_parser().parse_args(argv[1:])
 
 

@@ -54,6 +54,10 @@ def test_the_page_trains_draws_and_learns_a_drawn_data_set(tmp_path):
             # real and generated points in the snapshots' colours (gankit.evaluation.palette)
             assert page.evaluate("[paletteColour('real'), paletteColour('fake')]") == [
                 palette.REAL, palette.GENERATED]
+            # D's landscape in the snapshots' colour map: its ends and middle
+            rgb = [[int(hex_[at:at + 2], 16) for at in (1, 3, 5)] for hex_ in palette.LANDSCAPE]
+            assert page.evaluate("[0, 0.5, 1].map((t) => heatColour(t, landscapeColours()))") \
+                == rgb
             start_fake = page.evaluate("Array.from(gankitView.frame.arrays.fake.slice(0, 20))")
 
             # play: the counter passes 100, the points move, the metric curves grow

@@ -11,19 +11,23 @@ from a table of commands, so a new argument completes without an edit here when 
 conventions: ``type=path`` a file, ``metavar="DIR"`` a directory, and the dests ``config`` (a
 shipped name ``grid25`` or ``grid25-wgan-gp``, or a YAML file), ``run_dir``/``runs``/``resume``
 (a run directory: a folder holding ``config.yaml``), ``checkpoint`` (``latest``, ``best`` and
-the steps of the run named on the line), ``experiment``'s ``name``. Everything it reads is read
-without torch (the registries' declarations, the configs' first lines, folder names), so a
-TAB answers in a Python start-up.
+the steps of the run named on the line), ``experiment``'s ``name``, ``sort`` (the columns
+``gankit runs`` sorts by) and ``metric`` (the figures every run on the line logs). Everything
+it reads is read without torch (the registries' declarations, the configs' first lines,
+folder names, the keys of metrics.jsonl), so a TAB answers in a Python start-up.
 
 The answer, one line each: what the shell adds from its own completion (``files``, ``dirs`` or
-nothing), the part of the current word that is not the value (``--out=`` of ``--out=ru``), then
-the candidates as ``VALUE<TAB>DESCRIPTION``.
+nothing; ``paths`` for candidates that are paths, which bash then quotes as it quotes its own
+files: ``sp/my\\ run``), the part of the current word that is not the value (``--out=`` of
+``--out=ru``), then the candidates as ``VALUE<TAB>DESCRIPTION``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -37,7 +41,10 @@ from gankit.commandline.parser import build_parser
 @dataclass(frozen=True)
 class Answer:
     """Candidates for the word under the cursor. ``shell_adds``: ``files`` or ``dirs`` when the
-    shell's own path completion is wanted too (it knows quoting, ``~`` and hidden files)."""
+    shell's own path completion is wanted too (it knows quoting, ``~`` and hidden files);
+    ``paths`` when the candidates are paths, none added (zsh and fish quote every candidate;
+    bash only paths, and must be told: a subcommand ``runs`` beside a folder ``runs/`` is no
+    path)."""
 
     candidates: list[tuple[str, str]] = field(default_factory=list)  # (value, description)
     shell_adds: str = ""
@@ -127,25 +134,49 @@ def _step_folders(run: Path) -> list[Path]:
 
 def checkpoints(prefix: str, words: list[str]) -> list[tuple[str, str]]:
     """``latest``, ``best`` (a run that keeps its best: ``best.json``) and the steps of the
-    first run directory (or checkpoint folder) on the line; both names without one."""
-    run = next((path for path in map(_run_of, words) if path is not None), None)
+    first run directory on the line; both names without one. A checkpoint folder on the line
+    takes its own step only, and ``latest``/``best`` where they name that folder: any other
+    choice is refused for it (:func:`gankit.training.choice.choose`)."""
+    run, folder = next((named for named in map(_run_of, words) if named[0] is not None),
+                       (None, None))
+    steps = [] if run is None else _step_folders(run)
     named = {"latest": "the newest intact checkpoint"}
     if run is None or (run / "best.json").is_file():
         named["best"] = "the best by train.keep_best's metric"
-    if run is not None:
-        named |= {str(int(step.name[5:])): "" for step in _step_folders(run)}
+    if folder is not None:
+        named = {name: text for name, text in named.items()
+                 if _same_path(folder, (steps[-1:] if name == "latest" else _best(run))[:1])}
+        steps = [folder]
+    named |= {str(int(step.name[5:])): "" for step in steps}
     return _matching(prefix, named)
 
 
-def _run_of(word: str) -> Path | None:
-    """The run a word of the line names: a run directory, or one of its checkpoint folders."""
+def _run_of(word: str) -> tuple[Path | None, Path | None]:
+    """The run a word of the line names and, for one of its checkpoint folders, the folder:
+    (run, None), (run, folder), or (None, None) for a word that names no run."""
     if word.startswith("-"):
-        return None
+        return None, None
     path = Path(os.path.expanduser(word))
     if _is_run(path):
-        return path
+        return path, None
     run = path.parent.parent
-    return run if path.parent.name == "checkpoints" and _is_run(run) else None
+    if (path.parent.name == "checkpoints" and path.name[5:].isdigit() and path.is_dir()
+            and _is_run(run)):
+        return run, path
+    return None, None
+
+
+def _best(run: Path) -> list[Path]:
+    """The best checkpoint's folder as ``best.json`` lists it (read without torch), or none."""
+    try:
+        listed = json.loads((run / "best.json").read_text())["checkpoints"][0]["path"]
+    except (OSError, ValueError, LookupError, TypeError):  # no list, or not one we can read
+        return []
+    return [run / listed]
+
+
+def _same_path(path: Path, others: list[Path]) -> bool:
+    return any(os.path.realpath(path) == os.path.realpath(other) for other in others)
 
 
 def experiment_names(prefix: str) -> list[tuple[str, str]]:
@@ -168,6 +199,42 @@ def data_sets(prefix: str) -> list[tuple[str, str]]:
     return _matching(prefix, {name: config_summary(name) for name in shipped_configs()[0]})
 
 
+def sort_keys(prefix: str) -> list[tuple[str, str]]:
+    """The columns ``gankit runs --sort`` takes (a metric of eval.json too, typed whole)."""
+    from gankit.training.run_index import sort_keys as columns
+
+    return _matching(prefix, dict.fromkeys(columns([]), ""))
+
+
+_METRICS_READ = 1 << 20  # bytes of metrics.jsonl read from each end: a TAB stays quick
+
+
+def logged_metrics(prefix: str, words: list[str]) -> list[tuple[str, str]]:
+    """The figures every run on the line logs, as ``gankit compare --metric`` takes them: a
+    snapshot metric by its short name (``fid`` for ``eval/fid``). Read from the keys of
+    ``metrics.jsonl``'s first and last megabyte, not its records: a TAB stays quick, and
+    snapshots log from the first interval to the final step."""
+    from gankit.training.run_comparison import NOT_CURVES
+
+    runs = [run for run, _ in map(_run_of, words) if run is not None]
+    shared = set.intersection(*map(_logged_names, runs)) if runs else set()
+    short = {name: name.removeprefix("eval/") for name in shared - NOT_CURVES}
+    return _matching(prefix, {text: "snapshot metric" if name != text else ""
+                              for name, text in sorted(short.items())})
+
+
+def _logged_names(run: Path) -> set[str]:
+    """The keys metrics.jsonl's ends hold (a key is ``"NAME":``; values hold no quotes)."""
+    try:
+        with open(run / "metrics.jsonl", "rb") as file:
+            text = file.read(_METRICS_READ)
+            file.seek(max(len(text), file.seek(0, os.SEEK_END) - _METRICS_READ))
+            text += b"\n" + file.read()
+    except OSError:  # no metrics yet
+        return set()
+    return {key.decode(errors="replace") for key in re.findall(rb'"([^"\\]+)"\s*:', text)}
+
+
 Completer = Callable[[str, list[str]], Answer]
 KINDS: dict[str, Completer] = {
     "file": lambda prefix, words: Answer(shell_adds="files"),
@@ -175,16 +242,18 @@ KINDS: dict[str, Completer] = {
     "config": lambda prefix, words: Answer(config_names(prefix), "files"),
     "config-or-run": lambda prefix, words: Answer(config_names(prefix)
                                                   + run_directories(prefix), "files"),
-    "run": lambda prefix, words: Answer(run_directories(prefix)),
+    "run": lambda prefix, words: Answer(run_directories(prefix), "paths"),
     "checkpoint": lambda prefix, words: Answer(checkpoints(prefix, words)),
     "experiment": lambda prefix, words: Answer(experiment_names(prefix)),
     "features": lambda prefix, words: Answer(feature_spaces(prefix), "files"),
     "data": lambda prefix, words: Answer(data_sets(prefix), "dirs"),
+    "sort-key": lambda prefix, words: Answer(sort_keys(prefix)),
+    "metric": lambda prefix, words: Answer(logged_metrics(prefix, words)),
 }
 _BY_DEST = {"checkpoint": "checkpoint", "run_dir": "run", "resume": "run", "runs": "run",
             "config": "config", "source": "config-or-run", "features": "features",
             "data": "data", "directory": "directory", "out": "file", "trace": "file",
-            "save_stats": "file"}
+            "save_stats": "file", "sort": "sort-key", "metric": "metric"}
 
 
 def kind_of(action: argparse.Action, command: list[str]) -> str | None:
@@ -208,6 +277,7 @@ def complete(words: list[str], parser: argparse.ArgumentParser | None = None) ->
     command: list[str] = []
     positionals = _positionals(parser)
     used: set[argparse.Action] = set()
+    given: list[str] = []  # the values of a positional of many (compare's runs) typed so far
     pending, only_positionals, i = None, False, 0
     while i < len(before):
         word, i = before[i], i + 1
@@ -230,6 +300,8 @@ def complete(words: list[str], parser: argparse.ArgumentParser | None = None) ->
             positionals, used = _positionals(parser), set()
         elif positionals and positionals[0].nargs not in ("*", "+", argparse.REMAINDER):
             positionals = positionals[1:]
+        elif positionals:
+            given.append(word)
     if pending is not None:
         return _values(pending, current, command, words)
     if current.startswith("-") and not only_positionals:
@@ -242,7 +314,9 @@ def complete(words: list[str], parser: argparse.ArgumentParser | None = None) ->
         return Answer([(choice.dest, _first_line(choice.help)) for choice in
                        positionals[0]._choices_actions if choice.dest.startswith(current)])
     if positionals:
-        return _values(positionals[0], current, command, words)
+        answer = _values(positionals[0], current, command, words)
+        return replace(answer, candidates=[(value, text) for value, text in answer.candidates
+                                           if not _same_path(Path(value), list(map(Path, given)))])
     return Answer(_options(parser, current, used) if current == "" else [])
 
 
@@ -312,8 +386,10 @@ def _first_line(text: str | None, width: int = 72) -> str:
 
 def bash_words(words: list[str]) -> list[str]:
     """bash splits ``--out=ru`` into ``--out``, ``=``, ``ru`` (``=`` is a word break); join
-    them, as zsh and fish give them. Its cursor word is then the value alone."""
+    them, as zsh and fish give them. Its cursor word is then the value alone. Its words come
+    as typed, quotes and all (``sp/my\\ r``, ``"sp/my r``): read as the shell will."""
     joined: list[str] = []
+    words = list(map(_unquoted, words))
     for i, word in enumerate(words):
         if word == "=" and joined and joined[-1].startswith("--") and "=" not in joined[-1]:
             joined[-1] += "="
@@ -322,6 +398,19 @@ def bash_words(words: list[str]) -> list[str]:
         else:
             joined.append(word)
     return joined
+
+
+def _unquoted(word: str) -> str:
+    """A word as the shell reads it: ``'my run'``, ``my\\ run`` and ``"my r`` (a quote still
+    open under the cursor) are ``my run`` and ``my r``; a word that is not one word as typed
+    stays."""
+    for closing in ("", "'", '"'):
+        try:
+            parts = shlex.split(word + closing)
+        except ValueError:  # a quote still open: try closing it
+            continue
+        return parts[0] if len(parts) == 1 else word
+    return word
 
 
 _BASH = """\
@@ -335,7 +424,9 @@ _gankit() {
         "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
     COMPREPLY=()
     for line in "${answer[@]:2}"; do COMPREPLY+=("${line%%$'\\t'*}"); done
+    # -o filenames: readline quotes the paths it inserts (sp/my\\ run), as for its own files
     case ${answer[0]} in
+        paths) compopt -o filenames 2>/dev/null ;;
         files|dirs)
             compopt -o filenames 2>/dev/null
             mapfile -t -O ${#COMPREPLY[@]} COMPREPLY < <(compgen -"${answer[0]:0:1}" -- "$cur") ;;

@@ -107,8 +107,10 @@ def write_sample_grid(recipe: Recipe, latents: LatentSource, device: torch.devic
 
 def write_real_vs_generated(recipe: Recipe, latents: LatentSource, data: ImageDataset,
                             device: torch.device, path: Path, n: int = GRID_SIZE) -> Path:
-    """``n`` fixed training images, titled "real", beside the sample grid's ``n`` generated
-    ones, titled "generated": what a reader compares by eye (sharpness, colour, variety)."""
+    """``n`` fixed training images, titled "real", beside ``n`` generated ones from fixed
+    latents, titled "generated": what a reader compares by eye (sharpness, colour, variety).
+    The latents are the sample grid's (:func:`write_sample_grid`); a conditional G's draw
+    their classes at random, where its sample grid is the class grid."""
     from gankit.evaluation.plots import Grid, save_grids
 
     real, _ = data.reference(n, torch.Generator().manual_seed(EVAL_SEED))

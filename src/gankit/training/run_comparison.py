@@ -106,11 +106,11 @@ def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve
     if not runs:
         raise GankitError("compare needs at least one run directory")
     labels = [str(Path(given)) for given in runs]  # runs/a/ and runs/a are one run
-    if twice := next((label for label in labels if labels.count(label) > 1), None):
-        raise GankitError(f"{twice} is given twice; give each run once")
+    found = {label: run_and_last_step(Path(label)) for label in labels}
+    _refuse_twice(labels, found)
     run_dirs, records, logs = {}, {}, {}
     for label in labels:
-        run_dirs[label], last_step = run_and_last_step(Path(label))
+        run_dirs[label], last_step = found[label]
         records[label] = [r for r in read_metrics(run_dirs[label])
                           if last_step is None or r["step"] <= last_step]
         logs[label] = logged(records[label])
@@ -128,6 +128,20 @@ def read_curves(runs: list[str | Path], metric: str | None = None) -> list[Curve
                   if _is_value(r.get(names[label]))]
         curves.append(Curve(label, names[label], [s for s, _ in points], [v for _, v in points]))
     return curves
+
+
+def _refuse_twice(labels: list[str], found: dict[str, tuple[Path, int | None]]) -> None:
+    """One line for a run given twice, however spelled (``runs/a``, ``/abs/runs/a``,
+    ``runs/b/../a``): the same run directory, resolved, up to the same step."""
+    seen: dict[tuple[Path, int | None], str] = {}
+    for label in labels:
+        run_dir, last_step = found[label]
+        first = seen.setdefault((run_dir.resolve(), last_step), label)
+        if first == label and labels.count(label) > 1:
+            raise GankitError(f"{label} is given twice; give each run once")
+        if first != label:
+            raise GankitError(f"{first} and {label} are one run, given twice; give each run "
+                              f"once")
 
 
 def _warn_if_measured_apart(run_dirs: dict[str, Path]) -> None:
@@ -148,13 +162,16 @@ def _warn_if_measured_apart(run_dirs: dict[str, Path]) -> None:
 
 
 def _what_they_log(logs: dict[str, list[str]]) -> str:
-    """``a, b (they log x, y); c (it logs nothing yet)``: runs that log the same names once."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    """``a, b (they log x, y); c (it logs nothing yet)``: runs that log the same names, in
+    whatever order they first logged them, once, the names in the first such run's order."""
+    groups: dict[frozenset[str], list[str]] = {}
+    order: dict[frozenset[str], list[str]] = {}
     for run, names in logs.items():
-        groups.setdefault(tuple(names), []).append(run)
+        groups.setdefault(frozenset(names), []).append(run)
+        order.setdefault(frozenset(names), names)
     return "; ".join(f"{', '.join(runs)} ({'they' if len(runs) > 1 else 'it'} log"
-                     f"{'' if len(runs) > 1 else 's'} {', '.join(names) or 'nothing yet'})"
-                     for names, runs in groups.items())
+                     f"{'' if len(runs) > 1 else 's'} {', '.join(order[key]) or 'nothing yet'})"
+                     for key, runs in groups.items())
 
 
 def _is_value(value: Any) -> bool:

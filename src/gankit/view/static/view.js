@@ -276,16 +276,26 @@ function heatScale(header) {
   return { lo, hi, lowIsReal: label.startsWith("energy") || label.startsWith("auto-encoder") };
 }
 
-function heatKey(header) {
+function heatKey(header) { // follows the legend's colour ramp, left to right
   const { lo, hi, lowIsReal } = heatScale(header);
   const [fake, real] = lowIsReal ? [hi, lo] : [lo, hi];
-  return `background: ${header.heat_label}, purple ${fake.toPrecision(3)} (looks generated) ` +
-    `to green ${real.toPrecision(3)} (looks real)`;
+  return `background: ${header.heat_label}, ${fake.toPrecision(3)} (looks generated) ` +
+    `to ${real.toPrecision(3)} (looks real)`;
 }
 
-function heatColour(t) { // purple (looks generated) -> white -> green (looks real)
-  const purple = [123, 47, 190], green = [27, 127, 59], white = [255, 255, 255];
-  const [a, b, s] = t < 0.5 ? [purple, white, t * 2] : [white, green, (t - 0.5) * 2];
+// D's landscape takes the snapshots' colour map: --landscape-generated, -undecided and -real
+// of /static/palette.css (gankit.evaluation.palette.LANDSCAPE), as [r, g, b] each.
+function landscapeColours() {
+  return ["generated", "undecided", "real"].map((end) => {
+    const hex = paletteColour(`landscape-${end}`);
+    return [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16));
+  });
+}
+
+// t on [0, 1], 0 looks generated, 1 looks real: a straight line in RGB through the three
+// colours, as matplotlib's LinearSegmentedColormap draws the snapshots
+function heatColour(t, [generated, undecided, real]) {
+  const [a, b, s] = t < 0.5 ? [generated, undecided, t * 2] : [undecided, real, (t - 0.5) * 2];
   return a.map((v, i) => Math.round(v + (b[i] - v) * s));
 }
 
@@ -293,6 +303,7 @@ function drawHeat(frame) { // one pixel a grid cell: the page scales the canvas 
   const values = frame.arrays.heat;
   const side = Math.round(Math.sqrt(values.length));
   const { lo, hi, lowIsReal } = heatScale(frame.header);
+  const colours = landscapeColours();
   const canvas = $("heat");
   if (canvas.width !== side) canvas.width = canvas.height = side;
   const ctx = canvas.getContext("2d");
@@ -301,7 +312,7 @@ function drawHeat(frame) { // one pixel a grid cell: the page scales the canvas 
     for (let col = 0; col < side; col++) {
       let t = hi > lo ? (values[row * side + col] - lo) / (hi - lo) : 0.5;
       if (lowIsReal) t = 1 - t;
-      const [r, g, b] = heatColour(Math.min(1, Math.max(0, t)));
+      const [r, g, b] = heatColour(Math.min(1, Math.max(0, t)), colours);
       const at = ((side - 1 - row) * side + col) * 4; // grid rows start at the bottom
       image.data.set([r, g, b, 255], at);
     }
