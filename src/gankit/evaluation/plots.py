@@ -130,11 +130,12 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
     drawn = landscape(np.stack([gx.ravel(), gy.ravel()], 1))
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     # before the colorbar, which takes its room from the axes': a two-line title on top
-    fixed_margins(fig, left=0.45, right=0.1, bottom=0.35, top=0.5)
+    fixed_margins(fig, left=0.45, right=0.15, bottom=0.35, top=0.5)
     if drawn is not None:
         contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20, cmap="coolwarm",
                               alpha=0.75)
-        fig.colorbar(contour, ax=ax, label=drawn[1])
+        bar = fig.colorbar(contour, ax=ax, label=drawn[1])
+        bar.formatter.set_powerlimits((-3, 4))  # a critic's 10^5 as 1e5 above: labels fit
     if labels is None:
         ax.scatter(real[:, 0], real[:, 1], s=2, c=REAL, alpha=0.35, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=2, c=GENERATED, alpha=0.6, label="generated")
