@@ -33,11 +33,11 @@ def drawn(monkeypatch):
     figures = []
     save = plots.save_figure
 
-    def record(fig, path):
+    def record(fig, path, **options):
         figures.append([(ax.get_title(), [t.get_text() for t in ax.get_yticklabels()],
                          [t.get_text() for t in ax.get_xticklabels()])
                         for ax in fig.axes if ax.get_visible()])
-        return save(fig, path)
+        return save(fig, path, **options)
 
     monkeypatch.setattr(plots, "save_figure", record)
     return figures
@@ -118,7 +118,7 @@ def test_the_landscapes_colour_map_runs_from_looks_generated_to_looks_real():
 def test_plots_and_the_view_draw_real_and_generated_in_the_palettes_colours(tmp_path,
                                                                            monkeypatch):
     figures = []
-    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, **_: figures.append(fig) or path)
     rng = np.random.default_rng(0)
     plots.plot_samples_2d(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)),
                           lambda points: None, tmp_path / "s.png")

@@ -421,7 +421,7 @@ def test_training_curves_draw_whatever_the_recipe_logs(tmp_path, monkeypatch):
     from gankit.evaluation import plots
 
     figures = []
-    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, **_: figures.append(fig) or path)
     records = [{"step": s, "q_loss": 1.0 / s, "gap": 0.1 * s, "steps_per_s": 9.0, "lr/d": 1e-3,
                 "eval/modes": s} for s in (1, 2, 3)]
     plots.plot_training_curves(records, tmp_path / "t.png", terms={"q_loss"})

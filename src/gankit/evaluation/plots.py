@@ -28,16 +28,36 @@ TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
 
 
-def save_figure(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path, *, trim: bool = True) -> Path:
     """Write ``fig`` as a PNG to exactly ``path``, whole or not at all (a device or pipe in
-    place: :func:`gankit.storage.files.replace_atomically`), and close it."""
+    place: :func:`gankit.storage.files.replace_atomically`), and close it.
+
+    ``trim`` cuts the PNG to what is drawn, which costs a second layout pass over every
+    text; a figure laid out with :func:`fixed_margins` (the snapshots', drawn ten times a
+    run) fits its canvas already and is saved as it is."""
     path = Path(path)
     try:
         with replace_atomically(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight" if trim else None)
     finally:
         plt.close(fig)
     return path
+
+
+def fixed_margins(fig: Any, left: float, right: float, bottom: float, top: float,
+                  between: tuple[float, float] = (0.0, 0.0)) -> None:
+    """Lay out ``fig``'s grid of axes with margins and gaps (width, height) given in inches,
+    so that tick labels and titles fit without :meth:`~matplotlib.figure.Figure.tight_layout`
+    and a trimmed save, each a layout pass that measures every text: for the snapshots'
+    pictures they were most of the drawing time (``benchmarks/snapshot_cost.py``)."""
+    width, height = fig.get_size_inches()
+    gridspec = fig.axes[0].get_subplotspec().get_gridspec()
+    nrows, ncols = gridspec.get_geometry()
+    panel_w = (width - left - right - (ncols - 1) * between[0]) / ncols
+    panel_h = (height - bottom - top - (nrows - 1) * between[1]) / nrows
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=between[0] / panel_w,
+                        hspace=between[1] / panel_h)
 
 
 def training_panels(records: Sequence[dict[str, float]], terms: Collection[str] = ()
@@ -85,8 +105,9 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path,
             ax.legend(fontsize=8)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.tight_layout()
-    return save_figure(fig, path)
+    # room for tick labels of up to about seven characters, the titles and "step"
+    fixed_margins(fig, left=0.65, right=0.15, bottom=0.5, top=0.3, between=(0.75, 0.75))
+    return save_figure(fig, path, trim=False)
 
 
 Landscape = Callable[[np.ndarray], "tuple[np.ndarray, str] | None"]  # points -> (values, label)
@@ -108,10 +129,13 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
     gx, gy = np.meshgrid(xs, ys)
     drawn = landscape(np.stack([gx.ravel(), gy.ravel()], 1))
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    # before the colorbar, which takes its room from the axes': a two-line title on top
+    fixed_margins(fig, left=0.45, right=0.15, bottom=0.35, top=0.5)
     if drawn is not None:
         contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20, cmap="coolwarm",
                               alpha=0.75)
-        fig.colorbar(contour, ax=ax, label=drawn[1])
+        bar = fig.colorbar(contour, ax=ax, label=drawn[1])
+        bar.formatter.set_powerlimits((-3, 4))  # a critic's 10^5 as 1e5 above: labels fit
     if labels is None:
         ax.scatter(real[:, 0], real[:, 1], s=2, c=REAL, alpha=0.35, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=2, c=GENERATED, alpha=0.6, label="generated")
@@ -132,7 +156,7 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
         ax.plot(chain[-1, 0], chain[-1, 1], "x", color="darkgreen", ms=4)
     ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
-    return save_figure(fig, path)
+    return save_figure(fig, path, trim=False)
 
 
 def draw_density_1d(ax: Any, x: np.ndarray, p_data: np.ndarray, fake: np.ndarray,

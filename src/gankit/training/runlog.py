@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
 from gankit.storage.files import replace_atomically
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard's optional TF import is noisy
+
+# a PNG's colour type -> the channels it decodes to (grey, RGB, palette as RGB, grey + alpha,
+# RGBA), TensorBoard's Summary.Image.colorspace
+PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
 
 
 class RunLogger:
@@ -61,11 +66,18 @@ class RunLogger:
         write_json(self.run_dir / name, record)
 
     def image(self, tag: str, png_path: Path, step: int) -> None:
-        """Show a saved PNG in TensorBoard's Images tab too."""
-        import matplotlib.image
+        """Show a saved PNG in TensorBoard's Images tab too, its bytes as they are:
+        TensorBoard stores an image encoded, and decoding the PNG to have ``add_image``
+        encode it again was a sixth of a snapshot's time."""
+        from tensorboard.compat.proto.summary_pb2 import Summary
 
-        pixels = matplotlib.image.imread(png_path)[..., :3]  # [H, W, 3] floats in [0, 1]
-        self._tb.add_image(tag, pixels, step, dataformats="HWC")
+        png = Path(png_path).read_bytes()
+        width, height = struct.unpack(">II", png[16:24])  # IHDR, the first chunk of any PNG
+        channels = PNG_CHANNELS[png[25]]  # by the PNG's colour type
+        image = Summary.Image(height=height, width=width, colorspace=channels,
+                              encoded_image_string=png)
+        self._tb.file_writer.add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]),
+                                         step)
 
     def close(self) -> None:
         self._jsonl.close()
