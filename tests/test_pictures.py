@@ -115,6 +115,21 @@ def test_the_landscapes_colour_map_runs_from_looks_generated_to_looks_real():
         assert np.allclose(colours(0.5)[:3], matplotlib.colors.to_rgb(undecided), atol=1 / 128)
 
 
+def test_the_snapshots_landscape_is_the_palettes_map_turned_round_for_an_energy(tmp_path,
+                                                                               monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, **_: figures.append(fig) or path)
+    rng = np.random.default_rng(0)
+    for label in ("D(x)", "energy U(x)"):
+        plots.plot_samples_2d(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)),
+                              lambda points, label=label: (points[:, 0], label), tmp_path / "s.png")
+    for figure, label in zip(figures, ("D(x)", "energy U(x)"), strict=True):
+        contour = next(c for c in figure.axes[0].collections if hasattr(c, "levels"))
+        expected = palette.landscape_colormap(label)
+        assert contour.get_cmap()(1.0) == expected(1.0), label
+    assert figures[0].axes[0].collections[0].get_cmap()(1.0) != \
+        figures[1].axes[0].collections[0].get_cmap()(1.0)
+
 def test_plots_and_the_view_draw_real_and_generated_in_the_palettes_colours(tmp_path,
                                                                            monkeypatch):
     figures = []

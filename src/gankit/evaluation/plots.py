@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gankit.evaluation.palette import GENERATED, REAL  # noqa: E402
+from gankit.evaluation.palette import GENERATED, REAL, landscape_colormap  # noqa: E402
 from gankit.storage.files import replace_atomically  # noqa: E402
 
 if TYPE_CHECKING:
@@ -132,8 +132,8 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
     # before the colorbar, which takes its room from the axes': a two-line title on top
     fixed_margins(fig, left=0.45, right=0.15, bottom=0.35, top=0.5)
     if drawn is not None:
-        contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20, cmap="coolwarm",
-                              alpha=0.75)
+        contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20,
+                              cmap=landscape_colormap(drawn[1]), alpha=0.75)
         bar = fig.colorbar(contour, ax=ax, label=drawn[1])
         bar.formatter.set_powerlimits((-3, 4))  # a critic's 10^5 as 1e5 above: labels fit
     if labels is None:
