@@ -229,9 +229,14 @@ def test_the_periodic_w1_is_exact_on_a_subsample_and_the_final_on_all(make_run):
 def test_the_final_snapshot_measures_as_gankit_eval_does(make_run):
     run = make_run(hooks=True, data={"n_eval": 1500}, train={"steps": 4, "plot_every": 2})
     run.fit()
-    periodic = [r for r in run.trainer.history if "eval/w1" in r]
-    assert [r["eval/w1_n"] for r in periodic if "eval/w1_n" in r] == [SNAPSHOT_W1_N]
-    assert run.result == run.eval_record()
+    logged = [r for r in run.trainer.history if "eval/w1" in r]
+    # every point of the curve, the final one too, is the W1 over the same first 1,000 points
+    # (like with like for the curves and keep_best), while the result is over all of them
+    assert [r["eval/w1_n"] for r in logged] == [SNAPSHOT_W1_N] * 2
+    full = run.plan.measure(1500, EVAL_SEED, None, torch.device("cpu"), True)
+    assert logged[-1]["eval/w1"] == full.curve["w1"] != full.metrics["w1"]
+    assert run.trainer.last_curve["w1"] == logged[-1]["eval/w1"]
+    assert run.result == run.eval_record() and "w1_n" not in run.result
 
 
 def test_a_config_written_from_scratch_snapshots_ten_times_like_the_shipped_ones():

@@ -54,6 +54,10 @@ class Measurement:
     # how many real examples the metrics compared the n generated ones with, where a finite
     # data set can hold fewer than n (a folder of 200 images at n = 2,500); None: n fresh draws
     n_real: int | None = None
+    # the metrics as a periodic snapshot measures them, where this full measurement differs
+    # (the toy W1 over all points, not the snapshots' first 1,000): logged as the curve's
+    # point, so that curves, 'gankit compare' and train.keep_best compare like with like
+    curve: dict[str, float] | None = None
 
 
 # (n, seed, features, device, full) -> Measurement; ``full`` False is the cheaper periodic
@@ -151,7 +155,7 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
             measured = plan.measure(n_eval, EVAL_SEED, features, trainer.device,
                                     trainer.at_final_step)
             trainer.log_eval(measured.metrics, eval_settings(
-                n_eval, feature_name(features), EVAL_SEED, measured.n_real))
+                n_eval, feature_name(features), EVAL_SEED, measured.n_real), measured.curve)
         if trainer.run_dir is None:
             return
         from gankit.evaluation.plots import plot_training_curves

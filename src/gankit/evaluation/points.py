@@ -23,8 +23,9 @@ from gankit.theory.divergences import wasserstein1
 if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
 
-# Points over which the snapshots during training measure the exact W1; the final snapshot and
-# 'gankit eval' measure over all data.n_eval (:func:`toy_eval_metrics`).
+# Points over which the snapshots measure the exact W1 for the curves (the final one too, as
+# its curve point); the run's result and 'gankit eval' measure over all data.n_eval
+# (:func:`toy_eval_metrics`).
 SNAPSHOT_W1_N = 1000
 
 
@@ -40,9 +41,10 @@ def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> Ev
     def measure(n: int, seed: int, features: FeatureExtractor | None, device: torch.device,
                 full: bool) -> Measurement:
         drawn = draw_eval_samples(data, recipe, latents, n, seed, device)
-        return Measurement(toy_eval_metrics(data, drawn.fake, drawn.real,
-                                            None if full else SNAPSHOT_W1_N),
-                           drawn.fake, drawn.real, drawn.fake_labels, drawn.real_labels)
+        periodic = toy_eval_metrics(data, drawn.fake, drawn.real, SNAPSHOT_W1_N)
+        metrics = toy_eval_metrics(data, drawn.fake, drawn.real) if full else periodic
+        return Measurement(metrics, drawn.fake, drawn.real, drawn.fake_labels,
+                           drawn.real_labels, curve=periodic if full else None)
 
     def points(trainer: Trainer, measured: Measurement) -> Path:
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"

@@ -127,6 +127,7 @@ class Trainer:
         self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
+        self.last_curve: dict[str, Any] = {}  # the same as the curves log them (log_eval)
         self.at_final_step = False  # True while the hooks of fit()'s last step run
 
     # ----------------------------------------------------------------------------- training
@@ -369,14 +370,20 @@ class Trainer:
             tags["steps_per_s"] = "train/steps_per_s"
             self.logger.log(self.step, record, tags)
 
-    def log_eval(self, record: dict[str, float], settings: dict[str, Any] | None = None) -> None:
+    def log_eval(self, record: dict[str, float], settings: dict[str, Any] | None = None,
+                 curve: dict[str, float] | None = None) -> None:
         """Hooks report periodic metrics here (``eval/`` in TensorBoard and metrics.jsonl).
 
         ``settings`` (n, features, seed) say how they were measured; the latest report is kept
         as :attr:`last_eval`, so that the end of a run need not evaluate a second time.
+        ``curve``: the figures as every periodic snapshot measures them, where ``record`` was
+        measured in full (the final snapshot's toy W1 over all points): the curves, and
+        :attr:`last_curve` that ``train.keep_best`` ranks, then compare like with like.
         """
-        self.log({f"eval/{k}": v for k, v in record.items() if math.isfinite(v)})
+        curve = record if curve is None else curve
+        self.log({f"eval/{k}": v for k, v in curve.items() if math.isfinite(v)})
         self.last_eval = {"step": self.step, **(settings or {}), **record}
+        self.last_curve = {"step": self.step, **curve}
 
     def _run_hooks(self, final: bool = False) -> None:
         """Run the hooks; ``final`` (the last step of :meth:`fit`) tells them to measure in
