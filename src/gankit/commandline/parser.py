@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_checkpoint(view)
 
     runs = commands.add_parser("runs", help="list the runs in a folder: config, recipe, step, "
-                               "status, final metrics, wall time, best checkpoint")
+                               "status, final metrics, training time, best checkpoint")
     runs.add_argument("directory", nargs="?", type=path, default=Path("runs"), metavar="DIR",
                       help="searched at any depth for run directories (default runs)")
     runs.add_argument("--sort", default="name", metavar="KEY",
