@@ -8,8 +8,8 @@ comes from files a reader can trust without loading a tensor: the newest checkpo
 the seconds of training steps, summed over resumes, which compare runs whatever their
 snapshots and checkpoints cost, unlike wall-clock time), ``eval.json`` (the final metrics),
 ``best.json`` (the kept best checkpoints, when ``train.keep_best`` is on) and
-``config.yaml``. Nothing here imports torch, so a list of a hundred runs answers at once; a damaged or missing file leaves its fields empty rather
-than hiding the run.
+``config.yaml``. Nothing here imports torch, so a list of a hundred runs answers at once; a
+damaged or missing file leaves its fields empty rather than hiding the run.
 """
 
 from __future__ import annotations
