@@ -130,7 +130,7 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
     drawn = landscape(np.stack([gx.ravel(), gy.ravel()], 1))
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     # before the colorbar, which takes its room from the axes': a two-line title on top
-    fixed_margins(fig, left=0.45, right=0.15, bottom=0.35, top=0.5)
+    fixed_margins(fig, left=0.55, right=0.5, bottom=0.35, top=0.5)
     if drawn is not None:
         contour = ax.contourf(gx, gy, drawn[0].reshape(gx.shape), levels=20,
                               cmap=landscape_colormap(drawn[1]), alpha=0.75)
@@ -154,7 +154,8 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
         ax.plot(chain[:, 0], chain[:, 1], "-", color="darkgreen", lw=0.9,
                 label="MALA chains in z" if k == 0 else None)
         ax.plot(chain[-1, 0], chain[-1, 1], "x", color="darkgreen", ms=4)
-    ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), title=title, aspect="equal")
+    ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), aspect="equal")
+    ax.set_title(title, fontsize=9)  # the metrics' line fits the fixed margins
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
     return save_figure(fig, path, trim=False)
 
