@@ -283,3 +283,13 @@ def test_a_continued_run_records_where_it_came_from(run_dir, make_run, tmp_path)
     again.fit(10)
     assert load_checkpoint(checkpoint_dir(tmp_path / "b", 10))[1]["resumed_from"] == origin
     assert "resumed_from" not in load_checkpoint(checkpoint_dir(run_dir, 6))[1]
+
+
+def test_training_and_gankit_eval_write_one_order(make_run, tmp_path, capsys):
+    run = make_run(run_dir=tmp_path / "r", hooks=True, data={"n_eval": 100},
+                   train={"steps": 2, "plot_every": 2})
+    run.fit()
+    trained = json.loads((tmp_path / "r" / "eval.json").read_text())
+    assert list(trained)[:2] == ["step", "checkpoint"]
+    assert main(["eval", str(tmp_path / "r"), "--out", str(tmp_path / "e.json")]) == 0
+    assert list(json.loads((tmp_path / "e.json").read_text())) == list(trained)
