@@ -172,9 +172,19 @@ def test_keep_best_on_a_shipped_config_lists_the_real_snapshots_metric(tmp_path,
                                           ("fid", "min"), ("w1", "min"), ("reverse_kl", "min")])
 def test_mode_defaults_to_the_metrics_direction(metric, mode):
     config = build_config(tiny_dict(train={"keep_best": {"metric": metric, "k": 2}}))
-    assert config.train.keep_best.mode == mode
+    assert config.train.keep_best.order == mode and config.train.keep_best.mode is None
     given = build_config(tiny_dict(train={"keep_best": {"metric": metric, "mode": "min"}}))
-    assert given.train.keep_best.mode == "min"  # as given
+    assert given.train.keep_best.order == "min"  # as given
+
+
+def test_a_metric_set_on_a_continued_run_brings_its_own_direction(make_run, tmp_path):
+    """The default is not written into config.yaml: a run continued with another metric
+    ranks by that metric's direction, not by the direction of the one it had."""
+    run = make_run(run_dir=tmp_path / "a", train={**TRAIN, "keep_best": {"metric": "fid"}})
+    run.fit()
+    other = gankit.load(tmp_path / "a", ["train.keep_best={metric: modes}"], progress=False,
+                        out=tmp_path / "b")
+    assert other.config.train.keep_best.order == "max"
 
 
 def test_another_metric_on_resume_is_refused_before_it_deletes_the_list(make_run, tmp_path,

@@ -247,15 +247,20 @@ class KeepBest:
         if self.metric in SETTINGS:
             raise ConfigError(f"train.keep_best.metric {self.metric!r} is a setting of the "
                               f"measurement, not a metric; give one such as fid, modes or w1")
-        if self.mode is None:
-            self.mode = default_mode(self.metric)
-            if self.mode is None:
-                raise ConfigError(f"train.keep_best.mode must be given (min or max) for metric "
-                                  f"{self.metric!r}: gankit does not know whether higher is "
-                                  f"better")
-        if self.mode not in KEEP_BEST_MODES:
+        if self.mode is None and default_mode(self.metric) is None:
+            raise ConfigError(f"train.keep_best.mode must be given (min or max) for metric "
+                              f"{self.metric!r}: gankit does not know whether higher is better")
+        if self.mode is not None and self.mode not in KEEP_BEST_MODES:
             raise ConfigError(f"train.keep_best.mode must be min or max, got "
                               f"{show_value(self.mode)}")
+
+    @property
+    def order(self) -> str:
+        """``mode``, or where it is left out (null) the metric's own direction, derived anew
+        from the metric each time: a --set of another metric on resume follows it."""
+        from gankit.training.best import default_mode
+
+        return self.mode or default_mode(self.metric) or "min"
 
 
 @dataclass

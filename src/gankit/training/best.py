@@ -95,9 +95,9 @@ def check_same_list(run_dir: Path, keep: KeepBest | None) -> None:
     ``best.json`` does: a new list would delete the checkpoints the old one holds."""
     record = read_best(run_dir)
     if keep is None or record is None \
-            or (record.get("metric"), record.get("mode")) == (keep.metric, keep.mode):
+            or (record.get("metric"), record.get("mode")) == (keep.metric, keep.order):
         return
-    raise GankitError(f"train.keep_best ranks by {keep.metric} ({keep.mode}), but "
+    raise GankitError(f"train.keep_best ranks by {keep.metric} ({keep.order}), but "
                       f"{Path(run_dir) / BEST_FILE} lists the best by {record.get('metric')} "
                       f"({record.get('mode')}), whose checkpoints a new list would delete: "
                       f"keep that metric and mode here, or continue in another directory "
@@ -115,13 +115,13 @@ def _entries_for(run_dir: Path, keep: KeepBest, step: int) -> list[dict[str, Any
     metric and mode (another's entries do not compare: a run continued elsewhere starts
     anew)."""
     record = read_best(run_dir)
-    if record is None or (record.get("metric"), record.get("mode")) != (keep.metric, keep.mode):
+    if record is None or (record.get("metric"), record.get("mode")) != (keep.metric, keep.order):
         return []
     return [e for e in record["checkpoints"] if e["step"] < step]
 
 
 def _write(run_dir: Path, keep: KeepBest, entries: list[dict[str, Any]]) -> None:
-    write_json(Path(run_dir) / BEST_FILE, {"metric": keep.metric, "mode": keep.mode,
+    write_json(Path(run_dir) / BEST_FILE, {"metric": keep.metric, "mode": keep.order,
                                             "k": keep.k, "checkpoints": entries})
 
 
@@ -153,7 +153,7 @@ def after_snapshot(trainer: Trainer) -> None:
     entry = {"step": trainer.step, "value": float(value),
              "path": folder.relative_to(run_dir).as_posix()}
     entries = _entries_for(run_dir, keep, trainer.step)
-    best = ranked([*entries, entry], keep.mode, keep.k)
+    best = ranked([*entries, entry], keep.order, keep.k)
     if entry not in best:
         return
     if trainer.saved_step != trainer.step or not folder.is_dir():
@@ -171,7 +171,7 @@ def carry(source: Path, run_dir: Path, step: int, keep: KeepBest | None) -> None
     for e in entries:
         e["path"] = Path(os.path.relpath(Path(source) / e["path"], run_dir)).as_posix()
     if entries:
-        _write(run_dir, keep, ranked(entries, keep.mode, keep.k))
+        _write(run_dir, keep, ranked(entries, keep.order, keep.k))
 
 
 def best_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]]:
