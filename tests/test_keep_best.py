@@ -238,3 +238,12 @@ def test_a_run_continued_from_a_listed_step_drops_the_later_entries(make_run, tm
     assert [(e["step"], e["value"], e["path"]) for e in read_best(tmp_path / "b")["checkpoints"]
             ] == [(4, 1.0, "../a/checkpoints/step-0000004"), (6, 8.0, "checkpoints/step-0000006")]
     assert listed(tmp_path / "a") == [(4, 1.0), (5, 2.0)]
+
+
+def test_a_metric_a_toy_run_does_not_measure_is_refused_before_the_first_step(tmp_path, capsys):
+    line = one_error_line(capsys, ["train", "ring8", "--no-progress", "--out",
+                                   str(tmp_path / "run"), "--set", "train.steps=4",
+                                   "--set", "train.keep_best={metric: fid}"])
+    assert line == ("gankit: error: train.keep_best.metric 'fid' is not measured by this run's "
+                    "snapshots; they measure high_quality, modes, reverse_kl, w1")
+    assert not (tmp_path / "run").exists()

@@ -47,7 +47,7 @@ from gankit.sampling.sources import trace_figures
 from gankit.storage.export import generator_of
 from gankit.storage.files import replace_atomically
 from gankit.training import distributed, memory
-from gankit.training.best import carry, check_same_list
+from gankit.training.best import carry, check_measured, check_same_list
 from gankit.training.checkpoint import checkpoint_dir, checkpoint_dirs
 from gankit.training.choice import (
     Chosen,
@@ -97,6 +97,7 @@ class Run:
         self._unmeasured = (snapshots and self.plan.kind == "images"
                             and not self.plan.default_features)
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
+        self._plan_hooks = list(hooks)  # what the plan knows it measures holds while these run
         # the last fit's final metrics with their settings (eval.json's record), if measured
         self.result: dict[str, Any] | None = None
         self._step_fits = False  # memory.check_step has passed (once per run)
@@ -136,6 +137,8 @@ class Run:
                               f"measure no image metrics (FID, KID, precision/recall); fit one "
                               f"with 'gankit features fit' and set data.features=FILE",
                               stacklevel=2)
+        if self._plan_hooks and self.trainer.hooks == self._plan_hooks:  # before any work
+            check_measured(self.config.train.keep_best, self.plan.measures)
         if (chosen := self._continues) is not None:  # before anything is written
             check_continuation(chosen, self.run_dir)
             if self.run_dir is not None and self.trainer.is_main:

@@ -125,6 +125,15 @@ def _write(run_dir: Path, keep: KeepBest, entries: list[dict[str, Any]]) -> None
                                             "k": keep.k, "checkpoints": entries})
 
 
+def check_measured(keep: KeepBest | None, measures: frozenset[str] | None) -> None:
+    """Refuse, before the first step, a metric the run's snapshots will not measure, where the
+    plan knows what they measure (``measures``; toy data); else :func:`after_snapshot` does
+    at the first snapshot."""
+    if keep is not None and measures is not None and keep.metric not in measures:
+        raise GankitError(f"train.keep_best.metric {keep.metric!r} is not measured by this "
+                          f"run's snapshots; they measure {', '.join(sorted(measures))}")
+
+
 def after_snapshot(trainer: Trainer) -> None:
     """Rank the snapshot just measured (:attr:`Trainer.last_eval`) among the best list; if it
     enters, checkpoint the step (unless :attr:`Trainer.saved_step` says it is saved) and list
