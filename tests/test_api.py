@@ -18,7 +18,7 @@ def test_build_never_changes_the_config_it_is_given():
     config = build_config(tiny_dict(train={"steps": 4, "lr_decay_from": 0.5}))
     before = copy.deepcopy(config)
     run = gankit.build(config, progress=False, snapshots=False)
-    run.fit(6)  # stretches the schedule (train.on_extend), said on stderr, not warned
+    run.fit(6)  # stretches the schedule (train.on_extend): an info line, not a warning
     assert config == before and run.config.train.steps == 6
     again = gankit.build(config, progress=False, snapshots=False)
     assert again.config.train.steps == 4

@@ -5,6 +5,7 @@ used is the one asked for (its weights), said on stderr and recorded in what is 
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_load_takes_a_checkpoint_folder(run_dir):
     assert run.run_dir == run_dir and run.checkpoint.how == "folder"
     # the folder with the choice it is: accepted; with another: refused
     assert gankit.load(checkpoint_dir(run_dir, 4), progress=False, checkpoint="best").step == 4
-    with pytest.raises(GankitError, match=r"step 2; --checkpoint 6 names another"):
+    with pytest.raises(GankitError, match=r"step 2, not the one 6 names"):
         gankit.load(checkpoint_dir(run_dir, 2), progress=False, checkpoint=6)
 
 
@@ -118,6 +119,7 @@ def test_export_uses_and_records_the_checkpoint(run_dir, tmp_path, capsys, flags
     with safe_open(out, "pt") as f:
         meta = f.metadata()
     assert meta["step"] == str(step) and meta["checkpoint"] == f"checkpoints/step-{step:07d}"
+    assert meta["run"] == str(run_dir)  # as the samples' metadata (review of issue 29)
 
 
 def test_translate_uses_and_records_the_checkpoint(tmp_path, capsys):
@@ -211,3 +213,83 @@ def test_every_command_that_reads_a_run_takes_checkpoint():
     for name in ("sample", "eval", "export", "translate", "train", "view"):
         flags = {a.dest: a for a in commands[name]._actions}
         assert flags["checkpoint"].option_strings == ["--checkpoint"], name
+
+
+# --- review of issue 29 -----------------------------------------------------------------------
+
+
+def test_resuming_in_place_from_an_older_checkpoint_is_refused_before_loading(run_dir, capsys):
+    """The whole of stderr is the error: no "resuming" line, no schedule note before it."""
+    before = (run_dir / "metrics.jsonl").read_text()
+    status = main(["train", "--resume", str(run_dir), "--checkpoint", "2", "--set",
+                   "train.steps=8", "--set", "train.lr_decay_from=0.5", "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith(f"gankit: error: run {run_dir} has "
+                                                    f"checkpoints after step 2 (4, 6)"), err
+    assert (run_dir / "metrics.jsonl").read_text() == before
+
+
+@pytest.mark.parametrize("folder, choice, allowed", [
+    (6, "latest", True), (4, "latest", False), (2, "best", False), (4, "best", True)])
+def test_a_folder_with_a_choice_must_be_the_checkpoint_it_names(run_dir, folder, choice,
+                                                                 allowed):
+    path = checkpoint_dir(run_dir, folder)
+    if allowed:
+        assert gankit.load(path, progress=False, checkpoint=choice).step == folder
+    else:
+        with pytest.raises(GankitError, match=f"step {folder}, not the one {choice} names"):
+            gankit.load(path, progress=False, checkpoint=choice)
+
+
+def test_a_checkpoint_folder_that_does_not_exist_lists_those_that_do(run_dir, tmp_path,
+                                                                     capsys):
+    line = one_error_line(capsys, ["sample", str(checkpoint_dir(run_dir, 99)), "--out",
+                                   str(tmp_path / "s.npy")])
+    assert line == f"gankit: error: run {run_dir} has no checkpoint of step 99; its " \
+                   f"checkpoints: 2, 4, 6"
+
+
+def test_load_and_restore_take_a_folder_by_one_rule(run_dir, make_run, tmp_path):
+    """A Path or text that is not a choice is a folder, for gankit.load as for Run.restore;
+    a choice's error names the API's argument, not the CLI's flag."""
+    for folder in (checkpoint_dir(run_dir, 2), str(checkpoint_dir(run_dir, 2))):
+        assert_g_is(gankit.load(run_dir, progress=False, checkpoint=folder), run_dir, 2)
+        assert_g_is(make_run(run_dir=run_dir, train=STEPS).restore(folder), run_dir, 2)
+    restore = make_run(run_dir=run_dir, train=STEPS).restore
+    load = partial(gankit.load, run_dir, progress=False)
+    for bad in ("newest", "\u0663"):  # an Arabic-Indic three: a digit, but not a step number
+        for call in (partial(load, checkpoint=bad), partial(restore, bad)):
+            with pytest.raises(GankitError) as err:
+                call()
+            assert str(err.value).startswith("checkpoint must be a step number, latest, best "
+                                             "or a checkpoint folder")
+    other = make_run(run_dir=tmp_path / "other", train=STEPS)
+    other.fit()
+    with pytest.raises(GankitError, match="is a checkpoint of run .*other, not of"):
+        gankit.load(run_dir, progress=False, checkpoint=checkpoint_dir(tmp_path / "other", 2))
+    with pytest.raises(GankitError) as err:
+        gankit.load(run_dir, progress=False, checkpoint=7)
+    assert str(err.value).endswith("no checkpoint of step 7; its checkpoints: 2, 4, 6")
+    assert "--checkpoint" not in str(err.value)
+
+
+def test_a_continued_run_records_where_it_came_from(run_dir, make_run, tmp_path):
+    other = gankit.load(run_dir, progress=False, checkpoint=4, out=tmp_path / "b")
+    other.fit(8)
+    origin = {"run": str(run_dir), "checkpoint": "checkpoints/step-0000004", "step": 4}
+    assert load_checkpoint(checkpoint_dir(tmp_path / "b", 8))[1]["resumed_from"] == origin
+    again = gankit.load(tmp_path / "b", progress=False)  # resumed in place: carried over
+    again.fit(10)
+    assert load_checkpoint(checkpoint_dir(tmp_path / "b", 10))[1]["resumed_from"] == origin
+    assert "resumed_from" not in load_checkpoint(checkpoint_dir(run_dir, 6))[1]
+
+
+def test_training_and_gankit_eval_write_one_order(make_run, tmp_path, capsys):
+    run = make_run(run_dir=tmp_path / "r", hooks=True, data={"n_eval": 100},
+                   train={"steps": 2, "plot_every": 2})
+    run.fit()
+    trained = json.loads((tmp_path / "r" / "eval.json").read_text())
+    assert list(trained)[:2] == ["step", "checkpoint"]
+    assert main(["eval", str(tmp_path / "r"), "--out", str(tmp_path / "e.json")]) == 0
+    assert list(json.loads((tmp_path / "e.json").read_text())) == list(trained)

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 import gankit
-from conftest import all_tensors, assert_identical, one_error_line
+from conftest import all_tensors, assert_identical, one_error_line, tiny_dict
 from gankit.commandline.cli import main
+from gankit.configuration.resolve import build_config
 from gankit.errors import GankitError
 from gankit.training.best import ranked, read_best
 from gankit.training.checkpoint import checkpoint_dir, load_checkpoint, prune_checkpoints
@@ -28,7 +29,7 @@ def scripted(values: dict[int, float], weights: dict[int, dict] | None = None):
 
     def hook(trainer) -> None:
         torch.rand(3)  # as a snapshot may: a draw from torch's global RNG, the run's own
-        trainer.log_eval({"fid": values[trainer.step], "kid": 0.0})
+        trainer.log_eval({"fid": values[trainer.step], "kid": 0.0}, {"n": 100, "seed": 1})
         if weights is not None:
             weights[trainer.step] = {k: v.clone() for k, v in
                                      trainer.recipe.nets["G"].state_dict().items()}
@@ -66,6 +67,23 @@ def test_the_k_best_are_kept_listed_and_hold_their_steps_weights(make_run, tmp_p
     loaded = gankit.load(tmp_path, progress=False, checkpoint="best")
     assert loaded.step == 4 and loaded.checkpoint.note == "best fid 1"
 
+
+def test_the_final_snapshot_ranks_by_its_curve_point_not_its_full_measurement(make_run,
+                                                                            tmp_path):
+    """The final snapshot measures the run's result in full (the toy W1 over all points) and
+    logs its curve point as every snapshot measures it; keep_best ranks that curve point, so
+    a full measurement's smaller sampling bias cannot make the last step the best."""
+
+    def hook(trainer) -> None:
+        curve = {"fid": FID[trainer.step], "kid": 0.0}
+        full = {"fid": 0.01, "kid": 0.0} if trainer.at_final_step else None
+        trainer.log_eval(full or curve, {"n": 100, "seed": 1}, curve if full else None)
+
+    run = make_run(run_dir=tmp_path, train=TRAIN)
+    run.trainer.hooks = [hook]
+    run.fit()
+    assert listed(tmp_path) == [(4, 1.0), (5, 2.0)]  # step 6 ranks at its curve's 6.0
+    assert run.result["fid"] == 0.01  # the result is the full measurement
 
 def test_mode_max_keeps_the_highest(make_run, tmp_path):
     make(make_run, tmp_path, keep_best={"metric": "fid", "mode": "max", "k": 3}).fit()
@@ -124,13 +142,17 @@ def test_a_metric_the_snapshots_do_not_measure_is_one_line(make_run, tmp_path):
         run.fit()
     message = str(err.value)
     assert "\n" not in message
-    assert "train.keep_best.metric 'w1'" in message and "measure fid, kid" in message
+    assert "train.keep_best.metric 'w1'" in message and message.endswith("measure fid, kid")
 
 
 @pytest.mark.parametrize("keep_best, expected", [
     ("{mode: mean}", "train.keep_best.mode must be min or max, got 'mean'"),
     ("{k: 0}", "train.keep_best.k must be >= 1, got 0"),
     ("{metric: 'f i d'}", "train.keep_best.metric must be a metric's name"),
+    ("{metric: w1_n}", "train.keep_best.metric 'w1_n' is a setting of the measurement"),
+    ("{metric: seed}", "train.keep_best.metric 'seed' is a setting of the measurement"),
+    ("{metric: mean_brightness}", "train.keep_best.mode must be given (min or max) for "
+                                  "metric 'mean_brightness'"),
 ])
 def test_bad_keep_best_is_one_line_before_any_work(tmp_path, capsys, keep_best, expected):
     line = one_error_line(capsys, ["train", "ring8", "--set", f"train.keep_best={keep_best}",
@@ -158,3 +180,87 @@ def test_keep_best_on_a_shipped_config_lists_the_real_snapshots_metric(tmp_path,
     meta = json.loads((tmp_path / "s.npy.json").read_text())
     assert meta["step"] == best[0]["step"]
     assert f"(best w1 {best[0]['value']:.4g})" in capsys.readouterr().err
+
+
+# --- review of issue 29 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric, mode", [("modes", "max"), ("coverage", "max"),
+                                          ("fid", "min"), ("w1", "min"), ("reverse_kl", "min")])
+def test_mode_defaults_to_the_metrics_direction(metric, mode):
+    config = build_config(tiny_dict(train={"keep_best": {"metric": metric, "k": 2}}))
+    assert config.train.keep_best.order == mode and config.train.keep_best.mode is None
+    given = build_config(tiny_dict(train={"keep_best": {"metric": metric, "mode": "min"}}))
+    assert given.train.keep_best.order == "min"  # as given
+
+
+def test_a_metric_set_on_a_continued_run_brings_its_own_direction(make_run, tmp_path):
+    """The default is not written into config.yaml: a run continued with another metric
+    ranks by that metric's direction, not by the direction of the one it had."""
+    run = make_run(run_dir=tmp_path / "a", train={**TRAIN, "keep_best": {"metric": "fid"}})
+    run.fit()
+    other = gankit.load(tmp_path / "a", ["train.keep_best={metric: modes}"], progress=False,
+                        out=tmp_path / "b")
+    assert other.config.train.keep_best.order == "max"
+
+
+def test_another_metric_on_resume_is_refused_before_it_deletes_the_list(make_run, tmp_path,
+                                                                      capsys):
+    run_dir = tmp_path / "a"
+    make(make_run, run_dir).fit()
+    with pytest.raises(GankitError) as err:
+        gankit.load(run_dir, ["train.keep_best={metric: kid, k: 2}", "train.steps=8"],
+                    progress=False)
+    assert f"{run_dir / 'best.json'} lists the best by fid (min)" in str(err.value)
+    line = one_error_line(capsys, ["train", "--resume", str(run_dir), "--set",
+                                   "train.keep_best={metric: fid, mode: max, k: 2}",
+                                   "--set", "train.steps=8"])
+    assert "train.keep_best ranks by fid (max)" in line and "--out DIR" in line
+    assert kept(run_dir) == [4, 5, 6] and listed(run_dir) == [(4, 1.0), (5, 2.0)]
+    other = gankit.load(run_dir, ["train.keep_best={metric: kid, k: 2}"], progress=False,
+                        out=tmp_path / "b")  # elsewhere: a new list, nothing deleted
+    other.trainer.hooks = [scripted(FID)]
+    other.fit(8)
+    assert [e["step"] for e in read_best(tmp_path / "b")["checkpoints"]] == [7, 8]
+    assert kept(run_dir) == [4, 5, 6]
+
+
+def test_a_damaged_list_warns_once_and_prunes_nothing(make_run, tmp_path):
+    make(make_run, tmp_path).fit()
+    (tmp_path / "best.json").write_text('{"metric": "fid", "checkpoints": [')
+    resumed = make(make_run, tmp_path, steps=8, checkpoint_every=1).restore()
+    with pytest.warns(UserWarning, match="best.json is damaged") as said:
+        resumed.fit()
+    assert len([w for w in said if "damaged" in str(w.message)]) == 1
+    assert kept(tmp_path) == [4, 5, 6, 7, 8]
+    assert (tmp_path / "best.json").read_text() == '{"metric": "fid", "checkpoints": ['
+
+
+def test_a_best_checkpoint_is_saved_as_the_trainer_saves(make_run, tmp_path):
+    """Through Trainer.save: under on_nonfinite: rollback, the state a best step saved is the
+    rollback target, as after any checkpoint."""
+    targets: list[int | None] = []
+    run = make(make_run, tmp_path, on_nonfinite="rollback")
+    run.trainer.hooks.append(lambda t: targets.append(
+        None if t.rollback_target is None else t.rollback_target[1]["step"]))
+    run.fit()
+    assert targets[:5] == [0, 1, 2, 3, 4]  # steps 1..5 each entered the list when measured
+
+
+def test_a_run_continued_from_a_listed_step_drops_the_later_entries(make_run, tmp_path):
+    make(make_run, tmp_path / "a").fit()  # list [4, 5]
+    other = gankit.load(tmp_path / "a", progress=False, checkpoint=4, out=tmp_path / "b")
+    other.trainer.hooks = [scripted({5: 9.0, 6: 8.0})]
+    other.fit()
+    assert [(e["step"], e["value"], e["path"]) for e in read_best(tmp_path / "b")["checkpoints"]
+            ] == [(4, 1.0, "../a/checkpoints/step-0000004"), (6, 8.0, "checkpoints/step-0000006")]
+    assert listed(tmp_path / "a") == [(4, 1.0), (5, 2.0)]
+
+
+def test_a_metric_a_toy_run_does_not_measure_is_refused_before_the_first_step(tmp_path, capsys):
+    line = one_error_line(capsys, ["train", "ring8", "--no-progress", "--out",
+                                   str(tmp_path / "run"), "--set", "train.steps=4",
+                                   "--set", "train.keep_best={metric: fid}"])
+    assert line == ("gankit: error: train.keep_best.metric 'fid' is not measured by this run's "
+                    "snapshots; they measure high_quality, modes, reverse_kl, w1")
+    assert not (tmp_path / "run").exists()

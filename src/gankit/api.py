@@ -47,14 +47,13 @@ from gankit.sampling.sources import trace_figures
 from gankit.storage.export import generator_of
 from gankit.storage.files import replace_atomically
 from gankit.training import distributed, memory
-from gankit.training.best import carry
+from gankit.training.best import carry, check_measured, check_same_list
 from gankit.training.checkpoint import checkpoint_dir, checkpoint_dirs
 from gankit.training.choice import (
-    KEYWORDS,
     Chosen,
     check_continuation,
-    checkpoint_folder_run,
     choose,
+    folder_given,
     run_of,
 )
 from gankit.training.runlog import read_json_or_none, write_json
@@ -98,6 +97,7 @@ class Run:
         self._unmeasured = (snapshots and self.plan.kind == "images"
                             and not self.plan.default_features)
         self.trainer = Trainer(self.recipe, self.data, config, self.run_dir, hooks, progress)
+        self._plan_hooks = list(hooks)  # what the plan knows it measures holds while these run
         # the last fit's final metrics with their settings (eval.json's record), if measured
         self.result: dict[str, Any] | None = None
         self._step_fits = False  # memory.check_step has passed (once per run)
@@ -137,10 +137,14 @@ class Run:
                               f"measure no image metrics (FID, KID, precision/recall); fit one "
                               f"with 'gankit features fit' and set data.features=FILE",
                               stacklevel=2)
+        if self._plan_hooks and self.trainer.hooks == self._plan_hooks:  # before any work
+            check_measured(self.config.train.keep_best, self.plan.measures)
         if (chosen := self._continues) is not None:  # before anything is written
             check_continuation(chosen, self.run_dir)
             if self.run_dir is not None and self.trainer.is_main:
                 carry(chosen.run_dir, self.run_dir, chosen.step, self.config.train.keep_best)
+            if self.run_dir is not None and not resumes_in_place(chosen.run_dir, self.run_dir):
+                self.trainer.resumed_from = chosen.record()  # in its checkpoints' state.json
             self._continues = None
         total = self.trainer.step_target(steps)
         if self.run_dir is not None and self.trainer.is_main:
@@ -152,7 +156,8 @@ class Run:
         history = self.trainer.fit(total)
         final = self.trainer.last_eval
         if final.get("step") == self.step:  # the last snapshot measured the finished run
-            self.result = {**final, **self._checkpoint_field()}
+            # the order of eval_record's: step, checkpoint, the settings, the metrics
+            self.result = {"step": final["step"], **self._checkpoint_field(), **final}
             if self.run_dir is not None:
                 self.save_evaluation(self.result)
         return history
@@ -163,7 +168,7 @@ class Run:
                    sampler: SamplerSettings | None = None) -> dict[str, Any]:
         """:meth:`evaluate`'s metrics with what they were measured at: ``step``, ``n``,
         ``features``, ``seed`` first (the record of eval.json and of ``gankit train``), the
-        ``checkpoint`` folder of that step (relative to its run), and
+        ``checkpoint`` folder of that step (relative to its run) right after ``step``, and
         the sampler when it is not the prior, with the chains' mean acceptance (MALA) and
         mean energy at their start and end. Image data adds ``n_real``, the real images the
         ``n`` generated ones were compared with (fewer than n for a smaller set: a warning)."""
@@ -177,8 +182,8 @@ class Run:
             warnings.warn(f"the data holds {n_real} real images, fewer than n = {n}: the metrics "
                           f"compare {n} generated images with {n_real} real ones (n_real in the "
                           f"record)", stacklevel=2)
-        record = {"step": self.step, **eval_settings(n, feature_name(features), seed, n_real),
-                  **self._checkpoint_field()}
+        record = {"step": self.step, **self._checkpoint_field(),
+                  **eval_settings(n, feature_name(features), seed, n_real)}
         if (name := (sampler or SamplerSettings()).describe()) is not None:
             record["sampler"] = name
             record |= trace_figures(getattr(source, "last_trace", None))
@@ -324,20 +329,14 @@ class Run:
         return plan.measurement(n, seed, features, device)
 
     def restore(self, checkpoint: str | int | Path | None = None) -> Run:
-        """Load a checkpoint to continue or to use: a checkpoint folder (a Path, or text that
-        is not a choice), or a choice in the run directory (:mod:`gankit.training.choice`):
+        """Load a checkpoint to continue or to use: a checkpoint folder of this run (a Path, or
+        text that is not a choice), or a choice in the run directory
+        (:func:`gankit.training.choice.choose`, as :func:`load`):
         None or ``"latest"`` the newest intact one (newer damaged or incomplete ones are
         skipped with a warning), ``"best"`` the first of ``best.json``, or a step number."""
-        if isinstance(checkpoint, Path) or (isinstance(checkpoint, str)
-                                            and checkpoint not in KEYWORDS
-                                            and not checkpoint.isdigit()):
-            folder = Path(checkpoint)
-            chosen = Chosen(checkpoint_folder_run(folder) or folder.parent.parent, folder,
-                            "folder")
-        elif self.run_dir is None:
+        if self.run_dir is None and folder_given(checkpoint) is None:
             raise CheckpointError("this run has no run directory to restore a checkpoint from")
-        else:
-            chosen = choose(self.run_dir, checkpoint)
+        chosen = choose(self.run_dir or checkpoint, checkpoint)
         return self.restore_chosen(chosen)
 
     def restore_chosen(self, chosen: Chosen) -> Run:
@@ -449,7 +448,9 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
     parts = {part: module for part, module in given.items()
              if part != "data" and module is not None}
     in_place = resumes_in_place(run_dir, out)
-    if not in_place:
+    if in_place:  # a --set train.keep_best that would start a new list: refused now
+        check_same_list(run_dir, config.train.keep_best)
+    else:
         out = Path(out)
         if out.resolve().is_relative_to(run_dir.resolve()):
             raise GankitError(f"{out} is inside the run {run_dir} it would continue; "

@@ -6,6 +6,7 @@ memory, 128 + the signal number for SIGINT or SIGTERM, 0 quietly for a closed pi
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -42,10 +43,25 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv: list[str] | None = None) -> int:
     previous_handlers = interrupts.install()  # first: a signal during start-up is one line too
+    notes = _InfoLines()  # gankit's info lines (logging), said as one line each
+    logger = logging.getLogger("gankit")
+    logger.addHandler(notes)
+    level = logger.level
+    logger.setLevel(logging.INFO)
     try:
         return _run(argv)
     finally:
+        logger.removeHandler(notes)
+        logger.setLevel(level)
         interrupts.restore(previous_handlers)
+
+
+class _InfoLines(logging.Handler):
+    """Library notes (``logging.getLogger("gankit...").info``) as ``gankit: NOTE`` on stderr;
+    API callers see them only if they configure logging."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"gankit: {record.getMessage()}\n")
 
 
 def _run(argv: list[str] | None) -> int:

@@ -131,9 +131,9 @@ def _checkpoint_choice(text: str) -> str | int:
     from gankit.training.choice import parse_choice
 
     try:
-        return parse_choice(text)
+        return parse_choice(text, "")  # argparse names the flag
     except GankitError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix("--checkpoint ")) from None
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_checkpoint(parser: argparse.ArgumentParser) -> None:

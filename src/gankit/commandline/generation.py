@@ -139,7 +139,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     run = load(args.run_dir, ["train.device=cpu"], progress=False, checkpoint=args.checkpoint)
     chosen = run.checkpoint
     path = export_generator(run.recipe, args.format, out, args.ema, args.overwrite,
-                            {"checkpoint": chosen.relative(), "step": str(chosen.step)})
+                            {k: str(v) for k, v in chosen.record().items()})  # as sample's
     say_checkpoint(run)
     which = "G_ema" if args.ema else "G"
     print(f"wrote the generator {which} ({args.format}) to {path}", file=sys.stderr)

@@ -16,7 +16,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from gankit.configuration.resolve import load_config
     from gankit.storage.files import check_output
     from gankit.training.checkpoint import clean_checkpoints
-    from gankit.training.choice import run_of
+    from gankit.training.choice import check_continuation, choose, run_of
 
     progress = not args.no_progress
     if args.continue_at_final_lr:  # a key like any other: recorded in config.yaml
@@ -29,6 +29,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         in_place = resumes_in_place(run_of(args.resume), args.out)
         if in_place:  # before choosing the checkpoint; a run continued elsewhere is only read
             clean_checkpoints(run_of(args.resume))
+            # an older checkpoint continued in place: refused before anything is loaded
+            check_continuation(choose(args.resume, args.checkpoint), run_of(args.resume))
         run = load(args.resume, args.overrides, progress, out=args.out,
                    checkpoint=args.checkpoint)
         where = "" if in_place else f" in {run.run_dir}"

@@ -232,19 +232,36 @@ METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class KeepBest:
     """``train.keep_best``: keep the ``k`` best checkpoints by a snapshot metric
     (:mod:`gankit.training.best`); a metric the snapshots do not measure is refused at the
-    first one, naming those they do."""
+    first one, naming those they do. ``mode`` defaults to the metric's direction where gankit
+    knows it (max for modes, precision, ...; min for fid, w1, ...) and must be given where not."""
 
     metric: str = "fid"
-    mode: str = "min"
+    mode: str | None = None
     k: int = bounded(1, 1, 1000)
 
     def check(self) -> None:
-        if self.mode not in KEEP_BEST_MODES:
-            raise ConfigError(f"train.keep_best.mode must be min or max, got "
-                              f"{show_value(self.mode)}")
+        from gankit.training.metric_names import NOT_METRICS, default_mode
+
         if not METRIC_NAME.fullmatch(self.metric):
             raise ConfigError(f"train.keep_best.metric must be a metric's name (fid, modes, "
                               f"w1, ...), got {show_value(self.metric)}")
+        if self.metric in NOT_METRICS:
+            raise ConfigError(f"train.keep_best.metric {self.metric!r} is a setting of the "
+                              f"measurement, not a metric; give one such as fid, modes or w1")
+        if self.mode is None and default_mode(self.metric) is None:
+            raise ConfigError(f"train.keep_best.mode must be given (min or max) for metric "
+                              f"{self.metric!r}: gankit does not know whether higher is better")
+        if self.mode is not None and self.mode not in KEEP_BEST_MODES:
+            raise ConfigError(f"train.keep_best.mode must be min or max, got "
+                              f"{show_value(self.mode)}")
+
+    @property
+    def order(self) -> str:
+        """``mode``, or where it is left out (null) the metric's own direction, derived anew
+        from the metric each time: a --set of another metric on resume follows it."""
+        from gankit.training.metric_names import default_mode
+
+        return self.mode or default_mode(self.metric) or "min"
 
 
 @dataclass
@@ -298,7 +315,10 @@ class TrainConfig:
     # "final_lr": keep the schedule over lr_schedule_steps, the length it had, and train on at
     # the rate of its last step (gankit.training.optimization.extend_schedule).
     on_extend: str = "stretch"
-    lr_schedule_steps: int = bounded(0, 0, MAX_STEPS)  # 0: train.steps
+    # The learning-rate schedule's length in steps (0: train.steps); going on at the final
+    # rate sets it to the length the run had, stretching back to 0. It may exceed train.steps
+    # (a run stopped before its decay ends) and is kept on a resume from an early checkpoint.
+    lr_schedule_steps: int = bounded(0, 0, MAX_STEPS)
 
     def every(self, key: str) -> int:
         """The steps between two events of interval ``key`` in this run (:func:`every`)."""
@@ -334,9 +354,6 @@ class TrainConfig:
         if self.on_extend not in EXTEND_CHOICES:
             raise ConfigError(f"train.on_extend must be one of {', '.join(EXTEND_CHOICES)}, "
                               f"got {show_value(self.on_extend)}")
-        if self.lr_schedule_steps > self.steps:
-            raise ConfigError(f"train.lr_schedule_steps ({self.lr_schedule_steps}) must be at "
-                              f"most train.steps ({self.steps}); 0: train.steps")
 
 
 @dataclass

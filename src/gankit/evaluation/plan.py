@@ -99,6 +99,10 @@ class EvaluationPlan:
     # images: without a feature space an evaluation would measure next to nothing, so
     # :meth:`measurement` refuses it instead of returning an empty record
     needs_features: bool = False
+    # the metrics ``measure`` reports, where the plan knows them before it runs (points);
+    # None where they depend on what is measured (images): train.keep_best checks its metric
+    # against them before the first step (gankit.training.best.check_measured)
+    measures: frozenset[str] | None = None
 
     def measurement(self, n: int, seed: int, features: FeatureExtractor | None,
                     device: torch.device) -> Measurement:

@@ -16,7 +16,7 @@ from gankit.errors import GankitError
 from gankit.evaluation.latents import LatentSource, generate
 from gankit.evaluation.plan import PLANS, EvaluationPlan, Measurement
 from gankit.metrics.extractors import FeatureExtractor
-from gankit.metrics.mode_collapse import mode_metrics
+from gankit.metrics.mode_collapse import MODE_METRICS, mode_metrics
 from gankit.recipes import Recipe
 from gankit.theory.divergences import wasserstein1
 
@@ -51,7 +51,14 @@ def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> Ev
         plot_toy(trainer, measured, path)
         return path
 
-    return EvaluationPlan("points", latents, measure, {"samples": points}, features)
+    measures = frozenset({*(MODE_METRICS if is_mixture(data) else ()), "w1"})
+    return EvaluationPlan("points", latents, measure, {"samples": points}, features,
+                          measures=measures)
+
+
+def is_mixture(data: ToyDistribution) -> bool:
+    """Whether ``data`` has modes to count (PacGAN's mode metrics)."""
+    return data.modes is not None and len(data.modes) > 1
 
 
 def draw_eval_samples(data: ToyDistribution, recipe: Recipe, latents: LatentSource, n: int,
@@ -87,7 +94,7 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor,
         fake_w1, real_w1, record = fake[:w1_n], real[:w1_n], {"w1_n": float(w1_n)}
     else:
         fake_w1, real_w1, record = fake, real, {}
-    if data.modes is not None and len(data.modes) > 1:
+    if is_mixture(data):
         metrics = mode_metrics(fake, data.modes, data.mode_std)
     else:
         metrics = {}

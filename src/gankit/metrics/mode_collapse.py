@@ -70,6 +70,9 @@ def assign_modes(samples: Any, modes: Any, std: float) -> tuple[np.ndarray, np.n
     return nearest, nearest_dist <= HIGH_QUALITY_STDS * std
 
 
+MODE_METRICS = ("modes", "high_quality", "reverse_kl")  # the keys of mode_metrics
+
+
 def mode_metrics(samples: Any, modes: Any, std: float) -> dict[str, float]:
     """Modes captured, % high-quality samples and reverse KL (Lin et al. 2018, Table 1).
 

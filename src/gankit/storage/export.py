@@ -18,7 +18,7 @@ there, see docs/extending.md), each one file, G in eval mode on the CPU in float
 Every file carries the same metadata (safetensors header, TorchScript extra file
 ``gankit.json``, ONNX ``metadata_props``): the gankit version, which network (``G`` or the
 weight average ``G_ema``) and the latent and output shapes without the batch axis, as JSON lists
-(``gankit export`` adds the ``checkpoint`` folder and ``step`` it read);
+(``gankit export`` adds the ``run``, the ``checkpoint`` folder and ``step`` it read);
 for a generator with codes also ``latent_layout``, where the noise and each code (a class
 one-hot, InfoGAN's codes) lie in z (:meth:`gankit.models.latent_layout.LatentLayout.describe`).
 

@@ -11,7 +11,11 @@ its ``save_top_k`` the same way).
 The file is the list's only home: after each snapshot the trainer calls :func:`after_snapshot`,
 which reads it, ranks the snapshot's value among the listed ones and writes it back
 (atomically). A run resumed in place therefore keeps its list; entries of steps after the
-resumed step belong to another history and drop out. A run continued elsewhere (``--out``)
+resumed step belong to another history and drop out. It must rank by the list's metric and
+mode (:func:`check_same_list`): another would start a new list and delete the listed
+checkpoints. A ``best.json`` that exists but does not parse stops the list, with one warning,
+and nothing is pruned while it lasts: its folders cannot be told apart from the others.
+A run continued elsewhere (``--out``)
 starts from the source's list (:func:`carry`), with paths into the source directory written
 relative to the new one, so a new checkpoint must beat them to enter; the new run never deletes
 a checkpoint outside its own directory. Reading the list imports no torch.
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gankit.errors import GankitError
+from gankit.training.metric_names import NOT_METRICS
 from gankit.training.runlog import read_json_or_none, write_json
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
 
 BEST_FILE = "best.json"
+_damage_said: set[Path] = set()  # the damaged lists warned about (once each, per process)
 
 
 def read_best(run_dir: Path) -> dict[str, Any] | None:
@@ -47,10 +53,42 @@ def read_best(run_dir: Path) -> dict[str, Any] | None:
     return {**record, "checkpoints": entries}
 
 
+def damaged(run_dir: Path) -> bool:
+    """Whether ``RUN/best.json`` exists but is not a list (said once, as a warning): then
+    nothing is pruned, and the list is not written, until it is fixed or removed."""
+    path = Path(run_dir) / BEST_FILE
+    if not path.is_file() or read_best(run_dir) is not None:
+        return False
+    if path.resolve() not in _damage_said:
+        _damage_said.add(path.resolve())
+        warnings.warn(f"{path} is damaged (not a best list): no checkpoint is pruned and the "
+                      f"list is not kept until it is removed or fixed", stacklevel=3)
+    return True
+
+
 def listed_paths(run_dir: Path) -> set[Path]:
-    """The checkpoint folders the best list holds, resolved: what pruning must not delete."""
+    """The checkpoint folders the best list holds, resolved: what pruning must not delete;
+    every checkpoint folder where the list is :func:`damaged`."""
+    from gankit.training.checkpoint import list_checkpoints
+
+    if damaged(run_dir):
+        return {p.resolve() for p in list_checkpoints(run_dir)}
     record = read_best(run_dir) or {"checkpoints": []}
     return {(Path(run_dir) / e["path"]).resolve() for e in record["checkpoints"]}
+
+
+def check_same_list(run_dir: Path, keep: KeepBest | None) -> None:
+    """Refuse, in one line, to keep the best in ``run_dir`` by another metric or mode than its
+    ``best.json`` does: a new list would delete the checkpoints the old one holds."""
+    record = read_best(run_dir)
+    if keep is None or record is None \
+            or (record.get("metric"), record.get("mode")) == (keep.metric, keep.order):
+        return
+    raise GankitError(f"train.keep_best ranks by {keep.metric} ({keep.order}), but "
+                      f"{Path(run_dir) / BEST_FILE} lists the best by {record.get('metric')} "
+                      f"({record.get('mode')}), whose checkpoints a new list would delete: "
+                      f"keep that metric and mode here, or continue in another directory "
+                      f"with --out DIR, where a new list starts")
 
 
 def ranked(entries: list[dict[str, Any]], mode: str, k: int) -> list[dict[str, Any]]:
@@ -60,54 +98,63 @@ def ranked(entries: list[dict[str, Any]], mode: str, k: int) -> list[dict[str, A
 
 
 def _entries_for(run_dir: Path, keep: KeepBest, step: int) -> list[dict[str, Any]]:
-    """The listed entries that still count at ``step``: same metric and mode, earlier steps."""
+    """The listed entries that still count at ``step``: earlier steps of a list by the same
+    metric and mode (another's entries do not compare: a run continued elsewhere starts
+    anew)."""
     record = read_best(run_dir)
-    if record is None:
-        return []
-    if (record.get("metric"), record.get("mode")) != (keep.metric, keep.mode):
-        warnings.warn(f"{Path(run_dir) / BEST_FILE} ranks by {record.get('metric')} "
-                      f"({record.get('mode')}); train.keep_best ranks by {keep.metric} "
-                      f"({keep.mode}): starting a new list", stacklevel=3)
+    if record is None or (record.get("metric"), record.get("mode")) != (keep.metric, keep.order):
         return []
     return [e for e in record["checkpoints"] if e["step"] < step]
 
 
 def _write(run_dir: Path, keep: KeepBest, entries: list[dict[str, Any]]) -> None:
-    write_json(Path(run_dir) / BEST_FILE, {"metric": keep.metric, "mode": keep.mode,
+    write_json(Path(run_dir) / BEST_FILE, {"metric": keep.metric, "mode": keep.order,
                                             "k": keep.k, "checkpoints": entries})
 
 
+def check_measured(keep: KeepBest | None, measures: frozenset[str] | None) -> None:
+    """Refuse, before the first step, a metric the run's snapshots will not measure, where the
+    plan knows what they measure (``measures``; toy data); else :func:`after_snapshot` does
+    at the first snapshot."""
+    if keep is not None and measures is not None and keep.metric not in measures:
+        raise GankitError(f"train.keep_best.metric {keep.metric!r} is not measured by this "
+                          f"run's snapshots; they measure {', '.join(sorted(measures))}")
+
+
 def after_snapshot(trainer: Trainer) -> None:
-    """Rank the snapshot just measured (:attr:`Trainer.last_eval`) among the best list; if it
-    enters, checkpoint the step (unless :attr:`Trainer.saved_step` says it is saved) and list
-    it; one pushed out goes unless it is among the newest ``keep_checkpoints``. A metric the
-    snapshot does not measure is one line naming those it does. Rank 0 only (the hooks run
-    there)."""
+    """Rank the snapshot just measured, as its curve logs it (:attr:`Trainer.last_curve`: the
+    final snapshot's toy W1 over the same 1,000 points as every other's), among the best
+    list; if it enters, checkpoint the step (unless :attr:`Trainer.saved_step` says it is
+    saved) and list it; one pushed out goes unless it is among the newest
+    ``keep_checkpoints``. A metric the snapshot does not measure is one line naming those it
+    does (not its settings). Rank 0 only (the hooks run there)."""
     keep = trainer.config.train.keep_best
-    record = trainer.last_eval
+    record = trainer.last_curve
     if keep is None or trainer.run_dir is None or record.get("step") != trainer.step:
         return
     if keep.metric not in record:
-        measured = [k for k, v in record.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step"]
+        measured = [k for k, v in record.items() if k not in NOT_METRICS
+                    and isinstance(v, (int, float)) and not isinstance(v, bool)]
         raise GankitError(f"train.keep_best.metric {keep.metric!r} is not measured by this run's "
                           f"snapshots; they measure {', '.join(measured) or 'nothing'}")
     value = record[keep.metric]
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         return  # a failed measurement never ranks
-    from gankit.training.checkpoint import checkpoint_dir, prune_checkpoints, save_checkpoint
+    from gankit.training.checkpoint import checkpoint_dir, prune_checkpoints
 
     run_dir = trainer.run_dir
+    if damaged(run_dir):
+        return
+    check_same_list(run_dir, keep)  # changed on the run since load() checked it
     folder = checkpoint_dir(run_dir, trainer.step)
     entry = {"step": trainer.step, "value": float(value),
              "path": folder.relative_to(run_dir).as_posix()}
     entries = _entries_for(run_dir, keep, trainer.step)
-    best = ranked([*entries, entry], keep.mode, keep.k)
+    best = ranked([*entries, entry], keep.order, keep.k)
     if entry not in best:
         return
     if trainer.saved_step != trainer.step or not folder.is_dir():
-        save_checkpoint(folder, *trainer.state())
-        trainer.saved_step = trainer.step
+        trainer.save()  # its checks: finite weights, the rollback target, saved_step
     _write(run_dir, keep, best)  # before pruning: a kill between the two loses no listed one
     prune_checkpoints(run_dir, trainer.config.train.keep_checkpoints, listed_paths(run_dir))
 
@@ -121,7 +168,7 @@ def carry(source: Path, run_dir: Path, step: int, keep: KeepBest | None) -> None
     for e in entries:
         e["path"] = Path(os.path.relpath(Path(source) / e["path"], run_dir)).as_posix()
     if entries:
-        _write(run_dir, keep, ranked(entries, keep.mode, keep.k))
+        _write(run_dir, keep, ranked(entries, keep.order, keep.k))
 
 
 def best_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]]:

@@ -4,8 +4,11 @@ A run is given as its directory (a folder holding ``config.yaml``) or as one of 
 folders, ``RUN/checkpoints/step-0000500`` (the run is two levels up); the choice is None (the
 newest intact checkpoint: newer damaged ones are skipped with a warning), ``"latest"`` (the
 same, said explicitly), ``"best"`` (the first of ``RUN/best.json``,
-:mod:`gankit.training.best`) or a step number. Every refusal is one line, before anything is
-loaded: a step the run has not kept lists the steps it has.
+:mod:`gankit.training.best`) or a step number. A checkpoint folder with a choice must be the
+checkpoint the choice names (``latest``: the newest folder). In Python the choice may also be
+the folder itself (:func:`folder_given`), of the same run. Every refusal is one line, before
+anything is loaded: a step the run has not kept, asked for by number or by a folder that does
+not exist, lists the steps it has.
 
 A run continued in place from an explicitly chosen checkpoint that is not its newest would
 write a second history over the first (``metrics.jsonl``, the newer checkpoints, the best
@@ -62,8 +65,9 @@ class Chosen:
         return f"step {self.step}{f' ({note})' if note else ''} of {self.run_dir}"
 
 
-def parse_choice(text: str | int | None) -> str | int | None:
-    """``"latest"``, ``"best"``, a step number (as int) or None; anything else one line."""
+def parse_choice(text: str | int | None, name: str = "checkpoint") -> str | int | None:
+    """``"latest"``, ``"best"``, a step number (as int) or None; anything else one line, whose
+    subject is ``name`` (the API's argument; the CLI gives "" since argparse names the flag)."""
     if text is None or text in KEYWORDS:
         return text
     if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
@@ -71,7 +75,20 @@ def parse_choice(text: str | int | None) -> str | int | None:
     if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 19:
         return int(text)
     shown = str(text) if len(str(text)) <= 40 else str(text)[:37] + "..."
-    raise GankitError(f"--checkpoint must be a step number, latest or best, got {shown!r}")
+    subject = f"{name} " if name else ""
+    raise GankitError(f"{subject}must be a step number, latest or best, got {shown!r}")
+
+
+def folder_given(choice: str | int | Path | None) -> Path | None:
+    """``choice`` as a checkpoint folder where it names one rather than a choice: a Path, or
+    text that is not a step number, latest or best (``gankit.load(run, checkpoint=FOLDER)``,
+    ``Run.restore(FOLDER)``); else None."""
+    if isinstance(choice, Path):
+        return choice
+    if isinstance(choice, str) and choice not in KEYWORDS \
+            and not (choice.isascii() and choice.isdigit()):
+        return Path(choice)
+    return None
 
 
 def checkpoint_folder_run(path: Path) -> Path | None:
@@ -88,19 +105,47 @@ def run_of(path: str | Path) -> Path:
     return checkpoint_folder_run(Path(path)) or Path(path)
 
 
-def choose(run: str | Path, choice: str | int | None = None) -> Chosen:
-    """Resolve a run argument and a choice (see the module's docstring)."""
+def kept_steps(run_dir: Path) -> list[int]:
+    """The steps of the run's checkpoint folders, oldest first."""
+    from gankit.training.checkpoint import list_checkpoints
+
+    return [int(p.name.removeprefix("step-")) for p in list_checkpoints(run_dir)]
+
+
+def _not_kept(run_dir: Path, step: int) -> GankitError:
+    """The one line for a step the run has not kept: the steps it has."""
+    kept = ", ".join(map(str, kept_steps(run_dir))) or "none"
+    return GankitError(f"run {run_dir} has no checkpoint of step {step}; its checkpoints: "
+                       f"{kept}")
+
+
+def choose(run: str | Path, choice: str | int | Path | None = None,
+           name: str = "checkpoint") -> Chosen:
+    """Resolve a run argument and a choice (see the module's docstring). ``choice`` may also
+    be a checkpoint folder (:func:`folder_given`), which must be one of ``run``'s."""
     from gankit.training.checkpoint import checkpoint_dir, list_checkpoints
 
-    run, choice = Path(run), parse_choice(choice)
+    if (folder := folder_given(choice)) is not None:
+        chosen = choose(folder, None, name)
+        if chosen.how != "folder":
+            shown = str(folder) if len(str(folder)) <= 40 else str(folder)[:37] + "..."
+            raise GankitError(f"{name} must be a step number, latest, best or a checkpoint "
+                              f"folder RUN/checkpoints/step-N, got {shown!r}")
+        if chosen.run_dir.resolve() != run_of(run).resolve():
+            raise GankitError(f"{name} {folder} is a checkpoint of run {chosen.run_dir}, not "
+                              f"of {run}")
+        return chosen
+    run, choice = Path(run), parse_choice(choice, name)
     if (run_dir := checkpoint_folder_run(run)) is not None:
         step = int(run.name.removeprefix("step-"))
-        if choice is not None and choice != "latest" and choice != step:
-            other = choose(run_dir, choice) if choice == "best" else None
-            if other is None or other.checkpoint.resolve() != run.resolve():
-                raise GankitError(f"{run} is the checkpoint of step {step}; --checkpoint "
-                                  f"{choice} names another: give the run directory "
-                                  f"{run_dir} with --checkpoint, or the folder alone")
+        if not run.is_dir():
+            raise _not_kept(run_dir, step)
+        if choice is not None:  # the folder with a choice: the same checkpoint, or refused
+            other = choose(run_dir, choice, name).checkpoint or list_checkpoints(run_dir)[-1]
+            if other.resolve() != run.resolve():
+                raise GankitError(f"{run} is the checkpoint of step {step}, not the one "
+                                  f"{choice} names: give the run directory {run_dir} and the "
+                                  f"choice, or the folder alone")
         return Chosen(run_dir, run, "folder")
     if choice is None or choice == "latest":
         return Chosen(run, None, "latest" if choice else "newest")
@@ -110,31 +155,29 @@ def choose(run: str | Path, choice: str | int | None = None) -> Chosen:
         path, entry = best_checkpoint(run)
         value = entry["value"]
         return Chosen(run, path, "best", f"best {entry['metric']} {value:.4g}")
-    steps = [int(p.name.removeprefix("step-")) for p in list_checkpoints(run)]
-    if choice not in steps:
-        kept = ", ".join(map(str, steps)) if steps else "none"
-        raise GankitError(f"--checkpoint {choice}: run {run} has no checkpoint of step "
-                          f"{choice}; its checkpoints: {kept}")
+    if choice not in kept_steps(run):
+        raise _not_kept(run, choice)
     return Chosen(run, checkpoint_dir(run, choice), "step")
 
 
 def check_continuation(chosen: Chosen, run_dir: Path | None) -> None:
     """Refuse to train on in ``chosen.run_dir`` itself from an explicitly chosen checkpoint
-    older than the run's newest (one line naming the newer steps and ``--out``)."""
-    if not chosen.explicit or run_dir is None or chosen.step is None \
+    older than the run's newest (one line naming the newer steps and ``--out``); before the
+    checkpoint is loaded (``gankit train --resume``) as after (:meth:`gankit.Run.fit`)."""
+    if not chosen.explicit or run_dir is None \
             or Path(run_dir).resolve() != chosen.run_dir.resolve():
         return
-    if newer := newer_steps(chosen.run_dir, chosen.step):
-        raise GankitError(f"run {run_dir} has checkpoints after step {chosen.step} "
-                          f"({', '.join(map(str, newer))}); training on from step "
-                          f"{chosen.step} in place would mix two histories: continue it in "
-                          f"another directory with --out DIR")
+    step = chosen.step
+    if step is None and chosen.checkpoint is not None:  # not loaded yet: its folder's name
+        step = int(chosen.checkpoint.name.removeprefix("step-"))
+    if step is not None and (newer := newer_steps(run_dir, step)):
+        raise GankitError(f"run {run_dir} has checkpoints after step {step} "
+                          f"({', '.join(map(str, newer))}); training on from step {step} in "
+                          f"place would mix two histories: continue it in another directory "
+                          f"with --out DIR")
 
 
 def newer_steps(run_dir: Path, step: int) -> list[int]:
     """The steps of ``run_dir``'s checkpoints after ``step``: training on from ``step`` in
     ``run_dir`` itself would write a second history over them."""
-    from gankit.training.checkpoint import list_checkpoints
-
-    return [s for s in (int(p.name.removeprefix("step-")) for p in list_checkpoints(run_dir))
-            if s > step]
+    return [s for s in kept_steps(run_dir) if s > step]

@@ -7,7 +7,7 @@ the schedule is a pure function of the step (constant, then linear to 0 from
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,10 @@ from gankit.errors import GankitError
 
 if TYPE_CHECKING:
     from gankit.recipes.base import OptimizerSpec
+
+# Where a note of the schedule goes (extend_schedule): silent for API users unless they
+# configure logging; the CLI prints gankit's info lines as "gankit: ..." on stderr.
+log = logging.getLogger(__name__)
 
 
 def build_optimizer(params: list[Tensor], lr: float, config: Config) -> torch.optim.Optimizer:
@@ -60,28 +64,25 @@ def lr_factor(step: int, train: TrainConfig) -> float:
     return max(0.0, (length - step) / max(length - start, 1.0))
 
 
-def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> None:
+def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> str | None:
     """A run at ``step`` goes on from ``train.steps`` ``old`` to ``new``: set ``train.steps``
     and, by ``train.on_extend``, the schedule's length. "stretch" spans the schedule over the
     new length; "final_lr" keeps the length the schedule had and trains on at its last rate
-    (:func:`lr_factor`). A constant schedule is the same either way. Where the choice changes
-    the rates, one line on stderr says what happens, as information, not a warning: both are
-    a run the user asked for (the key is in config.yaml and the checkpoints)."""
+    (:func:`lr_factor`). A constant schedule is the same either way.
+
+    Returns the one line worth saying, or None. Both choices are runs the user asked for
+    (config.yaml and the checkpoints record the key), so only the one that changes rates
+    already used says anything: the default stretch of a decay that had begun, whose learning
+    rates rise again. The caller says it where training goes on (:data:`log`, an info line
+    the CLI prints), never on a restore to sample or evaluate."""
     length = train.lr_schedule_steps or old
     train.steps = new
     train.lr_schedule_steps = length if train.on_extend == "final_lr" else 0
     start = train.lr_decay_from
-    if start >= 1 or old == new:
-        return  # constant learning rates: N + N steps equal 2N straight, bit for bit
-    if train.on_extend == "final_lr":
-        rate = lr_factor(length - 1, train)
-        note = (f"train.steps {old} -> {new} keeps the learning-rate schedule of {length} "
-                f"steps and trains on from step {length} at its final rate (lr x {rate:.3g})")
-    else:
-        begun = (f"; the decay had begun at step {start * length:.0f}, so the learning rates "
-                 f"rise again" if step > start * length else "")
-        note = (f"train.steps {old} -> {new} stretches the learning-rate schedule: "
-                f"the linear decay (lr_decay_from {start}) now starts at step "
-                f"{start * new:.0f} instead of {start * length:.0f}{begun} (train.on_extend: "
-                f"final_lr or --continue-at-final-lr keeps it)")
-    sys.stderr.write(f"gankit: {note}\n")
+    if train.on_extend == "final_lr" or start >= 1 or old == new or step <= start * length:
+        return None  # asked for, constant, or the decay not begun: the rates used stay
+    return (f"train.steps {old} -> {new} stretches the learning-rate schedule: the linear "
+            f"decay (lr_decay_from {start}) now starts at step {start * new:.0f} instead of "
+            f"{start * length:.0f}, so the learning rates rise again; to keep the schedule "
+            f"and train on at its final rate: fit(on_extend=\"final_lr\") or "
+            f"--continue-at-final-lr")

@@ -53,6 +53,8 @@ def state(trainer: Trainer) -> run_state.State:
         plain["data_stream"] = trainer.stream.state()
     if trainer.config_name is not None:  # what gankit runs names the run's config by
         plain["config_name"] = trainer.config_name
+    if trainer.resumed_from is not None:  # carried from checkpoint to checkpoint
+        plain["resumed_from"] = trainer.resumed_from
     return tensors, plain
 
 
@@ -121,7 +123,8 @@ def restore(trainer: Trainer, path: Path) -> None:
     train = trainer.config.train
     saved_steps = plain["config"].get("train", {}).get("steps")
     if isinstance(saved_steps, int) and saved_steps < train.steps:
-        extend_schedule(train, trainer.step, saved_steps, train.steps)
+        # applied now, so that sampling sees the run's schedule; said only if training goes on
+        trainer.schedule_note = extend_schedule(train, trainer.step, saved_steps, train.steps)
 
 
 def _resume_precision(trainer: Trainer, path: Path, recorded: str) -> None:
@@ -147,5 +150,6 @@ def apply_state(trainer: Trainer, source: str, tensors: dict[str, Tensor],
     trainer.elapsed = float(plain.get("elapsed", 0.0))
     trainer.lr_scale = float(plain.get("lr_scale", 1.0))
     trainer.rollbacks = int(plain.get("rollbacks", 0))
+    trainer.resumed_from = plain.get("resumed_from")
     if trainer.stream is not None and "data_stream" in plain:
         trainer.stream.seek(plain["data_stream"])

@@ -18,7 +18,8 @@ from typing import Any
 from gankit.errors import GankitError
 from gankit.storage.files import replace_atomically
 from gankit.training.choice import checkpoint_folder_run
-from gankit.training.run_index import format_value, greater_is_better, is_run, read_config
+from gankit.training.metric_names import greater_is_better
+from gankit.training.run_index import format_value, is_run, read_config
 from gankit.training.runlog import read_metrics
 
 # What ``compare`` draws when no --metric is given: the first one every run logs, the

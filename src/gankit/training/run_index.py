@@ -26,6 +26,7 @@ from typing import Any
 from gankit.configuration.yaml_io import read_yaml
 from gankit.errors import GankitError
 from gankit.training.best import read_best
+from gankit.training.metric_names import NOT_METRICS
 from gankit.training.runlog import read_json_or_none
 
 CONFIG_FILE = "config.yaml"
@@ -38,14 +39,6 @@ RUN_PARTS = frozenset({"checkpoints", "samples", "tensorboard"})
 HEADLINE = ("fid", "kid", "precision", "recall", "stacked_modes", "modes", "high_quality", "w1",
             "class_accuracy", "l1", "psnr", "ssim")
 HEADLINE_COUNT = 3
-# Figures of eval.json that describe the evaluation rather than measure the run
-NOT_METRICS = frozenset({"step", "n", "seed", "held_out_images", "fid_held_out_n",
-                         "mode_samples"})
-# The metrics where more is better; every other figure (distances, divergences, losses) is
-# better lower
-GREATER_IS_BETTER = frozenset({"modes", "stacked_modes", "high_quality", "precision", "recall",
-                               "density", "coverage", "class_accuracy", "classifier_score",
-                               "psnr", "ssim", "matched_accuracy"})
 
 
 @dataclass(frozen=True)
@@ -82,12 +75,6 @@ class RunSummary:
                 "recipe": self.recipe, "step": self.step, "steps": self.steps,
                 "status": self.status, "train_time_s": self.train_time,
                 "metrics": self.metrics, "metrics_step": self.metrics_step, "best": self.best}
-
-
-def greater_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` (``fid``, ``eval/modes``, ``psnr_ba``) is better."""
-    name = metric.removeprefix("eval/").removesuffix("_ba")
-    return name in GREATER_IS_BETTER
 
 
 def is_run(folder: Path) -> bool:

@@ -40,7 +40,7 @@ from gankit.configuration.schema import Config
 from gankit.configuration.yaml_io import dump_yaml
 from gankit.errors import GankitError, NonFiniteLossError, TrainingInterrupted
 from gankit.recipes.base import Phase, Recipe, StepContext
-from gankit.training import best, distributed, interrupts, resume, run_state
+from gankit.training import best, distributed, interrupts, optimization, resume, run_state
 from gankit.training.checkpoint import clean_checkpoints, latest_checkpoint
 from gankit.training.hardware import (
     agreed_precision,
@@ -124,6 +124,9 @@ class Trainer:
         self.logger: RunLogger | None = None
         self._announced = False
         self.precision_note: str | None = None  # a precision the hardware forced on a resume
+        self.schedule_note: str | None = None  # a resume's stretched schedule (extend_schedule)
+        # {run, checkpoint, step} a run continued in another directory came from (state.json)
+        self.resumed_from: dict[str, Any] | None = None
         self.term_names: set[str] = set()  # loss terms the recipe has returned (TensorBoard)
         self.last_lr: dict[str, float] = {}  # optimizer -> learning rate of its latest step
         self.last_eval: dict[str, Any] = {}  # the latest metrics a hook reported, with settings
@@ -133,10 +136,16 @@ class Trainer:
     # ----------------------------------------------------------------------------- training
     def step_target(self, steps: int | None) -> int:
         """The step to train to; a target past ``train.steps`` becomes the new ``train.steps``,
-        and the learning-rate schedule stretches or stays (``train.on_extend``)."""
+        and the learning-rate schedule stretches or stays (``train.on_extend``); what that or
+        the restore before changed is said here, once, where training goes on."""
         total = self.config.train.steps if steps is None else steps
         if total > self.config.train.steps:
-            extend_schedule(self.config.train, self.step, self.config.train.steps, total)
+            self.schedule_note = extend_schedule(self.config.train, self.step,
+                                                 self.config.train.steps, total)
+        if self.schedule_note is not None:
+            if self.is_main:
+                optimization.log.info(self.schedule_note)
+            self.schedule_note = None
         return total
 
     def fit(self, steps: int | None = None) -> list[dict[str, float]]:
