@@ -70,7 +70,7 @@ def test_the_record_says_how_many_real_images_were_used_and_warns(folder_run):
     with pytest.warns(UserWarning, match=f"holds {IMAGES} real images, fewer than n = 40"):
         record = run.eval_record(40, features="digits")
     assert record["n"] == 40 and record["n_real"] == IMAGES
-    assert list(record)[:5] == ["step", "n", "n_real", "features", "seed"]
+    assert list(record)[:6] == ["step", "checkpoint", "n", "n_real", "features", "seed"]
     assert "fid" in record and "kid" in record
 
 
