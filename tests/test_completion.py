@@ -231,7 +231,7 @@ def test_bash_completes_from_the_project(project):
                   f"echo '=== {line}'", "printf '%s\\n' \"${COMPREPLY[@]}\""]
     out = subprocess.run(["bash", "--norc", "-c", "\n".join(lines)], env=env, text=True,
                          capture_output=True, check=True, timeout=60).stdout
-    check_sections(out)
+    assert check_sections(out) == len(CASES)
 
 
 def test_bash_quotes_the_run_directory_it_inserts(project):
@@ -288,7 +288,7 @@ def test_fish_completes_from_the_project(project):
         lines += [f"echo '=== {line}'", f"complete -C '{line}'"]
     out = subprocess.run(["fish", "--no-config", "-c", "\n".join(lines)], env=env, text=True,
                          capture_output=True, check=True, timeout=60).stdout
-    check_sections(out)
+    assert check_sections(out) == len(CASES)
 
 
 # zsh's completion runs in its line editor only: a pseudo-terminal (zsh/zpty) types each line
@@ -325,12 +325,14 @@ def test_zsh_completes_from_the_project(project):
     driver.write_text(ZPTY_DRIVER)
     out = subprocess.run(["zsh", "-f", str(driver), str(path.parent), *CASES], env=env,
                          text=True, capture_output=True, check=True, timeout=120).stdout
-    check_sections(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\r\b]", " ", out), words=False)
+    assert check_sections(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\r\b]", " ", out),
+                          words=False) == len(CASES)
 
 
-def check_sections(out: str, words: bool = True) -> None:
+def check_sections(out: str, words: bool = True) -> int:
     """Each case's section of a shell's output holds the wanted candidates (as whole words
-    where the shell prints a list of them) and none of the unwanted ones."""
+    where the shell prints a list of them) and none of the unwanted ones; returns how many
+    sections were checked."""
     sections = dict(re.findall(r"=== (.*)\n((?:(?!===).*\n?)*)", out))
     for line, (wanted, unwanted) in CASES.items():
         text = sections[line]
@@ -338,3 +340,4 @@ def check_sections(out: str, words: bool = True) -> None:
         missing = [w for w in wanted if w not in (listed if words else text)]
         extra = [w for w in unwanted if w in listed]
         assert not missing and not extra, (line, missing, extra, text)
+    return len(CASES)

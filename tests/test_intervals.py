@@ -139,20 +139,22 @@ def _readme_example(overrides):
         again = gankit.load("runs/api-demo", progress=False)
         again.fit(600)
     assert again.step == 600 and again.config.train.on_extend == "stretch"
+    return again
 
 
 def test_the_readme_example_goes_on_without_a_warning(tmp_path, monkeypatch):
     """The example's schedule on small networks with one snapshot a fit (the example as it
     is: the slow test below)."""
     monkeypatch.chdir(tmp_path)
-    _readme_example(["model.g_hidden=16", "model.d_hidden=16", "data.batch_size=64",
-                     "data.n_eval=200", "train.plot_every=1.0"])
+    again = _readme_example(["model.g_hidden=16", "model.d_hidden=16", "data.batch_size=64",
+                             "data.n_eval=200", "train.plot_every=1.0"])
+    assert again.config.train.steps == 600
 
 
 @pytest.mark.slow
 def test_the_readme_example_as_it_is_goes_on_without_a_warning(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _readme_example([])
+    assert _readme_example([]).config.train.steps == 600
 
 
 def test_the_choice_is_recorded_and_a_resumed_run_keeps_it(make_run, tmp_path):
@@ -252,15 +254,21 @@ def test_a_config_written_from_scratch_snapshots_ten_times_like_the_shipped_ones
 # --- review of issue 29: where the schedule's note is said ----------------------------------
 
 
-def _extended(tmp_path, capsys):
-    """A run of 4 steps (its decay from step 2) gone on to 8 by the CLI, checkpoints 2..8."""
+def _four_then_eight(tmp_path, *flags: str) -> None:
+    """A run of 4 steps (its decay from step 2) gone on to 8 by the CLI with ``flags``, in
+    tmp_path / "r", checkpoints 2..8."""
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(tiny_dict(train={"steps": 4, "lr_decay_from": 0.5,
                                                       "checkpoint_every": 2,
                                                       "keep_checkpoints": 10})))
     assert main(["train", str(config), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
-    assert main(["train", "--resume", str(tmp_path / "r"), "--set", "train.steps=8",
+    assert main(["train", "--resume", str(tmp_path / "r"), "--set", "train.steps=8", *flags,
                  "--no-progress"]) == 0
+
+
+def _extended(tmp_path, capsys):
+    """:func:`_four_then_eight` stretching the schedule, which is said once."""
+    _four_then_eight(tmp_path)
     err = capsys.readouterr().err
     assert "gankit: train.steps 4 -> 8 stretches the learning-rate schedule" in err
     assert 'fit(on_extend="final_lr") or --continue-at-final-lr' in err
@@ -287,13 +295,7 @@ def test_reading_an_older_checkpoint_of_an_extended_run_says_nothing_of_the_sche
 def test_the_schedule_length_is_a_key_a_resume_cannot_trip(tmp_path, capsys):
     """train.lr_schedule_steps may exceed train.steps: a run gone on at the final rate
     (schedule 4) continued from step 2 with fewer steps (3) than its schedule."""
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(tiny_dict(train={"steps": 4, "lr_decay_from": 0.5,
-                                                      "checkpoint_every": 2,
-                                                      "keep_checkpoints": 10})))
-    assert main(["train", str(config), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
-    assert main(["train", "--resume", str(tmp_path / "r"), "--set", "train.steps=8",
-                 "--continue-at-final-lr", "--no-progress"]) == 0
+    _four_then_eight(tmp_path, "--continue-at-final-lr")
     assert main(["train", "--resume", str(tmp_path / "r"), "--checkpoint", "2", "--out",
                  str(tmp_path / "b"), "--set", "train.steps=3", "--no-progress"]) == 0
     written = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())["train"]
