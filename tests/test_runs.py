@@ -95,6 +95,14 @@ def test_the_table_shows_each_run_once(hand_runs, capsys):
     ]
 
 
+def test_metrics_of_an_older_checkpoint_say_their_step(tmp_path, capsys):
+    """After ``gankit eval RUN --checkpoint 500`` eval.json holds step 500's metrics: the
+    table says so beside them, not as if they were the run's newest."""
+    write_run(tmp_path / "runs" / "old", steps=1000, checkpoints={500: 1.0, 1000: 2.0},
+              evaluation={"step": 500, "modes": 6, "w1": 0.5})
+    out, _ = run_cli(capsys, ["runs", str(tmp_path / "runs")])
+    assert "1000/1000  finished  modes=6 w1=0.5 @500" in out.splitlines()[1]
+
 def test_json_holds_every_field_for_jq(hand_runs, capsys):
     out, _ = run_cli(capsys, ["runs", str(hand_runs), "--json"])
     listed = json.loads(out)

@@ -272,10 +272,12 @@ def table_rows(runs: list[RunSummary]) -> list[list[str]]:
         best = "-" if run.best is None else (f"{run.best['metric']}="
                                              f"{format_value(run.best['value'])}"
                                              f"@{run.best['step']}")
+        metrics = " ".join(f"{k}={format_value(v)}" for k, v in run.headline().items())
+        if metrics and run.metrics_step is not None and run.metrics_step != run.step:
+            metrics += f" @{run.metrics_step}"  # eval.json of an older checkpoint: say so
         rows.append([run.name, run.config or "-", run.recipe or "-",
                      f"{step}/{run.steps if run.steps is not None else '-'}", run.status,
-                     " ".join(f"{k}={format_value(v)}" for k, v in run.headline().items())
-                     or "-",
+                     metrics or "-",
                      format_duration(run.train_time), best])
     return rows
 
