@@ -109,6 +109,23 @@ def test_eval_uses_and_records_the_checkpoint(run_dir, tmp_path, capsys, flags, 
     assert record["w1"] == pytest.approx(run.evaluate(50)["w1"], rel=1e-12)
 
 
+def test_evaluations_of_older_checkpoints_are_kept_side_by_side(run_dir, capsys):
+    """Picking the best moment: eval of steps 2 and 4 (the run's newest is 6) writes one file
+    each beside eval.json and leaves eval.json, the newest checkpoint's, alone."""
+    before = (run_dir / "eval.json").read_text() if (run_dir / "eval.json").exists() else None
+    for step in (2, 4):
+        assert main(["eval", str(run_dir), "--checkpoint", str(step)]) == 0
+        assert main(["eval", str(run_dir), "--checkpoint", str(step), "--n", "50"]) == 0
+    for step in (2, 4):
+        own = json.loads((run_dir / f"eval-step-{step:07d}.json").read_text())
+        other = json.loads((run_dir / f"eval-step-{step:07d}-none-n50-seed{own['seed']}.json")
+                           .read_text())
+        assert own["step"] == other["step"] == step and other["n"] == 50
+    after = (run_dir / "eval.json").read_text() if (run_dir / "eval.json").exists() else None
+    assert after == before and "warning" not in capsys.readouterr().err
+    assert main(["eval", str(run_dir)]) == 0  # the newest: the run's own record
+    assert json.loads((run_dir / "eval.json").read_text())["step"] == 6
+
 @pytest.mark.parametrize("flags, step", [*CHOICES, (["FOLDER"], 2)])
 def test_export_uses_and_records_the_checkpoint(run_dir, tmp_path, capsys, flags, step):
     args = [str(checkpoint_dir(run_dir, 2))] if flags == ["FOLDER"] else [str(run_dir), *flags]

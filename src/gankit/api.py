@@ -54,6 +54,7 @@ from gankit.training.choice import (
     check_continuation,
     choose,
     folder_given,
+    newer_steps,
     run_of,
 )
 from gankit.training.runlog import read_json_or_none, write_json
@@ -201,20 +202,24 @@ class Run:
         """Write ``record`` (from :meth:`eval_record`) to the run directory: ``eval.json`` for
         the run's own settings (``data.n_eval``, the data's default features, the fixed seed),
         ``eval-FEATURES-nN-seedS[-SAMPLER].json`` beside it for any other, so that one with
-        other settings never overwrites it. A record of a later step than ``record``'s (an
-        evaluation of an older checkpoint) is replaced with a warning; one of an earlier step
-        is the run's progress and is updated quietly."""
+        other settings never overwrites it. An older checkpoint's (one the run has newer
+        checkpoints than, ``--checkpoint STEP``) goes to ``eval-step-NNNNNNN[-...].json``, so
+        that evaluations of several checkpoints are all kept, side by side, for picking the
+        best. A record of a later step than ``record``'s is replaced with a warning; one of an
+        earlier step is the run's progress and is updated quietly."""
         if self.run_dir is None:
             raise GankitError("this run has no run directory to write its evaluation to")
         settings = {k: record.get(k) for k in ("n", "features", "seed", "sampler")}
         own = {**eval_settings(self.config.data.n_eval, self.plan.default_features, EVAL_SEED),
                "sampler": None}
-        if settings == own:
-            path = self.run_dir / "eval.json"
-        else:
-            drawn = f"-{settings['sampler']}" if settings["sampler"] else ""
-            path = self.run_dir / (f"eval-{settings['features'] or 'none'}-n{settings['n']}"
-                                   f"-seed{settings['seed']}{drawn}.json")
+        step = record.get("step")
+        older = isinstance(step, int) and bool(newer_steps(self.run_dir, step))
+        name = [f"step-{step:07d}"] if older else []
+        if settings != own:
+            name += [f"{settings['features'] or 'none'}", f"n{settings['n']}",
+                     f"seed{settings['seed']}", *([settings["sampler"]] if settings["sampler"]
+                                                  else [])]
+        path = self.run_dir / ("-".join(["eval", *name]) + ".json")
         previous = read_json_or_none(path)
         old_step, new_step = (previous or {}).get("step"), record.get("step")
         if isinstance(old_step, int) and isinstance(new_step, int) and old_step > new_step:
