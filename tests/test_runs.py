@@ -103,6 +103,16 @@ def test_metrics_of_an_older_checkpoint_say_their_step(tmp_path, capsys):
     out, _ = run_cli(capsys, ["runs", str(tmp_path / "runs")])
     assert "1000/1000  finished  modes=6 w1=0.5 @500" in out.splitlines()[1]
 
+def test_a_folder_named_with_a_non_ascii_digit_is_no_checkpoint(tmp_path, capsys):
+    """``step-²`` (a digit Python's isdigit takes, int() refuses) is passed over by the run
+    list and refused in one line by compare, never a traceback."""
+    run = write_run(tmp_path / "runs" / "odd", steps=4, checkpoints={4: 1.0})
+    (run / "checkpoints" / "step-²").mkdir()
+    out, _ = run_cli(capsys, ["runs", str(tmp_path / "runs")])
+    assert "4/4" in out.splitlines()[1]
+    assert main(["compare", str(run / "checkpoints" / "step-²")]) == 2
+    assert capsys.readouterr().err.startswith("gankit: error: not a gankit run directory")
+
 def test_json_holds_every_field_for_jq(hand_runs, capsys):
     out, _ = run_cli(capsys, ["runs", str(hand_runs), "--json"])
     listed = json.loads(out)

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from gankit.training.checkpoint_names import step_of
+
 RUN_MARKER = "config.yaml"  # a run directory is a folder holding its config
 _SEARCH_DEPTH = 3  # runs/view/NAME below the current directory
 _SEARCH_LIMIT = 2000  # folders looked at, at most: a TAB in a home directory stays quick
@@ -91,8 +93,8 @@ def _step_folders(run: Path) -> list[Path]:
     """The ``checkpoints/step-N`` folders of a run, oldest first (their names, read without
     :mod:`gankit.training.checkpoint`, which imports torch)."""
     steps = [path for path in (run / "checkpoints").glob("step-*")
-             if path.name[5:].isascii() and path.name[5:].isdigit() and path.is_dir()]
-    return sorted(steps, key=lambda path: int(path.name[5:]))
+             if step_of(path) is not None and path.is_dir()]
+    return sorted(steps, key=step_of)
 
 
 def checkpoints(prefix: str, words: list[str]) -> list[tuple[str, str]]:
@@ -110,7 +112,7 @@ def checkpoints(prefix: str, words: list[str]) -> list[tuple[str, str]]:
         named = {name: text for name, text in named.items()
                  if same_path(folder, (steps[-1:] if name == "latest" else _best(run))[:1])}
         steps = [folder]
-    named |= {str(int(step.name[5:])): "" for step in steps}
+    named |= {str(step_of(step)): "" for step in steps}
     return _matching(prefix, named)
 
 
@@ -123,7 +125,7 @@ def _run_of(word: str) -> tuple[Path | None, Path | None]:
     if _is_run(path):
         return path, None
     run = path.parent.parent
-    if (path.parent.name == "checkpoints" and path.name[5:].isdigit() and path.is_dir()
+    if (path.parent.name == "checkpoints" and step_of(path) is not None and path.is_dir()
             and _is_run(run)):
         return run, path
     return None, None

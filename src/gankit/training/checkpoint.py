@@ -32,6 +32,7 @@ from torch import Tensor
 
 from gankit.errors import CheckpointError, DamagedCheckpoint
 from gankit.storage.files import give_usual_mode, remove, temporary_sibling
+from gankit.training.checkpoint_names import step_of
 
 FORMAT = "gankit-checkpoint/1"
 TENSORS, STATE = "tensors.safetensors", "state.json"
@@ -82,11 +83,6 @@ def _sha256(path: Path) -> str:
 def _state_digest(state: dict[str, Any]) -> str:
     """SHA-256 of the state as JSON; computed on loaded data, so save and load agree exactly."""
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
-
-
-def _step_of(path: Path) -> int | None:
-    number = path.name.removeprefix("step-")
-    return int(number) if number.isascii() and number.isdigit() else None
 
 
 def save_checkpoint(directory: Path, tensors: dict[str, Tensor], state: dict[str, Any]) -> Path:
@@ -213,8 +209,8 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
     """Every ``step-N`` folder of a run, finished or not, oldest first: by number, so
     step-10000000 comes after step-9999999 (temporary dot-named folders are not included)."""
     root = Path(run_dir) / "checkpoints"
-    return sorted((p for p in root.glob("step-*") if _step_of(p) is not None and p.is_dir()),
-                  key=_step_of)
+    return sorted((p for p in root.glob("step-*") if step_of(p) is not None and p.is_dir()),
+                  key=step_of)
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -263,9 +259,9 @@ def prune_checkpoints(run_dir: Path, keep: int, protected: Set[Path] = frozenset
     old_ones = [p for p in found[: max(len(found) - keep, 0)]  # [:-keep]: all for keep = 0
                 if p.resolve() not in protected]
     if keep and len(found) >= keep:  # incomplete folders older than those kept go too
-        first_kept = _step_of(found[-keep])
+        first_kept = step_of(found[-keep])
         old_ones += [p for p in checkpoint_dirs(run_dir)
-                     if _step_of(p) < first_kept and p not in found]
+                     if step_of(p) < first_kept and p not in found]
     for old in old_ones:
         doomed = old.with_name(f".{old.name}.pruned")
         try:

@@ -18,14 +18,13 @@ list): :func:`check_continuation` refuses it, unless the run continues in anothe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.training.checkpoint_names import step_of
 
 KEYWORDS = ("latest", "best")
-_FOLDER = re.compile(r"step-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def folder_given(choice: str | int | Path | None) -> Path | None:
 def checkpoint_folder_run(path: Path) -> Path | None:
     """The run directory of a checkpoint folder ``RUN/checkpoints/step-N``, else None."""
     path = Path(path)
-    if (_FOLDER.fullmatch(path.name) and path.parent.name == "checkpoints"
+    if (step_of(path) is not None and path.parent.name == "checkpoints"
             and (path.parent.parent / "config.yaml").is_file()):
         return path.parent.parent
     return None
@@ -109,7 +108,7 @@ def kept_steps(run_dir: Path) -> list[int]:
     """The steps of the run's checkpoint folders, oldest first."""
     from gankit.training.checkpoint import list_checkpoints
 
-    return [int(p.name.removeprefix("step-")) for p in list_checkpoints(run_dir)]
+    return [step_of(p) for p in list_checkpoints(run_dir)]
 
 
 def _not_kept(run_dir: Path, step: int) -> GankitError:
@@ -137,7 +136,7 @@ def choose(run: str | Path, choice: str | int | Path | None = None,
         return chosen
     run, choice = Path(run), parse_choice(choice, name)
     if (run_dir := checkpoint_folder_run(run)) is not None:
-        step = int(run.name.removeprefix("step-"))
+        step = step_of(run)
         if not run.is_dir():
             raise _not_kept(run_dir, step)
         if choice is not None:  # the folder with a choice: the same checkpoint, or refused
@@ -169,7 +168,7 @@ def check_continuation(chosen: Chosen, run_dir: Path | None) -> None:
         return
     step = chosen.step
     if step is None and chosen.checkpoint is not None:  # not loaded yet: its folder's name
-        step = int(chosen.checkpoint.name.removeprefix("step-"))
+        step = step_of(chosen.checkpoint)
     if step is not None and (newer := newer_steps(run_dir, step)):
         raise GankitError(f"run {run_dir} has checkpoints after step {step} "
                           f"({', '.join(map(str, newer))}); training on from step {step} in "

@@ -17,6 +17,7 @@ from typing import Any
 
 from gankit.errors import GankitError
 from gankit.storage.files import replace_atomically
+from gankit.training.checkpoint_names import step_of
 from gankit.training.choice import checkpoint_folder_run
 from gankit.training.metric_names import greater_is_better
 from gankit.training.run_index import format_value, is_run, read_config
@@ -67,7 +68,7 @@ def run_and_last_step(given: Path) -> tuple[Path, int | None]:
     if is_run(given):
         return given, None
     if (run_dir := checkpoint_folder_run(given)) is not None:
-        return run_dir, int(given.name.removeprefix("step-"))
+        return run_dir, step_of(given)
     raise GankitError(f"not a gankit run directory (no config.yaml): {given}")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from gankit.configuration.yaml_io import read_yaml
 from gankit.errors import GankitError
 from gankit.training.best import read_best
+from gankit.training.checkpoint_names import step_of
 from gankit.training.metric_names import NOT_METRICS
 from gankit.training.runlog import read_json_or_none
 
@@ -166,17 +167,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _step_number(folder: Path) -> int | None:
-    number = folder.name.removeprefix("step-")
-    return int(number) if folder.name.startswith("step-") and number.isdigit() else None
-
-
 def newest_state(run_dir: Path) -> dict[str, Any] | None:
     """The ``state.json`` of the newest checkpoint whose state reads as JSON with a step (a
     save cut short or a damaged file falls back to the one before); None for no checkpoint.
     The tensors are not read: a list of runs must not cost a load of each."""
     folders = [(step, p) for p in (Path(run_dir) / "checkpoints").glob("step-*")
-               if (step := _step_number(p)) is not None]
+               if (step := step_of(p)) is not None]
     for _, folder in sorted(folders, reverse=True):
         state = read_json_or_none(folder / STATE_FILE)
         if state is not None and isinstance(state.get("step"), int):
