@@ -2,6 +2,7 @@
 training, checkpoint writes, the final evaluation, sampling. Each ends in one line and status
 128 + signal, and every checkpoint left on disk is finished and intact."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from conftest import tiny_dict
@@ -181,3 +183,38 @@ def test_a_signal_while_sampling_leaves_all_or_nothing(trained, tmp_path, delay)
         assert_interrupted(process, err, signal.SIGTERM)
         assert not out.exists()
     assert not list(tmp_path.glob(".x.npy.*"))
+    assert (tmp_path / "x.npy.json").exists() == (process.returncode == 0)
+
+
+@pytest.mark.parametrize("decides", [True, False])
+def test_a_signal_during_the_outputs_rename_leaves_success_or_nothing(trained, tmp_path,
+                                                                    monkeypatch, decides):
+    """The race the timed test above hits only by chance, forced: SIGTERM arrives inside the
+    rename that puts the samples in place. ``gankit sample`` (its output decides) succeeds with
+    the samples and their .json beside them; any other file's rename is stopped before it."""
+    from gankit.commandline.cli import main
+    from gankit.storage import files
+    from gankit.storage.sample_files import write_samples
+
+    rename = os.replace
+
+    def interrupted_rename(source, target):
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs at the next bytecode
+        rename(source, target)
+
+    monkeypatch.setattr(files.os, "replace", interrupted_rename)
+    out = tmp_path / "x.npy"
+    if decides:
+        assert main(["sample", str(trained), "--n", "5", "--out", str(out)]) == 0
+        assert np.load(out).shape == (5, 2)
+        assert json.loads((tmp_path / "x.npy.json").read_text())["n"] == 5
+    else:
+        from gankit.training import interrupts
+        previous = interrupts.install()
+        try:
+            with pytest.raises(interrupts.Interrupted):
+                write_samples(torch.zeros(5, 2), out, "npy")
+        finally:
+            interrupts.restore(previous)
+        assert not out.exists()
+    assert not list(tmp_path.glob(".x.npy*"))

@@ -32,7 +32,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     source = run.sampler(settings)
     samples = run.sample(args.n, args.seed, source, labels=args.label, codes=codes)
     _report_chains(args, source)
-    path = write_samples(samples, out, args.format, args.overwrite)
+    path = write_samples(samples, out, args.format, args.overwrite, decides=True)
     write_metadata(path, {**run.checkpoint.record(), "n": args.n, "seed": args.seed,
                           "format": args.format, "sampler": settings.describe() or "prior",
                           "class": args.label, "codes": codes})
@@ -100,7 +100,7 @@ def cmd_translate(args: argparse.Namespace) -> None:
         raise GankitError(f"--input files {', '.join(clashes[:5])} would all be written as one "
                           f"PNG (one name, several suffixes); rename them")
     outputs = run.translate(images, args.direction)
-    path = write_png_dir(outputs, out, names, args.overwrite)
+    path = write_png_dir(outputs, out, names, args.overwrite, decides=True)
     write_metadata(path, {**run.checkpoint.record(), "direction": args.direction,
                           "input": str(args.input)})
     say_checkpoint(run)

@@ -25,11 +25,12 @@ import secrets
 import shutil
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Literal
 
 from gankit.errors import GankitError
+from gankit.training import interrupts
 
 # What an output path names: a file written whole, a folder written whole (``--format png-dir``),
 # or a directory that a command writes its files into (a run directory, experiments' --out).
@@ -69,9 +70,16 @@ def temporary_sibling(path: Path, suffix: str = "") -> Path:
 
 
 @contextmanager
-def replace_atomically(path: Path, folder: bool = False) -> Iterator[Path]:
+def replace_atomically(path: Path, folder: bool = False, decides: bool = False
+                       ) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` to write (a file, or a folder to fill with
     ``folder``); on success it replaces ``path`` in one rename, on any exception it is removed.
+
+    ``decides``: ``path`` is the command's result (``gankit sample``'s samples), so its arrival
+    and the command's success are one event. A SIGINT/SIGTERM during the rename waits for it
+    (:func:`gankit.training.interrupts.deferred`) and from then on changes nothing
+    (:func:`~gankit.training.interrupts.ignore_from_now`): an interrupted command leaves its
+    output whole or absent, never present under an exit status that says it failed.
 
     A symbolic link is followed: its target is replaced and the link stays. A ``path`` that
     is a device or a pipe (``/dev/stdout`` into a pipe, ``/dev/full``) is written in place
@@ -82,6 +90,8 @@ def replace_atomically(path: Path, folder: bool = False) -> Iterator[Path]:
     """
     if written_in_place(path) and not folder:
         yield Path(path)
+        if decides:
+            interrupts.ignore_from_now()
         return
     target = Path(os.path.realpath(path))
     found = _kind(target)
@@ -97,9 +107,12 @@ def replace_atomically(path: Path, folder: bool = False) -> Iterator[Path]:
             tmp.touch(exist_ok=False)
         yield tmp
         give_usual_mode(tmp)
-        if folder and found == "folder":  # rename() replaces only an empty folder
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with interrupts.deferred() if decides else nullcontext():
+            if folder and found == "folder":  # rename() replaces only an empty folder
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if decides:
+                interrupts.ignore_from_now()
     except BaseException:
         remove(tmp)
         if old.exists() and not target.exists():  # failed between the two renames

@@ -24,28 +24,30 @@ from gankit.errors import GankitError
 from gankit.storage.files import check_output, replace_atomically, written_in_place
 
 
-def write_samples(samples: Tensor, out: Path, fmt: str, overwrite: bool = False) -> Path:
+def write_samples(samples: Tensor, out: Path, fmt: str, overwrite: bool = False,
+                  decides: bool = False) -> Path:
     """Write ``samples`` [N, ...] to exactly ``out`` (no suffix is added) as ``fmt``, whole or
     not at all (:func:`gankit.storage.files.replace_atomically`; a device such as /dev/stdout is
     written in place); what is there is replaced only with ``overwrite``
-    (:func:`gankit.storage.files.check_output`)."""
+    (:func:`gankit.storage.files.check_output`). ``decides``: they are the command's result, a
+    signal after they arrive changes nothing (``replace_atomically``)."""
     if fmt == "npy":
         out = check_output(out, "file", overwrite)
         buffer = io.BytesIO()  # numpy's own file writes report a full disk without a reason
         np.save(buffer, samples.numpy())  # np.save(path) would append .npy to another suffix
-        with replace_atomically(out) as tmp, open(tmp, "wb") as file:
+        with replace_atomically(out, decides=decides) as tmp, open(tmp, "wb") as file:
             file.write(buffer.getbuffer())
         return out
     if fmt == "png-dir":
-        return write_png_dir(samples, out, overwrite=overwrite)
+        return write_png_dir(samples, out, overwrite=overwrite, decides=decides)
     raise GankitError(f"sample format must be npy or png-dir, got {fmt!r}")
 
 
 def write_png_dir(images: Tensor, folder: Path, names: list[str] | None = None,
-                  overwrite: bool = False) -> Path:
+                  overwrite: bool = False, decides: bool = False) -> Path:
     """One PNG per image of [N, C, H, W] (C = 1 grey, 3 RGB) into a new or empty ``folder``
     (with ``overwrite``, one that holds only PNGs is replaced whole), named ``names`` (relative
-    paths ending in .png; default 000000.png, ...)."""
+    paths ending in .png; default 000000.png, ...); ``decides`` as in :func:`write_samples`."""
     from PIL import Image
 
     if images.dim() != 4 or images.shape[1] not in (1, 3):
@@ -55,7 +57,7 @@ def write_png_dir(images: Tensor, folder: Path, names: list[str] | None = None,
     pixels = to_uint8(images).permute(0, 2, 3, 1).numpy()  # [N, H, W, C]
     digits = max(6, len(str(len(pixels) - 1)))
     names = names or [f"{i:0{digits}d}.png" for i in range(len(pixels))]
-    with replace_atomically(folder, folder=True) as tmp:
+    with replace_atomically(folder, folder=True, decides=decides) as tmp:
         for name, image in zip(names, pixels, strict=True):
             mode = "L" if image.shape[2] == 1 else "RGB"
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)

@@ -107,12 +107,14 @@ def ignore_while_exiting() -> None:
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """A first signal inside the block is only recorded (see :func:`raise_pending`)."""
+    """A first signal inside the block is only recorded (see :func:`raise_pending`). Nests: an
+    inner block (a file's rename inside a training step) leaves the outer one deferring."""
+    outer = _State.deferring
     _State.deferring = True
     try:
         yield
     finally:
-        _State.deferring = False
+        _State.deferring = outer
 
 
 def raise_pending() -> None:
