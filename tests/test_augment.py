@@ -174,7 +174,7 @@ def test_d_sees_real_and_generated_images_through_the_same_policy():
     ctx = StepContext(run.data, 16, torch.device("cpu"), torch.Generator().manual_seed(0))
     d_phase, g_phase = recipe.phases()
     recipe.run_phase(d_phase, ctx)
-    recipe.run_phase(g_phase, ctx.next_step())
+    recipe.run_phase(g_phase, ctx.next_step(0))
     assert len(spy.seen) == 3  # real, fake (D phase), fake (G phase)
     # every image of every batch holds the cutout's exact zeros: a 4x4 square on 8x8 digits,
     # at least its 2x2 quarter inside the image; no digit or G(z) (tanh) is exactly 0 there

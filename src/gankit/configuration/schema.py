@@ -40,6 +40,7 @@ NORMS = ("batch", "layer", "instance", "none")  # model.g_norm, model.d_norm
 FEATURES = ("digits", "inception")  # the project's image feature spaces (gankit.metrics)
 FEATURE_FILE_SUFFIX = ".safetensors"  # a feature space fitted by 'gankit features fit'
 EXTEND_CHOICES = ("stretch", "final_lr")  # train.on_extend
+DECAY_SHAPES = ("linear", "cosine")  # train.decay_shape (gankit.training.optimization)
 
 
 def is_feature_file(name: str, registered: typing.Collection[str]) -> bool:
@@ -272,8 +273,15 @@ class TrainConfig:
     lr_g: float = 1e-4
     lr_d: float = 1e-4  # a different lr_d is TTUR (Heusel et al. 2017)
     # Fraction of train.steps after which both learning rates fall linearly to 0 at the end
-    # (CycleGAN's schedule is 0.5, Zhu et al. 2017, Sec. 7.1); 1.0 keeps them constant.
+    # (CycleGAN's schedule is 0.5, Zhu et al. 2017, Sec. 7.1); 1.0 keeps them constant. Every
+    # scheduled value (beta2_final, a recipe's, e.g. r3gan.gamma_final) moves from here too.
     lr_decay_from: float = 1.0
+    # The decay's shape from lr_decay_from to the end: "linear", or "cosine" (half a cosine
+    # period, R3GAN's, Huang et al. 2024); and the factor both learning rates reach (0: to 0)
+    decay_shape: str = "linear"
+    lr_final: float = 0.0
+    # Adam's beta2 at the end of the decay (R3GAN: 0.9 -> 0.99); None: beta2 stays constant
+    beta2_final: float | None = None
     optimizer: str = "adam"
     beta1: float = 0.5  # DCGAN's Adam beta1 (Radford et al. 2016)
     beta2: float = 0.999
@@ -320,6 +328,13 @@ class TrainConfig:
     # (a run stopped before its decay ends) and is kept on a resume from an early checkpoint.
     lr_schedule_steps: int = bounded(0, 0, MAX_STEPS)
 
+    def check_scheduled(self, key: str, final: float) -> None:
+        """A final value of a schedule that never starts is a setting with no effect: refused,
+        naming ``key`` and train.lr_decay_from, where the schedules start."""
+        if self.lr_decay_from >= 1:
+            raise ConfigError(f"{key} {final} never takes effect: the schedules start at "
+                              f"train.lr_decay_from, 1.0 (the end); set it below 1, e.g. 0")
+
     def every(self, key: str) -> int:
         """The steps between two events of interval ``key`` in this run (:func:`every`)."""
         return every(getattr(self, key), self.steps)
@@ -340,6 +355,17 @@ class TrainConfig:
             raise ConfigError(f"train.g_ema must be in [0, 1) (0: off), got {self.g_ema}")
         if not 0 <= self.lr_decay_from <= 1:
             raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
+        if self.decay_shape not in DECAY_SHAPES:
+            raise ConfigError(f"train.decay_shape must be one of {', '.join(DECAY_SHAPES)}, "
+                              f"got {show_value(self.decay_shape)}")
+        if not 0 <= self.lr_final <= 1:
+            raise ConfigError(f"train.lr_final (the factor the learning rates decay to) must be "
+                              f"in [0, 1], got {self.lr_final}")
+        if self.beta2_final is not None:
+            if not 0 <= self.beta2_final < 1:
+                raise ConfigError(f"train.beta2_final must be in [0, 1) (or null: constant "
+                                  f"beta2), got {self.beta2_final}")
+            self.check_scheduled("train.beta2_final", self.beta2_final)
         if self.on_nonfinite not in NONFINITE_POLICIES:
             raise ConfigError(f"train.on_nonfinite must be one of {', '.join(NONFINITE_POLICIES)}, "
                               f"got {show_value(self.on_nonfinite)}")

@@ -78,10 +78,13 @@ class StepContext:
     # A source read from disk as training goes hands this process its rows of each global
     # batch itself (gankit.data.streaming.Stream); None: draw from ``data.sample``.
     stream: Any = None
+    # The generator steps already trained: what a recipe's scheduled values (R3GAN's gamma,
+    # gankit.training.optimization.scheduled) are a function of, as the learning rates are.
+    step: int = 0
 
-    def next_step(self) -> StepContext:
-        """The context of a new training step: the same data and streams, an empty carry."""
-        return replace(self, carry={})
+    def next_step(self, step: int) -> StepContext:
+        """The context of training step ``step``: the same data and streams, an empty carry."""
+        return replace(self, carry={}, step=step)
 
     def draw(self, sampler: Callable[[int, torch.Generator], Tensor],
              n: int | None = None) -> Tensor:

@@ -1,13 +1,17 @@
 """The optimizers a run steps and its learning-rate schedule.
 
 One optimizer per recipe phase, with the phase's own learning rate (TTUR, Heusel et al. 2017);
-the schedule is a pure function of the step (constant, then linear to 0 from
-``train.lr_decay_from``), so a resumed run needs no scheduler state.
+the schedules are pure functions of the step (constant, then a linear or cosine decay from
+``train.lr_decay_from``: :func:`decay_weight`), so a resumed run needs no scheduler state. The
+same decay moves the learning rates (to ``train.lr_final`` times their start), Adam's beta2 (to
+``train.beta2_final``) and a recipe's own values (R3GAN's gamma), as R3GAN's training does with
+its cosine schedules (Huang et al. 2024, Sec. 4 and their code's schedulers).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -50,18 +54,41 @@ def parameters(nets: nn.ModuleDict, names: Sequence[str]) -> list[Tensor]:
     return [p for name in names for p in nets[name].parameters()]
 
 
-def lr_factor(step: int, train: TrainConfig) -> float:
-    """Learning-rate multiplier of ``step`` (0-based: the steps already trained): 1, then
-    linear to 0 from ``train.lr_decay_from`` over the schedule's length, ``train.steps`` or,
-    after going on at the final rate, ``train.lr_schedule_steps``; past that length, the
-    multiplier of its last step, 1 / (length - decay start) for a schedule that decays to 0
-    (the rate the run ended on, not 0)."""
+def decay_weight(step: int, train: TrainConfig) -> float:
+    """How much of the decay is left at ``step`` (0-based: the steps already trained): 1 until
+    ``train.lr_decay_from`` of the schedule's length, then down toward 0 at the end by
+    ``train.decay_shape``, with t the fraction of the decay done: 1 - t (linear) or
+    (1 + cos(pi t)) / 2 (cosine). The length is ``train.steps`` or, after going on at the final
+    rate, ``train.lr_schedule_steps``; past it, the weight of its last step (the value the run
+    ended on). The last step has t = 1 - 1 / (length - decay start), so a linear decay to 0
+    trains its last step at 1 / (length - decay start) of the rate, not at 0."""
     length = train.lr_schedule_steps or train.steps
     step = min(step, length - 1)
     start = train.lr_decay_from * length
     if train.lr_decay_from >= 1 or step < start:
         return 1.0
-    return max(0.0, (length - step) / max(length - start, 1.0))
+    left = (length - step) / max(length - start, 1.0)  # 1 - t
+    if train.decay_shape == "cosine":
+        return (1.0 - math.cos(math.pi * left)) / 2  # (1 + cos(pi t)) / 2
+    return max(0.0, left)
+
+
+def scheduled(first: float, final: float | None, step: int, train: TrainConfig) -> float:
+    """A value that goes from ``first`` to ``final`` by the run's decay (:func:`decay_weight`);
+    ``final`` None: constant."""
+    if final is None:
+        return first
+    return final + (first - final) * decay_weight(step, train)
+
+
+def lr_factor(step: int, train: TrainConfig) -> float:
+    """Learning-rate multiplier of ``step``: 1, then decaying to ``train.lr_final``."""
+    return scheduled(1.0, train.lr_final, step, train)
+
+
+def beta2(step: int, train: TrainConfig) -> float:
+    """Adam's beta2 at ``step``: ``train.beta2``, moving to ``train.beta2_final`` if set."""
+    return scheduled(train.beta2, train.beta2_final, step, train)
 
 
 def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> str | None:
@@ -81,8 +108,8 @@ def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> str | 
     start = train.lr_decay_from
     if train.on_extend == "final_lr" or start >= 1 or old == new or step <= start * length:
         return None  # asked for, constant, or the decay not begun: the rates used stay
-    return (f"train.steps {old} -> {new} stretches the learning-rate schedule: the linear "
-            f"decay (lr_decay_from {start}) now starts at step {start * new:.0f} instead of "
-            f"{start * length:.0f}, so the learning rates rise again; to keep the schedule "
-            f"and train on at its final rate: fit(on_extend=\"final_lr\") or "
-            f"--continue-at-final-lr")
+    return (f"train.steps {old} -> {new} stretches the learning-rate schedule: the "
+            f"{train.decay_shape} decay (lr_decay_from {start}) now starts at step "
+            f"{start * new:.0f} instead of {start * length:.0f}, so the learning rates rise "
+            f"again; to keep the schedule and train on at its final rate: "
+            f"fit(on_extend=\"final_lr\") or --continue-at-final-lr")

@@ -49,6 +49,7 @@ from gankit.training.hardware import (
     training_device,
 )
 from gankit.training.optimization import (
+    beta2,
     build_optimizers,
     extend_schedule,
     lr_factor,
@@ -243,7 +244,7 @@ class Trainer:
                                   f"{phase!r}; its phases are {', '.join(names)}")
             phases = [replace(phases[names.index(phase)], repeats=1)]
         step_losses: list[tuple[str, dict[str, Tensor]]] = []
-        ctx = self.ctx.next_step()  # handed from phase to phase; a lone phase's is empty
+        ctx = self.ctx.next_step(self.step)  # handed from phase to phase; a lone phase's is empty
         for each in phases:
             for _ in range(each.repeats):
                 step_losses.append((each.name, self._run_phase(each, ctx, sums, counts)))
@@ -328,8 +329,11 @@ class Trainer:
         loss = sum(out.terms.values())
         optimizer = self.optimizers[phase.optimizer]
         self.last_lr[phase.optimizer] = spec.lr * self.lr_factor() * self.lr_scale
+        train = self.config.train
         for group in optimizer.param_groups:
             group["lr"] = self.last_lr[phase.optimizer]
+            if "betas" in group and train.beta2_final is not None:  # Adam's, scheduled
+                group["betas"] = (group["betas"][0], beta2(self.step, train))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = parameters(self.recipe.nets, spec.networks)
