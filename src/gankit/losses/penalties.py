@@ -33,7 +33,17 @@ def gradient_norm_penalty(critic: Critic, x: Tensor) -> Tensor:
     r"""$\mathbb{E}_x[\lVert\nabla_x D(x)\rVert_2^2]$: the zero-centred penalty of Mescheder et
     al. 2018, eq. 9. On real data it is R1, on generated data R2; the recipe weighs it by
     $\gamma / 2$."""
-    return (input_gradient_norms(critic, x) ** 2).mean()
+    x = x.detach().requires_grad_(True)
+    return squared_gradient_norms(critic(x), x).mean()
+
+
+def squared_gradient_norms(scores: Tensor, x: Tensor) -> Tensor:
+    """||grad_x D(x)||_2^2 per example [N] of ``scores`` = D(x) [N] already computed from an
+    ``x`` that requires grad, so that a recipe's loss and its R1/R2 share one forward pass of
+    D (as R3GAN's code does); differentiable (``create_graph``) so it can train D. Summed
+    squares, not a squared norm: no square root, whose gradient at 0 is undefined."""
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.flatten(1).square().sum(1)
 
 
 def input_gradient_norms(critic: Critic, x: Tensor) -> Tensor:
