@@ -13,7 +13,7 @@ import pytest
 
 from gankit.configuration.compose import shipped_configs
 from gankit.configuration.resolve import load_config
-from gankit.configuration.schema import AugmentConfig
+from gankit.configuration.schema import AugmentConfig, ModelConfig
 from gankit.data import DATASETS
 from gankit.errors import GankitError
 
@@ -62,6 +62,9 @@ def _filled(before):
         before["data"]["image_size"] = 0
     if "augment" not in before:
         before = {**before, "augment": dataclasses.asdict(AugmentConfig())}
+    # issue 30: the r3gan networks' block keys, at their defaults
+    before["model"] = {**before["model"], **{key: getattr(ModelConfig(), key)
+                                             for key in ModelConfig.R3GAN}}
     # issue 29: intervals as fractions of the run (image-folder's 20,000 steps: 5%), and the
     # key that says how a run goes on past train.steps at its default
     every = 0.05 if before["data"]["name"] == "image-folder" else 0.1

@@ -185,6 +185,13 @@ class ModelConfig:
     # gradient penalties, Gulrajani et al. 2017, Sec. 4), instance (per example and channel,
     # CycleGAN's PatchGAN) or none. The MLP's D has none.
     d_norm: str = "none"
+    # R3GAN's residual networks (model r3gan; Huang et al. 2024, Sec. 4, CIFAR-10 values):
+    # residual blocks per resolution, the inverted bottleneck's widening factor, and channels
+    # per group of its 3x3 convolution (1536 / 96 groups)
+    blocks_per_stage: int = bounded(2, 1, 64)
+    expansion: int = bounded(2, 1, 64)
+    channels_per_group: int = bounded(16, 1, MAX_WIDTH)
+    R3GAN: ClassVar[tuple[str, ...]] = ("blocks_per_stage", "expansion", "channels_per_group")
     # Keys only the image-to-image generators (unet, resnet) read: a recipe that generates from
     # noise ignores them (gankit.configuration.unread).
     IMAGE_TO_IMAGE: ClassVar[tuple[str, ...]] = ("g_norm", "g_dropout")

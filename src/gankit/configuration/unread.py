@@ -3,7 +3,9 @@
 Who reads which key is declared where the reader is defined: a recipe lists the shared keys it
 does not read with their off values (``Recipe.UNUSED``, with ``Recipe.UNUSED_WHY``), a data set
 the data keys it reads (``DATASETS.register(name, uses=...)``), and the model schema the keys
-only image-to-image generators read (``ModelConfig.IMAGE_TO_IMAGE``). :func:`settle_unread`
+only image-to-image generators read (``ModelConfig.IMAGE_TO_IMAGE``) or only R3GAN's networks
+(``ModelConfig.R3GAN``), a network family the model keys it ignores
+(``GENERATORS.register("r3gan", ignores=..., why=...)``). :func:`settle_unread`
 applies the rule to all of them:
 
 - a key the person set explicitly (a preset, their own file, ``--set``) that the run ignores
@@ -55,6 +57,7 @@ def readers(config: Config) -> list[Reader]:
         if DATASETS.facts(name).get("images") is False:
             found.append(Reader(f"data set {name}", augment_off(),
                                 "its examples are points, and augment transforms images"))
+    found += model_readers(config.model)
     recipe = RECIPES[config.recipe]
     if not recipe.translates:
         found.append(Reader(f"recipe {config.recipe}", {
@@ -64,6 +67,30 @@ def readers(config: Config) -> list[Reader]:
         found.append(Reader(f"recipe {config.recipe}", augment_off(),
                             "it does not pass what its D judges through Recipe.seen_by_d"))
     found.append(Reader(f"recipe {config.recipe}", dict(recipe.UNUSED), recipe.UNUSED_WHY))
+    return found
+
+
+def model_readers(model: ModelConfig) -> list[Reader]:
+    """The model keys ``model``'s networks leave unread: those each part's family declares it
+    ignores, and R3GAN's own keys when neither part is an r3gan network. A researcher's factory
+    (an import string) or a given module may read any key."""
+    from gankit.configuration.imports import GIVEN, is_import_string
+    from gankit.models import DISCRIMINATORS, GENERATORS, part_name
+
+    defaults = ModelConfig()
+    found = []
+    names = {part: part_name(model, part) for part in ("generator", "discriminator")}
+    for part, registry in (("generator", GENERATORS), ("discriminator", DISCRIMINATORS)):
+        name = names[part]
+        if name in registry and (facts := registry.facts(name)).get("ignores"):
+            found.append(Reader(f"model.{part} {name}", {
+                f"model.{key}": getattr(defaults, key) for key in facts["ignores"]},
+                facts["why"]))
+    if not any(name == GIVEN or is_import_string(name) or name == "r3gan"
+               for name in names.values()):
+        found.append(Reader(f"model {model.name}", {
+            f"model.{key}": getattr(defaults, key) for key in ModelConfig.R3GAN},
+            "only the r3gan networks read them"))
     return found
 
 
