@@ -156,6 +156,7 @@ def test_a_run_steps_adam_with_the_scheduled_beta2_and_logs_the_scheduled_gamma(
         assert optimizer.param_groups[0]["betas"][1] != train.beta2
     assert [r["lr/d"] for r in history] == pytest.approx(
         [1e-3 * lr_factor(s, train) for s in range(4)])
+    assert [r["beta2"] for r in history] == pytest.approx([beta2(s, train) for s in range(4)])
 
 
 def test_gamma_follows_its_schedule_step_by_step(make_run):

@@ -285,6 +285,8 @@ class Trainer:
         record = dict(zip(means, torch.stack(list(means.values())).tolist(), strict=True))
         record["steps_per_s"] = steps / max(seconds, 1e-9)
         record |= {f"lr/{name}": lr for name, lr in self.last_lr.items()}
+        if self.config.train.beta2_final is not None:  # scheduled: worth a curve
+            record["beta2"] = beta2(self.step - 1, self.config.train)
         self.log(record)
         bar.set_postfix_str(", ".join([f"{record['steps_per_s']:.3g} step/s"] + [
             f"{k}={record[k]:.3g}" for k in self._headline(record)]))
