@@ -9,6 +9,7 @@ import torch
 
 from gankit.configuration.resolve import build_config
 from gankit.errors import ConfigError
+from gankit.recipes.base import average_beta
 
 
 def test_pack_stacks_consecutive_samples(make_run):
@@ -73,6 +74,29 @@ def test_weight_average_follows_its_formula_after_each_g_step(make_run, recipe):
         for e, p in zip(expected, G_ema.parameters(), strict=True):
             torch.testing.assert_close(p, e)
     assert not torch.equal(next(G.parameters()), next(G_ema.parameters()))
+
+
+def test_a_ramped_average_has_the_half_life_of_the_steps_trained(make_run):
+    """StyleGAN2-ADA's ema_rampup: beta_t = 0.5 ** (1 / min(h, rampup (t + 1))), h the
+    half-life of train.g_ema in steps; with rampup 0.5 and beta 0.99 (h = 69 steps) the first
+    three steps average with half-lives 0.5, 1 and 1.5 steps."""
+    run = make_run(train={"steps": 3, "g_ema": 0.99, "g_ema_rampup": 0.5})
+    G, G_ema = run.recipe.nets["G"], run.recipe.nets["G_ema"]
+    expected = [p.detach().clone() for p in G.parameters()]
+    for step, half_life in ((1, 0.5), (2, 1.0), (3, 1.5)):
+        run.fit(step)
+        beta = 0.5 ** (1 / half_life)
+        expected = [beta * e + (1 - beta) * p.detach() for e, p in zip(expected, G.parameters(),
+                                                                        strict=True)]
+        for e, p in zip(expected, G_ema.parameters(), strict=True):
+            torch.testing.assert_close(p, e)
+    assert average_beta(0.99, 0.5, 10_000) == 0.99  # ramped up: the configured beta
+    assert average_beta(0.99, 0.0, 0) == 0.99  # off
+
+
+def test_a_negative_rampup_is_one_line(make_run):
+    with pytest.raises(ConfigError, match=r"train.g_ema_rampup must be >= 0 \(0: off\), got -1"):
+        make_run(train={"g_ema": 0.9, "g_ema_rampup": -1.0})
 
 
 @pytest.mark.parametrize("recipe", TWO_PLAYER_RECIPES)

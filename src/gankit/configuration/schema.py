@@ -308,6 +308,10 @@ class TrainConfig:
     # Decay beta of an exponential moving average of G's weights, used for sampling and
     # evaluation (Karras et al. 2018, Sec. A.1: 0.999; Yazici et al. 2019); 0 = off.
     g_ema: float = 0.0
+    # Ramp-up of that average (StyleGAN2-ADA's ema_rampup, Karras et al. 2020: 0.05): its
+    # half-life in steps is at most this fraction of the steps trained, so a short run's
+    # average does not hold its random start; 0: off (beta from the first step)
+    g_ema_rampup: float = 0.0
     # Speed (Sec. "Speed" of the README): bf16 autocast of the forward passes (losses stay
     # float32), channels-last memory for image networks, and one G(z) per step shared by the
     # last D step and the G step, as the PyTorch DCGAN example does (off: the G step draws a
@@ -360,6 +364,9 @@ class TrainConfig:
                 raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
         if not 0 <= self.g_ema < 1:
             raise ConfigError(f"train.g_ema must be in [0, 1) (0: off), got {self.g_ema}")
+        if not self.g_ema_rampup >= 0:
+            raise ConfigError(f"train.g_ema_rampup must be >= 0 (0: off), "
+                              f"got {self.g_ema_rampup}")
         if not 0 <= self.lr_decay_from <= 1:
             raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
         if self.decay_shape not in DECAY_SHAPES:

@@ -10,6 +10,7 @@ parts (an auxiliary Q head, two generators, a statistics network) need no change
 from __future__ import annotations
 
 import copy
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -233,9 +234,10 @@ class Recipe(nn.Module, ABC):
         (Kahng et al. 2019). None: the recipe has no such loss of the points."""
         return None
 
-    def after_step(self, phase: Phase) -> None:
-        """Called after each optimizer step of ``phase``: weight averages and other bookkeeping
-        that is not a gradient step (no backward, no optimizer)."""
+    def after_step(self, phase: Phase, step: int) -> None:
+        """Called after each optimizer step of ``phase`` in training step ``step`` (0-based):
+        weight averages and other bookkeeping that is not a gradient step (no backward, no
+        optimizer)."""
 
     def latent(self, n: int, generator: torch.Generator) -> Tensor:
         """``n`` draws z [n, ...] from the prior. A recipe with an unconditional generator
@@ -309,14 +311,15 @@ class TwoPlayerRecipe(Recipe):
         return self.layout.draw(n, generator)
 
     @torch.no_grad()
-    def after_step(self, phase: Phase) -> None:
-        """theta_ema <- beta * theta_ema + (1 - beta) * theta after each G step; buffers (batch
-        norm's running statistics) copied."""
+    def after_step(self, phase: Phase, step: int) -> None:
+        """theta_ema <- beta * theta_ema + (1 - beta) * theta after each G step
+        (:func:`average_beta`); buffers (batch norm's running statistics) copied."""
         if phase.name != "g" or self.g_ema == 0:
             return
+        beta = average_beta(self.g_ema, self.train_config.g_ema_rampup, step)
         G, G_ema = self.nets["G"], self.nets["G_ema"]
         for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-            p_ema.lerp_(p, 1 - self.g_ema)
+            p_ema.lerp_(p, 1 - beta)
         for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
             b_ema.copy_(b)
 
@@ -342,6 +345,17 @@ class TwoPlayerRecipe(Recipe):
         from gankit.sampling.energies import meg_energy
 
         return meg_energy(self.decode, self.energy, temperature)
+
+
+def average_beta(beta: float, rampup: float, step: int) -> float:
+    """The weight average's beta after the G step of training step ``step`` (0-based):
+    ``beta``, or with ``rampup`` > 0 the beta whose half-life, ln 0.5 / ln beta steps, is at
+    most ``rampup`` times the steps trained (StyleGAN2-ADA's ema_rampup, Karras et al. 2020,
+    training_loop.py): 0.5 ** (1 / half-life). Early on it is near 0, the average near G."""
+    if rampup == 0:
+        return beta
+    half_life = min(math.log(0.5) / math.log(beta), rampup * (step + 1))
+    return 0.5 ** (1 / half_life)
 
 
 def gaussian_latent(n: int, dim: int, generator: torch.Generator) -> Tensor:

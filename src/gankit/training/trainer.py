@@ -346,7 +346,7 @@ class Trainer:
             with torch.no_grad():
                 for p in params:
                     p.clamp_(-spec.clip, spec.clip)
-        self.recipe.after_step(phase)
+        self.recipe.after_step(phase, self.step)
         self.term_names.update(out.terms)
         for name, value in {**out.terms, **out.stats}.items():
             sums[name] = sums.get(name, 0) + value.detach()

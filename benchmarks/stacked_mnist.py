@@ -1,0 +1,108 @@
+"""StackedMNIST's mode coverage over long runs: modes out of 1,000 and KL(generated ||
+uniform) over 26,000 samples at milestones of one training run per entry (PacGAN's protocol,
+Table 2, with our per-channel digit classifier). Two benchmarks: the energy view's MEG
+(``stacked-mnist-meg``; Kumar et al. 2019 report 1,000 and 0.0313) and R3GAN's recipe
+(``stacked-mnist-r3gan``; Huang et al. 2024 report full coverage).
+
+    .venv/bin/python benchmarks/stacked_mnist.py {meg,r3gan} [--only NAME] [--threads 1]
+        [--runs runs/stacked]
+
+Each entry trains the benchmark's shipped config (``configs/stacked-mnist-meg.yaml``,
+``configs/stacked-mnist-r3gan.yaml``) with the entry's overrides in RUNS/SLUG, and at each of
+its milestones evaluates as ``gankit eval`` does. A killed benchmark continues from the run's
+last checkpoint; a milestone already in the results file is not redone. Records go to
+benchmarks/results/stacked_mnist_meg.json and stacked_mnist_r3gan.json under "NAME, N steps":
+the metrics, the training seconds (the trainer's clock), the share of generated digits the
+classifier is unsure of (top class probability < 0.9: 4-5% of real digits), the class
+frequencies over all channels, and the hardware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import torch
+from records import read_results, save_record
+
+import gankit
+from gankit.metrics.digit_classifier import load_digit_classifier
+from gankit.training.hardware import describe
+
+RESULTS = Path(__file__).parent / "results"
+PAPER = ["meg.gp_weight=10", "train.lr_g=1e-4", "train.lr_d=1e-4"]  # the meg preset alone
+BENCHMARKS = {  # name -> {entry: (overrides of configs/stacked-mnist-NAME.yaml, milestones)}
+    "meg": {
+        "shipped: λ 30, Adam 2e-4": ([], (4000, 8000, 12000, 16000, 20000)),
+        "paper settings: λ 10, Adam 1e-4": (PAPER, (4000,)),
+        "λ 1, Adam 1e-4": (["meg.gp_weight=1", *PAPER[1:]], (4000,)),
+        "λ 30, Adam 1e-4": (["meg.gp_weight=30", *PAPER[1:]], (4000,)),
+        "λ 100, Adam 1e-4": (["meg.gp_weight=100", *PAPER[1:]], (4000,)),
+        "shipped, G 128 wide": (["model.g_hidden=128"], (4000,)),
+        "paper settings, g_ema 0.999": ([*PAPER, "train.g_ema=0.999"], (4000,)),
+    },
+    "r3gan": {
+        "shipped": ([], (3000, 6000, 9000, 12000)),
+    },
+}
+UNSURE_BELOW = 0.9
+SAMPLES = 26000  # PacGAN's count for the modes
+
+
+def digit_statistics(run: gankit.Run) -> dict[str, object]:
+    """The unsure share and the class frequencies of SAMPLES generated triples' digits."""
+    classifier = load_digit_classifier("mnist5k")
+    x = run.sample(SAMPLES, seed=1).float()  # [N, 3, 28, 28]
+    probs = torch.cat([classifier.probabilities(x[:, c:c + 1]) for c in range(3)])  # [3N, 10]
+    top, label = probs.max(1)
+    frequencies = torch.bincount(label, minlength=10) / len(label)
+    return {"unsure": float((top < UNSURE_BELOW).float().mean()),
+            "digit_frequencies": [round(float(f), 4) for f in frequencies]}
+
+
+def open_run(config: str, overrides: list[str], threads: int, run_dir: Path,
+             last: int) -> gankit.Run:
+    """The entry's run, from its last checkpoint when RUNS/SLUG holds one."""
+    length = [f"train.steps={last}", f"train.threads={threads}"]
+    if (run_dir / "config.yaml").is_file():
+        return gankit.load(run_dir, overrides=length)
+    return gankit.build(config, run_dir=run_dir, overrides=[
+        *overrides, *length, "train.checkpoint_every=1000", "train.keep_checkpoints=2"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benchmark", choices=BENCHMARKS)
+    parser.add_argument("--only", help="run just this entry")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of each run")
+    parser.add_argument("--runs", type=Path, default=Path("runs/stacked"))
+    args = parser.parse_args()
+    config = f"stacked-mnist-{args.benchmark}"
+    results_file = RESULTS / f"stacked_mnist_{args.benchmark}.json"
+    results = read_results(results_file)
+    for name, (overrides, milestones) in BENCHMARKS[args.benchmark].items():
+        if args.only and name != args.only:
+            continue
+        todo = [m for m in milestones if f"{name}, {m} steps" not in results]
+        if not todo:
+            continue
+        run_dir = args.runs / args.benchmark / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        run = open_run(config, overrides, args.threads, run_dir, milestones[-1])
+        for milestone in todo:
+            run.fit(milestone)
+            record = {"command": " ".join([f"gankit train {config}",
+                                           *(f"--set {o}" for o in overrides),
+                                           f"--set train.steps={milestone}"]),
+                      "step": run.step, "n": run.config.data.n_eval,
+                      "training_seconds": round(run.trainer.elapsed, 1),
+                      **run.evaluate(), **digit_statistics(run), "hardware": describe()}
+            save_record(results_file, f"{name}, {milestone} steps", record)
+            print(f"{name}, {milestone} steps: modes {record['stacked_modes']}, "
+                  f"KL {record['stacked_reverse_kl']:.4f} (channels "
+                  f"{record['stacked_channel_kl']:.4f}), unsure {record['unsure']:.1%}, "
+                  f"FID {record['fid']:.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
