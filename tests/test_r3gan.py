@@ -193,3 +193,26 @@ def test_bad_schedule_values_are_one_line_before_any_work(tmp_path, capsys, sect
 def test_the_api_refuses_a_negative_gamma_with_the_same_words(make_run):
     with pytest.raises(ConfigError, match=r"r3gan.gamma must be >= 0"):
         r3gan_run(make_run, gamma=-1.0)
+
+
+def test_lazy_penalties_come_every_kth_step_k_times_as_heavy(make_run):
+    """r3gan.penalty_every = k (StyleGAN2's lazy regularization): R1 + R2 at steps 0, k, 2k, ...
+    weighted k gamma / 2, none between; the average weight over k steps is gamma / 2."""
+    lazy = make_run(recipe="r3gan", r3gan={"gamma": 2.0, "penalty_every": 3})
+    eager = r3gan_run(make_run, gamma=2.0)
+    lazy.recipe.nets["D"] = QuadraticD()
+    eager.recipe.nets["D"] = QuadraticD()
+    for step in range(5):
+        terms = [run.recipe.run_phase(run.recipe.phases()[0], StepContext(
+            run.data, 64, torch.device("cpu"), torch.Generator().manual_seed(step), step=step)
+        ).terms for run in (lazy, eager)]
+        if step % 3:
+            assert set(terms[0]) == {"d_loss"}
+        else:
+            for name in ("d_r1", "d_r2"):
+                assert terms[0][name].item() == pytest.approx(3 * terms[1][name].item())
+
+
+def test_a_penalty_interval_below_one_is_one_line(make_run):
+    with pytest.raises(ConfigError, match=r"r3gan.penalty_every must be a step count >= 1"):
+        make_run(recipe="r3gan", r3gan={"penalty_every": 0})

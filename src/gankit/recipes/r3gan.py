@@ -44,8 +44,15 @@ class R3GANOptions(RelativisticOptions):
     # schedulers; FFHQ-64: 2 -> 0.2, ImageNet-64: 1 -> 0.1: it grows with the images' scale)
     gamma: float = 0.05
     gamma_final: float | None = None  # None: constant gamma
+    # R1 + R2 every k-th step, weighted k (lazy regularization, Karras et al. 2020, StyleGAN2
+    # Sec. 3.1 and App. B: 16 there): the same penalty on average for fewer double backwards;
+    # 1: every step, the paper's
+    penalty_every: int = 1
 
     def check(self) -> None:
+        if not self.penalty_every >= 1:
+            raise ConfigError(f"r3gan.penalty_every must be a step count >= 1 (1: every step), "
+                              f"got {self.penalty_every}")
         if not self.gamma >= 0:
             raise ConfigError(f"r3gan.gamma must be >= 0 (0: no R1 and R2), got {self.gamma}")
         if self.gamma_final is not None and not self.gamma_final >= 0:
@@ -63,6 +70,7 @@ class R3GAN(Relativistic):
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__(config, spec)
         self.gamma, self.gamma_final = config.options.gamma, config.options.gamma_final
+        self.penalty_every = config.options.penalty_every
 
     @classmethod
     def check_config(cls, config: Config) -> None:
@@ -78,8 +86,9 @@ class R3GAN(Relativistic):
         with torch.no_grad():
             fake = self.nets["G"](ctx.draw(self.latent))
         (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
-        gamma = scheduled(self.gamma, self.gamma_final, ctx.step, self.train_config)
-        penalized = gamma > 0
+        every = self.penalty_every
+        gamma = scheduled(self.gamma, self.gamma_final, ctx.step, self.train_config) * every
+        penalized = gamma > 0 and ctx.step % every == 0
         real, fake = (x.detach().requires_grad_(penalized) for x in (real, fake))
         c_real, c_fake = D(real).logits, D(fake).logits  # [N], [N]
         terms = {"d_loss": self.relativistic_loss(c_real, c_fake)}
@@ -87,7 +96,7 @@ class R3GAN(Relativistic):
             terms["d_r1"] = gamma / 2 * squared_gradient_norms(c_real, real).mean()
             terms["d_r2"] = gamma / 2 * squared_gradient_norms(c_fake, fake).mean()
         return PhaseOutput(terms, {"d_gap": (c_real - c_fake).mean().detach(),
-                                   "gamma": torch.tensor(gamma)})
+                                   "gamma": torch.tensor(gamma / every)})
 
     def describe(self) -> list[str]:
         """Say gamma's schedule once, where training starts."""
