@@ -111,8 +111,8 @@ class BiasedActivation(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: Tensor) -> Tensor:  # [N, C, H, W]
-        # in x's dtype: a float32 bias would promote a bf16 map to float32
-        return F.leaky_relu(x + self.bias.to(x.dtype)[:, None, None], SLOPE)
+        # in x's dtype: a float32 bias would promote a bf16 map to float32; in place on the sum
+        return F.leaky_relu(x + self.bias.to(x.dtype)[:, None, None], SLOPE, inplace=True)
 
 
 @dataclass(frozen=True)
