@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import gankit
@@ -19,7 +20,13 @@ from gankit.configuration.resolve import build_config, load_config
 from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models import DISCRIMINATORS, GENERATORS, DOutput
-from gankit.models.r3gan import R3GANDiscriminator, R3GANGenerator, ResidualBlock
+from gankit.models.r3gan import (
+    R3GANDiscriminator,
+    R3GANGenerator,
+    ResidualBlock,
+    downsample,
+    upsample,
+)
 
 TINY = {"latent_dim": 4, "g_hidden": 4, "d_hidden": 4, "blocks_per_stage": 1,
         "channels_per_group": 4}
@@ -77,6 +84,25 @@ def test_every_block_is_the_identity_at_initialization(side):
         for layer in stage:
             h = h if isinstance(layer, ResidualBlock) else layer(h)
     assert torch.equal(D(x).logits, D.head.out(D.basis(h).flatten(1)).squeeze(1))
+
+
+def test_resampling_is_the_1_3_3_1_filter():
+    """Inside the image, x2 up-sampling is bilinear interpolation and x2 down-sampling the
+    [1, 3, 3, 1] / 8 filter on each axis, which is antialiased bilinear resizing by 1/2; both
+    keep a constant map constant away from the border (zero padding darkens it)."""
+    x = torch.randn(2, 3, 8, 8)
+    up = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(upsample(x)[..., 1:-1, 1:-1], up[..., 1:-1, 1:-1], atol=1e-6)
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0]) / 8
+    padded = F.pad(x, (1, 1, 1, 1))
+    by_hand = sum(taps[i] * taps[j] * padded[..., i:i + 8:2, j:j + 8:2]
+                  for i in range(4) for j in range(4))
+    assert torch.allclose(downsample(x), by_hand, atol=1e-6)
+    down = F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
+    assert torch.allclose(downsample(x)[..., 1:-1, 1:-1], down[..., 1:-1, 1:-1], atol=1e-6)
+    ones = torch.ones(1, 2, 8, 8)
+    assert torch.equal(upsample(ones)[..., 1:-1, 1:-1], torch.ones(1, 2, 14, 14))
+    assert torch.equal(downsample(ones)[..., 1:-1, 1:-1], torch.ones(1, 2, 2, 2))
 
 
 def scaled_std(layers: list[nn.Conv2d]) -> float:

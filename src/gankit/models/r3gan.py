@@ -5,11 +5,11 @@ GAN", Sec. 4 (config E, Fig. 3), a ConvNeXt-style modernization of StyleGAN2's n
 
 - G: z -> the generative basis (a learned constant base x base map per channel, scaled per
   channel by a linear map of z) -> one stage per resolution, base to S: a transition (a 1x1
-  convolution where the width changes, then x2 interpolative up-sampling), then
+  convolution to the stage's width, then x2 interpolative up-sampling), then
   ``model.blocks_per_stage`` residual blocks; the base stage starts from the basis -> a 1x1
   convolution to C channels.
 - D, the mirror: a 1x1 convolution from C channels -> one stage per resolution, S to base: the
-  blocks, then a transition (x2 down-sampling, a 1x1 convolution where the width changes) -> the
+  blocks, then a transition (x2 down-sampling, a 1x1 convolution to the next width) -> the
   discriminative basis (a depthwise base x base convolution without padding, i.e. a learned
   weighting of each channel's map) -> the features [N, F] -> :class:`CriticHead` (one linear
   unit, and the optional batch layers).
@@ -166,23 +166,23 @@ class ResidualBlock(nn.Module):
 
 
 class Upsample(nn.Module):
-    """G's transition: a 1x1 convolution where the width changes, then x2 up-sampling (the
+    """G's transition: a 1x1 convolution to the next stage's width, then x2 up-sampling (the
     convolution at the lower resolution, 4 times cheaper)."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
-        self.conv = conv(c_in, c_out) if c_in != c_out else nn.Identity()
+        self.conv = conv(c_in, c_out)
 
     def forward(self, x: Tensor) -> Tensor:
         return upsample(self.conv(x))
 
 
 class Downsample(nn.Module):
-    """D's transition: x2 down-sampling, then a 1x1 convolution where the width changes."""
+    """D's transition: x2 down-sampling, then a 1x1 convolution to the next stage's width."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
-        self.conv = conv(c_in, c_out) if c_in != c_out else nn.Identity()
+        self.conv = conv(c_in, c_out)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(downsample(x))
