@@ -15,8 +15,11 @@ GAN", Sec. 4 (config E, Fig. 3), a ConvNeXt-style modernization of StyleGAN2's n
   unit, and the optional batch layers).
 - A residual block is an inverted bottleneck: x + conv1x1(act(conv3x3(act(conv1x1(x))))), the
   first 1x1 widening by ``model.expansion``, the 3x3 grouped with ``model.channels_per_group``
-  channels per group; act is the leaky ReLU (slope 0.2) after a learned bias per channel.
-  Nothing normalizes: no batch, layer or spectral norm anywhere, and no convolution has a bias.
+  channels per group; act is the leaky ReLU (slope 0.2) after a learned bias per channel
+  (the paper's biased activation, here the bias of the convolution before it: the same
+  function, and oneDNN adds it inside the convolution, where a separate broadcast add of a
+  bf16 map was slow). Nothing normalizes: no batch, layer or spectral norm anywhere, and no
+  other layer but D's output unit has a bias.
 - Resampling uses the [1, 3, 3, 1] filter: the [1, 2, 1] binomial convolved with the box that
   x2 zero-insertion implies, so up-sampling is bilinear interpolation inside the image; both
   directions pad with zeros, as the reference code's ``upfirdn2d``.
@@ -76,11 +79,15 @@ def msr(layer: Layer, gain: float = 1.0) -> Layer:
     return layer
 
 
-def conv(c_in: int, c_out: int, kernel: int = 1, groups: int = 1, gain: float = 1.0
-         ) -> nn.Conv2d:
-    """A stride-1 convolution without bias that keeps the side (padding kernel // 2)."""
-    return msr(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=False),
-               gain)
+def conv(c_in: int, c_out: int, kernel: int = 1, groups: int = 1, gain: float = 1.0,
+         bias: bool = False) -> nn.Conv2d:
+    """A stride-1 convolution that keeps the side (padding kernel // 2); its bias, if any,
+    starts at zero."""
+    layer = msr(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=bias),
+                gain)
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
 
 
 def resampling_kernel(x: Tensor) -> Tensor:
@@ -100,19 +107,6 @@ def upsample(x: Tensor) -> Tensor:  # [N, C, H, W] -> [N, C, 2H, 2W]
 def downsample(x: Tensor) -> Tensor:  # [N, C, H, W] -> [N, C, H/2, W/2]
     """The filter, then every other pixel."""
     return F.conv2d(x, resampling_kernel(x), stride=2, padding=1, groups=x.shape[1])
-
-
-class BiasedActivation(nn.Module):
-    """Leaky ReLU (slope 0.2) after a learned bias per channel, zero at the start: the biases
-    the convolutions lack."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(channels))
-
-    def forward(self, x: Tensor) -> Tensor:  # [N, C, H, W]
-        # in x's dtype: a float32 bias would promote a bf16 map to float32; in place on the sum
-        return F.leaky_relu(x + self.bias.to(x.dtype)[:, None, None], SLOPE, inplace=True)
 
 
 @dataclass(frozen=True)
@@ -154,15 +148,16 @@ class ResidualBlock(nn.Module):
         super().__init__()
         hidden = channels * shape.expansion
         gain = ACTIVATION_GAIN * fixup
-        self.widen = conv(channels, hidden, gain=gain)
-        self.act1 = BiasedActivation(hidden)
+        # the biases are the biased activations' (see the module's docstring)
+        self.widen = conv(channels, hidden, gain=gain, bias=True)
         self.spatial = conv(hidden, hidden, 3, groups=hidden // shape.channels_per_group,
-                            gain=gain)
-        self.act2 = BiasedActivation(hidden)
+                            gain=gain, bias=True)
         self.narrow = conv(hidden, channels, gain=0.0)
 
     def forward(self, x: Tensor) -> Tensor:  # [N, C, H, W] -> same
-        return x + self.narrow(self.act2(self.spatial(self.act1(self.widen(x)))))
+        h = F.leaky_relu(self.widen(x), SLOPE, inplace=True)  # [N, expansion C, H, W]
+        h = F.leaky_relu(self.spatial(h), SLOPE, inplace=True)
+        return x + self.narrow(h)
 
 
 class Upsample(nn.Module):
