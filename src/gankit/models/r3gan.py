@@ -1,7 +1,7 @@
 """R3GAN's normalization-free residual G and D (family ``r3gan``), noise to square images.
 
 Huang, Gokaslan, Kuleshov & Tompkin 2024, "The GAN is dead; long live the GAN! A Modern Baseline
-GAN", Sec. 4 (config E, Fig. 3), a ConvNeXt-style modernization of StyleGAN2's networks:
+GAN", Sec. 4 (its final config E), a ConvNeXt-style modernization of StyleGAN2's networks:
 
 - G: z -> the generative basis (a learned constant base x base map per channel, scaled per
   channel by a linear map of z) -> one stage per resolution, base to S: a transition (a 1x1
@@ -142,7 +142,7 @@ class BlockShape:
 
 class ResidualBlock(nn.Module):
     """x + conv1x1(act(grouped conv3x3(act(conv1x1(x))))), the identity at initialization: its
-    last convolution is zero (Huang et al. 2024, Sec. 4; Fig. 3)."""
+    last convolution is zero (Huang et al. 2024, Sec. 4)."""
 
     def __init__(self, channels: int, shape: BlockShape, fixup: float) -> None:
         super().__init__()
