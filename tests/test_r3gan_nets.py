@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import gankit
@@ -19,7 +20,13 @@ from gankit.configuration.resolve import build_config, load_config
 from gankit.configuration.schema import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models import DISCRIMINATORS, GENERATORS, DOutput
-from gankit.models.r3gan import R3GANDiscriminator, R3GANGenerator, ResidualBlock
+from gankit.models.r3gan import (
+    R3GANDiscriminator,
+    R3GANGenerator,
+    ResidualBlock,
+    downsample,
+    upsample,
+)
 
 TINY = {"latent_dim": 4, "g_hidden": 4, "d_hidden": 4, "blocks_per_stage": 1,
         "channels_per_group": 4}
@@ -79,6 +86,25 @@ def test_every_block_is_the_identity_at_initialization(side):
     assert torch.equal(D(x).logits, D.head.out(D.basis(h).flatten(1)).squeeze(1))
 
 
+def test_resampling_is_the_1_3_3_1_filter():
+    """Inside the image, x2 up-sampling is bilinear interpolation and x2 down-sampling the
+    [1, 3, 3, 1] / 8 filter on each axis, which is antialiased bilinear resizing by 1/2; both
+    keep a constant map constant away from the border (zero padding darkens it)."""
+    x = torch.randn(2, 3, 8, 8)
+    up = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(upsample(x)[..., 1:-1, 1:-1], up[..., 1:-1, 1:-1], atol=1e-6)
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0]) / 8
+    padded = F.pad(x, (1, 1, 1, 1))
+    by_hand = sum(taps[i] * taps[j] * padded[..., i:i + 8:2, j:j + 8:2]
+                  for i in range(4) for j in range(4))
+    assert torch.allclose(downsample(x), by_hand, atol=1e-6)
+    down = F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
+    assert torch.allclose(downsample(x)[..., 1:-1, 1:-1], down[..., 1:-1, 1:-1], atol=1e-6)
+    ones = torch.ones(1, 2, 8, 8)
+    assert torch.equal(upsample(ones)[..., 1:-1, 1:-1], torch.ones(1, 2, 14, 14))
+    assert torch.equal(downsample(ones)[..., 1:-1, 1:-1], torch.ones(1, 2, 2, 2))
+
+
 def scaled_std(layers: list[nn.Conv2d]) -> float:
     """The std of all ``layers``' weights, each times sqrt(its fan-in): the gain."""
     return torch.cat([layer.weight.flatten() * math.sqrt(layer.weight[0].numel())
@@ -131,6 +157,16 @@ def test_a_size_that_is_not_the_base_doubled_is_one_line(network, shape):
                                    str(list(shape)))), line
 
 
+def test_a_run_on_images_of_another_size_stops_before_writing(tmp_path):
+    images = torch.randint(0, 256, (8, 3, 48, 48), dtype=torch.uint8)
+    config = tiny_dict(recipe="relativistic", loss={}, data={"batch_size": 4, "n_eval": 16},
+                       model={"name": "r3gan", **TINY})
+    with pytest.raises(ConfigError) as err:
+        gankit.build(config, data=images, run_dir=tmp_path / "run", progress=False)
+    assert "\n" not in str(err.value) and "[3, 48, 48]" in str(err.value), err.value
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("part", ["g_hidden", "d_hidden"])
 def test_groups_that_do_not_divide_the_widened_channels_are_one_line(part):
     with pytest.raises(ConfigError) as err:
@@ -172,10 +208,10 @@ def test_a_data_sets_norm_settings_go_off_under_r3gan():
     assert load_config("stacked-mnist").model.blocks_per_stage == 2  # dcgan: the default
 
 
-def image_run(run_dir=None, **train) -> gankit.Run:
+def image_run(run_dir=None, recipe: str = "relativistic", **train) -> gankit.Run:
     images = torch.randint(0, 256, (8, 3, 28, 28), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
-    config = tiny_dict(recipe="relativistic", loss={},
+    config = tiny_dict(recipe=recipe, loss={},
                        data={"batch_size": 4, "n_eval": 16}, model={"name": "r3gan", **TINY},
                        train={"steps": 4, **train})
     return gankit.build(config, data=images, run_dir=run_dir, progress=False, snapshots=False)
@@ -186,17 +222,18 @@ def parameters(run: gankit.Run) -> dict[str, list[torch.Tensor]]:
             for name, net in run.recipe.nets.items()}
 
 
-@pytest.mark.parametrize("train", [{}, {"precision": "bf16", "channels_last": True}],
-                         ids=["fp32", "bf16-channels-last"])
-def test_a_relativistic_step_changes_g_and_d_deterministically(train):
-    run = image_run(**train)
+@pytest.mark.parametrize(("recipe", "train"), [
+    ("relativistic", {}), ("relativistic", {"precision": "bf16", "channels_last": True}),
+    ("gan", {})], ids=["relativistic-fp32", "relativistic-bf16-channels-last", "gan"])
+def test_a_step_changes_g_and_d_deterministically(recipe, train):
+    run = image_run(recipe=recipe, **train)
     before = parameters(run)
     run.fit(2)
     after = parameters(run)
     for name in ("G", "D"):
         assert any(not torch.equal(a, b) for a, b in zip(before[name], after[name], strict=True))
         assert all(torch.isfinite(p).all() for p in after[name])
-    again = image_run(**train)
+    again = image_run(recipe=recipe, **train)
     again.fit(2)
     assert_identical(all_tensors(run), all_tensors(again))
     assert run.sample(2).shape == (2, 3, 28, 28)

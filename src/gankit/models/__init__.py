@@ -1,8 +1,8 @@
 """Networks by part: ``GENERATORS``, ``DISCRIMINATORS``, ``AUTOENCODERS`` (BEGAN's D) and
 ``TRANSLATORS`` (image-to-image generators), each keyed by family (``mlp``, ``dcgan``, ``unet``,
-``resnet``, ``patchgan``; ``resnet-gan``: WGAN-GP's and SN-GAN's ResNet G and D); a config
-picks each part (``model.generator``, ``model.discriminator``), both defaulting to
-``model.name``.
+``resnet``, ``patchgan``; ``resnet-gan``: WGAN-GP's and SN-GAN's ResNet G and D; ``r3gan``:
+R3GAN's normalization-free residual G and D); a config picks each part (``model.generator``,
+``model.discriminator``), both defaulting to ``model.name``.
 
 Every discriminator returns one :class:`DOutput` record, so feature matching and auxiliary heads
 (:mod:`gankit.models.heads`) need no second forward pass.

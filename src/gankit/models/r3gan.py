@@ -1,22 +1,25 @@
 """R3GAN's normalization-free residual G and D (family ``r3gan``), noise to square images.
 
 Huang, Gokaslan, Kuleshov & Tompkin 2024, "The GAN is dead; long live the GAN! A Modern Baseline
-GAN", Sec. 4 (config E, Fig. 3), a ConvNeXt-style modernization of StyleGAN2's networks:
+GAN", Sec. 4 (its final config E), a ConvNeXt-style modernization of StyleGAN2's networks:
 
 - G: z -> the generative basis (a learned constant base x base map per channel, scaled per
   channel by a linear map of z) -> one stage per resolution, base to S: a transition (a 1x1
-  convolution where the width changes, then x2 interpolative up-sampling), then
+  convolution to the stage's width, then x2 interpolative up-sampling), then
   ``model.blocks_per_stage`` residual blocks; the base stage starts from the basis -> a 1x1
   convolution to C channels.
 - D, the mirror: a 1x1 convolution from C channels -> one stage per resolution, S to base: the
-  blocks, then a transition (x2 down-sampling, a 1x1 convolution where the width changes) -> the
+  blocks, then a transition (x2 down-sampling, a 1x1 convolution to the next width) -> the
   discriminative basis (a depthwise base x base convolution without padding, i.e. a learned
   weighting of each channel's map) -> the features [N, F] -> :class:`CriticHead` (one linear
   unit, and the optional batch layers).
 - A residual block is an inverted bottleneck: x + conv1x1(act(conv3x3(act(conv1x1(x))))), the
   first 1x1 widening by ``model.expansion``, the 3x3 grouped with ``model.channels_per_group``
-  channels per group; act is the leaky ReLU (slope 0.2) after a learned bias per channel.
-  Nothing normalizes: no batch, layer or spectral norm anywhere, and no convolution has a bias.
+  channels per group; act is the leaky ReLU (slope 0.2) after a learned bias per channel
+  (the paper's biased activation, here the bias of the convolution before it: the same
+  function, and oneDNN adds it inside the convolution, where a separate broadcast add of a
+  bf16 map was slow). Nothing normalizes: no batch, layer or spectral norm anywhere, and no
+  other layer but D's output unit has a bias.
 - Resampling uses the [1, 3, 3, 1] filter: the [1, 2, 1] binomial convolved with the box that
   x2 zero-insertion implies, so up-sampling is bilinear interpolation inside the image; both
   directions pad with zeros, as the reference code's ``upfirdn2d``.
@@ -76,11 +79,15 @@ def msr(layer: Layer, gain: float = 1.0) -> Layer:
     return layer
 
 
-def conv(c_in: int, c_out: int, kernel: int = 1, groups: int = 1, gain: float = 1.0
-         ) -> nn.Conv2d:
-    """A stride-1 convolution without bias that keeps the side (padding kernel // 2)."""
-    return msr(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=False),
-               gain)
+def conv(c_in: int, c_out: int, kernel: int = 1, groups: int = 1, gain: float = 1.0,
+         bias: bool = False) -> nn.Conv2d:
+    """A stride-1 convolution that keeps the side (padding kernel // 2); its bias, if any,
+    starts at zero."""
+    layer = msr(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=bias),
+                gain)
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
 
 
 def resampling_kernel(x: Tensor) -> Tensor:
@@ -100,19 +107,6 @@ def upsample(x: Tensor) -> Tensor:  # [N, C, H, W] -> [N, C, 2H, 2W]
 def downsample(x: Tensor) -> Tensor:  # [N, C, H, W] -> [N, C, H/2, W/2]
     """The filter, then every other pixel."""
     return F.conv2d(x, resampling_kernel(x), stride=2, padding=1, groups=x.shape[1])
-
-
-class BiasedActivation(nn.Module):
-    """Leaky ReLU (slope 0.2) after a learned bias per channel, zero at the start: the biases
-    the convolutions lack."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(channels))
-
-    def forward(self, x: Tensor) -> Tensor:  # [N, C, H, W]
-        # in x's dtype: a float32 bias would promote a bf16 map to float32
-        return F.leaky_relu(x + self.bias.to(x.dtype)[:, None, None], SLOPE)
 
 
 @dataclass(frozen=True)
@@ -148,41 +142,42 @@ class BlockShape:
 
 class ResidualBlock(nn.Module):
     """x + conv1x1(act(grouped conv3x3(act(conv1x1(x))))), the identity at initialization: its
-    last convolution is zero (Huang et al. 2024, Sec. 4; Fig. 3)."""
+    last convolution is zero (Huang et al. 2024, Sec. 4)."""
 
     def __init__(self, channels: int, shape: BlockShape, fixup: float) -> None:
         super().__init__()
         hidden = channels * shape.expansion
         gain = ACTIVATION_GAIN * fixup
-        self.widen = conv(channels, hidden, gain=gain)
-        self.act1 = BiasedActivation(hidden)
+        # the biases are the biased activations' (see the module's docstring)
+        self.widen = conv(channels, hidden, gain=gain, bias=True)
         self.spatial = conv(hidden, hidden, 3, groups=hidden // shape.channels_per_group,
-                            gain=gain)
-        self.act2 = BiasedActivation(hidden)
+                            gain=gain, bias=True)
         self.narrow = conv(hidden, channels, gain=0.0)
 
     def forward(self, x: Tensor) -> Tensor:  # [N, C, H, W] -> same
-        return x + self.narrow(self.act2(self.spatial(self.act1(self.widen(x)))))
+        h = F.leaky_relu(self.widen(x), SLOPE, inplace=True)  # [N, expansion C, H, W]
+        h = F.leaky_relu(self.spatial(h), SLOPE, inplace=True)
+        return x + self.narrow(h)
 
 
 class Upsample(nn.Module):
-    """G's transition: a 1x1 convolution where the width changes, then x2 up-sampling (the
+    """G's transition: a 1x1 convolution to the next stage's width, then x2 up-sampling (the
     convolution at the lower resolution, 4 times cheaper)."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
-        self.conv = conv(c_in, c_out) if c_in != c_out else nn.Identity()
+        self.conv = conv(c_in, c_out)
 
     def forward(self, x: Tensor) -> Tensor:
         return upsample(self.conv(x))
 
 
 class Downsample(nn.Module):
-    """D's transition: x2 down-sampling, then a 1x1 convolution where the width changes."""
+    """D's transition: x2 down-sampling, then a 1x1 convolution to the next stage's width."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
-        self.conv = conv(c_in, c_out) if c_in != c_out else nn.Identity()
+        self.conv = conv(c_in, c_out)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(downsample(x))
