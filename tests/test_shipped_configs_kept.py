@@ -70,7 +70,10 @@ def _filled(before):
     every = 0.05 if before["data"]["name"] == "image-folder" else 0.1
     before["train"] = {**before["train"], "log_every": 0.01, "plot_every": every,
                        "checkpoint_every": every, "on_extend": "stretch",
-                       "lr_schedule_steps": 0, "keep_best": None}
+                       "lr_schedule_steps": 0, "keep_best": None,
+                       # issue 30: the schedules' shape and final values, the average's ramp
+                       "decay_shape": "linear", "lr_final": 0.0, "beta2_final": None,
+                       "g_ema_rampup": 0.0}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}
