@@ -117,10 +117,11 @@ def test_gamma_zero_adds_no_penalty_terms(make_run):
 # --- the schedules ---------------------------------------------------------------------------
 
 def test_the_cosine_decay_is_half_a_cosine_period_from_its_start():
+    """From the first step it is R3GAN's cosine_decay_with_warmup without warm-up:
+    final + (base - final) (1 + cos(pi s / L)) / 2 at step s of L."""
     train = TrainConfig(steps=101, lr_decay_from=0.0, decay_shape="cosine")
     for step in (0, 10, 50, 99, 100):
-        done = 1 - (101 - step) / 101
-        assert decay_weight(step, train) == pytest.approx((1 + math.cos(math.pi * done)) / 2)
+        assert decay_weight(step, train) == pytest.approx((1 + math.cos(math.pi * step / 101)) / 2)
     assert decay_weight(500, train) == decay_weight(100, train)  # past the end: the last step's
     late = TrainConfig(steps=100, lr_decay_from=0.5, decay_shape="cosine")
     assert decay_weight(49, late) == 1.0 and decay_weight(50, late) == 1.0
@@ -149,11 +150,19 @@ def test_a_run_steps_adam_with_the_scheduled_beta2_and_logs_the_scheduled_gamma(
     run = r3gan_run(make_run, gamma=1.0, train={
         "steps": 4, "lr_decay_from": 0.0, "decay_shape": "cosine", "lr_final": 0.25,
         "beta2_final": 0.99, "log_every": 1})
+    seen = []  # beta2 as each optimizer step sees it: the step's own, set before it
+    for optimizer in run.trainer.optimizers.values():
+        step = optimizer.step
+
+        def spy(*args, step=step, optimizer=optimizer, **kwargs):
+            seen.append(optimizer.param_groups[0]["betas"][1])
+            return step(*args, **kwargs)
+
+        optimizer.step = spy
     history = run.fit()
     train = run.config.train
-    for optimizer in run.trainer.optimizers.values():
-        assert optimizer.param_groups[0]["betas"][1] == pytest.approx(beta2(3, train))
-        assert optimizer.param_groups[0]["betas"][1] != train.beta2
+    assert seen == pytest.approx([beta2(s, train) for s in range(4) for _ in "dg"])
+    assert seen[-1] != train.beta2
     assert [r["lr/d"] for r in history] == pytest.approx(
         [1e-3 * lr_factor(s, train) for s in range(4)])
     assert [r["beta2"] for r in history] == pytest.approx([beta2(s, train) for s in range(4)])
@@ -179,6 +188,11 @@ def test_gamma_follows_its_schedule_step_by_step(make_run):
     ({"train": {"lr_final": 1.5}}, ["train.lr_final", "1.5", "[0, 1]"]),
     ({"train": {"beta2_final": 1.0, "lr_decay_from": 0.0}}, ["train.beta2_final", "1.0"]),
     ({"train": {"beta2_final": 0.99}}, ["train.beta2_final", "never takes effect"]),
+    ({"train": {"lr_final": 0.25}}, ["train.lr_final", "never takes effect", "leave"]),
+    ({"train": {"beta2_final": 0.99, "lr_decay_from": 0.0, "optimizer": "rmsprop"}},
+     ["train.beta2_final", "Adam", "rmsprop"]),
+    ({"train": {"g_ema_rampup": 0.05}}, ["train.g_ema_rampup", "train.g_ema"]),
+    ({"r3gan": {"penalty_every": 0}}, ["r3gan.penalty_every", ">= 1"]),
 ])
 def test_bad_schedule_values_are_one_line_before_any_work(tmp_path, capsys, sections, words):
     from conftest import tiny_dict
@@ -216,3 +230,30 @@ def test_lazy_penalties_come_every_kth_step_k_times_as_heavy(make_run):
 def test_a_penalty_interval_below_one_is_one_line(make_run):
     with pytest.raises(ConfigError, match=r"r3gan.penalty_every must be a step count >= 1"):
         make_run(recipe="r3gan", r3gan={"penalty_every": 0})
+
+
+def test_the_recipe_trains_its_own_networks_deterministically_in_bf16_and_fp32(make_run):
+    """The r3gan recipe on the r3gan family, lazy penalties and every schedule on: two steps
+    change G and D, twice the same."""
+    image = {"data": {"name": "digits8", "batch_size": 16, "n_eval": 50},
+             "model": {"name": "r3gan", "latent_dim": 4, "g_hidden": 4, "d_hidden": 4,
+                       "blocks_per_stage": 1, "channels_per_group": 4},
+             "r3gan": {"gamma": 0.5, "gamma_final": 0.05, "penalty_every": 2},
+             "train": {"steps": 2, "lr_decay_from": 0.0, "decay_shape": "cosine",
+                       "lr_final": 0.25, "beta2_final": 0.99, "g_ema": 0.99,
+                       "g_ema_rampup": 0.05, "log_every": 1}}
+    for precision in ("fp32", "bf16"):
+        runs = [make_run(recipe="r3gan", **{**image, "train": {**image["train"],
+                                                                 "precision": precision}})
+                for _ in range(2)]
+        start = {name: [p.detach().clone() for p in runs[0].recipe.nets[name].parameters()]
+                 for name in ("G", "D")}
+        histories = [[{k: v for k, v in record.items() if k != "steps_per_s"}
+                      for record in run.fit()] for run in runs]
+        assert "d_r1" in histories[0][0] and "d_r1" not in histories[0][1]  # lazy: step 0 only
+        assert histories[0] == histories[1]
+        for name in ("G", "D"):
+            trained = [list(run.recipe.nets[name].parameters()) for run in runs]
+            assert all(torch.equal(a, b) for a, b in zip(*trained, strict=True))
+            assert not all(torch.equal(a, b) for a, b in zip(start[name], trained[0],
+                                                              strict=True))

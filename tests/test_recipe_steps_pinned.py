@@ -55,6 +55,8 @@ CASES: dict[str, Any] = {
     "r3gan-scheduled": {"recipe": "r3gan", "r3gan": {"gamma": 1.0, "gamma_final": 0.1},
                         "train": {"lr_decay_from": 0.0, "decay_shape": "cosine",
                                   "lr_final": 0.25, "beta2_final": 0.99, "g_ema": 0.5}},
+    "r3gan-lazy-ramped-average": {"recipe": "r3gan", "r3gan": {"gamma": 1.0, "penalty_every": 2},
+                                  "train": {"g_ema": 0.9, "g_ema_rampup": 0.3}},
     "began": {"recipe": "began", "loss": {"name": "non-saturating"},
               "began": {"lambda_k": 0.5}},
     "meg-jsd": {"recipe": "meg"},

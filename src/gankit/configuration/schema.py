@@ -344,7 +344,8 @@ class TrainConfig:
         naming ``key`` and train.lr_decay_from, where the schedules start."""
         if self.lr_decay_from >= 1:
             raise ConfigError(f"{key} {final} never takes effect: the schedules start at "
-                              f"train.lr_decay_from, 1.0 (the end); set it below 1, e.g. 0")
+                              f"train.lr_decay_from, 1.0 (the end); set that below 1, e.g. "
+                              f"0, or leave {key} out")
 
     def every(self, key: str) -> int:
         """The steps between two events of interval ``key`` in this run (:func:`every`)."""
@@ -367,6 +368,10 @@ class TrainConfig:
         if not self.g_ema_rampup >= 0:
             raise ConfigError(f"train.g_ema_rampup must be >= 0 (0: off), "
                               f"got {self.g_ema_rampup}")
+        if self.g_ema_rampup > 0 and self.g_ema == 0:
+            raise ConfigError(f"train.g_ema_rampup {self.g_ema_rampup} ramps G's weight "
+                              f"average, which is off (train.g_ema 0); set train.g_ema, e.g. "
+                              f"0.999")
         if not 0 <= self.lr_decay_from <= 1:
             raise ConfigError(f"train.lr_decay_from must be in [0, 1], got {self.lr_decay_from}")
         if self.decay_shape not in DECAY_SHAPES:
@@ -375,10 +380,15 @@ class TrainConfig:
         if not 0 <= self.lr_final <= 1:
             raise ConfigError(f"train.lr_final (the factor the learning rates decay to) must be "
                               f"in [0, 1], got {self.lr_final}")
+        if self.lr_final != 0:  # 0, the default, is the linear decay's own end
+            self.check_scheduled("train.lr_final", self.lr_final)
         if self.beta2_final is not None:
             if not 0 <= self.beta2_final < 1:
                 raise ConfigError(f"train.beta2_final must be in [0, 1) (or null: constant "
                                   f"beta2), got {self.beta2_final}")
+            if self.optimizer != "adam":
+                raise ConfigError(f"train.beta2_final schedules Adam's beta2; train.optimizer "
+                                  f"{self.optimizer} has none (set it to null)")
             self.check_scheduled("train.beta2_final", self.beta2_final)
         if self.on_nonfinite not in NONFINITE_POLICIES:
             raise ConfigError(f"train.on_nonfinite must be one of {', '.join(NONFINITE_POLICIES)}, "

@@ -265,7 +265,8 @@ class GAN(TwoPlayerRecipe):
             with torch.no_grad():
                 fake = G(z)
         labels = conditioning.real_labels(batch)  # the fakes' too, after relabel()
-        # Each side augmented by its own draws; the penalties then act on what D saw (ADA).
+        # Each side augmented by its own draws; the penalties then act on what D saw (the
+        # augmented images; the r3gan recipe takes them before augmentation, as StyleGAN2-ADA).
         (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
         out_real = self.judge(self.pack(real), labels)
         out_fake = self.judge(self.pack(fake), conditioning.fake_labels(self.layout, z))

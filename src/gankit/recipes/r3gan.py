@@ -81,28 +81,32 @@ class R3GAN(Relativistic):
     def run_phase(self, phase: Phase, ctx: StepContext) -> PhaseOutput:
         if phase.name != "d":
             return super().run_phase(phase, ctx)
-        D = self.nets["D"]
-        real = ctx.real_batch()
+        D, every = self.nets["D"], self.penalty_every
+        gamma = scheduled(self.gamma, self.gamma_final, ctx.step, self.train_config)
+        penalized = gamma > 0 and ctx.step % every == 0
+        # The gradients are taken at the images before any augmentation, as R3GAN's and
+        # StyleGAN2-ADA's code take them (the augmentation is differentiable).
+        real = ctx.real_batch().detach().requires_grad_(penalized)
         with torch.no_grad():
             fake = self.nets["G"](ctx.draw(self.latent))
-        (real,), (fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
-        every = self.penalty_every
-        gamma = scheduled(self.gamma, self.gamma_final, ctx.step, self.train_config) * every
-        penalized = gamma > 0 and ctx.step % every == 0
-        real, fake = (x.detach().requires_grad_(penalized) for x in (real, fake))
-        c_real, c_fake = D(real).logits, D(fake).logits  # [N], [N]
+        fake.requires_grad_(penalized)  # drawn without a graph: R2 trains D only
+        (seen_real,), (seen_fake,) = self.seen_by_d(ctx, real), self.seen_by_d(ctx, fake)
+        c_real, c_fake = D(seen_real).logits, D(seen_fake).logits  # [N], [N]
         terms = {"d_loss": self.relativistic_loss(c_real, c_fake)}
         if penalized:  # gamma / 2 (R1 + R2), Mescheder et al. 2018, eq. 9; R3GAN eq. 4
-            terms["d_r1"] = gamma / 2 * squared_gradient_norms(c_real, real).mean()
-            terms["d_r2"] = gamma / 2 * squared_gradient_norms(c_fake, fake).mean()
+            weight = every * gamma / 2  # lazy: every k-th step, k times as heavy
+            terms["d_r1"] = weight * squared_gradient_norms(c_real, real).mean()
+            terms["d_r2"] = weight * squared_gradient_norms(c_fake, fake).mean()
         return PhaseOutput(terms, {"d_gap": (c_real - c_fake).mean().detach(),
-                                   "gamma": torch.tensor(gamma / every)})
+                                   "gamma": torch.tensor(gamma)})
 
     def describe(self) -> list[str]:
-        """Say gamma's schedule once, where training starts."""
+        """Say gamma's schedule and the penalties' interval once, where training starts."""
         train = self.train_config
-        if self.gamma_final is None:
-            return [*super().describe(), f"r3gan: gamma {self.gamma} (R1 + R2 weight gamma/2)"]
-        return [*super().describe(),
-                f"r3gan: gamma {self.gamma} -> {self.gamma_final} ({train.decay_shape} from "
-                f"{train.lr_decay_from:g} of the run; R1 + R2 weight gamma/2)"]
+        gamma = f"gamma {self.gamma}"
+        if self.gamma_final is not None:
+            gamma += (f" -> {self.gamma_final} ({train.decay_shape} from "
+                      f"{train.lr_decay_from:g} of the run)")
+        lazy = "" if self.penalty_every == 1 else (
+            f", every {self.penalty_every} steps weighted {self.penalty_every}")
+        return [*super().describe(), f"r3gan: {gamma}; R1 + R2 weight gamma/2{lazy}"]

@@ -110,6 +110,6 @@ def extend_schedule(train: TrainConfig, step: int, old: int, new: int) -> str | 
         return None  # asked for, constant, or the decay not begun: the rates used stay
     return (f"train.steps {old} -> {new} stretches the learning-rate schedule: the "
             f"{train.decay_shape} decay (lr_decay_from {start}) now starts at step "
-            f"{start * new:.0f} instead of {start * length:.0f}, so the learning rates rise "
-            f"again; to keep the schedule and train on at its final rate: "
-            f"fit(on_extend=\"final_lr\") or --continue-at-final-lr")
+            f"{start * new:.0f} instead of {start * length:.0f}, so the learning rates (and "
+            f"any scheduled beta2 or gamma) move back; to keep the schedule and train on at "
+            f"its final rate: fit(on_extend=\"final_lr\") or --continue-at-final-lr")
