@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ import torch
 
 import gankit
 from gankit.evaluation.images import write_sample_grid
+from gankit.training.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "image_quality.json"
 GRIDS = Path(__file__).parent / "results" / "image-quality"
@@ -87,6 +89,9 @@ def main() -> None:
                          "budget_seconds": budgets[group], "torch": torch.__version__,
                          "cpu": platform.processor() or platform.machine(), "steps": run.step,
                          "train_seconds": run.trainer.elapsed,
+                         # other jobs on the machine cost steps: the load says how many ran
+                         "load_average": os.getloadavg(),
+                         "hardware": describe(run.trainer.device),
                          "wall_seconds": time.perf_counter() - start,
                          **{k: metrics[k] for k in REPORTED if k in metrics}}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
