@@ -55,7 +55,8 @@ def _filled(before):
     a run's feature space may be a fitted file, ``augment``; issue 29: intervals as fractions of
     the run, ``train.on_extend``, ``train.keep_best`` off); and the image-folder config's
     64 px, which upscaled smaller images silently, is gone: images keep their own size unless
-    data.image_size is set (issue 28)."""
+    data.image_size is set (issue 28); the began preset's batch norm in G, 32-unit code,
+    G's average and gamma 1, measured on mnist5k (issue 30, docs/image-quality.md)."""
     before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
                                  "features": ""}}
     if before["data"]["name"] == "image-folder":
@@ -74,6 +75,10 @@ def _filled(before):
                        # issue 30: the schedules' shape and final values, the average's ramp
                        "decay_shape": "linear", "lr_final": 0.0, "beta2_final": None,
                        "g_ema_rampup": 0.0}
+    if before["recipe"] == "began":  # issue 30: the began preset re-tuned for images
+        before = {**before, "model": {**before["model"], "g_batchnorm": True, "latent_dim": 32},
+                  "train": {**before["train"], "g_ema": 0.99},
+                  "began": {**before["began"], "gamma": 1.0}}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}
