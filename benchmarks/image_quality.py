@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from records import read_results, save_record
 
 import gankit
 from gankit.evaluation.images import write_sample_grid
@@ -36,8 +37,22 @@ GRIDS = Path(__file__).parent / "results" / "image-quality"
 # beta1 0 (Gulrajani et al. 2017, Alg. 1's default); the preset keeps the paper's five critic
 # steps, which the toys use (docs/image-quality.md, "BEGAN and WGAN-GP at the budget")
 WGAN_GP_TTUR = ["train.n_critic=1", "train.lr_g=1e-4", "train.lr_d=3e-4", "train.beta1=0"]
+# R3GAN's recipe (RpGAN + R1 + R2, docs/r3gan.md) on mnist5k's own DCGAN networks, batch norm
+# in D included, as the non-saturating entry has them, with R1 + R2 every 4th step weighted 4
+# (lazy regularization): on one CPU thread the penalties' double backward would otherwise
+# halve the steps. And on R3GAN's own networks at a width one thread trains (fp32: their
+# grouped convolutions run slower in bf16 here).
+R3GAN_DCGAN = ["model.name=dcgan", "model.g_batchnorm=true", "model.d_norm=batch",
+               "r3gan.penalty_every=4"]
+R3GAN_NETS = ["model.g_hidden=12", "model.d_hidden=12", "model.blocks_per_stage=1",
+              "model.channels_per_group=8", "train.precision=fp32", "train.channels_last=true",
+              "r3gan.penalty_every=4"]
 ENTRIES = {  # name -> (shipped config, overrides, which budget)
     "non-saturating": ("mnist5k", [], "mnist"),
+    # measured at the same time as the r3gan entries, under the same load, for their ratio
+    "non-saturating, beside r3gan": ("mnist5k", [], "mnist"),
+    "r3gan, DCGAN nets": ("mnist5k-r3gan", R3GAN_DCGAN, "mnist"),
+    "r3gan, R3GAN nets": ("mnist5k-r3gan", R3GAN_NETS, "mnist"),
     "wgan-gp": ("mnist5k-wgan-gp", [], "mnist"),
     "wgan-gp ttur": ("mnist5k-wgan-gp", WGAN_GP_TTUR, "mnist"),
     "hinge+sn": ("mnist5k-hinge-sn", [], "mnist"),
@@ -70,7 +85,7 @@ def main() -> None:
     parser.add_argument("--only", help="run just this entry")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results = read_results(RESULTS)
     budgets = {"mnist": args.budget, "mnist-2x": 2 * args.budget, "stacked": args.stacked_budget}
     for name, (config, overrides, group) in ENTRIES.items():
         if args.only and name != args.only:
@@ -85,7 +100,7 @@ def main() -> None:
         slug = name.replace(": ", "-").replace(" ", "-").replace("+", "").replace("(", "")
         write_sample_grid(run.recipe, run.plan.latents, run.trainer.device,
                           GRIDS / f"{slug.rstrip(')')}.png")
-        results[name] = {"config": config, "overrides": overrides,
+        record = {"config": config, "overrides": overrides,
                          "budget_seconds": budgets[group], "torch": torch.__version__,
                          "cpu": platform.processor() or platform.machine(), "steps": run.step,
                          "train_seconds": run.trainer.elapsed,
@@ -94,9 +109,9 @@ def main() -> None:
                          "hardware": describe(run.trainer.device),
                          "wall_seconds": time.perf_counter() - start,
                          **{k: metrics[k] for k in REPORTED if k in metrics}}
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-        print(name, json.dumps(results[name]), flush=True)
+        save_record(RESULTS, name, record)  # merged under a lock: entries may run at once
+        results[name] = record
+        print(name, json.dumps(record), flush=True)
     print(f"\n{'entry':46s} {'steps':>6s} " + " ".join(f"{k[:10]:>10s}" for k in REPORTED[:6]))
     for name, row in results.items():
         values = " ".join(f"{row[k]:10.3g}" if k in row else f"{'':10s}" for k in REPORTED[:6])

@@ -5,7 +5,7 @@ Table 2, with our per-channel digit classifier). Two benchmarks: the energy view
 (``stacked-mnist-r3gan``; Huang et al. 2024 report full coverage).
 
     .venv/bin/python benchmarks/stacked_mnist.py {meg,r3gan} [--only NAME] [--threads 1]
-        [--runs runs/stacked]
+        [--runs runs/stacked-BENCHMARK]
 
 Each entry trains the benchmark's shipped config (``configs/stacked-mnist-meg.yaml``,
 ``configs/stacked-mnist-r3gan.yaml``) with the entry's overrides in RUNS/SLUG, and at each of
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("benchmark", choices=BENCHMARKS)
     parser.add_argument("--only", help="run just this entry")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each run")
-    parser.add_argument("--runs", type=Path, default=Path("runs/stacked"))
+    parser.add_argument("--runs", type=Path, help="where the runs go (runs/stacked-BENCHMARK)")
     args = parser.parse_args()
     config = f"stacked-mnist-{args.benchmark}"
     results_file = RESULTS / f"stacked_mnist_{args.benchmark}.json"
@@ -87,7 +87,8 @@ def main() -> None:
         todo = [m for m in milestones if f"{name}, {m} steps" not in results]
         if not todo:
             continue
-        run_dir = args.runs / args.benchmark / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        runs = args.runs or Path(f"runs/stacked-{args.benchmark}")
+        run_dir = runs / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         run = open_run(config, overrides, args.threads, run_dir, milestones[-1])
         for milestone in todo:
             run.fit(milestone)
