@@ -51,14 +51,18 @@ def phase_inputs(run, seed: int):
     return real, fake
 
 
-def test_the_d_terms_are_the_pairing_loss_and_gamma_half_r1_plus_r2(make_run):
-    run = r3gan_run(make_run, gamma=2.0)
+def phase_with_quadratic_d(run, name: str, seed: int):
+    """Phase ``name`` of ``run``'s recipe with D replaced by :class:`QuadraticD`, drawing with a
+    generator seeded ``seed``: its output, that D, and the real and fake batches it drew."""
     recipe = run.recipe
     recipe.nets["D"] = D = QuadraticD()
-    d_phase = recipe.phases()[0]
-    ctx = StepContext(run.data, 64, torch.device("cpu"), torch.Generator().manual_seed(3))
-    out = recipe.run_phase(d_phase, ctx)
-    real, fake = phase_inputs(run, 3)
+    phase = next(p for p in recipe.phases() if p.name == name)
+    ctx = StepContext(run.data, 64, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    return (recipe.run_phase(phase, ctx), D, *phase_inputs(run, seed))
+
+
+def test_the_d_terms_are_the_pairing_loss_and_gamma_half_r1_plus_r2(make_run):
+    out, D, real, fake = phase_with_quadratic_d(r3gan_run(make_run, gamma=2.0), "d", seed=3)
     A, b = D.A.detach().double(), D.b.detach().double()
     x, y = real.double(), fake.double()
     d_x = 0.5 * ((x @ A) * x).sum(1) + x @ b
@@ -72,13 +76,7 @@ def test_the_d_terms_are_the_pairing_loss_and_gamma_half_r1_plus_r2(make_run):
 
 
 def test_the_g_term_is_the_pairing_loss_the_other_way(make_run):
-    run = r3gan_run(make_run)
-    recipe = run.recipe
-    recipe.nets["D"] = D = QuadraticD()
-    g_phase = recipe.phases()[1]
-    ctx = StepContext(run.data, 64, torch.device("cpu"), torch.Generator().manual_seed(5))
-    out = recipe.run_phase(g_phase, ctx)
-    real, fake = phase_inputs(run, 5)
+    out, D, real, fake = phase_with_quadratic_d(r3gan_run(make_run), "g", seed=5)
     with torch.no_grad():
         t = (D(fake).logits - D(real).logits).double().numpy()
     assert set(out.terms) == {"g_loss"}
