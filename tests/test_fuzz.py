@@ -20,7 +20,8 @@ import yaml
 
 from conftest import TINY, config_sections
 from gankit.commandline.cli import main
-from gankit.configuration.schema import INT64_RANGE, MAX_TEXT
+from gankit.configuration.reading import MAX_TEXT
+from gankit.configuration.schema import INT64_RANGE
 from gankit.configuration.yaml_io import load_yaml
 from gankit.recipes import RECIPES
 from test_config import billion_laughs

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from gankit.configuration.messages import key_text, printable, show_value
-from gankit.configuration.schema import MAX_TEXT, check_section
+from gankit.configuration.reading import MAX_TEXT, check_section
 from gankit.configuration.yaml_io import load_yaml, read_yaml
 from gankit.errors import ConfigError
 

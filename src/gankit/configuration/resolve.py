@@ -16,7 +16,8 @@ from typing import Any
 
 from gankit.configuration.compose import SCHEMA_DEFAULT, Composition, Source, compose
 from gankit.configuration.messages import show_value
-from gankit.configuration.schema import Config, from_dict
+from gankit.configuration.reading import from_dict
+from gankit.configuration.schema import Config
 from gankit.configuration.unread import settle_other_sections, settle_unread
 from gankit.errors import ConfigError
 

@@ -25,7 +25,13 @@ from typing import Any
 
 from gankit.configuration.compose import SCHEMA_DEFAULT, Source
 from gankit.configuration.messages import refuse_set, show_value
-from gankit.configuration.schema import AugmentConfig, Config, DataConfig, ModelConfig
+from gankit.configuration.schema import (
+    AugmentConfig,
+    Config,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+)
 from gankit.errors import ConfigError
 
 
@@ -57,7 +63,7 @@ def readers(config: Config) -> list[Reader]:
         if DATASETS.facts(name).get("images") is False:
             found.append(Reader(f"data set {name}", augment_off(),
                                 "its examples are points, and augment transforms images"))
-    found += model_readers(config.model)
+    found += model_readers(config.model) + schedule_readers(config.train)
     recipe = RECIPES[config.recipe]
     if not recipe.translates:
         found.append(Reader(f"recipe {config.recipe}", {
@@ -91,6 +97,25 @@ def model_readers(model: ModelConfig) -> list[Reader]:
         found.append(Reader(f"model {model.name}", {
             f"model.{key}": getattr(defaults, key) for key in ModelConfig.R3GAN},
             "only the r3gan networks read them"))
+    return found
+
+
+def schedule_readers(train: TrainConfig) -> list[Reader]:
+    """The train keys that move a value along a schedule, or ramp the weight average, left
+    unread by the run's other settings: no decay (train.lr_decay_from 1), an optimizer without
+    beta2, no weight average."""
+    found = []
+    if train.lr_decay_from >= 1:
+        found.append(Reader("a run whose schedules never start (train.lr_decay_from 1.0)",
+                            {"train.lr_final": 0.0, "train.beta2_final": None},
+                            "set train.lr_decay_from below 1, e.g. 0, to decay"))
+    if train.optimizer != "adam":
+        found.append(Reader(f"train.optimizer {train.optimizer}", {"train.beta2_final": None},
+                            "only Adam has a beta2"))
+    if train.g_ema == 0:
+        found.append(Reader("a run without G's weight average (train.g_ema 0)",
+                            {"train.g_ema_rampup": 0.0},
+                            "there is no average to ramp up; set train.g_ema, e.g. 0.999"))
     return found
 
 

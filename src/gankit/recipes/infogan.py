@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from gankit.configuration.schema import MAX_LIST, Config
+from gankit.configuration.reading import MAX_LIST
+from gankit.configuration.schema import Config
 from gankit.data.spec import DataSpec
 from gankit.data.transforms import random_similarity
 from gankit.errors import ConfigError

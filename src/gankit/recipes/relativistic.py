@@ -31,9 +31,13 @@ class Relativistic(TwoPlayerRecipe):
     Options = RelativisticOptions
     headline = ("d_loss", "g_loss")
     augments = True  # D judges augmented images when augment.policy is set
-    UNUSED = {"model.pack": 1, "train.reuse_fake": False, "augment.ada": False}
-    UNUSED_WHY = ("its G phase draws its own fake batch, D sees single samples, and only "
-                  "differences of critic values count (no sign for ADA's r_t)")
+    UNUSED = {"model.pack": 1, "train.reuse_fake": False, "augment.ada": False,
+              "loss.name": "non-saturating", "loss.gp_weight": None, "loss.clip": None,
+              "loss.r1_weight": 0.0, "loss.r2_weight": 0.0, "loss.real_label": 1.0,
+              "loss.feature_matching": 0.0, "loss.pull_away": 0.0}
+    UNUSED_WHY = ("its loss is the relativistic pairing (r3gan: with its own penalties, "
+                  "r3gan.gamma), its G phase draws its own fake batch, D sees single samples, "
+                  "and only differences of critic values count (no sign for ADA's r_t)")
 
     def __init__(self, config: Config, spec: DataSpec) -> None:
         super().__init__(config)
