@@ -28,6 +28,8 @@ from records import read_results, save_record
 
 import gankit
 from gankit.evaluation.images import write_sample_grid
+from gankit.evaluation.latents import generate
+from gankit.evaluation.plan import EVAL_SEED
 from gankit.training.hardware import describe
 
 RESULTS = Path(__file__).parent / "results" / "image_quality.json"
@@ -77,6 +79,18 @@ def train_for(config: str, overrides: list[str], budget: float) -> gankit.Run:
     return run
 
 
+def class_shares(run: gankit.Run) -> dict[str, list[float]]:
+    """The digit classifier's share of each class, in %, over the evaluation's n generated
+    digits at its latents: the histogram ``label_kl`` summarizes (issue 30 asks every class
+    above 5%)."""
+    features = run.plan.features(None, None, run.trainer.device)
+    n = run.config.data.n_eval
+    z = run.plan.latents.draw(n, torch.Generator().manual_seed(EVAL_SEED))
+    labels = features.labels(generate(run.recipe, z))[:, 0]  # [n]: the one channel's digit
+    counts = torch.bincount(labels, minlength=10)
+    return {"class_percent": [round(100 * c / n, 2) for c in counts.tolist()]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=300, help="training seconds, mnist5k")
@@ -96,6 +110,7 @@ def main() -> None:
         start = time.perf_counter()
         run = train_for(config, overrides, budgets[group])
         metrics = run.evaluate()
+        classes = class_shares(run) if config.startswith("mnist5k") else {}
         GRIDS.mkdir(parents=True, exist_ok=True)
         slug = name.replace(": ", "-").replace(" ", "-").replace("+", "").replace("(", "")
         write_sample_grid(run.recipe, run.plan.latents, run.trainer.device,
@@ -108,7 +123,7 @@ def main() -> None:
                          "load_average": os.getloadavg(),
                          "hardware": describe(run.trainer.device),
                          "wall_seconds": time.perf_counter() - start,
-                         **{k: metrics[k] for k in REPORTED if k in metrics}}
+                         **{k: metrics[k] for k in REPORTED if k in metrics}, **classes}
         save_record(RESULTS, name, record)  # merged under a lock: entries may run at once
         results[name] = record
         print(name, json.dumps(record), flush=True)

@@ -56,7 +56,8 @@ def _filled(before):
     the run, ``train.on_extend``, ``train.keep_best`` off); and the image-folder config's
     64 px, which upscaled smaller images silently, is gone: images keep their own size unless
     data.image_size is set (issue 28); the began preset's batch norm in G, 32-unit code,
-    G's average and gamma 1, measured on mnist5k (issue 30, docs/image-quality.md)."""
+    G's average, gamma 1 and lambda_k 0.02, measured on mnist5k (issue 30,
+    docs/image-quality.md)."""
     before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
                                  "features": ""}}
     if before["data"]["name"] == "image-folder":
@@ -78,7 +79,7 @@ def _filled(before):
     if before["recipe"] == "began":  # issue 30: the began preset re-tuned for images
         before = {**before, "model": {**before["model"], "g_batchnorm": True, "latent_dim": 32},
                   "train": {**before["train"], "g_ema": 0.99},
-                  "began": {**before["began"], "gamma": 1.0}}
+                  "began": {**before["began"], "gamma": 1.0, "lambda_k": 0.02}}
     if before.get("meg", {}).get("gp_weight", 0) is None:
         images = DATASETS.facts(before["data"]["name"])["images"]
         before = {**before, "meg": {**before["meg"], "gp_weight": 10.0 if images else 0.1}}
