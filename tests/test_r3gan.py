@@ -256,3 +256,19 @@ def test_the_recipe_trains_its_own_networks_deterministically_in_bf16_and_fp32(m
             assert all(torch.equal(a, b) for a, b in zip(*trained, strict=True))
             assert not all(torch.equal(a, b) for a, b in zip(start[name], trained[0],
                                                               strict=True))
+
+
+def test_going_on_at_the_final_rate_holds_gamma_and_beta2_too(make_run):
+    """on_extend final_lr keeps the schedule's length: past it every scheduled value stays at
+    its last step's, gamma and beta2 with the learning rates."""
+    run = make_run(recipe="r3gan", r3gan={"gamma": 1.0, "gamma_final": 0.1},
+                   train={"steps": 4, "lr_decay_from": 0.0, "decay_shape": "cosine",
+                          "lr_final": 0.25, "beta2_final": 0.99, "log_every": 1})
+    run.fit()
+    history = run.fit(7, on_extend="final_lr")
+    train = run.config.train
+    assert train.lr_schedule_steps == 4
+    last = {"gamma": scheduled(1.0, 0.1, 3, train), "beta2": beta2(3, train),
+            "lr/d": 1e-3 * lr_factor(3, train)}
+    for record in history[-3:]:
+        assert {k: record[k] for k in last} == pytest.approx(last)
