@@ -1,5 +1,6 @@
 """The run configuration, re-exported from :mod:`gankit.configuration`, where it is split by
-concept: the schema (:mod:`~gankit.configuration.schema`), the hardened YAML reader
+concept: the schema (:mod:`~gankit.configuration.schema`), plain data to it
+(:mod:`~gankit.configuration.reading`), the hardened YAML reader
 (:mod:`~gankit.configuration.yaml_io`), composition with the source of each value
 (:mod:`~gankit.configuration.compose`) and message formatting
 (:mod:`~gankit.configuration.messages`). ``from gankit.config import Config`` keeps working.
@@ -18,17 +19,15 @@ from gankit.configuration.compose import (
     shipped_configs,
 )
 from gankit.configuration.messages import key_text, printable, range_problem, refuse_set, show_value
+from gankit.configuration.reading import MAX_LIST, MAX_TEXT, MOVED_KEYS, from_dict
 from gankit.configuration.schema import (
     DEVICE,
     DEVICES,
     FEATURES,
     INT64_RANGE,
     MAX_EVAL_SAMPLES,
-    MAX_LIST,
     MAX_STEPS,
-    MAX_TEXT,
     MAX_WIDTH,
-    MOVED_KEYS,
     NONFINITE_POLICIES,
     NORMS,
     PRECISIONS,
@@ -40,7 +39,6 @@ from gankit.configuration.schema import (
     TrainConfig,
     bounded,
     check_n_eval,
-    from_dict,
 )
 from gankit.configuration.yaml_io import (
     MAX_DEPTH,
