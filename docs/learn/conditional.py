@@ -1,0 +1,4 @@
+# %% [markdown]
+# # conditional
+#
+# (being written)

@@ -1,0 +1,4 @@
+# %% [markdown]
+# # divergences
+#
+# (being written)

@@ -1,0 +1,4 @@
+# %% [markdown]
+# # energy
+#
+# (being written)

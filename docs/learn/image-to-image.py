@@ -1,0 +1,4 @@
+# %% [markdown]
+# # image-to-image
+#
+# (being written)

@@ -1,0 +1,4 @@
+# %% [markdown]
+# # minimax
+#
+# (being written)

@@ -1,0 +1,4 @@
+# %% [markdown]
+# # mode-collapse
+#
+# (being written)

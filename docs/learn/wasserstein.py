@@ -1,0 +1,4 @@
+# %% [markdown]
+# # wasserstein
+#
+# (being written)
