@@ -26,7 +26,8 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 Record = dict[str, Any]
 Field = str | Callable[[Record], Any]  # a key of the record (dots go deeper), or a function of it
 Label = str | tuple[str, ...]  # one cell, or several (the table's first columns)
-Rows = Sequence[tuple[Label, str | tuple[str, ...]]] | Callable[[Any], list[tuple[Label, Record]]]
+Rows = list[tuple[Label, Record]]
+EntryPath = str | tuple[str, ...]  # the key of an entry in its file, or the keys down to it
 
 
 class Column(NamedTuple):
@@ -36,12 +37,13 @@ class Column(NamedTuple):
 
 
 class Table(NamedTuple):
-    """Rows of one results file: (label, key path of the record) pairs, or a function of the data."""
+    """Rows of one results file: the entries named, then the rows a function makes of the data."""
 
     file: str
     first: Label  # the heading(s) of the label column(s)
     columns: tuple[Column, ...]
-    rows: Rows
+    entries: tuple[tuple[Label, EntryPath], ...] = ()
+    more: Callable[[Any], Rows] | None = None
 
 
 def number(value: Any, style: str) -> str:
@@ -51,7 +53,7 @@ def number(value: Any, style: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        return "" if style else value  # a text where a figure belongs (a mislabelled field) is no figure
+        return "" if style else value  # a text where a figure belongs is no figure
     if style == "%":
         return f"{100 * value:.1f}%"
     if style == "x":
@@ -81,7 +83,7 @@ def cells(label: Label) -> list[str]:
     return [label] if isinstance(label, str) else list(label)
 
 
-def markdown_table(first: Label, columns: Sequence[Column], rows: list[tuple[Label, Record]]) -> str:
+def markdown_table(first: Label, columns: Sequence[Column], rows: Rows) -> str:
     headings = cells(first) + [column.heading for column in columns]
     lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     for label, record in rows:
@@ -90,19 +92,20 @@ def markdown_table(first: Label, columns: Sequence[Column], rows: list[tuple[Lab
 
 
 def render_table(arguments: str) -> str:
+    """The table named ARGUMENTS in TABLES; an entry missing from its file is an error."""
     if arguments not in TABLES:
-        raise SystemExit(f"unknown benchmark table {arguments!r} (known: {', '.join(sorted(TABLES))})")
+        known = ", ".join(sorted(TABLES))
+        raise SystemExit(f"unknown benchmark table {arguments!r} (known: {known})")
     table = TABLES[arguments]
     data = load(table.file)
-    if callable(table.rows):
-        rows = table.rows(data)
-    else:
-        rows = []
-        for label, path in table.rows:
-            record = dig(data, (path,) if isinstance(path, str) else path)
-            if record is None:
-                raise SystemExit(f"{table.file} has no record {path!r} (table {arguments})")
-            rows.append((label, record))
+    rows = []
+    for label, path in table.entries:
+        record = dig(data, (path,) if isinstance(path, str) else path)
+        if record is None:
+            raise SystemExit(f"{table.file} has no entry {path!r} (table {arguments})")
+        rows.append((label, record))
+    if table.more is not None:
+        rows += table.more(data)
     return markdown_table(table.first, table.columns, rows)
 
 
@@ -142,20 +145,19 @@ def render_hardware(arguments: str) -> str:
     return "\n".join(lines)
 
 
-# --- row and field helpers shared by several tables -------------------------------------------
+# --- rows that a results file's shape asks to compute ------------------------------------------
 
 def minutes(field: str) -> Callable[[Record], float | None]:
     return lambda record: None if record.get(field) is None else record[field] / 60
 
 
 def over_seeds(field: str, style: str) -> Callable[[Record], str]:
-    """Mean ± standard deviation over a record of seeds {"0": {...}, ...}; a missing value is named."""
+    """Mean ± sample standard deviation over a row's seeds; a seed without the figure is named."""
     def summary(row: Record) -> str:
-        seeds = row["seeds"]
-        missing = [seed for seed, run in seeds.items() if run.get(field) is None]
+        missing = [seed for seed, run in row["seeds"].items() if run.get(field) is None]
         if missing:
             return f"none on seed {', '.join(missing)}"
-        values = [run[field] for run in seeds.values()]
+        values = [run[field] for run in row["seeds"].values()]
         spread = statistics.stdev(values) if len(values) > 1 else 0.0
         return f"{format(statistics.mean(values), style)} ± {format(spread, style)}"
     return summary
@@ -165,139 +167,185 @@ def mean_over_seeds(field: str) -> Callable[[Record], float]:
     return lambda row: statistics.mean(run[field] for run in row["seeds"].values())
 
 
-def toy_rows(data: Any) -> list[tuple[Label, Record]]:
-    """toy_modes.json: one row per data set and loss, its seeds summarized, modes against NS-GAN."""
+def toy_rows(data: Any) -> Rows:
+    """toy_modes.json: a row per data set and loss over its seeds, modes against NS-GAN's."""
     modes = mean_over_seeds("modes")
     rows = []
     for name, seeds in sorted(data["runs"].items(), key=lambda item: item[0].startswith("grid")):
         dataset, loss = name.split("-", 1)
-        baseline = {"seeds": data["runs"][f"{dataset}-non-saturating"]}
-        rows.append(((dataset, loss), {"seeds": seeds, "vs": modes({"seeds": seeds}) / modes(baseline)}))
+        baseline = modes({"seeds": data["runs"][f"{dataset}-non-saturating"]})
+        rows.append(((dataset, loss), {"seeds": seeds, "vs": modes({"seeds": seeds}) / baseline}))
     return rows
 
 
 SAMPLERS = {"prior": "prior", "truncation-t1": "truncation at 1", "mala-k1000-e0.01-T1": "MALA"}
 
 
-def sampler_rows(data: Any) -> list[tuple[Label, Record]]:
+def sampler_rows(data: Any) -> Rows:
     """toy_samplers.json: seed 0 of each toy model, measured with each way of drawing z."""
     return [((*name.split("-", 1), SAMPLERS[sampler]), measured)
             for name, seeds in data["runs"].items()
             for sampler, measured in seeds["0"]["samplers"].items()]
 
 
-def entries(path: str, label: str) -> Callable[[Any], list[tuple[Label, Record]]]:
-    """Every record of the list at PATH, labelled by its field LABEL."""
-    return lambda data: [(str(record[label]), record) for record in dig(data, path)]
+def each(path: str, label: Callable[[Record], str]) -> Callable[[Any], Rows]:
+    """Every record of the list at PATH, labelled by LABEL(record)."""
+    return lambda data: [(label(record), record) for record in dig(data, path)]
 
 
-def eval_parts(data: Any) -> list[tuple[Label, Record]]:
-    """eval_profile.json: one row per part of an evaluation, one column per measurement."""
+def each_key(path: str) -> Callable[[Any], Rows]:
+    """Every record of the dict at PATH, labelled by its key."""
+    return lambda data: [(key, record) for key, record in dig(data, path).items()]
+
+
+def eval_parts(data: Any) -> Rows:
+    """eval_profile.json: a row per part of an evaluation, a column per measurement."""
     rows = [(part, {run: dig(data, (run, "median_seconds", "wall", part)) for run in data})
             for part in data["after"]["median_seconds"]["wall"]]
     return rows + [("load average (1 min)", {run: data[run]["load_average"][0] for run in data})]
-
-
-def profile_shares(data: Any) -> list[tuple[Label, Record]]:
-    """dcgan_throughput.json: the share of a step's CPU time by kind of operation, per variant."""
-    kinds = next(iter(data["profile"].values()))["shares"]
-    return [(kind, {variant: profile["shares"][kind] for variant, profile in data["profile"].items()})
-            for kind in kinds]
 
 
 PROFILED = ("plain PyTorch, fp32, G(z) twice, DataLoader (baseline)", "gankit, fp32, one G(z)",
             "gankit, bf16, one G(z)")
 
 
-def step_figures(data: Any) -> list[tuple[Label, Record]]:
-    """dcgan_throughput.json: the profiled variants' work and rate, one row per figure."""
-    results = {row["variant"]: row for row in data["results"]}
-    figures = (("GFLOP a step", "gflop_per_step", ".2f"), ("GFLOP per CPU s", "gflop_per_cpu_s", ".0f"),
-               ("the step's fraction of the peak", "of_peak", "%"),
-               ("convolutions' and matmuls' own GFLOP per CPU s", "conv_matmul_gflop_s", ".0f"),
-               ("their fraction of the peak", "conv_matmul_of_peak", "%"),
-               ("speed against the plain loop, by CPU seconds", "cpu_ratio", "x"))
-    return [(label, {variant: number(dig(results[variant], field) or dig(data["profile"][variant], field),
-                                     style) for variant in PROFILED})
-            for label, field, style in figures]
+def profile_shares(data: Any) -> Rows:
+    """dcgan_throughput.json: the share of a step's CPU time by kind of operation, per variant."""
+    kinds = data["profile"][PROFILED[0]]["shares"]
+    return [(kind, {variant: data["profile"][variant]["shares"][kind] for variant in PROFILED})
+            for kind in kinds]
 
 
-def r3gan_cost(data: Any) -> list[tuple[Label, Record]]:
-    """r3gan_nets.json: fp32 rows, a network's plain step beside its step with R1 + R2."""
+STEP_FIGURES = (("GFLOP a step", "gflop_per_step", ".2f"),
+                ("GFLOP per CPU s", "gflop_per_cpu_s", ".0f"),
+                ("the step's fraction of the peak", "of_peak", "%"),
+                ("convolutions' and matmuls' own GFLOP per CPU s", "conv_matmul_gflop_s", ".0f"),
+                ("their fraction of the peak", "conv_matmul_of_peak", "%"),
+                ("speed against the plain loop, by CPU seconds", "cpu_ratio", "x"))
+
+
+def step_figures(data: Any) -> Rows:
+    """dcgan_throughput.json: the profiled variants' work and rate, a row per figure (formatted
+    here, since each row has its own unit)."""
+    measured = {row["variant"]: {**row, **data["profile"].get(row["variant"], {})}
+                for row in data["results"]}
+    return [(label, {variant: number(measured[variant][field], style) for variant in PROFILED})
+            for label, field, style in STEP_FIGURES]
+
+
+def r3gan_cost(data: Any) -> Rows:
+    """r3gan_nets.json: the fp32 rows, each network's plain step beside its step with R1 + R2."""
+    def shape(row: Record) -> tuple[str, ...]:
+        return tuple(str(row[key]) for key in
+                     ("model", "g_hidden", "blocks_per_stage", "channels_per_group"))
     fp32 = [row for row in data["rows"] if row["precision"] == "fp32"]
-    penalized = {(r["model"], r["g_hidden"], r["blocks_per_stage"], r["channels_per_group"]): r
-                 for r in fp32 if r["step"] == "rpgan_step"}
-    rows = []
-    for row in (r for r in fp32 if r["step"] == "fwd_bwd"):
-        key = (row["model"], row["g_hidden"], row["blocks_per_stage"], row["channels_per_group"])
-        label = tuple(str(part) for part in key)
-        rows.append((label, {**row, "penalized": dig(penalized.get(key), "seconds")}))
-    return rows
+    penalized = {shape(row): row["seconds"] for row in fp32 if row["step"] == "rpgan_step"}
+    return [(shape(row), {**row, "penalized": penalized.get(shape(row))})
+            for row in fp32 if row["step"] == "fwd_bwd"]
 
 
-def with_references(entry: str, references: dict[str, dict[str, str]]):
-    """The file's entries as given, then rows of reference figures that ENTRY records (real data)."""
-    def rows(data: Any) -> list[tuple[Label, Record]]:
-        return [(label, {column: data[entry][field] for column, field in fields.items()})
-                for label, fields in references.items()]
-    return rows
+def yardsticks(entry: str, rows: dict[Label, dict[str, str]]) -> Callable[[Any], Rows]:
+    """Rows of reference figures (real data, the inputs) that ENTRY recorded beside its own:
+    {label: {column's field: ENTRY's field}}."""
+    return lambda data: [(label, {column: data[entry][field] for column, field in fields.items()})
+                         for label, fields in rows.items()]
 
 
-def table(file: str, first: Label, columns: Sequence[Column], rows: Rows,
-          extra: Callable[[Any], list[tuple[Label, Record]]] | None = None) -> Table:
-    if extra is None:
-        return Table(file, first, tuple(columns), rows)
-    def both(data: Any) -> list[tuple[Label, Record]]:
-        return [(label, data[key]) for label, key in rows] + extra(data)
-    return Table(file, first, tuple(columns), both)
+def significant(value: float) -> str:
+    """Three significant digits, without an exponent: 0.177, 21.8, 232, 2,340."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{float(f'{value:.3g}'):g}"
 
+
+SPACES = {"fitted": "fitted", "digits": "digit classifier"}
+
+
+def disturbance_rows(data: Any) -> Rows:
+    """feature_validation.json: FID at each level of each disturbance, a row per feature space."""
+    return [((images, SPACES[space], kind),
+             {"levels": ", ".join(f"{level:g}" for level in data["levels"][kind]),
+              "fid": ", ".join(significant(fid) for fid in fids)})
+            for images, spaces in data["disturbances"].items()
+            for space, kinds in spaces.items() for kind, fids in kinds.items()]
+
+
+def curve_rows(data: Any) -> Rows:
+    """small_data.json: FID every few thousand steps of the longer runs, by subset and policy."""
+    return [((f"{curve['digits']:,}", policy),
+             {"fid": ", ".join(f"{fid:.1f} ({step:,})" for step, fid in points)})
+            for curve in sorted(data["curves"].values(), key=lambda curve: curve["digits"])
+            for policy, points in curve["fid"].items()]
+
+
+def streaming_rows(data: Any) -> Rows:
+    """streaming.json: a row per source (folder_workers2 reads "folder, workers 2")."""
+    fields = ("images_per_s", "ratio_to_trainer", "ratio_to_in_memory")
+    return [(source.replace("_workers", ", workers ").replace("_", " "),
+             {field: data[field][source] for field in fields}) for source in data[fields[0]]]
+
+
+# --- the tables the pages ask for, by name ----------------------------------------------------
+# A label says what an entry is; the key beside it is the entry's key in its file.
 
 C = Column
 STEPS, FID, KID = C("steps", "steps", ",d"), C("FID", "fid", ".1f"), C("KID", "kid", ".0f")
 PRECISION, RECALL = C("precision", "precision", ".2f"), C("recall", "recall", ".2f")
 DENSITY, COVERAGE = C("density", "density", ".2f"), C("coverage", "coverage", ".2f")
-STACKED = (C("steps", "step", ",d"), C("training s", "training_seconds", ",.0f"),
-           C("modes", "stacked_modes", ",d"), C("KL", "stacked_reverse_kl", ".3f"),
-           C("channel KL", "stacked_channel_kl", ".3f"), C("unsure", "unsure", "%"), FID, PRECISION,
-           RECALL)
+LABEL_KL, BUDGET = C("label KL", "label_kl", ".3f"), C("budget s", "budget_seconds", ".0f")
 WALL = C("wall min", minutes("wall_seconds"), ".1f")
+STACKED = (C("steps", "step", ",d"), C("training s", "training_seconds", ",.0f"),
+           C("modes", "stacked_modes", ",d"), C("KL", "stacked_reverse_kl", ".4f"),
+           C("channel KL", "stacked_channel_kl", ".4f"), C("unsure", "unsure", "%"), FID,
+           PRECISION, RECALL)
+THROUGHPUT = (C("precision", "precision"), C("images/s", "images_per_s", ",.0f"),
+              C("vs baseline (CPU s)", "cpu_ratio", "x"),
+              C("GFLOP a step", "gflop_per_step", ".2f"),
+              C("GFLOP per CPU s", "gflop_per_cpu_s", ".0f"), C("of peak", "of_peak", "%"))
+MEG_PAPER = "paper settings: λ 10, Adam 1e-4"
+R3GAN_FIRST = "first: D without norm, R1 + R2 every step"
 
-# The tables the pages ask for, by name. Labels say what an entry is; the entry's key in its
-# JSON file is the key written next to it.
+
+def networks(record: Record) -> str:
+    return "dcgan-fc" if "model.name=dcgan-fc" in record["overrides"] else "dcgan"
+
+
+def class_size_ratio(record: Record) -> float | None:
+    return record.get("fid_class_size") and record["intra_fid"] / record["fid_class_size"]
+
+
+def steps_in_80_minutes(row: Record) -> float | None:
+    return row["penalized"] and 80 * 60 / row["penalized"]
+
+
 TABLES: dict[str, Table] = {
-    "toy-modes": table("toy_modes.json", ("data", "loss"), [
-        C("modes", over_seeds("modes", ".1f")), C("high-quality %", over_seeds("high_quality", ".1f")),
+    "toy-modes": Table("toy_modes.json", ("data", "loss"), (
+        C("modes", over_seeds("modes", ".1f")),
+        C("high-quality %", over_seeds("high_quality", ".1f")),
         C("reverse KL", over_seeds("reverse_kl", ".3f")), C("W1", mean_over_seeds("w1"), ".3f"),
-        C("wall s", mean_over_seeds("seconds"), ".0f"), C("CPU s", mean_over_seeds("cpu_seconds"), ".0f"),
-        C("modes vs non-saturating", "vs", "x")], toy_rows),
-    "toy-samplers": table("toy_samplers.json", ("data", "model", "draw of z"), [
+        C("wall s", mean_over_seeds("seconds"), ".0f"),
+        C("CPU s", mean_over_seeds("cpu_seconds"), ".0f"),
+        C("modes vs non-saturating", "vs", "x")), more=toy_rows),
+    "toy-samplers": Table("toy_samplers.json", ("data", "model", "draw of z"), (
         C("modes", "modes", "d"), C("high-quality %", "high_quality", ".1f"),
         C("reverse KL", "reverse_kl", ".3f"), C("W1", "w1", ".3f"),
-        C("MALA acceptance", "mcmc_acceptance", ".2f")], sampler_rows),
-    "dcgan-throughput": table("dcgan_throughput.json", "variant", [
-        C("precision", "precision"), C("images/s", "images_per_s", ",.0f"),
-        C("vs baseline (CPU s)", "cpu_ratio", "x"), C("GFLOP a step", "gflop_per_step", ".2f"),
-        C("GFLOP per CPU s", "gflop_per_cpu_s", ".0f"), C("of peak", "of_peak", "%")],
-        entries("results", "variant")),
-    "dcgan-throughput-avx2": table("dcgan_throughput_avx2.json", "variant", [
-        C("precision", "precision"), C("images/s", "images_per_s", ",.0f"),
-        C("vs baseline (CPU s)", "cpu_ratio", "x"), C("GFLOP a step", "gflop_per_step", ".2f"),
-        C("GFLOP per CPU s", "gflop_per_cpu_s", ".0f"), C("of peak", "of_peak", "%")],
-        entries("results", "variant")),
-    "dcgan-peaks": table("dcgan_throughput.json", "dtype", [
-        C("matmul, GFLOP per CPU s", "matmul", ".0f"), C("convolution", "conv", ".0f")],
-        [("fp32", ("peak_gflop_s", "fp32")), ("bf16", ("peak_gflop_s", "bf16"))]),
-    "dcgan-profile": table("dcgan_throughput.json", "share of a step's CPU time", [
-        C(variant, variant, "%") for variant in PROFILED], profile_shares),
-    "dcgan-step": table("dcgan_throughput.json", "figure", [
-        C(variant, variant) for variant in PROFILED], step_figures),
-    "eval-profile": table("eval_profile.json", "part (wall s, median of 3 rounds)", [
+        C("MALA acceptance", "mcmc_acceptance", ".2f")), more=sampler_rows),
+    "dcgan-throughput": Table("dcgan_throughput.json", "variant", THROUGHPUT,
+                              more=each("results", lambda row: row["variant"])),
+    "dcgan-throughput-avx2": Table("dcgan_throughput_avx2.json", "variant", THROUGHPUT,
+                                   more=each("results", lambda row: row["variant"])),
+    "dcgan-peaks": Table("dcgan_throughput.json", "dtype", (
+        C("matmul, GFLOP per CPU s", "matmul", ".0f"), C("convolution", "conv", ".0f")), (
+        ("fp32", ("peak_gflop_s", "fp32")), ("bf16", ("peak_gflop_s", "bf16")))),
+    "dcgan-profile": Table("dcgan_throughput.json", "share of a step's CPU time", tuple(
+        C(variant, variant, "%") for variant in PROFILED), more=profile_shares),
+    "dcgan-step": Table("dcgan_throughput.json", "figure", tuple(
+        C(variant, variant) for variant in PROFILED), more=step_figures),
+    "eval-profile": Table("eval_profile.json", "part (wall s, median of 3 rounds)", (
         C("before", "before_rerun", ".2f"), C("after", "after_rerun", ".2f"),
-        C("after, quiet cores", "after", ".2f"), C("before, first run", "before", ".2f")],
-        eval_parts),
-    "image-quality-mnist5k": table("image_quality.json", "entry (config)", [
-        C("budget s", "budget_seconds", ".0f"), STEPS, FID, KID, PRECISION, RECALL, DENSITY, COVERAGE,
-        C("classifier score", "classifier_score", ".2f"), C("label KL", "label_kl", ".3f")], [
+        C("after, quiet cores", "after", ".2f"), C("before, first run", "before", ".2f")),
+        more=eval_parts),
+    "image-quality-mnist5k": Table("image_quality.json", "entry (config)", (
+        BUDGET, STEPS, FID, KID, PRECISION, RECALL, DENSITY, COVERAGE,
+        C("classifier score", "classifier_score", ".2f"), LABEL_KL), (
         ("`non-saturating` (`mnist5k`)", "non-saturating"),
         ("`hinge+sn` (`mnist5k-hinge-sn`)", "hinge+sn"), ("`lsgan` (`mnist5k-lsgan`)", "lsgan"),
         ("`wgan-gp` (`mnist5k-wgan-gp`, n_critic 5)", "wgan-gp"),
@@ -306,107 +354,144 @@ TABLES: dict[str, Table] = {
         ("`began` (`mnist5k-began`, the preset)", "began"),
         ("`r3gan, DCGAN nets` (lazy R1 + R2)", "r3gan, DCGAN nets"),
         ("`non-saturating, beside r3gan` (same load)", "non-saturating, beside r3gan"),
-        ("`r3gan, R3GAN nets` (width 12)", "r3gan, R3GAN nets")]),
-    "image-quality-budget": table("image_quality.json", "entry (config, settings)", [
-        C("budget s", "budget_seconds", ".0f"), STEPS, FID, KID, PRECISION, RECALL, COVERAGE,
-        C("label KL", "label_kl", ".3f")], [
+        ("`r3gan, R3GAN nets` (width 12)", "r3gan, R3GAN nets"))),
+    "image-quality-budget": Table("image_quality.json", "entry (config, settings)", (
+        BUDGET, STEPS, FID, KID, PRECISION, RECALL, COVERAGE, LABEL_KL), (
         ("non-saturating (`mnist5k`), the reference", "non-saturating"),
         ("`wgan-gp` (`mnist5k-wgan-gp`, the paper's n_critic 5)", "wgan-gp"),
         ("`wgan-gp ttur` (n_critic 1, lr_d 3e-4, lr_g 1e-4, beta1 0)", "wgan-gp ttur"),
         ("`wgan-gp 2x budget`, with TTUR", "wgan-gp 2x budget"),
-        ("`began` (`mnist5k-began`), the preset now", "began")]),
-    "image-quality-stacked": table("image_quality.json", "entry (`stacked-mnist` with)", [
-        STEPS, C("modes", "stacked_modes", ",d"), C("KL", "stacked_reverse_kl", ".3f"), FID,
-        PRECISION, RECALL], [
+        ("`began` (`mnist5k-began`), the preset now", "began"))),
+    "image-quality-stacked": Table("image_quality.json", "entry (`stacked-mnist` with)", (
+        STEPS, C("modes", "stacked_modes", ",d"), C("KL", "stacked_reverse_kl", ".4f"), FID,
+        PRECISION, RECALL), (
         ("`stacked: dcgan` (`model.minibatch_discrimination=0`)", "stacked: dcgan"),
         ("`stacked: + minibatch stddev`", "stacked: + minibatch stddev"),
         ("`stacked: + minibatch discrimination (shipped)`",
-         "stacked: + minibatch discrimination (shipped)")]),
-    "stacked-meg": table("stacked_mnist_meg.json", "entry (`stacked-mnist-meg` with)", STACKED, [
-        (f"shipped: λ 30, Adam 2e-4{', continued' if steps > 4000 else ''}",
-         f"shipped: λ 30, Adam 2e-4, {steps} steps") for steps in (4000, 8000, 12000, 16000, 20000)
-    ] + [(f"{label}", f"{label}, 4000 steps") for label in (
-        "λ 1, Adam 1e-4", "paper settings: λ 10, Adam 1e-4", "paper settings, g_ema 0.999",
-        "λ 30, Adam 1e-4", "λ 100, Adam 1e-4", "shipped, G 128 wide")] + [
-        ("paper settings, one run", "paper settings: λ 10, Adam 1e-4, 7000 steps (2026-12-01)"),
-        ("the same, continued",
-         "paper settings: λ 10, Adam 1e-4, continued to 10000 steps (2026-12-01)"),
-        ("the same, continued", "paper settings: λ 10, Adam 1e-4, continued to 12682 steps (2026-12-02)"),
+         "stacked: + minibatch discrimination (shipped)"))),
+    "stacked-meg": Table("stacked_mnist_meg.json", "entry (`stacked-mnist-meg` with)", STACKED, (
+        ("shipped: λ 30, Adam 2e-4", "shipped: λ 30, Adam 2e-4, 4000 steps"),
+        *(("the same run, continued", f"shipped: λ 30, Adam 2e-4, {steps} steps")
+          for steps in (8000, 12000, 16000, 20000)),
+        *((label, f"{label}, 4000 steps") for label in (
+            "λ 1, Adam 1e-4", MEG_PAPER, "paper settings, g_ema 0.999", "λ 30, Adam 1e-4",
+            "λ 100, Adam 1e-4", "shipped, G 128 wide")),
+        ("paper settings, one run", f"{MEG_PAPER}, 7000 steps (2026-12-01)"),
+        ("the same run, continued", f"{MEG_PAPER}, continued to 10000 steps (2026-12-01)"),
+        ("the same run, continued", f"{MEG_PAPER}, continued to 12682 steps (2026-12-02)"),
         ("the same, rates decayed linearly to 0 over steps 12,800-16,000",
-         "paper settings: λ 10, Adam 1e-4, continued to 16000 steps with the rates decayed to 0 "
-         "(2026-12-02)"),
-        ("paper settings, the reference code's MNIST setting (`train.n_critic=1`, "
-         "`model.latent_dim=128`)", "paper settings with the reference code's 1 energy step and "
-         "latent 128, 8825 steps (2026-12-01)")]),
-    "stacked-r3gan": table("stacked_mnist_r3gan.json", "entry (`stacked-mnist-r3gan` with)", STACKED, [
-        *((f"first settings: no norm in D, R1 + R2 every step, no ramp-up",
-           f"first: D without norm, R1 + R2 every step, {steps} steps") for steps in (3000, 6000, 9000, 12000)),
+         f"{MEG_PAPER}, continued to 16000 steps with the rates decayed to 0 (2026-12-02)"),
+        ("paper settings with the reference code's MNIST setting (`train.n_critic=1`, "
+         "`model.latent_dim=128`)", "paper settings with the reference code's 1 energy step "
+         "and latent 128, 8825 steps (2026-12-01)"))),
+    "stacked-r3gan": Table("stacked_mnist_r3gan.json", "entry (`stacked-mnist-r3gan` with)",
+                           STACKED, (
+        *(("first settings: no norm in D, R1 + R2 every step, no ramp-up",
+           f"{R3GAN_FIRST}, {steps} steps") for steps in (3000, 6000, 9000, 12000)),
         *(("shipped settings over a 12,000-step schedule", f"12,000-step schedule, {steps} steps")
           for steps in (4000, 8000, 12000)),
-        *(("**shipped** (25,000-step schedule)", f"shipped, {steps} steps") for steps in (10000, 20000, 25000))]),
-    "r3gan-cost": table("r3gan_nets.json", ("model", "`g_hidden` = `d_hidden`", "`blocks_per_stage`",
-                                            "`channels_per_group`"), [
+        *(("**shipped** (25,000-step schedule)", f"shipped, {steps} steps")
+          for steps in (10000, 20000, 25000)))),
+    "r3gan-cost": Table("r3gan_nets.json", (
+        "model", "`g_hidden` = `d_hidden`", "`blocks_per_stage`", "`channels_per_group`"), (
         C("parameters (G + D)", "parameters", ",d"), C("forward + backward s", "seconds", ".3f"),
         C("with R1 + R2 s", "penalized", ".3f"),
-        C("steps in 80 min, with R1 + R2", lambda row: row["penalized"] and 4800 / row["penalized"],
-          ",.0f")], r3gan_cost),
-    "conditional": table("conditional.json", "entry", [
-        C("networks", lambda r: "dcgan-fc" if "model.name=dcgan-fc" in r["overrides"] else "dcgan"),
-        STEPS, WALL, C("class accuracy", "class_accuracy", "%"), C("intra-FID", "intra_fid", ".1f"),
-        C("FID at class size", "fid_class_size", ".1f"),
-        C("intra / that", lambda r: r.get("fid_class_size") and r["intra_fid"] / r["fid_class_size"],
-          ".2f"), FID, C("recall", "recall", ".3f")], [
+        C("steps in 80 min, with R1 + R2", steps_in_80_minutes, ",.0f")), more=r3gan_cost),
+    "conditional": Table("conditional.json", "entry", (
+        C("networks", networks), STEPS, WALL, C("class accuracy", "class_accuracy", "%"),
+        C("intra-FID", "intra_fid", ".1f"), C("FID at class size", "fid_class_size", ".1f"),
+        C("intra / that", class_size_ratio, ".2f"), FID, C("recall", "recall", ".3f")), (
         ("**cgan**", "cgan, dcgan networks"),
         ("**acgan** (preset: ADC head, λ 2, hinge, SN)", "acgan, dcgan networks"),
         ("**projection** (preset: hinge, SN, `g_ema` 0.999)", "projection, dcgan networks"),
         ("acgan, ADC head, λ 1, hinge, SN", "acgan, class_weight 1, dcgan networks"),
-        ("acgan, ADC head, λ 1, hinge, SN, `g_ema` 0.999", "acgan, class_weight 1, g_ema, dcgan networks"),
-        ("acgan, the paper's head (`ac`), batch-norm D, λ 1", "acgan, ac, batch-norm D, dcgan networks"),
-        ("acgan, real-only head (`real`), batch-norm D, λ 1", "acgan, real, batch-norm D, dcgan networks"),
+        ("acgan, ADC head, λ 1, hinge, SN, `g_ema` 0.999",
+         "acgan, class_weight 1, g_ema, dcgan networks"),
+        ("acgan, the paper's head (`ac`), batch-norm D, λ 1",
+         "acgan, ac, batch-norm D, dcgan networks"),
+        ("acgan, real-only head (`real`), batch-norm D, λ 1",
+         "acgan, real, batch-norm D, dcgan networks"),
         ("acgan, `real`, batch-norm D, λ 1, `g_ema` 0.999",
          "acgan, real, batch-norm D, g_ema, dcgan networks"),
-        ("acgan, TAC-GAN's twin (`tac`), batch-norm D, λ 1", "acgan, tac, batch-norm D, dcgan networks"),
+        ("acgan, TAC-GAN's twin (`tac`), batch-norm D, λ 1",
+         "acgan, tac, batch-norm D, dcgan networks"),
         ("acgan, `adc`, batch-norm D, λ 1", "acgan, adc, batch-norm D, dcgan networks"),
-        ("acgan, `adc`, batch-norm D, λ 2", "acgan, adc, batch-norm D, class_weight 2, dcgan networks"),
-        ("acgan, `adc`, batch-norm D, λ 4", "acgan, adc, batch-norm D, class_weight 4, dcgan networks"),
+        *((f"acgan, `adc`, batch-norm D, λ {weight}",
+           f"acgan, adc, batch-norm D, class_weight {weight}, dcgan networks")
+          for weight in (2, 4)),
         ("acgan, `adc`, batch-norm D, λ 1, `g_ema` 0.999",
          "acgan, adc, batch-norm D, g_ema, dcgan networks"),
         ("projection without `g_ema`", "projection, no g_ema, dcgan networks"),
         ("cgan", "cgan"), ("acgan, `ac`, batch-norm D, λ 1", "acgan, ac, batch-norm D"),
-        ("projection without `g_ema`", "projection, no g_ema")]),
-    "infogan": table("conditional.json", ("InfoGAN", "seed"), [
-        STEPS, WALL, C("unsupervised accuracy (Q on held-out digits)", "unsupervised_accuracy", "%"),
-        C("cat0 accuracy (generated)", "cat0_accuracy", "%"), FID, C("recall", "recall", ".3f")], [
-        *((("with `invariance_weight: 1`", str(seed)), f"infogan, invariance, seed {seed}") for seed in range(3)),
-        *((("the paper's objective", str(seed)), f"infogan seed {seed}") for seed in range(3))]),
-    "caae": table("conditional.json", "setting", [
+        ("projection without `g_ema`", "projection, no g_ema"))),
+    "infogan": Table("conditional.json", ("InfoGAN", "seed"), (
+        STEPS, WALL,
+        C("unsupervised accuracy (Q on held-out digits)", "unsupervised_accuracy", "%"),
+        C("cat0 accuracy (generated)", "cat0_accuracy", "%"), FID, C("recall", "recall", ".3f")), (
+        *((("with `invariance_weight: 1`", str(seed)), f"infogan, invariance, seed {seed}")
+          for seed in range(3)),
+        *((("the paper's objective", str(seed)), f"infogan seed {seed}") for seed in range(3)))),
+    "caae": Table("conditional.json", "setting", (
         STEPS, WALL, C("re-conditioned class accuracy", "recondition_accuracy", "%"),
-        C("reconstruction L1", "reconstruction_l1", ".3f"), C("style ratio", "style_ratio", ".2f"), FID], [
+        C("reconstruction L1", "reconstruction_l1", ".3f"),
+        C("style ratio", "style_ratio", ".2f"), FID), (
         ("**preset** (`z_weight` 0.05)", "caae"), ("`z_weight` 0.1", "caae, z_weight 0.1"),
         ("`z_weight` 0.01 (the paper's)", "caae, z_weight 0.01"),
-        ("`z_weight` 0.01, `recondition_weight` 0.2", "caae, z_weight 0.01, recondition_weight 0.2")]),
-    "pix2pix": table("translation.json", ("entry", "D"), [
+        ("`z_weight` 0.01, `recondition_weight` 0.2",
+         "caae, z_weight 0.01, recondition_weight 0.2"))),
+    "pix2pix": Table("translation.json", ("entry", "D"), (
         WALL, C("label preservation", "label_preservation", "%"), C("FID-digits", "fid", ".2f"),
-        C("SSIM", "ssim", ".3f"), C("L1", "l1", ".4f"), C("PSNR (dB)", "psnr", ".1f")], [
+        C("SSIM", "ssim", ".3f"), C("L1", "l1", ".4f"), C("PSNR (dB)", "psnr", ".1f")), (
         (("L1 alone (`pix2pix.gan_weight=0`)", "none"), "L1"),
         (("cGAN alone (`pix2pix.pixel_weight=0`)", "16x16"), "cGAN"),
         (("**L1 + cGAN** (shipped)", "16x16"), "L1+cGAN"),
         (("L1 + cGAN (`model.d_depth=0`)", "1x1 PixelGAN"), "L1+cGAN, PixelGAN 1x1"),
-        (("L1 + cGAN (`model.d_depth=2`)", "34x34, the whole image"), "L1+cGAN, D sees 34x34 (whole image)")],
-        with_references("L1+cGAN", {
+        (("L1 + cGAN (`model.d_depth=2`)", "34x34, the whole image"),
+         "L1+cGAN, D sees 34x34 (whole image)")),
+        more=yardsticks("L1+cGAN", {
             ("real held-out digits", ""): {"label_preservation": "label_accuracy_real"},
             ("the input edges themselves", ""): {"fid": "fid_input"}})),
-    "cyclegan": table("translation.json", "entry", [
+    "cyclegan": Table("translation.json", "entry", (
         WALL, C("label preservation A→B", "label_preservation", "%"),
-        C("B→A", "label_preservation_ba", "%"), C("FID-digits A→B", "fid", ".2f"), C("B→A", "fid_ba", ".2f"),
-        C("SSIM A→B", "ssim", ".3f"), C("B→A", "ssim_ba", ".3f"), C("cycle error a", "cycle_l1_a", ".3f"),
-        C("b", "cycle_l1_b", ".3f")], [
+        C("B→A", "label_preservation_ba", "%"), C("FID-digits A→B", "fid", ".2f"),
+        C("B→A", "fid_ba", ".2f"), C("SSIM A→B", "ssim", ".3f"), C("B→A", "ssim_ba", ".3f"),
+        C("cycle error a", "cycle_l1_a", ".3f"), C("b", "cycle_l1_b", ".3f")), (
         ("cyclegan (shipped: identity 0.5)", "cyclegan"),
-        ("`cyclegan.identity_weight=0`", "cyclegan, no identity loss")],
-        with_references("cyclegan", {
-            "real digits of the output's domain": {"label_preservation": "label_accuracy_real",
-                                                   "label_preservation_ba": "label_accuracy_real_ba"},
+        ("`cyclegan.identity_weight=0`", "cyclegan, no identity loss")),
+        more=yardsticks("cyclegan", {
+            "real digits of the output's domain": {
+                "label_preservation": "label_accuracy_real",
+                "label_preservation_ba": "label_accuracy_real_ba"},
             "the inputs themselves": {"fid": "fid_input", "fid_ba": "fid_input_ba"}})),
+    "view": Table("view.json", "steps a frame", (
+        C("frames drawn / s", "frames_per_s", ".1f"), C("view steps / s", "steps_per_s", ".1f"),
+        C("x `gankit train`", "training_speed_ratio", ".2f")), more=each_key("median")),
+    "feature-disturbances": Table("feature_validation.json", ("images", "feature space",
+                                                              "disturbance"), (
+        C("levels", "levels"), C("FID at each level", "fid")), more=disturbance_rows),
+    "feature-ranking": Table("feature_validation.json", "generator (mnist5k, @ steps)", (
+        C("FID, fitted space", "fid_fitted", ".2f"),
+        C("FID, digit classifier", "fid_digits", ".0f")),
+        more=each("generators", lambda row: row["generator"])),
+    "small-data": Table("small_data.json", ("training digits", "augmentation"), (
+        C("FID", "fid", ".1f"), C("vs no augmentation", "fid_ratio_to_none", "x"),
+        C("ADA's last p", "p_last", ".2f"), C("wall s", "wall_seconds", ".0f")),
+        more=each("rows", lambda row: (f"{row['digits']:,}", row["augment"]))),
+    "small-data-curves": Table("small_data.json", ("training digits", "augmentation"), (
+        C("FID (at step)", "fid"),), more=curve_rows),
+    "streaming": Table("streaming.json", "source", (
+        C("images/s", "images_per_s", ",.1f"), C("x the trainer's need", "ratio_to_trainer", ".1f"),
+        C("x in memory", "ratio_to_in_memory", ".3f")),
+        more=streaming_rows),
+    "snapshot-cost": Table("snapshot_cost.json", "run (code, steps)", (
+        C("steps", "steps", ",d"), C("snapshots", "snapshots", "d"),
+        C("training s", "training_s", ".2f"), C("snapshot s", "snapshot_s", ".2f"),
+        C("snapshots / training (wall)", "ratio", ".3f"),
+        C("snapshots / training (CPU)", "cpu_ratio", ".3f"),
+        C("last snapshot s", "final_snapshot_s", ".2f")), more=each_key("runs")),
 }
+
+# Results files no page shows, each with the reason (every other file must be on a page).
+EXCLUDED: dict[str, str] = {}
 
 RENDERERS = {"benchmark-table": render_table, "benchmark-hardware": render_hardware}
