@@ -276,6 +276,12 @@ def curve_rows(data: Any) -> Rows:
             for policy, points in curve["fid"].items()]
 
 
+def against(reference: str, entries: dict[str, str]) -> Callable[[Any], Rows]:
+    """ENTRIES ({label: key}) with "vs", their FID over the REFERENCE entry's."""
+    return lambda data: [(label, {**data[key], "vs": data[key]["fid"] / data[reference]["fid"]})
+                         for label, key in entries.items()]
+
+
 def streaming_rows(data: Any) -> Rows:
     """streaming.json: a row per source (folder_workers2 reads "folder, workers 2")."""
     fields = ("images_per_s", "ratio_to_trainer", "ratio_to_in_memory")
@@ -362,6 +368,11 @@ TABLES: dict[str, Table] = {
         ("`wgan-gp ttur` (n_critic 1, lr_d 3e-4, lr_g 1e-4, beta1 0)", "wgan-gp ttur"),
         ("`wgan-gp 2x budget`, with TTUR", "wgan-gp 2x budget"),
         ("`began` (`mnist5k-began`), the preset now", "began"))),
+    "image-quality-classes": Table("image_quality.json", "entry", (
+        BUDGET, FID, C("FID vs non-saturating at 300 s", "vs", "x"),
+        *(C(f"{digit}s", lambda row, digit=digit: row["class_percent"][digit], ".1f")
+          for digit in range(10))), more=against("non-saturating", {
+            "`wgan-gp ttur`": "wgan-gp ttur", "`began`": "began"})),
     "image-quality-stacked": Table("image_quality.json", "entry (`stacked-mnist` with)", (
         STEPS, C("modes", "stacked_modes", ",d"), C("KL", "stacked_reverse_kl", ".4f"), FID,
         PRECISION, RECALL), (
