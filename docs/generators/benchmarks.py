@@ -109,14 +109,14 @@ def render_table(arguments: str) -> str:
     return markdown_table(table.first, table.columns, rows)
 
 
-def hardware_records(data: Any, where: str = "") -> list[tuple[str, Record]]:
-    """Every ``hardware`` record in DATA with the key path of the entry that holds it."""
+def hardware_records(data: Any) -> list[Record]:
+    """Every ``hardware`` record in DATA, at any depth (one per entry, or one for the file)."""
     if not isinstance(data, dict):
         return []
-    found = [(where, data["hardware"])] if isinstance(data.get("hardware"), dict) else []
+    found = [data["hardware"]] if isinstance(data.get("hardware"), dict) else []
     for key, value in data.items():
         if key != "hardware":
-            found += hardware_records(value, f"{where}, {key}" if where else key)
+            found += hardware_records(value)
     return found
 
 
@@ -137,7 +137,7 @@ def render_hardware(arguments: str) -> str:
     if not records:
         return f"`{arguments}` records no hardware (it predates the hardware record)."
     machines: dict[str, int] = {}
-    for _, hardware in records:
+    for hardware in records:
         machines[describe(hardware)] = machines.get(describe(hardware), 0) + 1
     lines = [f"Hardware recorded in `{arguments}`:", ""]
     for machine, count in machines.items():
@@ -293,7 +293,7 @@ def streaming_rows(data: Any) -> Rows:
 # A label says what an entry is; the key beside it is the entry's key in its file.
 
 C = Column
-STEPS, FID, KID = C("steps", "steps", ",d"), C("FID", "fid", ".1f"), C("KID", "kid", ".0f")
+STEPS, FID, KID = C("steps", "steps", ",d"), C("FID", "fid", ",.1f"), C("KID", "kid", ",.0f")
 PRECISION, RECALL = C("precision", "precision", ".2f"), C("recall", "recall", ".2f")
 DENSITY, COVERAGE = C("density", "density", ".2f"), C("coverage", "coverage", ".2f")
 LABEL_KL, BUDGET = C("label KL", "label_kl", ".3f"), C("budget s", "budget_seconds", ".0f")
