@@ -34,6 +34,7 @@ def renderers() -> dict[str, Renderer]:
     for path in sorted((DOCS / "generators").glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"docs_generators_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses and pickling look a module up by name
         spec.loader.exec_module(module)
         for kind, render in getattr(module, "RENDERERS", {}).items():
             if kind in found:
