@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from gankit.commandline.parser import build_parser
 
-USAGE_WIDTH = 100  # columns of the usage blocks, whatever the terminal
+USAGE_WIDTH = 80  # columns of the usage blocks, whatever the terminal: the width the page shows
 
 
 def commands(parser: argparse.ArgumentParser, summary: str = ""

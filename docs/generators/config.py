@@ -66,8 +66,11 @@ def rows(cls: type, prefix: str) -> list[Row]:
         if not spec.metadata.get("section", True):
             continue
         key = prefix + spec.name
+        comment = descriptions(cls)[spec.name]
+        shared = comment.leader not in (None, spec.name)
         found.append(Row(key, type_name(hints[spec.name]), show_default(default_of(spec)),
-                         allowed(cls, spec, hints[spec.name], key), descriptions(cls)[spec.name]))
+                         allowed(cls, spec, hints[spec.name], key),
+                         f"See `{prefix}{comment.leader}`." if shared else comment.text))
         if (nested := nested_dataclass(hints[spec.name])) is not None:
             found += rows(nested, key + ".")
     return found
@@ -164,18 +167,26 @@ def show_int(n: int) -> str:
     return str(n)
 
 
+class Comment(NamedTuple):
+    """A field's comment; ``leader``: the field whose comment block it shares, which the page
+    shows once (at the leader) and points to from the others."""
+
+    text: str
+    leader: str | None = None
+
+
 @cache
-def descriptions(cls: type) -> dict[str, str]:
+def descriptions(cls: type) -> dict[str, Comment]:
     """Each field's comment, from the source of the class that declares it (a base class for
-    inherited fields); "" where there is none."""
-    found: dict[str, str] = {}
+    inherited fields); empty where there is none."""
+    found: dict[str, Comment] = {}
     for owner in reversed(cls.__mro__):
         if dataclasses.is_dataclass(owner):
             found |= comments(owner)
-    return {spec.name: found.get(spec.name, "") for spec in dataclasses.fields(cls)}
+    return {spec.name: found.get(spec.name, Comment("")) for spec in dataclasses.fields(cls)}
 
 
-def comments(cls: type) -> dict[str, str]:
+def comments(cls: type) -> dict[str, Comment]:
     """The comment of every annotated name in ``cls``'s own body (the rule in the module's
     docstring)."""
     source = textwrap.dedent(inspect.getsource(cls))
@@ -184,13 +195,13 @@ def comments(cls: type) -> dict[str, str]:
         if token.type == tokenize.COMMENT:
             text = token.string.lstrip("#").strip()
             lines[token.start[0]] = (text, bool(token.line[:token.start[1]].strip()))
-    body = ast.parse(source).body[0].body
-    found: dict[str, str] = {}
-    group = ""  # the block comment that the fields without their own still share
-    for statement in body:
+    found: dict[str, Comment] = {}
+    group: Comment | None = None  # the block above, shared by the fields without their own
+    for statement in ast.parse(source).body[0].body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
-            group = ""
+            group = None
             continue
+        name = statement.target.id
         block = []
         line = statement.lineno - 1
         while line in lines and not lines[line][1]:
@@ -198,11 +209,11 @@ def comments(cls: type) -> dict[str, str]:
             line -= 1
         own = [text for number, (text, trailing) in lines.items()
                if trailing and statement.lineno <= number <= statement.end_lineno]
-        if block:
-            group = " ".join(block) if not own else ""
-        elif own:
-            group = ""
-        found[statement.target.id] = " ".join(block + own) or group
+        if block or own:
+            found[name] = Comment(" ".join(block + own))
+            group = Comment(found[name].text, name) if block and not own else None
+        else:
+            found[name] = group or Comment("")
     return found
 
 
