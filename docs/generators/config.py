@@ -220,8 +220,16 @@ def comments(cls: type) -> dict[str, Comment]:
 def table(found: list[Row]) -> str:
     head = "| key | type | default | allowed | description |\n|---|---|---|---|---|\n"
     return head + "".join(
-        f"| `{row.key}` | {cell(row.type)} | `{row.default}` | {cell(row.allowed)} | "
+        f"| {key_code(row.key)} | {cell(row.type)} | `{row.default}` | {cell(row.allowed)} | "
         f"{cell(row.description)} |\n" for row in found)
+
+
+def key_code(key: str) -> str:
+    """A key as code that wraps only after a dot or an underscore: the theme breaks code
+    anywhere, which would split ``model.g_depth`` into ``model.g_dep`` and ``th``."""
+    parts = key.replace(".", ".<wbr>").replace("_", "_<wbr>")
+    return f'<code style="word-break: normal; overflow-wrap: normal">{parts}</code>'
+
 
 
 def cell(text: str) -> str:
@@ -240,13 +248,14 @@ def schema_rows() -> dict[str, list[Row]]:
     return found
 
 
-def recipe_rows() -> dict[str, tuple[str, list[Row]]]:
-    """Each recipe with options: its section's summary and keys."""
+def recipe_rows() -> dict[str, tuple[str, list[Row]] | None]:
+    """Each recipe: its section's summary and keys, or None for a recipe without options."""
     from gankit.recipes import RECIPES
 
-    found = {}
+    found: dict[str, tuple[str, list[Row]] | None] = {}
     for name in RECIPES.names():
         options = RECIPES[name].Options
+        found[name] = None
         if options is not None:
             summary = inspect.getdoc(options).split("\n\n")[0].replace("\n", " ")
             summary = summary.replace("``", "`")  # reST literals, as Markdown
@@ -262,10 +271,14 @@ def render_schema(arguments: str) -> str:
 
 
 def render_recipes(arguments: str) -> str:
-    parts = []
-    for name, (summary, found) in recipe_rows().items():
-        parts.append(f"### {name}\n\n{summary} Read only under `recipe: {name}`.\n\n"
-                     f"{table(found)}")
+    sections = recipe_rows()
+    bare = [name for name, section in sections.items() if section is None]
+    parts = [f"Recipes without options of their own: {', '.join(bare)}.\n"] if bare else []
+    for name, section in sections.items():
+        if section is not None:
+            summary, found = section
+            parts.append(f"### {name}\n\n{summary} Read only under `recipe: {name}`.\n\n"
+                         f"{table(found)}")
     return "\n".join(parts)
 
 
