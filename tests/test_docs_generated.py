@@ -166,7 +166,7 @@ def test_config_rows_come_from_the_class(config_generator: ModuleType) -> None:
     assert larger[:3] == rows
     assert tuple(larger[3]) == ("example.extra", "bool", "true", "true, false",
                                 "a key added to the class")
-    assert ">example.extra</code> | bool | `true` |" in config_generator.table(larger)
+    assert ">example.<wbr>extra</code> | bool | `true` |" in config_generator.table(larger)
 
 
 def test_api_page_documents_every_public_name() -> None:
