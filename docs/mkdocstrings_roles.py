@@ -15,7 +15,10 @@ ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|obj|exc|const):`(~
 
 
 def plain(match: re.Match[str]) -> str:
+    """``:class:`~a.b.C``` -> ``C``; ``:class:`title <a.b.C>``` -> ``title``."""
     short, name = match.groups()
+    if (title := re.fullmatch(r"(.+?)\s*<[^>]+>", name)) is not None:
+        return f"`{title.group(1)}`"
     return f"`{name.rsplit('.', 1)[-1] if short else name}`"
 
 
