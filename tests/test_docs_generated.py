@@ -79,6 +79,27 @@ def test_cli_page_has_every_command_and_flag() -> None:
                     assert f"| `{flag}" in sections[prog], f"{prog} {flag}"
 
 
+def test_cli_usage_is_written_the_same_on_every_python() -> None:
+    """The usage lines are the page's own (argparse's layout differs between versions), with
+    argparse's notation: brackets for what may be left out, choices in braces."""
+    import argparse
+
+    cli = load(DOCS / "generators" / "cli.py")
+    parser = argparse.ArgumentParser(prog="tool x")
+    parser.add_argument("--out", metavar="DIR", required=True)
+    parser.add_argument("--n", type=int)
+    parser.add_argument("--flag", action="store_true")
+    parser.add_argument("--format", choices=("npy", "png"))
+    parser.add_argument("a")
+    parser.add_argument("b", nargs="?")
+    assert cli.usage(parser) == \
+        "usage: tool x [-h] --out DIR [--n N] [--flag] [--format {npy,png}] a [b]"
+    parser.add_argument("--a-long-option-name", metavar="WITH_A_LONG_VALUE")
+    assert cli.usage(parser).splitlines() == [
+        "usage: tool x [-h] --out DIR [--n N] [--flag] [--format {npy,png}]",
+        "              [--a-long-option-name WITH_A_LONG_VALUE] a [b]"]
+
+
 def test_cli_reference_imports_no_torch() -> None:
     """The parser is torch-free, so is its page: the docs build needs no torch for it."""
     path = str(DOCS / "generators" / "cli.py")

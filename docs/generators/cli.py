@@ -38,9 +38,37 @@ def subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
 
 
 def usage(parser: argparse.ArgumentParser) -> str:
-    formatter = parser.formatter_class(prog=parser.prog, width=USAGE_WIDTH)
-    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
-    return formatter.format_help().strip()
+    """``usage: gankit train [-h] [--set KEY=VALUE] ... [config]``, wrapped at USAGE_WIDTH
+    between arguments. Written here, not by argparse's formatter, whose layout changes between
+    Python versions (3.13 joins a subcommand list and its ``...``): the page must be the same on
+    every Python that gankit supports, or the check that it is current would fail on some."""
+    actions = [action for action in parser._actions if action.help != argparse.SUPPRESS]
+    parts = [usage_part(action) for action in actions if action.option_strings]
+    parts += [usage_part(action) for action in actions if not action.option_strings]
+    lead = f"usage: {parser.prog} "
+    lines = [lead]
+    for part in parts:
+        if len(lines[-1]) + len(part) > USAGE_WIDTH and lines[-1].strip() != lead.strip():
+            lines.append(" " * len(lead))
+        lines[-1] += part + " "
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def usage_part(action: argparse.Action) -> str:
+    """One argument as a usage line writes it: ``[--out DIR]``, ``--input FILE|DIR``,
+    ``[config]``, ``{train,sample,...} ...``."""
+    if action.metavar is not None:
+        name = action.metavar
+    elif action.choices is not None:
+        name = "{" + ",".join(map(str, action.choices)) + "}"
+    else:
+        name = action.dest.upper() if action.option_strings else action.dest
+    shape = {None: name, "?": f"[{name}]", "*": f"[{name} ...]", "+": f"{name} [{name} ...]",
+             argparse.PARSER: f"{name} ...", 0: ""}[action.nargs]
+    if not action.option_strings:
+        return shape
+    written = f"{action.option_strings[0]} {shape}".strip()
+    return written if action.required else f"[{written}]"
 
 
 def anchor(prog: str) -> str:
