@@ -101,7 +101,7 @@ def interval(default: Interval) -> Any:
 @dataclass
 class DataConfig:
     name: str = "ring8"  # a key of gankit.data.DATASETS
-    batch_size: int = bounded(256, 1, 2**24)
+    batch_size: int = bounded(256, 1, 2**24)  # examples per D and G step
     n_eval: int = 2500  # samples for evaluation; 2,500 in PacGAN (Lin et al. 2018)
     # Image data's feature space for FID/KID/precision/recall: a name of FEATURES or a file from
     # 'gankit features fit' (*.safetensors); "" = the data set's default (digits on digit data).
@@ -164,12 +164,12 @@ class ModelConfig:
     # discriminator registry the recipe uses (DISCRIMINATORS; AUTOENCODERS for BEGAN)
     generator: str = ""
     discriminator: str = ""
-    latent_dim: int = bounded(2, 1, MAX_WIDTH)
-    g_hidden: int = bounded(256, 1, MAX_WIDTH)
+    latent_dim: int = bounded(2, 1, MAX_WIDTH)  # dimensions of z, G's input
+    g_hidden: int = bounded(256, 1, MAX_WIDTH)  # G's width: units (MLP) or base channels
     g_depth: int = bounded(3, 1, 64)  # hidden layers
-    d_hidden: int = bounded(256, 1, MAX_WIDTH)
+    d_hidden: int = bounded(256, 1, MAX_WIDTH)  # D's width: units (MLP) or base channels
     d_depth: int = bounded(3, 0, 64)  # PatchGAN: its stride-2 layers (0: PixelGAN)
-    g_batchnorm: bool = False
+    g_batchnorm: bool = False  # batch norm between G's layers (MLP, DCGAN)
     # Image-to-image generators (U-Net, ResNet): the norm after each convolution (batch:
     # Pix2Pix; instance, without running statistics: CycleGAN) and the dropout of the U-Net's
     # inner decoder blocks (Pix2Pix's noise: 0.5).
@@ -243,9 +243,9 @@ class KeepBest:
     first one, naming those they do. ``mode`` defaults to the metric's direction where gankit
     knows it (max for modes, precision, ...; min for fid, w1, ...) and must be given where not."""
 
-    metric: str = "fid"
-    mode: str | None = None
-    k: int = bounded(1, 1, 1000)
+    metric: str = "fid"  # the snapshot metric that ranks the checkpoints
+    mode: str | None = None  # min or max: which end is best; null: the metric's own
+    k: int = bounded(1, 1, 1000)  # how many of the best checkpoints are kept
 
     def check(self) -> None:
         from gankit.training.metric_names import NOT_METRICS, default_mode
@@ -277,7 +277,7 @@ class TrainConfig:
     steps: int = bounded(2000, 1, MAX_STEPS)  # generator steps
     # D steps per G step: k in Goodfellow et al. 2014, Alg. 1 (WGAN: 5)
     n_critic: int = bounded(1, 1, 1000)
-    lr_g: float = 1e-4
+    lr_g: float = 1e-4  # G's learning rate
     lr_d: float = 1e-4  # a different lr_d is TTUR (Heusel et al. 2017)
     # Fraction of train.steps after which both learning rates fall linearly to 0 at the end
     # (CycleGAN's schedule is 0.5, Zhu et al. 2017, Sec. 7.1); 1.0 keeps them constant. Every
@@ -289,11 +289,11 @@ class TrainConfig:
     lr_final: float = 0.0
     # Adam's beta2 at the end of the decay (R3GAN: 0.9 -> 0.99); None: beta2 stays constant
     beta2_final: float | None = None
-    optimizer: str = "adam"
+    optimizer: str = "adam"  # of both players: adam, or rmsprop (WGAN's, Arjovsky et al. 2017)
     beta1: float = 0.5  # DCGAN's Adam beta1 (Radford et al. 2016)
-    beta2: float = 0.999
-    seed: int = bounded(0, *SEED_RANGE)
-    device: str = "cpu"
+    beta2: float = 0.999  # Adam's beta2 (torch's default)
+    seed: int = bounded(0, *SEED_RANGE)  # of every random draw: the same seed, the same run
+    device: str = "cpu"  # where the networks train
     # Steps between log records, snapshots and checkpoints: a count, or a fraction of
     # train.steps (0.1: every 10% of the run, so any length gets ten; :func:`every`). The
     # defaults are the shipped configs' fractions: a config written from scratch with
@@ -301,7 +301,7 @@ class TrainConfig:
     log_every: Interval = interval(0.01)
     plot_every: Interval = interval(0.1)
     checkpoint_every: Interval = interval(0.1)
-    keep_checkpoints: int = bounded(3, 1, MAX_STEPS)
+    keep_checkpoints: int = bounded(3, 1, MAX_STEPS)  # the newest checkpoints kept on disk
     # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1). 1024 is past
     # any machine's cores, below where torch.set_num_threads fails.
     threads: int = bounded(0, 0, 1024)

@@ -51,13 +51,13 @@ class CompositeLosses:
     """The composite image losses of any translation recipe's section; 0 weights are off."""
 
     section: ClassVar[str] = ""  # the recipe's section, for the messages
-    pixel_weight: float = 0.0
+    pixel_weight: float = 0.0  # L1 to the target (paired data; TP-GAN eq. 3)
     pixel_scales: int = 1  # resolutions of the pixel loss: 1, 1/2, ..., 1/2^(scales - 1)
-    symmetry_weight: float = 0.0
-    tv_weight: float = 0.0
-    identity_preserving_weight: float = 0.0
-    perceptual_weight: float = 0.0
-    perceptual_layers: tuple[str, ...] = ("block1", "block2", "feature")
+    symmetry_weight: float = 0.0  # L1 between the output and its mirror image (TP-GAN eq. 4)
+    tv_weight: float = 0.0  # the output's total variation (TP-GAN eq. 7)
+    identity_preserving_weight: float = 0.0  # L1 of feature_net's deepest layers (TP-GAN eq. 6)
+    perceptual_weight: float = 0.0  # squared feature distances (Johnson et al. 2016, eq. 2)
+    perceptual_layers: tuple[str, ...] = ("block1", "block2", "feature")  # of feature_net
     feature_net: str = "mnist5k"  # the digit classifier whose features the two feature terms use
 
     def check(self) -> None:
