@@ -5,6 +5,7 @@ rate is training alone, and an experiment command that says what it wrote."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -214,3 +215,20 @@ def test_experiment_list_gives_one_line_of_description_each_without_torch():
         assert line.split(maxsplit=1) == [name, declaration.summary]
     assert "Train the 1-D GAN" in next(line for line in lines if line.startswith("gan-1d "))
 
+
+
+def test_drawing_leaves_a_notebooks_backend_and_pyplot_alone(tmp_path):
+    """A notebook shows its own figures inline after gankit drew one: gankit's pictures are
+    Figures no backend owns, so importing or drawing neither switches the backend (it once
+    forced Agg, and a Learn chapter's figures printed as `<Figure size ...>`) nor leaves
+    figures in pyplot's list."""
+    path = tmp_path / "training.png"
+    code = ("import matplotlib, matplotlib.pyplot as plt\n"
+            "from gankit.evaluation import plots\n"
+            "records = [{'step': 1, 'd_loss': 1.0}, {'step': 2, 'd_loss': 0.5}]\n"
+            f"plots.plot_training_curves(records, {str(path)!r})\n"
+            "print(matplotlib.get_backend(), len(plt.get_fignums()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "MPLBACKEND": "svg"}, check=True)
+    assert out.stdout.split() == ["svg", "0"]
+    assert Image.open(path).size[0] > 100

@@ -12,36 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gankit.evaluation.palette import GENERATED, REAL, landscape_colormap  # noqa: E402
-from gankit.storage.files import replace_atomically  # noqa: E402
+from gankit.evaluation.palette import GENERATED, REAL, landscape_colormap
+from gankit.storage.figures import DPI, save_figure, subplots
+from gankit.storage.files import replace_atomically
 
 if TYPE_CHECKING:
     from gankit.sampling.mcmc import SamplerTrace
 
-DPI = 110  # every PNG's; a grid figure is sized in pixels at it, so no image is resampled
 TITLES = {"modes": "modes captured", "high_quality": "high-quality samples (%)",
           "reverse_kl": "reverse KL of the mode histogram", "w1": "exact W1 to real samples"}
-
-
-def save_figure(fig: Any, path: Path, *, trim: bool = True) -> Path:
-    """Write ``fig`` as a PNG to exactly ``path``, whole or not at all (a device or pipe in
-    place: :func:`gankit.storage.files.replace_atomically`), and close it.
-
-    ``trim`` cuts the PNG to what is drawn, which costs a second layout pass over every
-    text; a figure laid out with :func:`fixed_margins` (the snapshots', drawn ten times a
-    run) fits its canvas already and is saved as it is."""
-    path = Path(path)
-    try:
-        with replace_atomically(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight" if trim else None)
-    finally:
-        plt.close(fig)
-    return path
 
 
 def fixed_margins(fig: Any, left: float, right: float, bottom: float, top: float,
@@ -91,7 +73,7 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path,
     panels = training_panels(records, terms)
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    fig, axes = subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
     axes = axes.ravel()
     for ax, (title, keys) in zip(axes, panels, strict=False):
         for key in keys:
@@ -128,7 +110,7 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 120)
     gx, gy = np.meshgrid(xs, ys)
     drawn = landscape(np.stack([gx.ravel(), gy.ravel()], 1))
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    fig, ax = subplots(figsize=(5.2, 4.4))
     # before the colorbar, which takes its room from the axes': a two-line title on top
     fixed_margins(fig, left=0.55, right=0.5, bottom=0.35, top=0.5)
     if drawn is not None:
@@ -141,7 +123,7 @@ def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, pa
         ax.scatter(fake[:, 0], fake[:, 1], s=2, c=GENERATED, alpha=0.6, label="generated")
     else:
         fake_labels, real_labels = labels
-        colours = plt.get_cmap("tab10" if fake_labels.max() < 10 else "tab20")
+        colours = matplotlib.colormaps.get_cmap("tab10" if fake_labels.max() < 10 else "tab20")
         if real_labels is None:
             ax.scatter(real[:, 0], real[:, 1], s=2, c=REAL, alpha=0.35, label="real")
         else:
@@ -183,7 +165,7 @@ def draw_density_1d(ax: Any, x: np.ndarray, p_data: np.ndarray, fake: np.ndarray
 
 def plot_density_1d(x: np.ndarray, p_data: np.ndarray, fake: np.ndarray, landscape: Landscape,
                     path: Path, title: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    fig, ax = subplots(figsize=(5.2, 3.4))
     drawn = landscape(x[:, None])
     values, label = drawn if drawn is not None else (None, "")
     draw_density_1d(ax, x, p_data, fake, values, title, label)
@@ -239,7 +221,7 @@ def save_grids(grids: Sequence[Grid], path: Path) -> Path:
     gap = 40  # pixels between grids, room for the next one's row names
     width = sum(p.shape[1] for p in pictures) + gap * (len(pictures) - 1)
     height = max(p.shape[0] for p in pictures)
-    fig = plt.figure(figsize=(width / DPI, height / DPI))
+    fig = Figure(figsize=(width / DPI, height / DPI))
     left = 0
     for grid, picture in zip(grids, pictures, strict=True):
         h, w = picture.shape[:2]
@@ -263,8 +245,8 @@ def plot_chain_trace(trace: SamplerTrace, path: Path, name: str) -> Path:
     """Latent chains step by step: the mean energy E(z) over chains and, for MALA, the mean
     acceptance probability with the step size it used (adapted during the burn-in only)."""
     mala = trace.step_acceptance is not None
-    fig, axes = plt.subplots(1, 2 if mala else 1, figsize=(10 if mala else 5, 3.5),
-                             squeeze=False)
+    fig, axes = subplots(1, 2 if mala else 1, figsize=(10 if mala else 5, 3.5),
+                         squeeze=False)
     energy = axes[0, 0]
     energy.plot(range(len(trace.energy)), trace.energy.numpy())
     energy.set(xlabel="step", ylabel="mean E(z)", title=f"{name}: energy")

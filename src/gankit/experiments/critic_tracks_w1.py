@@ -25,13 +25,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.stats import pearsonr
 
 from gankit.api import build
-from gankit.evaluation.plots import save_figure
+from gankit.evaluation.plots import save_figure, subplots
 from gankit.experiments.base import EXPERIMENTS, output_paths
 from gankit.theory.divergences import wasserstein1
 from gankit.training.runlog import write_json
@@ -95,7 +94,7 @@ def plot(records: list[dict[str, float]], r: float, floor: float, path: Path) ->
     steps = [rec["step"] for rec in records]
     estimates = [rec["critic_w1"] for rec in records]
     exact = [rec["exact_w1"] for rec in records]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 3.6))
     left.plot(steps, exact, "k", lw=2, label="exact $W_1$ (samples)")
     left.plot(steps, estimates, "C1--", lw=1.5, label="critic: E[D(x)] - E[D(G(z))]")
     left.axhline(floor, color="gray", ls=":", lw=1, label="$W_1$ of two real samples")

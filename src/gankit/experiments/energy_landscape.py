@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy import stats
@@ -29,7 +28,7 @@ from torch import Tensor
 
 from gankit.api import Run, build
 from gankit.data.distributions import GaussianMixture
-from gankit.evaluation.plots import save_figure
+from gankit.evaluation.plots import save_figure, subplots
 from gankit.experiments.base import EXPERIMENTS, output_paths
 from gankit.training.runlog import write_json
 
@@ -135,7 +134,7 @@ def plot(panels: list[tuple[str, str, Tensor, np.ndarray, GaussianMixture, dict[
     """One row per data set: -log p_data (clipped at its median, where it is already far from
     every mode), then each model's energy; the mode centres as dots."""
     rows = [panels[i:i + len(MODELS)] for i in range(0, len(panels), len(MODELS))]
-    fig, axes = plt.subplots(len(rows), 1 + len(MODELS), figsize=(4.2 * (1 + len(MODELS)),
+    fig, axes = subplots(len(rows), 1 + len(MODELS), figsize=(4.2 * (1 + len(MODELS)),
                                                                    3.8 * len(rows)),
                              squeeze=False)
     for row_axes, row in zip(axes, rows, strict=True):

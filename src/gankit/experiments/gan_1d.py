@@ -16,13 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.special import expit
 
 from gankit.api import build
-from gankit.evaluation.plots import draw_density_1d, save_figure
+from gankit.evaluation.plots import draw_density_1d, save_figure, subplots
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
 from gankit.theory.divergences import wasserstein1
 from gankit.training.runlog import write_json
@@ -75,7 +74,7 @@ def gan_1d(out_dir: Path, quick: bool = False) -> dict[str, Any]:
 
 def plot(x: np.ndarray, p_data: np.ndarray, panels: list[tuple[np.ndarray, np.ndarray]],
          records: list[dict[str, float]], path: Path) -> None:
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.3))
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 3.3))
     for ax, letter, (fake, d_values), record in zip(axes, "abcd", panels, records, strict=True):
         title = (f"({letter}) step {record['step']}\n"
                  f"|D - 1/2| {record['mean_abs_d_minus_half']:.3f}, W1 {record['w1']:.3f}")

@@ -18,10 +18,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from gankit.evaluation.plots import save_figure
+from gankit.evaluation.plots import save_figure, subplots
 from gankit.experiments.base import EXPERIMENTS, output_paths
 from gankit.theory.divergences import js, kl, wasserstein1
 from gankit.training.runlog import write_json
@@ -81,7 +80,7 @@ def js_saturation(out_dir: Path, quick: bool = False) -> dict[str, Any]:
 
 
 def plot(thetas: np.ndarray, js_values: np.ndarray, w1_values: np.ndarray, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    fig, ax = subplots(figsize=(5.6, 3.6))
     ax.plot(thetas, w1_values, "C0", lw=2, label=r"$W_1(P_0, P_\theta)$")
     ax.plot(thetas, js_values, "C3", lw=2, label=r"$JS(P_0, P_\theta)$")
     ax.axhline(LOG2, color="C3", ls=":", lw=1, label=r"$\log 2$")

@@ -19,11 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from gankit.api import build
-from gankit.evaluation.plots import save_figure
+from gankit.evaluation.plots import save_figure, subplots
 from gankit.experiments.base import EXPERIMENTS, output_paths
 from gankit.sampling.settings import SamplerSettings
 from gankit.training.runlog import write_json
@@ -99,7 +98,7 @@ def curve_at(curve: list[dict[str, Any]], reverse_kl: float) -> float | None:
 
 
 def plot(points: list[dict[str, Any]], best: dict[str, Any] | None, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = subplots(figsize=(6, 4.2))
     truncation = sorted((p for p in points if p["sampler"] in ("prior", "truncation")),
                         key=lambda p: p["reverse_kl"])
     ax.plot([p["reverse_kl"] for p in truncation], [p["high_quality"] for p in truncation],

@@ -18,7 +18,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy import integrate, stats
@@ -28,7 +27,7 @@ from torch import Tensor, nn
 from gankit.configuration.resolve import build_config
 from gankit.configuration.schema import Config, DataConfig
 from gankit.data import DATASETS
-from gankit.evaluation.plots import save_figure
+from gankit.evaluation.plots import save_figure, subplots
 from gankit.experiments.base import EXPERIMENTS, critic_on_grid, output_paths
 from gankit.losses.adversarial import LOSSES
 from gankit.models import DISCRIMINATORS, build_part
@@ -169,7 +168,7 @@ def optimal_discriminator(out_dir: Path, quick: bool = False) -> dict[str, Any]:
 def plot(x: np.ndarray, pd: np.ndarray, pg: np.ndarray, d_star: np.ndarray,
          d_trained: np.ndarray, history: list[dict[str, float]], figures: dict[str, Any],
          path: Path) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.6))
+    fig, (left, right) = subplots(1, 2, figsize=(10.5, 3.6))
     show = (x > -1) & (x < 8)
     left.plot(x[show], pd[show], "k:", lw=2, label=r"$p_{data}$")
     left.plot(x[show], pg[show], "g", lw=1.5, label=r"$p_g$")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import GankitError
-from gankit.storage.files import replace_atomically
 from gankit.training.checkpoint_names import step_of
 from gankit.training.choice import checkpoint_folder_run
 from gankit.training.metric_names import greater_is_better
@@ -183,12 +182,9 @@ def _is_value(value: Any) -> bool:
 def draw_curves(curves: list[Curve]) -> Any:  # -> matplotlib Figure
     """The curves on one pair of axes against step, a colour and a legend entry per run, a
     star at each run's best value."""
-    import matplotlib
+    from gankit.storage.figures import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = subplots(figsize=(7, 4.2))
     for curve in curves:
         line, = ax.plot(curve.steps, curve.values, marker="o" if len(curve.steps) < 30 else None,
                         markersize=3, label=curve.run)
@@ -207,15 +203,9 @@ def draw_curves(curves: list[Curve]) -> Any:  # -> matplotlib Figure
 
 def save_curves(curves: list[Curve], out: Path) -> Path:
     """Draw the curves and write the PNG to exactly ``out``, whole or not at all."""
-    import matplotlib.pyplot as plt
+    from gankit.storage.figures import save_figure
 
-    fig = draw_curves(curves)
-    try:
-        with replace_atomically(Path(out)) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-    finally:
-        plt.close(fig)
-    return Path(out)
+    return save_figure(draw_curves(curves), Path(out), trim=False)
 
 
 def compare_runs(runs: list[str | Path], metric: str | None = None,
