@@ -175,7 +175,7 @@ ax.plot(mus, two_js, "k--", lw=1.2, label=r"$-\log 4 + 2\,\mathrm{JS}$ (gankit's
 ax.axhline(-math.log(4), color="gray", ls=":", lw=1, label=r"$-\log 4$")
 ax.axvline(4, color="C3", lw=0.8, label=r"$p_g = p_{data}$")
 ax.set(xlabel=r"generator mean $\mu_g$ ($p_g = N(\mu_g, 0.5^2)$)", ylabel="nats")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="center right")
 show(fig, "c-of-g")
 
 # %% [markdown]
