@@ -62,9 +62,10 @@ def show(fig, name):
 #
 # $$\mathrm{KL}(p \,\|\, q) = \sum_i p_i \log \frac{p_i}{q_i}.$$
 #
-# For two Gaussians it has a closed form,
-# $\mathrm{KL} = \log\frac{\sigma_q}{\sigma_p} + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12$,
-# so we can check gankit's number against it.
+# For two Gaussians it has a closed form, so we can check gankit's number against it:
+#
+# $$\mathrm{KL}(p \,\|\, q) = \log\frac{\sigma_q}{\sigma_p}
+# + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12.$$
 
 # %%
 x = np.linspace(-10, 14, 200_001)  # the grid: both densities are negligible outside it
@@ -109,7 +110,8 @@ print(f"upper bound log 2 = {math.log(2):.6f}")
 
 # %%
 shifted = stats.norm(4 + 1.5, 0.5)
-print(f"W1(p, p shifted by 1.5) = {wasserstein1(x, x, x_weights=p.pdf(x), y_weights=shifted.pdf(x)):.6f}")
+distance = wasserstein1(x, x, x_weights=p.pdf(x), y_weights=shifted.pdf(x))
+print(f"W1(p, p shifted by 1.5) = {distance:.6f}")
 
 # %% [markdown]
 # ## The optimal discriminator $D^*$

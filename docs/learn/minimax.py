@@ -236,9 +236,12 @@ show(fig, "d-vs-d-star")
 
 # %% [markdown]
 # Early on (left) $p_g$ still sits apart from the data and $D$ follows the shape of $D^*$:
-# near 0 where only fakes are, near 1 where only data is. By the end (right) the histogram
-# has moved onto $p_{data}$ and both $D^*$ and $D$ have flattened toward $1/2$. $D$ is a
-# small smooth network, so it misses the sharp steps of $D^*$ at the edges of $p_g$.
+# near 0 where only fakes are, near 1 where only data is. Later (right) the histogram has
+# moved onto $p_{data}$ and $D$ has flattened toward $1/2$. $D^*$ is sharper than $D$
+# wherever $p_g$ has a sharp edge: it jumps from 1 (data, no fakes) to well below $1/2$ (a
+# pile of fakes). $D$ is a small smooth network trained a few steps at a time while $G$
+# moves, so it only approximates $D^*$; the printed mean gap says how well.
+#
 # Played on, the game ends where neither player can improve: $p_g = p_{data}$ and
 # $D = 1/2$ (Theorem 1). The experiment below gets there.
 

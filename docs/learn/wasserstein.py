@@ -176,9 +176,10 @@ show(fig, "critic-vs-w1")
 
 # %% [markdown]
 # The estimate falls with the true $W_1$ in both runs, but only the penalized critic's is
-# on the scale of $W_1$; the clipped one is off by the unknown factor $K$. A JS-GAN's discriminator loss does
-# not do this: it hovers around $2 \log 2$ whether the samples are good or bad, because $D$
-# is retrained against whatever $G$ produces.
+# on the scale of $W_1$; the clipped one is off by the unknown factor $K$. A JS-GAN's
+# discriminator loss does not do this: $D$ is retrained against whatever $G$ produces, so
+# its loss stays near the equilibrium value $2 \log 2$ and says little about how good the
+# samples are (Arjovsky et al. 2017, Sec. 4).
 #
 # gankit's `critic-tracks-w1` experiment makes the comparison a number: it trains a WGAN-GP
 # on the swiss roll and correlates the critic's estimate with the exact $W_1$ of the same
@@ -187,7 +188,8 @@ show(fig, "critic-vs-w1")
 # %%
 figures = EXPERIMENTS["critic-tracks-w1"](OUT, quick=QUICK)
 print(f"Pearson r between the critic's estimate and the exact W1: {figures['pearson_r']:.3f}")
-print(f"at the end: estimate {figures['final_critic_w1']:.3f}, exact {figures['final_exact_w1']:.3f}, "
+print(f"at the end: estimate {figures['final_critic_w1']:.3f}, "
+      f"exact {figures['final_exact_w1']:.3f}, "
       f"two real samples alone are {figures['sample_w1_floor']:.3f} apart")
 display(Image(filename=OUT / "critic-tracks-w1.png"))
 
@@ -203,7 +205,7 @@ display(Image(filename=OUT / "critic-tracks-w1.png"))
 # Now look inside the two trained critics. First the gradient norm
 # $\lVert \nabla_{\hat x} D(\hat x) \rVert$ at points $\hat x$ between real and generated
 # samples, exactly where WGAN-GP applies its penalty (`input_gradient_norms`). Then the
-# critic's weights.
+# clipped critic's parameters, in units of the bound $c$.
 
 # %%
 generator = torch.Generator().manual_seed(0)
@@ -218,23 +220,29 @@ for name, colour in (("wgan", "C3"), ("wgan-gp", "C0")):
     print(f"{name:8s} gradient norm: median {norms.median():.3f}, "
           f"5%-95% [{norms.quantile(0.05):.3f}, {norms.quantile(0.95):.3f}]")
     left.hist(np.log10(norms.numpy()), bins=50, color=colour, alpha=0.6, label=name)
-    weights = torch.cat([p.detach().flatten() for n, p in recipe.nets["D"].named_parameters()
-                         if n.endswith("weight")])
-    right.hist(weights.numpy(), bins=80, color=colour, alpha=0.6, density=True, label=name)
 left.axvline(0, color="k", lw=0.8, label="norm 1")
 left.set(xlabel=r"$\log_{10} \Vert \nabla D(\hat x) \Vert$", ylabel="count",
          title="critic gradient norms between real and fake")
-right.set(xlabel="weight value", ylabel="density", yscale="log", title="critic weights")
 left.legend(fontsize=8)
-right.legend(fontsize=8)
+
+c = runs["wgan"].config.loss.clip  # 0.01, filled in from the loss's paper default
+scaled = torch.cat([p.detach().flatten() for p in runs["wgan"].recipe.nets["D"].parameters()]) / c
+at_bound = (scaled.abs() > 0.999).float().mean().item()
+print(f"clipped critic: {at_bound:.0%} of its {len(scaled):,} parameters sit at +-c")
+right.hist(scaled.numpy(), bins=50, range=(-1, 1), color="C3", alpha=0.8)
+right.set(xlabel="parameter / c", ylabel="count", yscale="log",
+          title=f"wgan critic's parameters ({at_bound:.0%} at $\\pm c$)")
 fig.tight_layout()
 show(fig, "constraints")
 
 # %% [markdown]
 # On the left, the penalized critic's gradient norms gather around 1, as the penalty asks;
-# the clipped critic's lie about two orders of magnitude below it. On the right, clipping
-# piles many weights up at $\pm c = \pm 0.01$: the critic uses the bound as its capacity,
-# which is the failure Gulrajani et al. (2017, Fig. 1) show, and why WGAN-GP replaced it.
+# the clipped critic's lie orders of magnitude below it, so its estimate is $K \cdot W_1$ with
+# a small $K$. On the right, clipping piles the critic's parameters up at $\pm c$: to
+# separate real from fake as well as it can, the critic pushes every weight to the bound,
+# so the bound, not the data, decides what functions it can be. This is the failure
+# Gulrajani et al. (2017, Sec. 3 and Fig. 1) describe, and why the penalty replaced
+# clipping.
 
 # %% [markdown]
 # ## Try it yourself
