@@ -171,8 +171,8 @@ show(fig, "pushes")
 # Now train both to the end, with the same seed, and measure the exact $W_1$ between 2,000
 # generated and 2,000 real points as training goes. Adam divides each step by a running
 # estimate of the gradient's size, which hides much of a uniformly small gradient, so on
-# this easy problem the minimax game still gets there: the difference shows early, while
-# $D$ is ahead.
+# this easy problem the minimax game does not stall: it lags, most clearly early, while
+# $D$ is ahead. Plain gradient descent would take the small gradient at face value.
 
 # %%
 checkpoints = list(range(20, steps + 1, 20))
