@@ -37,7 +37,6 @@ import numpy as np
 from IPython.display import Image, display
 from scipy import stats
 
-from gankit.evaluation.plots import save_figure
 from gankit.experiments import EXPERIMENTS
 from gankit.theory.divergences import js, kl, wasserstein1
 
@@ -45,10 +44,6 @@ QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"  # the site's CI build: small
 OUT = Path(tempfile.mkdtemp())  # every file this chapter writes goes here
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 
-
-def show(fig, name):
-    """Save a figure with gankit's PNG writer and show that PNG."""
-    display(Image(filename=save_figure(fig, OUT / f"{name}.png")))
 
 
 # %% [markdown]
@@ -178,7 +173,7 @@ ax.axhline(-math.log(4), color="gray", ls=":", lw=1, label=r"$-\log 4$")
 ax.axvline(4, color="C3", lw=0.8, label=r"$p_g = p_{data}$")
 ax.set(xlabel=r"generator mean $\mu_g$ ($p_g = N(\mu_g, 0.5^2)$)", ylabel="nats")
 ax.legend(fontsize=8, loc="center right")
-show(fig, "c-of-g")
+plt.show()
 
 # %% [markdown]
 # The two curves are one. Notice the flat shoulders: once $\mu_g$ is more than about two

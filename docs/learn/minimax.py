@@ -38,7 +38,7 @@ from IPython.display import Image, display
 from scipy import stats
 
 import gankit
-from gankit.evaluation.plots import draw_density_1d, save_figure
+from gankit.evaluation.plots import draw_density_1d
 from gankit.experiments import EXPERIMENTS
 from gankit.losses.adversarial import LOSSES
 from gankit.theory.divergences import wasserstein1
@@ -47,10 +47,6 @@ QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"  # the site's CI build: small
 OUT = Path(tempfile.mkdtemp())  # every file this chapter writes goes here
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 
-
-def show(fig, name):
-    """Save a figure with gankit's PNG writer and show that PNG."""
-    display(Image(filename=save_figure(fig, OUT / f"{name}.png")))
 
 
 # %% [markdown]
@@ -113,7 +109,7 @@ right.axvspan(d.min().item(), 0.05, color="gray", alpha=0.12, label="D rejects t
 for ax in (left, right):
     ax.legend(fontsize=8)
 fig.tight_layout()
-show(fig, "gradients")
+plt.show()
 
 # %% [markdown]
 # On the left, the minimax loss is flat at 0 for small $D(G(z))$: a fake that $D$ rejects
@@ -158,7 +154,7 @@ ax.plot(x_sorted, pushes["non-saturating"][order], "C0", label="non-saturating")
 ax.set(xlabel="generated x", ylabel=r"$|\partial\,\mathrm{loss}/\partial x|$", yscale="log",
        title="how hard each loss pushes each fake (same D)")
 ax.legend(fontsize=8)
-show(fig, "pushes")
+plt.show()
 
 # %% [markdown]
 # Same $D$, same fakes: the minimax push is weakest on exactly the fakes that $D$ rejects
@@ -200,7 +196,7 @@ for name, colour in (("minimax", "C3"), ("non-saturating", "C0")):
 ax.set(xlabel="generator step", ylabel=r"exact $W_1$(generated, real)", yscale="log",
        title="gaussian-1d, 5 D steps per G step")
 ax.legend(fontsize=8)
-show(fig, "w1-by-loss")
+plt.show()
 print({name: [round(v, 3) for v in values[:4]] for name, values in distances.items()},
       "(first four checkpoints)")
 
@@ -232,7 +228,7 @@ for ax, (step, (samples, verdicts)) in zip(axes, snapshots.items(), strict=True)
     d_axis.plot(grid, d_star, "r", lw=2.5, alpha=0.45, label=r"$D^*(x)$, $p_g$ by KDE")
     d_axis.legend(loc="upper right", fontsize=7)
 fig.tight_layout()
-show(fig, "d-vs-d-star")
+plt.show()
 
 # %% [markdown]
 # Early on (left) $p_g$ still sits apart from the data and $D$ follows the shape of $D^*$:

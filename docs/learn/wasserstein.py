@@ -39,7 +39,6 @@ import torch
 from IPython.display import Image, display
 
 import gankit
-from gankit.evaluation.plots import save_figure
 from gankit.experiments import EXPERIMENTS
 from gankit.losses.adversarial import LOSSES
 from gankit.losses.penalties import gradient_penalty, input_gradient_norms
@@ -48,10 +47,6 @@ QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"  # the site's CI build: small
 OUT = Path(tempfile.mkdtemp())  # every file this chapter writes goes here
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 
-
-def show(fig, name):
-    """Save a figure with gankit's PNG writer and show that PNG."""
-    display(Image(filename=save_figure(fig, OUT / f"{name}.png")))
 
 
 # %% [markdown]
@@ -172,7 +167,7 @@ for ax, (name, run) in zip(axes, runs.items(), strict=True):
         estimate_axis.set_ylabel("critic estimate (its own scale)", color="C1")
         estimate_axis.legend(loc="center right", fontsize=7)
 fig.tight_layout()
-show(fig, "critic-vs-w1")
+plt.show()
 
 # %% [markdown]
 # The estimate falls with the true $W_1$ in both runs, but only the penalized critic's is
@@ -234,7 +229,7 @@ right.hist(scaled.numpy(), bins=50, range=(-1, 1), color="C3", alpha=0.8)
 right.set(xlabel="parameter / c", ylabel="count", yscale="log",
           title=f"wgan critic's parameters ({at_bound:.0%} at $\\pm c$)")
 fig.tight_layout()
-show(fig, "constraints")
+plt.show()
 
 # %% [markdown]
 # On the left, the penalized critic's gradient norms gather around 1, as the penalty asks;
