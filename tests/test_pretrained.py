@@ -152,3 +152,20 @@ def test_a_shipped_generator_takes_no_run_directory_arguments(tmp_path: Path) ->
     with pytest.raises(GankitError, match="leave out out, checkpoint"):
         gankit.load("pretrained:gan-grid25", out=tmp_path / "x", checkpoint="best")
     assert not (tmp_path / "x").exists()
+
+
+def test_make_packs_only_a_run_finished_with_the_recorded_settings(tmp_path: Path) -> None:
+    """Retraining is one command; a --run trained otherwise, or stopped early, is refused in
+    one line before anything is packed."""
+    from gankit.configuration.resolve import load_config
+    from gankit.configuration.yaml_io import dump_yaml
+    from gankit.pretrained.make import overrides, train
+
+    config = load_config("grid25", [*overrides("gan-grid25"), "train.steps=10"])
+    (tmp_path / "config.yaml").write_text(dump_yaml(config.to_dict()))
+    with pytest.raises(GankitError, match=r"other settings than gan-grid25's \(train.steps\)"):
+        train("gan-grid25", tmp_path)
+    config = load_config("grid25", overrides("gan-grid25"))
+    (tmp_path / "config.yaml").write_text(dump_yaml(config.to_dict()))
+    with pytest.raises(GankitError, match="stopped at step 0 of 12000"):
+        train("gan-grid25", tmp_path)

@@ -17,13 +17,15 @@ def render(name: str) -> str:
     metrics = record["metrics"]
     size = (FOLDER / f"{name}.safetensors").stat().st_size
     hardware = record["hardware"] or {}
-    settings = ", ".join(f"{key} {metrics[key]}" for key in SETTINGS if key in metrics)
+    settings = ", ".join(f"{key} {metrics[key]}" for key in SETTINGS
+                         if metrics.get(key) is not None)
+    stored = record["storage"] + (f" (outputs within {record['storage_max_abs_diff']:.1e} of "
+                                  f"float32's)" if record["storage"] != "float32" else "")
     lines = [
         f"{record['about']}. Config `{record['config_name']}` with "
         + ", ".join(f"`{pair}`" for pair in record["overrides"])
         + f"; {record['network']} of {record['parameters']:,} parameters, "
-          f"{size / 2**20:.2f} MB as {record['storage']} (outputs within "
-          f"{record['storage_max_abs_diff']:.1e} of float32's). Trained for "
+          f"{size / 2**20:.2f} MB as {stored}. Trained for "
           f"{record['train_seconds']:.0f} s on one thread of a shared {hardware.get('cpu', 'CPU')} "
           f"({hardware.get('cpu_capability', '')}, precision {hardware.get('precision', '?')}), "
           f"gankit {record['gankit_version']}, {record['date']}.",

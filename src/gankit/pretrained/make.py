@@ -75,7 +75,7 @@ def train(name: str, run_dir: Path) -> None:
     """Train ``name`` into ``run_dir`` unless it holds that run finished already; a run of
     other settings, or one stopped early, is one line."""
     import gankit
-    from gankit.configuration.resolve import load_config
+    from gankit.configuration.resolve import build_config, load_config
     from gankit.configuration.yaml_io import read_yaml
     from gankit.training.choice import kept_steps
 
@@ -83,7 +83,7 @@ def train(name: str, run_dir: Path) -> None:
     if not (run_dir / "config.yaml").is_file():
         gankit.build(MODELS[name].config, overrides(name), run_dir=run_dir).fit()
         return
-    kept = read_yaml(run_dir / "config.yaml")
+    kept = build_config(read_yaml(run_dir / "config.yaml")).to_dict()  # tuples as wanted's
     differ = [f"{part}.{key}" for part, values in wanted.items() if isinstance(values, dict)
               for key, value in values.items() if kept.get(part, {}).get(key) != value]
     differ += [part for part, value in wanted.items()
