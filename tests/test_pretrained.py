@@ -93,16 +93,17 @@ def test_the_weights_loaded_are_the_shipped_ones(loaded: dict[str, gankit.Run]) 
 
 
 def test_the_conditional_model_draws_the_class_asked_for(loaded: dict[str, gankit.Run]) -> None:
-    """Each row of classes 0..9 is read back as its class by gankit's digit classifier
-    (the record's class accuracy, checked here on a few samples)."""
+    """Samples asked for classes 0..9 are read back as those classes by gankit's digit
+    classifier about as often as the record's class_accuracy says, far above chance (0.1)."""
     from gankit.metrics.digit_classifier import load_digit_classifier
 
     run = loaded["cgan-mnist"]
-    labels = torch.arange(10).repeat(5)
+    labels = torch.arange(10).repeat(20)
     x = run.sample(len(labels), seed=0, labels=labels)
     classifier = load_digit_classifier("mnist5k", "cpu")
-    accuracy = (classifier.probabilities(x).argmax(1) == labels).float().mean()
-    assert accuracy >= 0.8
+    accuracy = float((classifier.probabilities(x).argmax(1) == labels).float().mean())
+    recorded = pretrained.record("cgan-mnist")["metrics"]["class_accuracy"]
+    assert accuracy == pytest.approx(recorded, abs=0.12) and accuracy > 0.25
 
 
 def test_sample_command_writes_only_its_out(tmp_path: Path, untouched_package: None) -> None:
