@@ -22,7 +22,8 @@ def render(name: str) -> str:
     stored = record["storage"] + (f" (outputs within {record['storage_max_abs_diff']:.1e} of "
                                   f"float32's)" if record["storage"] != "float32" else "")
     lines = [
-        f"{record['about'][:1].upper()}{record['about'][1:]}. Config `{record['config_name']}` with "
+        f"{record['about'][:1].upper()}{record['about'][1:]}. "
+        f"Config `{record['config_name']}` with "
         + ", ".join(f"`{pair}`" for pair in record["overrides"])
         + f"; {record['network']} of {record['parameters']:,} parameters, "
           f"{size / 2**20:.2f} MB as {stored}. Trained for "
