@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gankit import pretrained
 from gankit.configuration.imports import GIVEN
 from gankit.configuration.resolve import build_config, load_config
 from gankit.configuration.schema import EXTEND_CHOICES, Config, check_n_eval
@@ -442,7 +443,18 @@ def load(run_dir: str | Path, overrides: list[str] | None = None, progress: bool
     modules must have the checkpoint's tensors, name by name and shape by shape; the data the
     fields, shapes and classes recorded in ``given.json``; other examples of those shapes are
     taken with a warning (the continued run is then not the one that was interrupted).
+
+    ``run_dir`` ``"pretrained:NAME"`` is a generator shipped with gankit
+    (:mod:`gankit.pretrained`): a run without a directory, so it takes none of ``out``,
+    ``checkpoint`` and the given objects.
     """
+    if (name := pretrained.name_of(run_dir)) is not None:
+        given = {"out": out, "checkpoint": checkpoint, "generator": generator,
+                 "discriminator": discriminator, "data": data}
+        if unused := [arg for arg, value in given.items() if value is not None]:
+            raise GankitError(f"{run_dir} is a shipped generator alone (no run directory, "
+                              f"checkpoints or D); leave out {', '.join(unused)}")
+        return pretrained.load(name, overrides, progress)
     if not (run_of(run_dir) / "config.yaml").is_file():
         raise GankitError(f"not a gankit run directory (no config.yaml): {run_dir}")
     chosen = choose(run_dir, checkpoint)  # a step the run has not kept: one line, now

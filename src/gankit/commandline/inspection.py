@@ -36,7 +36,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if out is not None:
         write_json(out, record)
         print(f"wrote {out}", file=sys.stderr)
-    else:
+    elif run.run_dir is not None:  # a shipped generator (pretrained:NAME) is printed only
         try:
             print(f"wrote {run.save_evaluation(record)}", file=sys.stderr)
         except OSError as err:  # a read-only run directory: the figures are still the result

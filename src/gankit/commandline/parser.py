@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from gankit import __version__, commandline
+from gankit import __version__, commandline, pretrained
 from gankit.commandline.flags import (
     CLASS_INDEX,
     COUNT,
@@ -29,6 +29,9 @@ from gankit.commandline.flags import (
 
 SAMPLE_FORMATS = ("npy", "png-dir")
 SHELLS = ("bash", "zsh", "fish")
+# the RUN argument of the commands that read a trained generator (gankit.pretrained)
+TRAINED_RUN = (f"a run directory, one of its checkpoint folders, or pretrained:NAME, a "
+               f"generator shipped with gankit ({', '.join(pretrained.available())})")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "stretch it (train.on_extend=final_lr)")
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
-    sample.add_argument("run_dir", type=path)
+    sample.add_argument("run_dir", type=path, help=TRAINED_RUN)
     sample.add_argument("--n", type=COUNT, default=1000,
                         help="number of samples (default 1000)")
     add_output(sample, "output file (npy) or folder (png-dir), written exactly there",
@@ -82,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     translate = commands.add_parser("translate", help="translate images with a trained "
                                     "image-to-image run (pix2pix, cyclegan)")
-    translate.add_argument("run_dir", type=path)
+    translate.add_argument("run_dir", type=path, help=TRAINED_RUN)
     translate.add_argument("--input", type=path, required=True, metavar="FILE|DIR",
                            help="an image, or a folder of images (searched recursively); each "
                                 "is resized and center-cropped to the run's image size")
@@ -93,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_checkpoint(translate)
 
     evaluate = commands.add_parser("eval", help="metrics of a trained run (writes eval.json)")
-    evaluate.add_argument("run_dir", type=path)
+    evaluate.add_argument("run_dir", type=path, help=TRAINED_RUN)
     evaluate.add_argument("--n", type=COUNT, help="number of samples (default: data.n_eval)")
     evaluate.add_argument("--seed", type=SEED, help="seed of the evaluation's draws "
                           "(default: the fixed one training snapshots use)")
