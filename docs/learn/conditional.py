@@ -235,7 +235,7 @@ recorded("caae", "recondition", ("recondition_accuracy", "reconstruction_l1", "f
 # The four recipes are presets: `DATA-cgan`, `DATA-acgan`, `DATA-infogan`, `DATA-caae`, on
 # `digits8` or `mnist5k`. Train one, then draw a class or set a code:
 #
-# <!-- quick: --set train.steps=20 -->
+# <!-- quick: --set train.steps=20 --set train.plot_every=1.0 --set data.n_eval=300 -->
 # ```bash
 # gankit train digits8-cgan --out runs/cgan
 # gankit sample runs/cgan --n 16 --class 7 --format png-dir --out sevens

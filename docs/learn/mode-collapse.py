@@ -41,7 +41,6 @@ QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"
 STEPS = 300 if QUICK else 3000
 ROOT = Path(gankit.__file__).resolve().parents[2]  # the repository: benchmarks/results/
 OUT = Path(tempfile.mkdtemp())  # every run of this page goes here, never into the repository
-torch.manual_seed(0)
 
 # %% [markdown]
 # ## Why a generator collapses
@@ -83,7 +82,9 @@ display(Image(filename=str(sorted((OUT / "baseline" / "samples").glob("*.png"))[
 # %% [markdown]
 # ## Measuring collapse
 #
-# The three numbers above are PacGAN's (Lin et al. 2018, Table 1), after VEEGAN. Each sample
+# `modes`, `high_quality` and `reverse_kl` above are PacGAN's measures (Lin et al. 2018,
+# Table 1), after VEEGAN; `w1` is the Wasserstein distance to the data (the Wasserstein
+# chapter). Each sample
 # goes to its nearest mode $k(x) = \arg\min_k \lVert x - \mu_k \rVert$ and is *high quality* if
 # it lies within three standard deviations of it: $\lVert x - \mu_{k(x)} \rVert \le 3\sigma$.
 #
@@ -101,7 +102,7 @@ mu, sigma = baseline.data.modes, baseline.data.mode_std  # [25, 2], 0.05
 nearest, high = assign_modes(x, mu, sigma)
 counts = np.bincount(nearest[high], minlength=len(mu))
 p_gen = counts / counts.sum()
-by_hand = {"modes": int((counts > 0).sum()), "high_quality": 100 * high.mean(),
+by_hand = {"modes": int((counts > 0).sum()), "high_quality": 100 * float(high.mean()),
            "reverse_kl": float(np.sum(p_gen[p_gen > 0] * np.log(p_gen[p_gen > 0] * len(mu))))}
 print("by hand:", by_hand)
 print("gankit: ", mode_metrics(x, mu, sigma))
@@ -126,6 +127,7 @@ print("gankit: ", mode_metrics(x, mu, sigma))
 # different numbers (the last column of each output):
 
 # %%
+torch.manual_seed(0)  # the random projection T of minibatch discrimination
 real = baseline.data.sample(128, torch.Generator().manual_seed(0))["x"]  # [128, 2]
 collapsed = mu[:1].repeat(128, 1) + sigma * torch.randn(128, 2)  # every point on one mode
 stddev, discrimination = MinibatchStdDev(), MinibatchDiscrimination(2, kernels=4)
@@ -209,7 +211,7 @@ for ax, (name, points) in zip(axes, samples.items(), strict=True):
                  f"{scores[name]['high_quality']:.0f}% HQ")
 axes[0].legend(loc="lower left", fontsize=7)
 fig.suptitle(f"grid25 after {STEPS} steps (one seed)")
-fig.tight_layout()
+fig.tight_layout(rect=(0, 0, 1, 0.9))
 
 # %% [markdown]
 # And the two numbers side by side. One seed of a short run is noisy: rerun a cell with
@@ -220,9 +222,11 @@ names = list(CURES)
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
 left.barh(names, [scores[n]["modes"] for n in names], color="tab:blue")
 left.axvline(25, color="grey", ls="--")
+left.invert_yaxis()  # the first run on top
 left.set(xlabel="modes covered (of 25)", title=f"this page's runs, {STEPS} steps")
 right.barh(names, [scores[n]["high_quality"] for n in names], color="tab:green")
 right.set(xlabel="high-quality samples (%)", xlim=(0, 100))
+right.invert_yaxis()
 right.set_yticklabels([])
 fig.tight_layout()
 
@@ -257,16 +261,22 @@ for config, seeds in recorded["runs"].items():
 
 # %%
 quality = json.loads((ROOT / "benchmarks/results/image_quality.json").read_text())
-stacked = {name.removeprefix("stacked: "): r for name, r in quality.items()
-           if name.startswith("stacked:")}
 meg = json.loads((ROOT / "benchmarks/results/stacked_mnist_meg.json").read_text())
-stacked["MEG, 4000 steps"] = meg["shipped: λ 30, Adam 2e-4, 4000 steps"]
+stacked = {
+    "DCGAN": quality["stacked: dcgan"],
+    "DCGAN + minibatch stddev": quality["stacked: + minibatch stddev"],
+    "DCGAN + minibatch discr. (shipped)": quality["stacked: + minibatch discrimination (shipped)"],
+    "MEG": meg["shipped: λ 30, Adam 2e-4, 4000 steps"] | {"steps": 4000},
+}
+stacked = {f"{name}, {r['steps']} steps": r for name, r in stacked.items()}
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 2.4))
 left.barh(list(stacked), [r["stacked_modes"] for r in stacked.values()], color="tab:blue")
 left.set(xlim=(900, 1000), xlabel="modes covered (of 1,000)", title="recorded, StackedMNIST")
+left.invert_yaxis()
 right.barh(list(stacked), [r["stacked_reverse_kl"] for r in stacked.values()],
            color="tab:red")
 right.set(xlabel="KL(generated || uniform), lower is better")
+right.invert_yaxis()
 right.set_yticklabels([])
 fig.tight_layout()
 
@@ -285,7 +295,7 @@ fig.tight_layout()
 #
 # The baseline and one cure, then the two runs' mode counts on shared axes:
 #
-# <!-- quick: --set train.steps=20 -->
+# <!-- quick: --set train.steps=20 --set train.plot_every=0.5 -->
 # ```bash
 # LOSS="--set loss.name=non-saturating --set data.batch_size=128"
 # ADAM="--set train.beta1=0.5 --set train.beta2=0.999 --set train.lr_decay_from=1.0"
@@ -296,7 +306,7 @@ fig.tight_layout()
 #
 # StackedMNIST with minibatch discrimination (the shipped config), then its 1,000-mode count:
 #
-# <!-- quick: --set train.steps=20 -->
+# <!-- quick: --set train.steps=20 --set train.plot_every=1.0 --set data.n_eval=500 -->
 # ```bash
 # gankit train stacked-mnist --out runs/stacked
 # gankit eval runs/stacked
