@@ -34,7 +34,7 @@ import torch
 from IPython.display import Image, display
 
 import gankit
-from gankit.metrics.mode_collapse import assign_modes, mode_metrics
+from gankit.metrics.mode_collapse import mode_metrics
 from gankit.models.layers import MinibatchDiscrimination, MinibatchStdDev
 
 QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"
@@ -51,8 +51,8 @@ OUT = Path(tempfile.mkdtemp())  # every run of this page goes here, never into t
 #
 # For a fixed D it is smallest when every z lands on the one point $x^* = \arg\max_x D(x)$.
 # Nothing in $L_G$ rewards G for spreading out. Only the *next* D, which learns that $x^*$ is
-# fake, pushes G elsewhere, and G may then jump to another single point. Goodfellow (2016,
-# "NIPS tutorial", Sec. 5.1.1) calls this the Helvetica scenario.
+# fake, pushes G elsewhere, and G may then jump to another single point. Goodfellow et al.
+# (2014, Sec. 6) called this the Helvetica scenario.
 #
 # The baseline below is the non-saturating loss with DCGAN's Adam ($\beta_1 = 0.5$,
 # $\beta_2 = 0.999$) at a constant rate of $10^{-3}$, a batch of 128: the kind of setting that
@@ -84,9 +84,9 @@ display(Image(filename=str(sorted((OUT / "baseline" / "samples").glob("*.png"))[
 #
 # `modes`, `high_quality` and `reverse_kl` above are PacGAN's measures (Lin et al. 2018,
 # Table 1), after VEEGAN; `w1` is the Wasserstein distance to the data (the Wasserstein
-# chapter). Each sample
-# goes to its nearest mode $k(x) = \arg\min_k \lVert x - \mu_k \rVert$ and is *high quality* if
-# it lies within three standard deviations of it: $\lVert x - \mu_{k(x)} \rVert \le 3\sigma$.
+# chapter). Each sample goes to its nearest mode $k(x) = \arg\min_k \lVert x - \mu_k \rVert$
+# and is *high quality* if it lies within three standard deviations of it:
+# $\lVert x - \mu_{k(x)} \rVert \le 3\sigma$.
 #
 # - **modes**: how many of the 25 modes hold at least one high-quality sample;
 # - **high_quality**: the percentage of high-quality samples;
@@ -99,7 +99,9 @@ display(Image(filename=str(sorted((OUT / "baseline" / "samples").glob("*.png"))[
 # %%
 x = baseline.sample(2500, seed=1)  # [2500, 2]
 mu, sigma = baseline.data.modes, baseline.data.mode_std  # [25, 2], 0.05
-nearest, high = assign_modes(x, mu, sigma)
+distance = torch.cdist(x, mu)  # [2500, 25]
+nearest = distance.argmin(1).numpy()  # k(x)
+high = (distance.min(1).values <= 3 * sigma).numpy()  # within 3 sigma of k(x)
 counts = np.bincount(nearest[high], minlength=len(mu))
 p_gen = counts / counts.sum()
 by_hand = {"modes": int((counts > 0).sum()), "high_quality": 100 * float(high.mean()),
