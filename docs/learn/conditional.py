@@ -85,8 +85,8 @@ def recorded(name: str, picture: str, keys: tuple[str, ...]) -> None:
 # %%
 cgan = train("digits8-cgan")
 print(cgan.recipe.layout)
-z = cgan.recipe.layout.fix(cgan.plan.latents.draw(1, torch.Generator().manual_seed(0)),
-                           {"class": torch.tensor([7])})
+noise = cgan.sampler().draw(1, torch.Generator().manual_seed(0))  # the prior's draw
+z = cgan.recipe.layout.fix(noise, {"class": torch.tensor([7])})  # the class part set to 7
 print("G's input for class 7:", z.shape, "one-hot part:", z[0, -10:].tolist())
 
 # %% [markdown]
