@@ -103,7 +103,6 @@ display(Image(filename=str(sorted((OUT / "digits8-cgan" / "samples").glob("*.png
 # metrics is that agreement (a tenth, 0.1, for a G that ignores y).
 
 # %%
-# %matplotlib inline
 sevens = cgan.sample(8, seed=3, labels=7)  # [8, 1, 8, 8] in [-1, 1]
 fig, axes = plt.subplots(1, 8, figsize=(6, 0.9))
 for ax, image in zip(axes, sevens, strict=True):

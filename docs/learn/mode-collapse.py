@@ -203,7 +203,6 @@ for name, overrides in CURES.items():
           f"{scores[name]['high_quality']:5.1f} %   reverse KL {scores[name]['reverse_kl']:.3f}")
 
 # %%
-# %matplotlib inline
 fig, axes = plt.subplots(1, len(CURES), figsize=(3.2 * len(CURES), 3.4), sharey=True)
 for ax, (name, points) in zip(axes, samples.items(), strict=True):
     ax.scatter(*mu.T, s=30, c="black", marker="x", label="modes")
