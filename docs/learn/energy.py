@@ -183,9 +183,9 @@ show(fig, "three-draws")
 # %% [markdown]
 # Truncation makes the grid's outer modes fade or vanish: it buys quality with diversity.
 # MALA tightens the samples onto the modes and keeps all of them, because it moves each $z$
-# where $D$ says data is, not towards the prior's centre. (In the site's quick build the GAN
-# is trained briefly, so the gain is larger than on a converged model; the README's
-# benchmark has 12,000-step figures.)
+# where $D$ says data is, not towards the prior's centre. (The site's quick build trains the
+# GAN briefly, which leaves MALA much to correct; on 12,000-step models, near the ceiling,
+# `benchmarks/toy_modes.py` measures a smaller gain, with all modes kept.)
 #
 # `gankit sample --trace PNG` draws how the chains went: the mean energy falls as the chains
 # settle, and the acceptance rate says whether the step size suits the energy (here the last
@@ -211,8 +211,10 @@ display(Image(filename=plot_chain_trace(source.last_trace, OUT / "trace.png", "m
 # $$\mathcal{L}_G = \mathbb{E}_z[U(G(z))] - H[p_G] .$$
 #
 # The entropy is estimated through the mutual information of $x$ and $z$ (the guide
-# [The energy view](../energy-view.md) walks through each term and the function that computes
-# it). The `grid25-meg` config is the paper's settings, five energy steps per $G$ step.
+# [The energy view](../../energy-view/) walks through each term and the function that computes
+# it). The `grid25-meg` config is the paper's settings, five energy steps per $G$ step. The
+# run logs each term of $\mathcal{L}_U$ (`energy_real`, `energy_fake`, `d_gp`), so we can
+# add them up by hand:
 
 # %%
 meg_steps = 200 if QUICK else 3000
@@ -220,7 +222,11 @@ meg = gankit.build("grid25-meg",
                    overrides=[f"train.steps={meg_steps}", f"data.n_eval={N}"]
                    + (["model.g_hidden=64", "model.d_hidden=64"] if QUICK else []),
                    progress=False, snapshots=False)
-meg.fit()
+last = [record for record in meg.fit() if "d_loss" in record][-1]
+print(f"E_data[U] = {last['energy_real']:.4f}, E_z[U(G(z))] = {last['energy_fake']:.4f}, "
+      f"penalty lambda E||grad U||^2 = {last['d_gp']:.2e}")
+print(f"L_U by hand {last['energy_real'] - last['energy_fake'] + last['d_gp']:.4f}, "
+      f"logged d_loss {last['d_loss']:.4f}")
 
 # %% [markdown]
 # ## The energy landscape
