@@ -213,8 +213,8 @@ display(Image(filename=plot_chain_trace(source.last_trace, OUT / "trace.png", "m
 # The entropy is estimated through the mutual information of $x$ and $z$ (the guide
 # [The energy view](../../energy-view/) walks through each term and the function that computes
 # it). The `grid25-meg` config is the paper's settings, five energy steps per $G$ step. The
-# run logs each term of $\mathcal{L}_U$ (`energy_real`, `energy_fake`, `d_gp`), so we can
-# add them up by hand:
+# run logs the terms of $\mathcal{L}_U$: the two phases (`energy_real`, `energy_fake`),
+# their difference (`d_loss`) and the penalty (`d_gp`), which the trainer adds:
 
 # %%
 meg_steps = 200 if QUICK else 3000
@@ -223,10 +223,11 @@ meg = gankit.build("grid25-meg",
                    + (["model.g_hidden=64", "model.d_hidden=64"] if QUICK else []),
                    progress=False, snapshots=False)
 last = [record for record in meg.fit() if "d_loss" in record][-1]
-print(f"E_data[U] = {last['energy_real']:.4f}, E_z[U(G(z))] = {last['energy_fake']:.4f}, "
-      f"penalty lambda E||grad U||^2 = {last['d_gp']:.2e}")
-print(f"L_U by hand {last['energy_real'] - last['energy_fake'] + last['d_gp']:.4f}, "
+print(f"E_data[U] = {last['energy_real']:.4f}, E_z[U(G(z))] = {last['energy_fake']:.4f}")
+print(f"their difference by hand {last['energy_real'] - last['energy_fake']:.4f}, "
       f"logged d_loss {last['d_loss']:.4f}")
+print(f"penalty lambda E||grad U||^2 = d_gp {last['d_gp']:.4f}; "
+      f"L_U = d_loss + d_gp = {last['d_loss'] + last['d_gp']:.4f}")
 
 # %% [markdown]
 # ## The energy landscape
