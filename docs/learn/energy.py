@@ -41,7 +41,7 @@ from IPython.display import Image, display
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 import gankit  # noqa: E402
 from gankit.evaluation.palette import GENERATED, REAL  # noqa: E402
-from gankit.evaluation.plots import plot_chain_trace, save_figure  # noqa: E402
+from gankit.evaluation.plots import plot_chain_trace  # noqa: E402
 from gankit.experiments import energy_landscape  # noqa: E402
 from gankit.sampling.settings import SamplerSettings  # noqa: E402
 
@@ -49,10 +49,6 @@ QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"  # the site's CI build: small
 OUT = Path(tempfile.mkdtemp())  # every file this chapter writes goes here
 N = 1000 if QUICK else 2500  # samples per measurement (PacGAN's protocol uses 2,500)
 
-
-def show(fig, name):
-    """Save a figure with gankit's PNG writer and show that PNG."""
-    display(Image(filename=save_figure(fig, OUT / f"{name}.png")))
 
 
 def latest_snapshot(run):
@@ -178,7 +174,7 @@ for ax, (name, settings) in zip(axes, samplers.items(), strict=True):
     ax.set(title=f"{name}\n{r['modes']:.0f} modes, {r['high_quality']:.1f}% high quality",
            aspect="equal", xlim=(-5.5, 5.5), ylim=(-5.5, 5.5))
 axes[0].legend(loc="upper right", markerscale=4, fontsize=8)
-show(fig, "three-draws")
+plt.show()
 
 # %% [markdown]
 # Truncation makes the grid's outer modes fade or vanish: it buys quality with diversity.

@@ -39,16 +39,12 @@ from IPython.display import Image, display
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 import gankit  # noqa: E402
-from gankit.evaluation.plots import plot_training_curves, save_figure  # noqa: E402
+from gankit.evaluation.plots import plot_training_curves  # noqa: E402
 
 QUICK = os.environ.get("GANKIT_DOCS_QUICK") == "1"  # the site's CI build: smaller runs
 OUT = Path(tempfile.mkdtemp())  # every file this chapter writes goes here
 N = 200 if QUICK else 1000  # held-out images measured
 
-
-def show(fig, name):
-    """Save a figure with gankit's PNG writer and show that PNG."""
-    display(Image(filename=save_figure(fig, OUT / f"{name}.png")))
 
 
 def latest_snapshot(run):
@@ -170,7 +166,7 @@ for ax, (name, run) in zip(axes, runs.items(), strict=True):
     ax.imshow(plt.imread(latest_snapshot(run)))
     ax.set_title(name, fontsize=10)
     ax.axis("off")
-show(fig, "lambda")
+plt.show()
 
 # %% [markdown]
 # What to look for. L1 alone gives the mean of the digits that fit the edges: the right
