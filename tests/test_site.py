@@ -89,10 +89,9 @@ def test_every_page_of_the_nav_is_built(site: Path) -> None:
     assert not missing, f"pages not in the built site: {missing}"
 
 
-def test_images_and_scripts_come_from_the_site_itself(site: Path) -> None:
-    """Every ``<img>``, ``<script>`` and ``<link>`` a page loads is a file of the site or a
-    data: URI: the site works offline and shows every picture it names."""
-    broken, remote = [], []
+def loaded_problems(site: Path) -> tuple[list[str], list[str]]:
+    """What the pages load from the network, and what they load that the site lacks."""
+    remote, broken = [], []
     for html in sorted(site.rglob("*.html")):
         parser = Loads()
         parser.feed(html.read_text(encoding="utf-8"))
@@ -102,8 +101,28 @@ def test_images_and_scripts_come_from_the_site_itself(site: Path) -> None:
                 remote.append(where)
             elif not url.startswith("data:") and not resolves(site, html, url):
                 broken.append(where)
+    return remote, broken
+
+
+def test_images_and_scripts_come_from_the_site_itself(site: Path) -> None:
+    """Every ``<img>``, ``<script>`` and ``<link>`` a page loads is a file of the site or a
+    data: URI: the site works offline and shows every picture it names."""
+    remote, broken = loaded_problems(site)
     assert not remote, "pages load from the network:\n" + "\n".join(remote[:20])
     assert not broken, "pages load files the site lacks:\n" + "\n".join(broken[:20])
+
+
+def test_a_missing_image_and_a_cdn_script_are_found(tmp_path: Path) -> None:
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "plot.png").write_bytes(b"png")
+    (tmp_path / "guide" / "index.html").write_text(
+        '<img src="plot.png"><img src="../guide/plot.png"><img src="data:image/png;base64,AA">'
+        '<img src="gone.png"><script src="https://cdn.example/x.js"></script>'
+        '<link rel="stylesheet" href="../assets/site.css">')
+    remote, broken = loaded_problems(tmp_path)
+    assert remote == ["guide/index.html: <script> https://cdn.example/x.js"]
+    assert broken == ["guide/index.html: <img> gone.png",
+                      "guide/index.html: <link> ../assets/site.css"]
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +149,7 @@ SHOWN = """() => {
         images: images.length,
         unloaded: images.filter((img) => !(img.naturalWidth > 0))
             .map((img) => img.src.slice(0, 80)),
+        maths: content.querySelectorAll('.MathJax, .MathJax_Display').length,
         mathErrors: document.querySelectorAll('.MathJax_Error, .merror').length,
         rawMaths: Array.from(content.querySelectorAll('.arithmatex')).filter(
             (node) => !node.querySelector('.MathJax, .MathJax_Display, .MathJax_Preview')).length,
@@ -185,4 +205,5 @@ def test_a_learn_chapter_shows_its_figures_and_maths(served: str, chromium: Path
     assert not shown["outside"] and not shown["errors"], shown
     assert shown["images"] >= 1, f"{CHAPTER} shows no figure"
     assert not shown["unloaded"], f"images that did not load: {shown['unloaded']}"
+    assert shown["maths"] >= 1, f"{CHAPTER} shows no typeset formula"
     assert not shown["mathErrors"] and not shown["rawMaths"], shown
