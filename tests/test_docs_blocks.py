@@ -44,6 +44,7 @@ FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<language>[\w+-
 DIRECTIVE = re.compile(r"^\s*<!--\s*(?P<name>[a-z-]+)(?P<argument>[^:]*?)\s*(?::\s*(?P<value>.*?))?"
                        r"\s*-->\s*$")
 BLOCK_TIMEOUT_S = 600
+TOOLS = ("jq",)  # programs the pages use that are not Python's: a block needs them installed
 COPIED = ("docs", "benchmarks")  # blocks may write here (benchmarks/results/, generated pages)
 # .venv is never linked: a block's `python3 -m venv .venv` or `.venv/bin/pip` must not touch
 # the venv the tests run in (the set-up commands are no-test blocks)
@@ -185,6 +186,14 @@ def console_parts(code: str) -> tuple[str, list[str]]:
     return "\n".join(commands) + "\n", shown
 
 
+def missing_tool(code: str) -> str | None:
+    """A program of TOOLS that a shell block runs and this machine lacks, else None."""
+    for tool in TOOLS:
+        if re.search(rf"(^|[|;&(]\s*){tool}\b", code, re.M) and not shutil.which(tool):
+            return tool
+    return None
+
+
 PYTHON_DRIVER = r'''
 import json, sys, traceback
 names = {"__name__": "__main__"}
@@ -318,6 +327,8 @@ def test_the_block_runs(block: Block, workspaces: dict[str, Workspace],
                         tmp_path_factory: pytest.TempPathFactory) -> None:
     if block.no_test:
         pytest.skip(f"no-test: {block.no_test}")
+    if tool := missing_tool(block.code):
+        pytest.skip(f"{tool} is not installed: apt-get install -y {tool}")
     if block.page not in workspaces:
         workspaces[block.page] = Workspace(tmp_path_factory.mktemp("page") / "repo")
     workspace = workspaces[block.page]
@@ -351,6 +362,12 @@ def test_quick_flags_go_to_the_end_of_each_named_command():
     assert with_quick("nice -n 5 python benchmarks/x.py --a '#b'\n",
                       [("python benchmarks/x.py", "--steps 2")]) == \
         "nice -n 5 python benchmarks/x.py --a '#b' --steps 2\n"
+
+
+def test_a_block_that_pipes_into_a_missing_jq_is_skipped(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    assert missing_tool("gankit runs --json | jq -r .name\n") == "jq"
+    assert missing_tool("gankit train ring8  # no jq here, only its name\n") is None
 
 
 def test_directives_are_read_from_the_lines_above_a_block(tmp_path, monkeypatch):
