@@ -27,6 +27,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -194,21 +195,28 @@ def missing_tool(code: str) -> str | None:
     return None
 
 
+# The page's interpreter: runs each block it is sent in one namespace. Its replies go to a copy
+# of its first stdout; fds 1 and 2 go to the block's log, so that what subprocesses and C code
+# print lands there too and never in a reply.
 PYTHON_DRIVER = r'''
-import json, sys, traceback
+import json, os, sys, traceback
+replies = os.fdopen(os.dup(1), "w")
 names = {"__name__": "__main__"}
 for request in sys.stdin:
     request = json.loads(request)
-    with open(request["log"], "w") as log:
-        sys.stdout = sys.stderr = log
-        try:
-            exec(compile(request["code"], request["name"], "exec"), names)
-            ok = True
-        except BaseException:
-            traceback.print_exc()
-            ok = False
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    print(json.dumps({"ok": ok}), flush=True)
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    try:
+        exec(compile(request["code"], request["name"], "exec"), names)
+        ok = True
+    except BaseException:
+        traceback.print_exc()
+        ok = False
+    sys.stdout.flush()
+    sys.stderr.flush()
+    print(json.dumps({"ok": ok}), file=replies, flush=True)
 '''
 
 
@@ -250,17 +258,22 @@ class Workspace:
             code, shown = console_parts(code)
         script = "".join(f"{line}\n" for line in block.setup) + code
         (self.root / "block.sh").write_text(script)
-        result = subprocess.run(["bash", "-e", "-o", "pipefail", "block.sh"], cwd=self.root,
-                                env=self.env, capture_output=True, text=True,
-                                timeout=BLOCK_TIMEOUT_S)
-        output = result.stdout + result.stderr
+        process = subprocess.Popen(["bash", "-e", "-o", "pipefail", "block.sh"], cwd=self.root,
+                                   env=self.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            output = process.communicate(timeout=BLOCK_TIMEOUT_S)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the block's commands too, not only bash
+            output = process.communicate()[0]
+            return False, output + f"\n[the block did not finish in {BLOCK_TIMEOUT_S} s]"
         if shown:  # a console block: what it shows is what it prints
             flat = " ".join(output.split())
             missing = [line for line in shown if " ".join(line.split()) not in flat]
             if missing:
                 return False, output + f"\n[not printed: {missing[0]!r}]"
             return True, output
-        return result.returncode == 0, output
+        return process.returncode == 0, output
 
     def run_python(self, block: Block) -> tuple[bool, str]:
         if self.python is None:
@@ -279,7 +292,8 @@ class Workspace:
             reply = self.python.stdout.readline() if ready else ""
             if not reply:
                 self.close()
-                return False, f"the Python block did not finish in {BLOCK_TIMEOUT_S} s"
+                return False, log.read_text() + (
+                    f"\n[the page's Python stopped, or ran over {BLOCK_TIMEOUT_S} s]")
             ok = json.loads(reply)["ok"]
             if not ok:
                 break
@@ -335,7 +349,8 @@ def test_the_block_runs(block: Block, workspaces: dict[str, Workspace],
     page = [other for other in BLOCKS if other.page == block.page]
     # earlier blocks of the page first, when this one was picked alone (-k)
     for earlier in page[workspace.done:page.index(block)]:
-        if not earlier.no_test and not workspace.run(earlier)[0]:
+        if not earlier.no_test and not missing_tool(earlier.code) \
+                and not workspace.run(earlier)[0]:
             workspace.failed.append(earlier.name)
     started = time.perf_counter()
     ok, output = workspace.run(block)
@@ -362,6 +377,31 @@ def test_quick_flags_go_to_the_end_of_each_named_command():
     assert with_quick("nice -n 5 python benchmarks/x.py --a '#b'\n",
                       [("python benchmarks/x.py", "--steps 2")]) == \
         "nice -n 5 python benchmarks/x.py --a '#b' --steps 2\n"
+
+
+def test_a_page_shares_its_directory_and_its_python_between_blocks(tmp_path):
+    workspace = Workspace(tmp_path / "repo")
+    try:
+        made = Block("page.md", 1, "shell", "mkdir -p in && echo made > in/file\n")
+        names = Block("page.md", 5, "python", "import subprocess\nx = open('in/file').read()\n"
+                      "subprocess.run(['echo', 'from a child'])\n")
+        used = Block("page.md", 9, "python", "assert x == 'made\\n'\nprint('x is', x)\n")
+        shown = Block("page.md", 13, "console", "$ cat in/file\nmade\n")
+        wrong = Block("page.md", 17, "console", "$ cat in/file\nother\n")
+        failing = Block("page.md", 21, "shell", "true\nfalse\ntrue\n")
+        expected = Block("page.md", 25, "shell", "gankit train no-such-config\n",
+                         error="no-such-config")
+        assert workspace.run(made)[0]
+        assert workspace.run(names) == (True, "from a child\n")
+        assert workspace.run(used) == (True, "x is made\n\n")
+        assert workspace.run(shown)[0] and not workspace.run(wrong)[0]
+        assert not workspace.run(failing)[0]
+        assert workspace.run(expected)[0]
+        assert not workspace.run(Block("page.md", 29, "python", "raise ValueError('no')\n"))[0]
+        assert not (tmp_path / "repo" / ".venv").exists()
+        assert (tmp_path / "repo" / "src").resolve() == REPO / "src"
+    finally:
+        workspace.close()
 
 
 def test_a_block_that_pipes_into_a_missing_jq_is_skipped(monkeypatch):
