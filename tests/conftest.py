@@ -114,7 +114,7 @@ def config_sections() -> dict[str, type]:
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """The Chromium the browser tests drive: found, installed (root on Debian) or skipped
-    with what to do (tests/browser.py)."""
-    from browser import chromium_for_tests
+    with what to do (tests/headless.py)."""
+    from headless import chromium_for_tests
 
     return chromium_for_tests()

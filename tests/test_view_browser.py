@@ -3,7 +3,7 @@ Playwright): the page trains, its points and curves move, a data set drawn with 
 trained on, a bad value is shown on the page, and a screenshot is kept.
 
 The browser is found, or installed when the tests run as root on Debian, by the ``chromium``
-fixture (tests/browser.py); elsewhere the test is skipped with what to do.
+fixture (tests/headless.py); elsewhere the test is skipped with what to do.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import hashlib
 
 import pytest
 
-from browser import launched
 from conftest import tiny_dict
 from gankit.evaluation import palette
 from gankit.view import browser
+from headless import launched
 from view_helpers import WAIT_S, server_thread
 
 BASE = tiny_dict(data={"batch_size": 64})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import browser
+import headless
 
 
 @pytest.fixture
@@ -22,15 +22,15 @@ def no_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("GANKIT_CHROMIUM", raising=False)
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-browsers"))
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setattr(browser, "APT_LOG", tmp_path / "apt.log")
+    monkeypatch.setattr(headless, "APT_LOG", tmp_path / "apt.log")
     return bin_dir
 
 
 def test_without_root_the_browser_tests_skip_saying_what_to_do(no_browser, monkeypatch):
-    assert browser.find_chromium() is None
+    assert headless.find_chromium() is None
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
-        browser.chromium_for_tests()
+        headless.chromium_for_tests()
 
 
 def test_as_root_on_debian_the_tests_install_chromium(no_browser, monkeypatch):
@@ -47,8 +47,8 @@ def test_as_root_on_debian_the_tests_install_chromium(no_browser, monkeypatch):
             (no_browser / "chromium").chmod(0o755)
         return subprocess.CompletedProcess(command, 100 if stale else 0)
 
-    monkeypatch.setattr(browser.subprocess, "run", apt)
-    assert browser.chromium_for_tests() == no_browser / "chromium"
+    monkeypatch.setattr(headless.subprocess, "run", apt)
+    assert headless.chromium_for_tests() == no_browser / "chromium"
     install = ["apt-get", "install", "-y", "-q", "chromium"]
     assert commands == [install, ["apt-get", "update", "-q"], install]
 
@@ -57,16 +57,16 @@ def test_a_failed_install_fails_with_the_log(no_browser, monkeypatch):
     (no_browser / "apt-get").write_text("#!/bin/sh\n")
     (no_browser / "apt-get").chmod(0o755)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(browser.subprocess, "run",
+    monkeypatch.setattr(headless.subprocess, "run",
                         lambda command, **kwargs: subprocess.CompletedProcess(command, 100))
     with pytest.raises(pytest.fail.Exception, match="apt-get could not install chromium"):
-        browser.chromium_for_tests()
+        headless.chromium_for_tests()
 
 
 def test_a_gankit_chromium_that_names_no_file_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_CHROMIUM", str(tmp_path / "nothing"))
     with pytest.raises(pytest.fail.Exception, match="nothing is not a file"):
-        browser.find_chromium()
+        headless.find_chromium()
 
 
 def test_this_machine_finds_a_browser(chromium):
