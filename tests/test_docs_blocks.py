@@ -97,8 +97,8 @@ def page_blocks(path: Path) -> list[Block]:
             end += 1
         language = RUN_LANGUAGES.get(opening["language"].lower())
         if language:
-            indent = len(opening["indent"])
-            body = "\n".join(line[indent:] if line[:indent].isspace() else line.lstrip()
+            indent = len(opening["indent"])  # a block in a list: its lines share the indent
+            body = "\n".join(line[min(indent, len(line) - len(line.lstrip())):]
                              for line in lines[at + 1:end])
             block = Block(str(path.relative_to(REPO)), at + 1, language, body + "\n")
             for directive in directives_above(lines, at):
@@ -417,10 +417,12 @@ def test_directives_are_read_from_the_lines_above_a_block(tmp_path, monkeypatch)
                     "<!-- quick: --set train.steps=3 -->\n<!-- setup: mkdir in -->\n"
                     "```sh\ngankit train ring8\n```\n```text\nout\n```\n"
                     "- a list\n\n  <!-- error: must be one of -->\n  ```console\n"
-                    "  $ gankit train x\n  gankit: error: x\n  ```\n")
-    first, second, third = page_blocks(page)
+                    "  $ gankit train x\n  gankit: error: x\n  ```\n"
+                    "```python\ndef f():\n    return 1\n```\n")
+    first, second, third, fourth = page_blocks(page)
     assert (first.no_test, first.line, first.code) == ("needs a GPU", 3, "torchrun x\n")
     assert second.quick == [("gankit train", "--set train.steps=3")]
     assert second.setup == ["mkdir in"] and second.line == 9
     assert third.language == "console" and third.error == "must be one of"
     assert console_parts(third.code) == ("gankit train x\n", ["gankit: error: x"])
+    assert fourth.code == "def f():\n    return 1\n"
