@@ -109,3 +109,12 @@ def config_sections() -> dict[str, type]:
                 if dataclasses.is_dataclass(hints[f.name])}
     sections.update({name: RECIPES[name].Options for name in RECIPES if RECIPES[name].Options})
     return sections
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The Chromium the browser tests drive: found, installed (root on Debian) or skipped
+    with what to do (tests/headless.py)."""
+    from headless import chromium_for_tests
+
+    return chromium_for_tests()
