@@ -53,6 +53,31 @@ def latest_snapshot(run):
 
 
 # %% [markdown]
+# ## First, a trained one
+#
+# `pretrained:pix2pix-edges2digits` ships with gankit: pix2pix trained to draw a digit from its
+# edges (the [pretrained generators](../../pretrained/) page has its record and the command
+# that trained it). Top row: eight held-out edge maps; bottom row: what it draws from them.
+
+# %%
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image as PILImage  # noqa: E402
+
+EDGES = Path(gankit.__file__).resolve().parents[2] / "docs/images/pretrained/edges"
+edges = torch.stack([torch.from_numpy(np.array(PILImage.open(path).convert("L")))[None]
+                     for path in sorted(EDGES.glob("*.png"))])  # uint8 [8, 1, 32, 32]
+shipped = gankit.load("pretrained:pix2pix-edges2digits")
+drawn = shipped.translate(edges)  # [8, 1, 32, 32] in [-1, 1]
+fig, axes = plt.subplots(2, len(edges), figsize=(len(edges), 2.2))
+for column, (edge, digit) in enumerate(zip(edges, drawn, strict=True)):
+    axes[0, column].imshow(edge[0], cmap="gray")
+    axes[1, column].imshow(digit[0], cmap="gray", vmin=-1, vmax=1)
+for ax in axes.ravel():
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
 # ## The data: pairs of edges and digits
 #
 # `edges2digits` pairs each mnist5k digit $b$ with its edges $a$, the morphological gradient:
