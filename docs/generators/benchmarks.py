@@ -404,7 +404,7 @@ TABLES: dict[str, Table] = {
         *(("**shipped** (25,000-step schedule)", f"shipped, {steps} steps")
           for steps in (10000, 20000, 25000)),
         *(("shipped settings over an 80,000-step schedule", f"80,000-step schedule, {steps} steps")
-          for steps in (20000, 40000, 60000)))),
+          for steps in (20000, 40000, 60000, 80000)))),
     "r3gan-cost": Table("r3gan_nets.json", (
         "model", "`g_hidden` = `d_hidden`", "`blocks_per_stage`", "`channels_per_group`"), (
         C("parameters (G + D)", "parameters", ",d"), C("forward + backward s", "seconds", ".3f"),
