@@ -172,21 +172,21 @@ def test_a_base_chain_is_one_line(tmp_path):
         load_config(tmp_path / "old.yaml")
 
 
-# --- the README's section on configs ----------------------------------------------------------
+# --- the guide's page on configs (docs/config-basics.md) -----------------------------------------
 
-README = (SHIPPED_CONFIGS.parents[2] / "README.md").read_text()
+GUIDE = (SHIPPED_CONFIGS.parents[2] / "docs" / "config-basics.md").read_text()
 
 
-def test_the_readmes_config_file_example_resolves(tmp_path):
-    (example,) = [block for block in README.split("```yaml\n")[1:] if block.startswith("base:")]
+def test_the_guides_config_file_example_resolves(tmp_path):
+    (example,) = [block for block in GUIDE.split("```yaml\n")[1:] if block.startswith("base:")]
     path = tmp_path / "mine.yaml"
     path.write_text(example.split("```")[0])
     assert load_config(path) == load_config("grid25")
 
 
-def test_the_readmes_explain_example_is_what_the_command_prints(capsys):
+def test_the_guides_explain_example_is_what_the_command_prints(capsys):
     command = "gankit config show grid25-wgan-gp --explain --set train.steps=4000"
-    block = README.split(f"$ {command}\n")[1].split("```")[0]
+    block = GUIDE.split(f"$ {command}\n")[1].split("```")[0]
     assert main(command.split()[1:]) == 0
     printed = capsys.readouterr().out.splitlines()
     for line in block.splitlines():

@@ -38,7 +38,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+# The Learn chapters (jupytext notebooks) count too: the blocks in their Markdown cells
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")),
+         *sorted((REPO / "docs" / "learn").glob("*.py"))]
 RUN_LANGUAGES = {"bash": "shell", "sh": "shell", "console": "console", "python": "python"}
 DIRECTIVES = ("no-test", "quick", "setup", "error")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<language>[\w+-]*)")
@@ -81,9 +83,18 @@ def directives_above(lines: list[str], fence_index: int) -> list[re.Match[str]]:
     return found[::-1]
 
 
+def page_lines(path: Path) -> list[str]:
+    """A page's Markdown lines; for a chapter (a jupytext ``.py``), the text of its comment
+    lines (its Markdown cells), every other line blank so that line numbers stay the file's."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix != ".py":
+        return lines
+    return [line[2:] if line.startswith("# ") else "" for line in lines]
+
+
 def page_blocks(path: Path) -> list[Block]:
     """The runnable blocks of one Markdown page, in order."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = page_lines(path)
     blocks, at = [], 0
     while at < len(lines):
         opening = FENCE.match(lines[at])
@@ -323,7 +334,7 @@ def test_every_directive_is_complete_and_where_a_block_reads_it():
     problems += [f"{block.name}: quick needs flags" for block in BLOCKS
                  for _, flags in block.quick if not flags]
     for page in PAGES:
-        lines = page.read_text(encoding="utf-8").splitlines()
+        lines = page_lines(page)
         for at, line in enumerate(lines):
             match = DIRECTIVE.match(line)
             if not match or match["name"] not in DIRECTIVES:

@@ -269,6 +269,7 @@ display(Image(filename=png))
 # Train the GAN, then draw $z$ three ways and measure each (`gankit eval` writes each
 # record to `eval-...-SAMPLER.json` beside `eval.json`):
 #
+# <!-- quick: --set train.steps=200 --set train.plot_every=1.0 -->
 # ```bash
 # gankit train grid25-non-saturating --set train.steps=4000 --out runs/ns
 # gankit eval runs/ns
@@ -279,6 +280,7 @@ display(Image(filename=png))
 #
 # The two experiments behind this chapter, at their full size (minutes each):
 #
+# <!-- quick gankit experiment: --quick -->
 # ```bash
 # gankit experiment mcmc-truncation --out runs/experiments
 # gankit experiment energy-landscape --out runs/experiments

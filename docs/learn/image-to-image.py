@@ -248,6 +248,7 @@ display(Image(filename=latest_snapshot(cycle)))
 # The shipped configs train the paper's objectives (2,000 pix2pix steps, 3,000 CycleGAN
 # steps); `--set` changes one term's weight:
 #
+# <!-- quick: --set train.steps=10 --set train.plot_every=1.0 --set data.n_eval=100 -->
 # ```bash
 # gankit train edges2digits --out runs/e2d                                  # cGAN + 100 L1
 # gankit train edges2digits --set pix2pix.pixel_weight=0 --out runs/e2d-gan # lambda 0
