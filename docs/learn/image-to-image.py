@@ -261,6 +261,8 @@ display(Image(filename=latest_snapshot(cycle)))
 # per input, same names; `--direction BtoA` for CycleGAN's $F$), or in Python:
 #
 # ```python
+# import gankit
+#
 # run = gankit.load("runs/e2d")
 # digits = run.translate(run.data.held_out().a[:16])  # [16, 1, 32, 32] in [-1, 1]
 # ```
