@@ -369,12 +369,11 @@ def test_the_block_runs(block: Block, workspaces: dict[str, Workspace],
     took = time.perf_counter() - started
     if not ok:
         workspace.failed.append(block.name)
-        before = f" (earlier blocks failed: {', '.join(workspace.failed[:-1])})" \
-            if len(workspace.failed) > 1 else ""
-        expected = f" (it should fail printing {block.error!r})" if block.error else ""
-        tail = "\n".join(output.strip().splitlines()[-15:])
-        pytest.fail(f"{block.name} failed after {took:.1f} s{expected}{before}:\n{tail}",
-                    pytrace=False)
+    before = f" (earlier blocks failed: {', '.join(workspace.failed[:-1])})" \
+        if len(workspace.failed) > 1 else ""
+    expected = f" (it should fail printing {block.error!r})" if block.error else ""
+    tail = "\n".join(output.strip().splitlines()[-15:])
+    assert ok, f"{block.name} failed after {took:.1f} s{expected}{before}:\n{tail}"
 
 
 def test_quick_flags_go_to_the_end_of_each_named_command():
