@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -36,8 +37,9 @@ def layouts(monkeypatch):
 def texts_outside(fig: Figure) -> list[str]:
     """The titles of ``fig``'s visible axes whose drawn texts (title, tick labels, axis
     labels, legend) reach past its canvas, which a fixed layout must not let happen."""
-    renderer = fig.canvas.get_renderer()
-    width, height = fig.canvas.get_width_height()
+    canvas = FigureCanvasAgg(fig)  # gankit's figures belong to no backend until drawn
+    renderer = canvas.get_renderer()
+    width, height = canvas.get_width_height()
     outside = []
     for ax in (ax for ax in fig.axes if ax.get_visible()):
         box = ax.get_tightbbox(renderer)
