@@ -21,8 +21,9 @@ from starlette.testclient import TestClient
 import gankit
 from conftest import tiny_dict
 from gankit.commandline.cli import main
-from gankit.evaluation import EVAL_SEED, palette, plots
+from gankit.evaluation import EVAL_SEED, palette, plan, plots
 from gankit.registry import declared
+from gankit.storage import drawing
 from gankit.view.server import STATIC, create_app
 from test_conditional import tiny_config
 from test_translation import tiny_run
@@ -30,9 +31,11 @@ from test_translation import tiny_run
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Each figure plots saves, as its visible axes' (title, row names, column names)."""
+    """Each figure plots saves, as its visible axes' (title, row names, column names); the
+    snapshots draw in this process, where the recording is."""
     figures = []
     save = plots.save_figure
+    monkeypatch.setattr(plan, "draw_later", drawing.draw_now)
 
     def record(fig, path, **options):
         figures.append([(ax.get_title(), [t.get_text() for t in ax.get_yticklabels()],
@@ -122,8 +125,9 @@ def test_the_snapshots_landscape_is_the_palettes_map_turned_round_for_an_energy(
     monkeypatch.setattr(plots, "save_figure", lambda fig, path, **_: figures.append(fig) or path)
     rng = np.random.default_rng(0)
     for label in ("D(x)", "energy U(x)"):
-        plots.plot_samples_2d(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)),
-                              lambda points, label=label: (points[:, 0], label), tmp_path / "s.png")
+        real, fake = rng.normal(size=(50, 2)), rng.normal(size=(50, 2))
+        points = plots.grid_points(*plots.landscape_grid(real, fake))
+        plots.plot_samples_2d(real, fake, (points[:, 0], label), tmp_path / "s.png")
     for figure, label in zip(figures, ("D(x)", "energy U(x)"), strict=True):
         contour = next(c for c in figure.axes[0].collections if hasattr(c, "levels"))
         expected = palette.landscape_colormap(label)
@@ -136,14 +140,13 @@ def test_plots_and_the_view_draw_real_and_generated_in_the_palettes_colours(tmp_
     figures = []
     monkeypatch.setattr(plots, "save_figure", lambda fig, path, **_: figures.append(fig) or path)
     rng = np.random.default_rng(0)
-    plots.plot_samples_2d(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)),
-                          lambda points: None, tmp_path / "s.png")
+    plots.plot_samples_2d(rng.normal(size=(50, 2)), rng.normal(size=(50, 2)), None,
+                          tmp_path / "s.png")
     real, fake = figures[0].axes[0].collections
     assert matplotlib.colors.to_hex(real.get_facecolor()[0]) == palette.REAL
     assert matplotlib.colors.to_hex(fake.get_facecolor()[0]) == palette.GENERATED
     x = np.linspace(-3, 3, 50)
-    plots.plot_density_1d(x, np.exp(-x ** 2), rng.normal(size=200), lambda points: None,
-                          tmp_path / "d.png")
+    plots.plot_density_1d(x, np.exp(-x ** 2), rng.normal(size=200), None, tmp_path / "d.png")
     ax = figures[1].axes[0]
     assert matplotlib.colors.to_hex(ax.lines[0].get_color()) == palette.REAL  # p_data
     assert matplotlib.colors.to_hex(ax.patches[0].get_facecolor()) == palette.GENERATED

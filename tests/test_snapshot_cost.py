@@ -55,8 +55,9 @@ def test_snapshot_pictures_are_laid_out_once_and_fit_their_canvas(tmp_path, layo
                 "eval/modes": s % 7} for s in steps]
     plots.plot_training_curves(records, tmp_path / "training.png", {"d_loss"})
     rng = np.random.default_rng(0)
-    plots.plot_samples_2d(rng.normal(size=(300, 2)) * 40, rng.normal(size=(300, 2)),
-                          lambda points: (points[:, 0] * 1e3, "critic D(x)"),
+    real, fake = rng.normal(size=(300, 2)) * 40, rng.normal(size=(300, 2))
+    points = plots.grid_points(*plots.landscape_grid(real, fake))
+    plots.plot_samples_2d(real, fake, (points[:, 0] * 1e3, "critic D(x)"),
                           tmp_path / "samples.png",
                           "step 12000\nmodes 25, high_quality 95.9, reverse_kl 0.00649, w1 0.167",
                           chains=rng.normal(size=(3, 5, 2)))

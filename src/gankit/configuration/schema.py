@@ -302,6 +302,9 @@ class TrainConfig:
     plot_every: Interval = interval(0.1)
     checkpoint_every: Interval = interval(0.1)
     keep_checkpoints: int = bounded(3, 1, MAX_STEPS)  # the newest checkpoints kept on disk
+    # Draw the snapshots' pictures in a separate process (gankit.storage.drawing), on another
+    # core while training goes on; false: in the training process, between the steps
+    draw_in_background: bool = True
     # torch's intra-op CPU threads; 0 keeps torch's default (small MLPs: use 1). 1024 is past
     # any machine's cores, below where torch.set_num_threads fails.
     threads: int = bounded(0, 0, 1024)

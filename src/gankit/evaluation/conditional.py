@@ -29,6 +29,7 @@ from gankit.metrics.mode_collapse import assign_modes
 from gankit.models.batch_statistics import with_population_statistics
 from gankit.models.latent_layout import CLASS, LatentLayout
 from gankit.recipes import Recipe
+from gankit.storage.drawing import Drawing
 
 READ_BATCH = 128  # real examples a batch when D's statistics are recomputed (InfoGAN's batch)
 
@@ -204,7 +205,7 @@ def class_names(classes: int) -> list[str]:
 
 
 def class_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,
-               columns: int = COLUMNS) -> Path:
+               columns: int = COLUMNS) -> Drawing:
     """One row per class, named, the same ``columns`` noise draws in every row."""
     from gankit.evaluation.plots import Grid, save_grids
 
@@ -213,12 +214,12 @@ def class_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path
     rows = z.repeat(classes, 1)
     rows = recipe.layout.fix(rows, {CLASS: balanced(classes, classes, device)
                                     .repeat_interleave(columns)})
-    return save_grids([Grid(generate(recipe, rows).numpy(), columns, "one row per class",
-                            class_names(classes))], path)
+    return Drawing(save_grids, path, ([Grid(generate(recipe, rows).numpy(), columns,
+                                            "one row per class", class_names(classes))],))
 
 
 def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
-                    folder: Path) -> dict[str, Path]:
+                    folder: Path) -> dict[str, Drawing]:
     """InfoGAN's pictures (Chen et al. 2016, Fig. 2): ``codes-CAT.png`` for the first
     categorical code (rows: its values; columns: noise draws) and ``codes-CONT.png`` for each
     continuous code (rows: the categorical values, or noise draws without one; columns: the
@@ -236,9 +237,9 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
     if rows_code:
         z = latents.draw(COLUMNS, generator).repeat(n_rows, 1)
         z = layout.fix(z, {rows_code: row_values[rows_code].repeat_interleave(COLUMNS)})
-        written[f"codes-{rows_code}"] = save_grids(
+        written[f"codes-{rows_code}"] = Drawing(save_grids, folder / f"codes-{rows_code}.png", (
             [Grid(generate(recipe, z).numpy(), COLUMNS, f"{rows_code}: one row per value",
-                  row_names)], folder / f"codes-{rows_code}.png")
+                  row_names)],))
     base = latents.draw(1 if rows_code else n_rows, generator)
     for code in layout.codes:
         if code.categorical:
@@ -248,14 +249,14 @@ def traversal_grids(recipe: Recipe, latents: LatentSource, device: torch.device,
         fixed: dict[str, Tensor] = {code.name: TRAVERSAL.to(device).repeat(n_rows)}
         if rows_code:
             fixed[rows_code] = row_values[rows_code].repeat_interleave(steps)
-        written[f"codes-{code.name}"] = save_grids(
+        written[f"codes-{code.name}"] = Drawing(save_grids, folder / f"codes-{code.name}.png", (
             [Grid(generate(recipe, layout.fix(z, fixed)).numpy(), steps,
                   f"{code.name} from {TRAVERSAL[0]:g} to {TRAVERSAL[-1]:g}", row_names,
-                  [f"{v:g}" for v in TRAVERSAL.tolist()])], folder / f"codes-{code.name}.png")
+                  [f"{v:g}" for v in TRAVERSAL.tolist()])],))
     return written
 
 
-def recondition_grid(recipe: Recipe, data: Any, device: torch.device, path: Path) -> Path:
+def recondition_grid(recipe: Recipe, data: Any, device: torch.device, path: Path) -> Drawing:
     """CAAE's picture: one held-out example of each class per row, then its outputs under
     every class (the column of its own class is its reconstruction)."""
     from gankit.evaluation.plots import Grid, save_grids
@@ -271,9 +272,9 @@ def recondition_grid(recipe: Recipe, data: Any, device: torch.device, path: Path
     grid = torch.cat([sources[:, None], outputs.reshape(len(firsts), classes, *real.shape[1:])],
                      1)
     names = class_names(classes)
-    return save_grids([Grid(grid.reshape(-1, *real.shape[1:]).numpy(), classes + 1,
-                            "a held-out example, then G(E(x), class)",
-                            [names[k] for k in kept], ["input", *names])], path)
+    return Drawing(save_grids, path, ([Grid(grid.reshape(-1, *real.shape[1:]).numpy(),
+                                            classes + 1, "a held-out example, then G(E(x), class)",
+                                            [names[k] for k in kept], ["input", *names])],))
 
 
 # ------------------------------------------------------------------------------ the plan
@@ -305,19 +306,19 @@ def with_codes(plan: EvaluationPlan, recipe: Recipe, data: Any) -> EvaluationPla
     pictures = dict(plan.pictures)
     if plan.kind == "images":
         if CLASS in layout.slices():
-            def rows(trainer: Trainer, measured: Measurement) -> Path:
+            def rows(trainer: Trainer, measured: Measurement) -> Drawing:
                 path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
                 return class_grid(recipe, latents, trainer.device, path)
 
             pictures["samples"] = rows
         if reconditions and getattr(data, "held_out", None) is not None:
-            def recondition(trainer: Trainer, measured: Measurement) -> Path:
+            def recondition(trainer: Trainer, measured: Measurement) -> Drawing:
                 return recondition_grid(recipe, data, trainer.device,
                                         trainer.run_dir / "recondition.png")
 
             pictures["recondition"] = recondition
         elif not reconditions and CLASS not in layout.slices():
-            drawn: dict[int, dict[str, Path]] = {}  # step -> every traversal, drawn once
+            drawn: dict[int, dict[str, Drawing]] = {}  # step -> every traversal, made once
             for name in _traversal_names(layout):
                 pictures[name] = _traversal(recipe, latents, name, drawn)
     return dataclasses.replace(plan, measure=measure, pictures=pictures)
@@ -332,10 +333,11 @@ def _traversal_names(layout: LatentLayout) -> list[str]:
 
 
 def _traversal(recipe: Recipe, latents: LatentSource, name: str,
-               drawn: dict[int, dict[str, Path]]) -> Callable[[Trainer, Measurement], Path]:
-    """The picture ``name`` of the traversals, all drawn together once per snapshot."""
+               drawn: dict[int, dict[str, Drawing]]
+               ) -> Callable[[Trainer, Measurement], Drawing]:
+    """The picture ``name`` of the traversals, all generated together once per snapshot."""
 
-    def picture(trainer: Trainer, measured: Measurement) -> Path:
+    def picture(trainer: Trainer, measured: Measurement) -> Drawing:
         if trainer.step not in drawn:
             drawn.clear()
             drawn[trainer.step] = traversal_grids(recipe, latents, trainer.device,

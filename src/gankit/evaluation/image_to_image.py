@@ -33,6 +33,7 @@ from gankit.metrics.image_quality import (
     ssim,
 )
 from gankit.recipes.translation import TranslationRecipe
+from gankit.storage.drawing import Drawing
 
 if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
@@ -71,9 +72,9 @@ def translation_plan(recipe: TranslationRecipe, data: Any, latents: None = None)
                 full: bool) -> Measurement:
         return Measurement(translation_metrics(recipe, data, n, features))
 
-    def rows(trainer: Trainer, measured: Measurement) -> Path:
+    def rows(trainer: Trainer, measured: Measurement) -> Drawing:
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
-        return write_translation_rows(recipe, data, path)
+        return translation_rows(recipe, data, path)
 
     return EvaluationPlan(data.kind, PriorLatents(recipe), measure, {"samples": rows},
                           features, default_feature_name(data))
@@ -141,8 +142,8 @@ def _read(features: FeatureExtractor, images: Tensor) -> tuple[Tensor, Tensor | 
     return features.features(images), None
 
 
-def write_translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
-                           columns: int = PICTURE_COLUMNS) -> Path:
+def translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
+                     columns: int = PICTURE_COLUMNS) -> Drawing:
     """The first ``columns`` held-out examples in named rows: input | output | target for a
     one-way recipe; for a two-way one each direction's input | output | cycle, a | G(a) |
     F(G(a)) then b | F(b) | G(F(b))."""
@@ -158,7 +159,8 @@ def write_translation_rows(recipe: TranslationRecipe, data: Any, path: Path,
         names = ["input A", "output A→B", "cycle A→B→A", "input B", "output B→A", "cycle B→A→B"]
     else:
         rows, names = [a, out_b, b], ["input", "output", "target"]
-    return save_grids([Grid(_as_rows(rows).numpy(), len(a), "held-out examples", names)], path)
+    return Drawing(save_grids, path,
+                   ([Grid(_as_rows(rows).numpy(), len(a), "held-out examples", names)],))
 
 
 def _as_rows(rows: list[Tensor]) -> Tensor:

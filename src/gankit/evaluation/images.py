@@ -17,6 +17,7 @@ from gankit.evaluation.latents import LatentSource, generate, interpolation_path
 from gankit.evaluation.plan import EVAL_SEED, PLANS, EvaluationPlan, Measurement
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.recipes import Recipe
+from gankit.storage.drawing import Drawing
 
 if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
@@ -43,17 +44,17 @@ def image_plan(recipe: Recipe, data: ImageDataset, latents: LatentSource) -> Eva
         return image_measurement(recipe, latents, data, n, device, features, seed,
                                  mode_samples=None if full else n)
 
-    def grid(trainer: Trainer, measured: Measurement) -> Path:
+    def grid(trainer: Trainer, measured: Measurement) -> Drawing:
         path = trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png"
-        return write_sample_grid(recipe, latents, trainer.device, path)
+        return sample_grid(recipe, latents, trainer.device, path)
 
-    def side_by_side(trainer: Trainer, measured: Measurement) -> Path:
-        return write_real_vs_generated(recipe, latents, data, trainer.device,
-                                       trainer.run_dir / "real-vs-generated.png")
+    def side_by_side(trainer: Trainer, measured: Measurement) -> Drawing:
+        return real_vs_generated(recipe, latents, data, trainer.device,
+                                 trainer.run_dir / "real-vs-generated.png")
 
-    def strip(trainer: Trainer, measured: Measurement) -> Path:
-        return write_interpolation_strip(recipe, latents, trainer.device,
-                                         trainer.run_dir / "interpolation.png")
+    def strip(trainer: Trainer, measured: Measurement) -> Drawing:
+        return interpolation_strip(recipe, latents, trainer.device,
+                                   trainer.run_dir / "interpolation.png")
 
     return EvaluationPlan("images", latents, measure,
                           {"samples": grid, "real-vs-generated": side_by_side,
@@ -96,36 +97,38 @@ def image_measurement(recipe: Recipe, latents: LatentSource, data: ImageDataset,
     return Measurement(metrics, n_real=len(real))
 
 
-def write_sample_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,
-                      n: int = GRID_SIZE) -> Path:
+def sample_grid(recipe: Recipe, latents: LatentSource, device: torch.device, path: Path,
+                n: int = GRID_SIZE) -> Drawing:
     """The same ``n`` latents at every snapshot, so grids over training show one G evolving."""
     from gankit.evaluation.plots import save_image_grid
 
     z = latents.draw(n, torch.Generator(device).manual_seed(EVAL_SEED))
-    return save_image_grid(generate(recipe, z).float().numpy(), path, ncol=math.isqrt(n))
+    return Drawing(save_image_grid, path, (generate(recipe, z).float().numpy(),),
+                   {"ncol": math.isqrt(n)})
 
 
-def write_real_vs_generated(recipe: Recipe, latents: LatentSource, data: ImageDataset,
-                            device: torch.device, path: Path, n: int = GRID_SIZE) -> Path:
+def real_vs_generated(recipe: Recipe, latents: LatentSource, data: ImageDataset,
+                      device: torch.device, path: Path, n: int = GRID_SIZE) -> Drawing:
     """``n`` fixed training images, titled "real", beside ``n`` generated ones from fixed
     latents, titled "generated": what a reader compares by eye (sharpness, colour, variety).
-    The latents are the sample grid's (:func:`write_sample_grid`); a conditional G's draw
+    The latents are the sample grid's (:func:`sample_grid`); a conditional G's draw
     their classes at random, where its sample grid is the class grid."""
     from gankit.evaluation.plots import Grid, save_grids
 
     real, _ = data.reference(n, torch.Generator().manual_seed(EVAL_SEED))
     z = latents.draw(n, torch.Generator(device).manual_seed(EVAL_SEED))
     ncol = math.isqrt(n)
-    return save_grids([Grid(real.float().numpy(), ncol, "real"),
-                       Grid(generate(recipe, z).float().numpy(), ncol, "generated")], path)
+    return Drawing(save_grids, path, ([Grid(real.float().numpy(), ncol, "real"),
+                                       Grid(generate(recipe, z).float().numpy(), ncol,
+                                            "generated")],))
 
 
-def write_interpolation_strip(recipe: Recipe, latents: LatentSource, device: torch.device,
-                              path: Path, rows: int = 6, steps: int = 10) -> Path:
+def interpolation_strip(recipe: Recipe, latents: LatentSource, device: torch.device,
+                        path: Path, rows: int = 6, steps: int = 10) -> Drawing:
     """Each row walks the great circle (slerp) between two fixed latents in ``steps`` images."""
     from gankit.evaluation.plots import save_image_grid
 
     ends = latents.draw(2 * rows, torch.Generator(device).manual_seed(EVAL_SEED + 1))
     path_z = interpolation_path(ends[:rows], ends[rows:], steps)  # [rows, steps, d]
     images = generate(recipe, path_z.reshape(rows * steps, *ends.shape[1:]))
-    return save_image_grid(images.float().numpy(), path, ncol=steps)
+    return Drawing(save_image_grid, path, (images.float().numpy(),), {"ncol": steps})

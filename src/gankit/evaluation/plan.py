@@ -9,8 +9,8 @@ gradients, so a snapshot never changes the training run (resume stays bit-exact)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -21,6 +21,7 @@ from gankit.evaluation.features import feature_name
 from gankit.evaluation.latents import LatentSource
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.registry import Registry
+from gankit.storage.drawing import Drawing, draw_later, draw_now, result
 
 if TYPE_CHECKING:
     from gankit.training.trainer import Trainer
@@ -55,16 +56,27 @@ class Measurement:
     # data set can hold fewer than n (a folder of 200 images at n = 2,500); None: n fresh draws
     n_real: int | None = None
     # the metrics as a periodic snapshot measures them, where this full measurement differs
-    # (the toy W1 over all points, not the snapshots' first 1,000): logged as the curve's
+    # (the toy W1 over all points, not the snapshots' first 300): logged as the curve's
     # point, so that curves, 'gankit compare' and train.keep_best compare like with like
     curve: dict[str, float] | None = None
+    # what a full measurement still adds once the snapshot's pictures are handed to the
+    # drawing process (the toy W1 over all points, a second or so): no picture needs it, so
+    # drawing and this run side by side; :meth:`complete` adds it
+    rest: Callable[[], dict[str, float]] | None = None
+
+    def complete(self) -> Measurement:
+        """This measurement with :attr:`rest` computed into its metrics."""
+        if self.rest is None:
+            return self
+        return replace(self, metrics=self.metrics | self.rest(), rest=None)
 
 
 # (n, seed, features, device, full) -> Measurement; ``full`` False is the cheaper periodic
 # measurement during training (StackedMNIST counts modes over n, not 26,000).
 Measure = Callable[[int, int, "FeatureExtractor | None", torch.device, bool], Measurement]
-# (trainer, the snapshot's measurement) -> the PNG written into the run directory
-Picture = Callable[["Trainer", Measurement], Path]
+# (trainer, the snapshot's measurement) -> what to draw into the run directory, with what needs
+# the networks computed already (gankit.storage.drawing draws it in another process)
+Picture = Callable[["Trainer", Measurement], Drawing]
 # (a feature-space name or an extractor or None, a weights file, device) -> extractor or None
 FeatureChoice = Callable[[Any, "str | None", "torch.device | str"], "FeatureExtractor | None"]
 
@@ -114,7 +126,7 @@ class EvaluationPlan:
             return Measurement({})
         if features is None and self.needs_features:
             raise NoFeatureSpace(NO_FEATURE_SPACE)
-        return self.measure(n, seed, features, device, True)
+        return self.measure(n, seed, features, device, True).complete()
 
     def measured_in(self, features: str, device: torch.device | str) -> EvaluationPlan:
         """This plan with ``features`` (``data.features``: a registered name or a fitted
@@ -149,28 +161,53 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
                   ) -> Callable[[Trainer], None]:
     """A trainer hook: the plan's metrics (``eval/`` curves; at the final step measured in
     full, so they are the run's result and equal ``gankit eval``'s), its pictures and the
-    training curves, each also in TensorBoard."""
+    training curves, each also in TensorBoard.
+
+    The pictures are drawn by :mod:`gankit.storage.drawing`'s process
+    (``train.draw_in_background``), so training goes on while they are drawn; each reaches
+    TensorBoard at the first snapshot after it is drawn, and the final snapshot waits for
+    all of them, so every picture is written when ``fit`` returns."""
+    handed: list[tuple[str, int, Drawing, Future[bytes | None]]] = []  # not yet in TensorBoard
 
     def snapshot(trainer: Trainer) -> None:
+        from gankit.evaluation.plots import plot_training_curves  # matplotlib: when drawing
+        from gankit.training.runlog import read_metrics
+
         measured = Measurement({})
         # images without a feature space: no record at all rather than one of settings alone
         # (the run warned once at its start; eval.json is not written)
-        if plan.measure is not None and not (plan.needs_features and features is None):
+        measures = plan.measure is not None and not (plan.needs_features and features is None)
+        if measures:
             measured = plan.measure(n_eval, EVAL_SEED, features, trainer.device,
                                     trainer.at_final_step)
-            trainer.log_eval(measured.metrics, eval_settings(
-                n_eval, feature_name(features), EVAL_SEED, measured.n_real), measured.curve)
-        if trainer.run_dir is None:
-            return
-        from gankit.evaluation.plots import plot_training_curves
-        from gankit.training.runlog import read_metrics
-
-        written = {tag: draw(trainer, measured) for tag, draw in plan.pictures.items()}
-        written["training"] = plot_training_curves(read_metrics(trainer.run_dir),
-                                                   trainer.run_dir / "training.png",
-                                                   trainer.term_names)
-        if trainer.logger is not None:
-            for tag, path in written.items():
-                trainer.logger.image(tag, path, trainer.step)
+            trainer.log_eval(*_record(measured, n_eval, features))  # the curves' newest point
+        if trainer.run_dir is not None:
+            draw = draw_later if trainer.config.train.draw_in_background else draw_now
+            png = trainer.logger is not None
+            for tag, picture in plan.pictures.items():
+                drawing = picture(trainer, measured)
+                handed.append((tag, trainer.step, drawing, draw(drawing, png)))
+            curves = Drawing(plot_training_curves, trainer.run_dir / "training.png",
+                             (read_metrics(trainer.run_dir),), {"terms": trainer.term_names})
+            handed.append(("training", trainer.step, curves, draw(curves, png)))
+        if measured.rest is not None:  # while the pictures are drawn
+            trainer.log_eval(*_record(measured.complete(), n_eval, features),
+                             curve_logged=True)
+        waiting = []
+        for tag, step, drawing, future in handed:
+            if not (future.done() or trainer.at_final_step):
+                waiting.append((tag, step, drawing, future))
+                continue
+            image = result(drawing, future, png=trainer.logger is not None)
+            if image is not None and trainer.logger is not None:
+                trainer.logger.image(tag, image, step)
+        handed[:] = waiting
 
     return snapshot
+
+
+def _record(measured: Measurement, n_eval: int, features: FeatureExtractor | None
+            ) -> tuple[dict[str, float], dict[str, object], dict[str, float] | None]:
+    """What :meth:`~gankit.training.trainer.Trainer.log_eval` takes for ``measured``."""
+    return (measured.metrics, eval_settings(n_eval, feature_name(features), EVAL_SEED,
+                                            measured.n_real), measured.curve)

@@ -6,7 +6,7 @@ Plain functions of arrays and callables; they write PNGs and own no models.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,24 +92,41 @@ def plot_training_curves(records: Sequence[dict[str, float]], path: Path,
     return save_figure(fig, path, trim=False)
 
 
-Landscape = Callable[[np.ndarray], "tuple[np.ndarray, str] | None"]  # points -> (values, label)
+# D's values at points and what they are ("D(x)", "energy U(x)"), or None where the recipe has
+# no landscape to show; computed in the training process, before the picture is drawn
+Landscape = tuple[np.ndarray, str] | None
+LANDSCAPE_SIDE = 100  # D is evaluated on a LANDSCAPE_SIDE x LANDSCAPE_SIDE grid of the box
+
+
+def landscape_grid(real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The box a 2-D picture shows (the 0.5-99.5th percentiles of both sets, padded by 15%)
+    as the axes ``xs``, ``ys`` of the grid on which D's landscape is evaluated:
+    :func:`grid_points` are the points to give D, row by row."""
+    both = np.concatenate([real, fake])
+    lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
+    pad = 0.15 * (hi - lo) + 1e-3
+    return (np.linspace(lo[0] - pad[0], hi[0] + pad[0], LANDSCAPE_SIDE),
+            np.linspace(lo[1] - pad[1], hi[1] + pad[1], LANDSCAPE_SIDE))
+
+
+def grid_points(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The points [len(ys) * len(xs), 2] of the grid of ``xs`` and ``ys``, row by row."""
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], 1)
 
 
 def plot_samples_2d(real: np.ndarray, fake: np.ndarray, landscape: Landscape, path: Path,
                     title: str = "", chains: np.ndarray | None = None,
                     labels: tuple[np.ndarray, np.ndarray | None] | None = None) -> Path:
-    """Real and generated points over a filled contour of D (``landscape``) on their box, and
-    latent chains decoded step by step (``chains`` [K, steps + 1, 2]), ending at a cross.
-    With ``labels`` (the class each generated point was asked for, and the real points'
-    labels or None) the points take their class's colour: real ones small and faint,
-    generated ones as rings, so a conditional G that draws the wrong class shows."""
-    both = np.concatenate([real, fake])
-    lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
-    pad = 0.15 * (hi - lo) + 1e-3
-    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], 120)
-    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 120)
+    """Real and generated points over a filled contour of D (``landscape``: its values at
+    :func:`grid_points` of :func:`landscape_grid` of the same points), and latent chains
+    decoded step by step (``chains`` [K, steps + 1, 2]), ending at a cross. With ``labels``
+    (the class each generated point was asked for, and the real points' labels or None) the
+    points take their class's colour: real ones small and faint, generated ones as rings, so
+    a conditional G that draws the wrong class shows."""
+    xs, ys = landscape_grid(real, fake)
     gx, gy = np.meshgrid(xs, ys)
-    drawn = landscape(np.stack([gx.ravel(), gy.ravel()], 1))
+    drawn = landscape
     fig, ax = subplots(figsize=(5.2, 4.4))
     # before the colorbar, which takes its room from the axes': a two-line title on top
     fixed_margins(fig, left=0.55, right=0.5, bottom=0.35, top=0.5)
@@ -165,9 +182,9 @@ def draw_density_1d(ax: Any, x: np.ndarray, p_data: np.ndarray, fake: np.ndarray
 
 def plot_density_1d(x: np.ndarray, p_data: np.ndarray, fake: np.ndarray, landscape: Landscape,
                     path: Path, title: str = "") -> Path:
+    """:func:`draw_density_1d` as a PNG; ``landscape``: D's values at ``x``, or None."""
     fig, ax = subplots(figsize=(5.2, 3.4))
-    drawn = landscape(x[:, None])
-    values, label = drawn if drawn is not None else (None, "")
+    values, label = landscape if landscape is not None else (None, "")
     draw_density_1d(ax, x, p_data, fake, values, title, label)
     return save_figure(fig, path)
 

@@ -123,7 +123,7 @@ def check_measured(keep: KeepBest | None, measures: frozenset[str] | None) -> No
 
 def after_snapshot(trainer: Trainer) -> None:
     """Rank the snapshot just measured, as its curve logs it (:attr:`Trainer.last_curve`: the
-    final snapshot's toy W1 over the same 1,000 points as every other's), among the best
+    final snapshot's toy W1 over the same first points as every other's), among the best
     list; if it enters, checkpoint the step (unless :attr:`Trainer.saved_step` says it is
     saved) and list it; one pushed out goes unless it is among the newest
     ``keep_checkpoints``. A metric the snapshot does not measure is one line naming those it

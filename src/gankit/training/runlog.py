@@ -65,13 +65,12 @@ class RunLogger:
     def write_json(self, name: str, record: dict[str, Any]) -> None:
         write_json(self.run_dir / name, record)
 
-    def image(self, tag: str, png_path: Path, step: int) -> None:
-        """Show a saved PNG in TensorBoard's Images tab too, its bytes as they are:
-        TensorBoard stores an image encoded, and decoding the PNG to have ``add_image``
-        encode it again was a sixth of a snapshot's time."""
+    def image(self, tag: str, png: bytes, step: int) -> None:
+        """Show a PNG (the bytes of a picture the snapshot wrote) in TensorBoard's Images tab
+        too, as it is: TensorBoard stores an image encoded, and decoding the PNG to have
+        ``add_image`` encode it again was a sixth of a snapshot's time."""
         from tensorboard.compat.proto.summary_pb2 import Summary
 
-        png = Path(png_path).read_bytes()
         width, height = struct.unpack(">II", png[16:24])  # IHDR, the first chunk of any PNG
         channels = PNG_CHANNELS[png[25]]  # by the PNG's colour type
         image = Summary.Image(height=height, width=width, colorspace=channels,

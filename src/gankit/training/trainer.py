@@ -386,7 +386,7 @@ class Trainer:
             self.logger.log(self.step, record, tags)
 
     def log_eval(self, record: dict[str, float], settings: dict[str, Any] | None = None,
-                 curve: dict[str, float] | None = None) -> None:
+                 curve: dict[str, float] | None = None, curve_logged: bool = False) -> None:
         """Hooks report periodic metrics here (``eval/`` in TensorBoard and metrics.jsonl).
 
         ``settings`` (n, features, seed) say how they were measured; the latest report is kept
@@ -394,9 +394,13 @@ class Trainer:
         ``curve``: the figures as every periodic snapshot measures them, where ``record`` was
         measured in full (the final snapshot's toy W1 over all points): the curves, and
         :attr:`last_curve` that ``train.keep_best`` ranks, then compare like with like.
+        ``curve_logged``: this step's curve is logged already, and ``record`` completes the
+        report (the full measurement's rest, computed while the snapshot's pictures were
+        drawn: :attr:`gankit.evaluation.plan.Measurement.rest`).
         """
         curve = record if curve is None else curve
-        self.log({f"eval/{k}": v for k, v in curve.items() if math.isfinite(v)})
+        if not curve_logged:
+            self.log({f"eval/{k}": v for k, v in curve.items() if math.isfinite(v)})
         self.last_eval = {"step": self.step, **(settings or {}), **record}
         self.last_curve = {"step": self.step, **curve}
 
