@@ -172,3 +172,17 @@ def test_a_relative_path_is_the_callers_not_the_workers(tmp_path, monkeypatch):
     relative = grid_drawing(Path("runs") / "here.png")
     result(relative, draw_later(relative))
     assert (tmp_path / "runs" / "here.png").is_file()
+
+
+def test_a_background_run_draws_nothing_in_the_training_process(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("drawn in the training process")
+
+    monkeypatch.setattr(plots, "save_figure", refuse)
+    config = tiny_dict()
+    config["train"] |= {"steps": 4, "plot_every": 2}
+    gankit.build(config, run_dir=tmp_path / "bg", progress=False).fit()
+    assert len(list((tmp_path / "bg").rglob("*.png"))) == 3
+    config["train"]["draw_in_background"] = False
+    with pytest.raises(AssertionError, match="drawn in the training process"):
+        gankit.build(config, run_dir=tmp_path / "inline", progress=False).fit()

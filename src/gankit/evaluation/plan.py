@@ -184,12 +184,19 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
         if trainer.run_dir is not None:
             draw = draw_later if trainer.config.train.draw_in_background else draw_now
             png = trainer.logger is not None
-            for tag, picture in plan.pictures.items():
-                drawing = picture(trainer, measured)
-                handed.append((tag, trainer.step, drawing, draw(drawing, png)))
-            curves = Drawing(plot_training_curves, trainer.run_dir / "training.png",
-                             (read_metrics(trainer.run_dir),), {"terms": trainer.term_names})
-            handed.append(("training", trainer.step, curves, draw(curves, png)))
+            drawings = [(tag, picture(trainer, measured))
+                        for tag, picture in plan.pictures.items()]
+            drawings.append(("training", Drawing(
+                plot_training_curves, trainer.run_dir / "training.png",
+                (read_metrics(trainer.run_dir),), {"terms": trainer.term_names})))
+            for tag, drawing in drawings:
+                # a picture redrawn in place (training.png) while its last drawing is still
+                # waiting: this one is left out, so the drawing process never falls behind
+                # on pictures that only the newest of counts; the final one is always drawn
+                if trainer.at_final_step or not any(
+                        was.path == drawing.path and not future.done()
+                        for _, _, was, future in handed):
+                    handed.append((tag, trainer.step, drawing, draw(drawing, png)))
         if measured.rest is not None:  # while the pictures are drawn
             trainer.log_eval(*_record(measured.complete(), n_eval, features),
                              curve_logged=True)

@@ -34,6 +34,7 @@ import atexit
 import itertools
 import os
 import pickle
+import queue
 import select
 import signal
 import struct
@@ -130,14 +131,20 @@ def _drawn(drawing: Drawing, png: bool) -> bytes | None:
 # ------------------------------------------------------------------------------ the worker
 
 class _Worker:
-    """The drawing process, seen from the training process: its pipes, and the futures of
-    what it was handed and has not answered yet."""
+    """The drawing process, seen from the training process: its pipes, the futures of what
+    it was handed and has not answered yet, and two threads. One writes the jobs into the
+    pipe, so that the training thread never waits for the worker to read (a toy snapshot's
+    job is larger than the pipe holds, and the worker reads between drawings); one reads the
+    answers."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
         self.waiting: dict[int, Future[bytes | None]] = {}
         self.lock = threading.Lock()
         self.ids = itertools.count()
+        self.outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.closing = False  # END is queued: no more jobs
+        threading.Thread(target=self._write, name="gankit-drawing-jobs", daemon=True).start()
         threading.Thread(target=self._answers, name="gankit-drawing-answers",
                          daemon=True).start()
 
@@ -149,11 +156,22 @@ class _Worker:
         with self.lock:
             key = next(self.ids)
             self.waiting[key] = future
-            try:
-                _send(self.process.stdin, _frame((key, job, png)))
-            except OSError:  # the worker is gone: its reader settles the futures
-                pass
+        self.outbox.put(_frame((key, job, png)))
         return future
+
+    def _write(self) -> None:
+        """Write each job as it comes; after :data:`END`, close the pipe. A worker that is
+        gone takes no more: its answers' reader settles the futures."""
+        while True:
+            frame = self.outbox.get()
+            try:
+                _send(self.process.stdin, frame)
+                if frame == END:
+                    self.process.stdin.close()
+            except (OSError, ValueError):
+                pass
+            if frame == END:
+                return
 
     def _answers(self) -> None:
         """Settle each future as the worker answers; when it ends, the unanswered ones raise
@@ -182,13 +200,13 @@ class _Worker:
         """No more drawings: the worker finishes what it has and exits. The end is said in a
         frame of its own, not by closing the pipe alone: a process forked from this one (a
         DataLoader's workers) may still hold the pipe open."""
+        with self.lock:
+            first, self.closing = not self.closing, True
+        if first:
+            self.outbox.put(END)
         try:
-            with self.lock:
-                if not self.process.stdin.closed:  # closed once, by whoever asks first
-                    _send(self.process.stdin, END)
-                    self.process.stdin.close()
             self.process.wait(wait)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             self.process.kill()
 
 
