@@ -14,9 +14,8 @@ this one sitting so that every ratio compares runs on the same machine at the sa
 - ``after``: this checkout as shipped: ten snapshots, their pictures drawn by
   :mod:`gankit.storage.drawing`'s process on the other core;
 - ``final-only``: this checkout with ``train.plot_every: 1.0``: the one snapshot at the end
-  that every run has (its result). The wall time ``after`` adds over it (``added_s``) is what
-  the nine other snapshots cost in all, including any slowing of the steps by the drawing
-  process beside them, which the trainer's clock would count as training.
+  that every run has (its result), and the training time of a run with no drawing process
+  beside its steps to compare ``after``'s with.
 
 Each process first trains 50 steps with pictures drawn inline (oneDNN's first kernels, POT's
 import), so the ``after`` run starts its drawing process cold, as ``gankit train`` does.
@@ -31,7 +30,10 @@ drawn beside. ``before`` computes that W1 inside its snapshots, so its result is
 other core, not gone. Prints the ratio snapshot / training time of each and writes
 benchmarks/results/snapshot_cost.json with the hardware record.
 
-Run: python benchmarks/snapshot_cost.py [--lengths 600 12000] [--baseline REV]
+Each case runs ``--repeats`` times (3), interleaved, and the record holds each figure's
+median: the training time of a 3-second run varies by a tenth between processes.
+
+Run: python benchmarks/snapshot_cost.py [--lengths 600 12000] [--repeats 3] [--baseline REV]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import argparse
 import importlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,6 +141,15 @@ def measure_one(case: str, steps: int) -> None:
     print(json.dumps(record))
 
 
+def median_record(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over ``runs`` (3-second runs vary by a tenth between processes),
+    and every run's wall time."""
+    record = {key: (statistics.median(r[key] for r in runs)
+                    if isinstance(runs[0][key], (int, float)) else runs[0][key])
+              for key in runs[0]}
+    return record | {"runs": len(runs), "wall_s_each": [r["wall_s"] for r in runs]}
+
+
 def measure_in(source: Path, case: str, steps: int) -> dict[str, float]:
     """:func:`measure` in a fresh process that imports gankit from ``source`` (a ``src``
     folder): a case of the baseline runs the code as it was."""
@@ -160,33 +172,32 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[600, 12000])
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--baseline", default=BASELINE, help="the git revision of 'before'")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each case; the record holds each figure's median")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         return measure_one(args.one[0], int(args.one[1]))
     torch.set_num_threads(1)  # as each measuring process, for the hardware record
-    records: dict[str, dict[str, float]] = {}
+    measured: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         baseline = sources_of(args.baseline, Path(tmp))
-        for steps in args.lengths:
-            for case in args.cases:
-                name = f"{case}-{steps}"
-                source = baseline if case == "before" else REPOSITORY / "src"
-                records[name] = r = measure_in(source, case, steps)
-                print(f"{name:>13}: {r['snapshots']:>2} snapshots {r['snapshot_s']:6.2f} s, "
-                      f"training {r['training_s']:6.2f} s, snapshot / training "
-                      f"{r['ratio']:.3f} ({r['ratio_with_result']:.3f} with the result), "
-                      f"drawing process {r['drawing_cpu_s']:.2f} CPU s", flush=True)
+        for repeat in range(args.repeats):  # interleaved, so a change in load meets every case
+            for steps in args.lengths:
+                for case in args.cases:
+                    name = f"{case}-{steps}"
+                    source = baseline if case == "before" else REPOSITORY / "src"
+                    r = measure_in(source, case, steps)
+                    measured.setdefault(name, []).append(r)
+                    print(f"{name:>16} #{repeat + 1}: {r['snapshots']:>2} snapshots "
+                          f"{r['snapshot_s']:5.2f} s, training {r['training_s']:6.2f} s, "
+                          f"snapshot / training {r['ratio']:.3f} "
+                          f"({r['ratio_with_result']:.3f} with the result), wall "
+                          f"{r['wall_s']:6.2f} s, drawing process {r['drawing_cpu_s']:.2f} CPU s",
+                          flush=True)
+    records = {name: median_record(runs) for name, runs in measured.items()}
     from gankit.evaluation import points
 
-    for steps in args.lengths:  # what the snapshots add to the wall time of a run
-        alone = records.get(f"final-only-{steps}")
-        for case in ("inline", "after"):  # this checkout's code, as final-only
-            if alone and (r := records.get(f"{case}-{steps}")):
-                r["added_s"] = round(r["wall_s"] - alone["wall_s"], 2)
-                r["added_ratio"] = round(r["added_s"] / alone["training_s"], 3)
-                print(f"{case}-{steps}: adds {r['added_s']:.2f} s to the run's wall time, "
-                      f"{r['added_ratio']:.3f} of its training time alone")
     write_json(RESULTS, {"config": CONFIG, "hardware": describe("cpu"), "baseline": args.baseline,
                          "snapshot_w1_n": points.SNAPSHOT_W1_N, "runs": records})
     print(f"wrote {RESULTS}")
