@@ -9,7 +9,9 @@ same way, for ``train.draw_in_background: false`` and for what the worker cannot
 Why a process and not a thread: drawing a figure is Python code holding the GIL for most of its
 time, and a small network's training step needs the GIL between its kernels, so a drawing
 thread slowed the steps about as much as drawing inline did (measured for issue 29). The worker
-imports matplotlib and numpy, never torch, so it starts in about half a second.
+imports matplotlib and numpy, never torch, so it starts in about half a second. The browser
+view's workers (:mod:`gankit.view.workers`) are another kind: they hold a copy of the networks
+and compute with torch; a Drawing needs no networks, its data is computed already.
 
 - The worker draws in order. A drawing whose file a later one in its queue writes again
   (``training.png``, redrawn at every snapshot) is skipped: its future's result is None, and
@@ -111,7 +113,7 @@ def draw_later(drawing: Drawing, png: bool = False) -> Future[bytes | None]:
             _worker = _start_worker()
     if _worker is None:
         return draw_now(drawing, png)
-    return _worker.submit(drawing, job, png)
+    return _worker.submit(job, png)
 
 
 def result(drawing: Drawing, future: Future[bytes | None], png: bool = False) -> bytes | None:
@@ -149,9 +151,10 @@ class _Worker:
                          daemon=True).start()
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        """Whether it takes jobs: running, and not told to end."""
+        return not self.closing and self.process.poll() is None
 
-    def submit(self, drawing: Drawing, job: bytes, png: bool) -> Future[bytes | None]:
+    def submit(self, job: bytes, png: bool) -> Future[bytes | None]:
         future: Future[bytes | None] = Future()
         with self.lock:
             key = next(self.ids)
