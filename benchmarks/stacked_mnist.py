@@ -46,6 +46,9 @@ BENCHMARKS = {  # name -> {entry: (overrides of configs/stacked-mnist-NAME.yaml,
         "shipped": ([], (10000, 20000, 25000)),
         "12,000-step schedule": ([], (4000, 8000, 12000)),
         "80,000-step schedule": ([], (20000, 40000, 60000, 80000)),
+        "12,000-step schedule, gamma 0.2 -> 0.02": (
+            ["r3gan.gamma=0.2", "r3gan.gamma_final=0.02"], (6000, 12000)),
+        "12,000-step schedule, G 128 wide": (["model.g_hidden=128"], (6000, 12000)),
         "first: D without norm, R1 + R2 every step": (
             ["model.d_norm=none", "r3gan.penalty_every=1", "train.g_ema_rampup=0"],
             (3000, 6000, 9000, 12000)),
