@@ -308,6 +308,7 @@ THROUGHPUT = (C("precision", "precision"), C("images/s", "images_per_s", ",.0f")
               C("GFLOP per CPU s", "gflop_per_cpu_s", ".0f"), C("of peak", "of_peak", "%"))
 MEG_PAPER = "paper settings: λ 10, Adam 1e-4"
 R3GAN_FIRST = "first: D without norm, R1 + R2 every step"
+R3GAN_VARIANTS = ("gamma 0.2 -> 0.02", "G 128 wide")  # issue 30: what else moves the KL
 
 
 def networks(record: Record) -> str:
@@ -404,7 +405,9 @@ TABLES: dict[str, Table] = {
         *(("**shipped** (25,000-step schedule)", f"shipped, {steps} steps")
           for steps in (10000, 20000, 25000)),
         *(("shipped settings over an 80,000-step schedule", f"80,000-step schedule, {steps} steps")
-          for steps in (20000, 40000, 60000, 80000)))),
+          for steps in (20000, 40000, 60000, 80000)),
+        *((f"12,000-step schedule, {variant}", f"12,000-step schedule, {variant}, {steps} steps")
+          for variant in R3GAN_VARIANTS for steps in (6000, 12000)))),
     "r3gan-cost": Table("r3gan_nets.json", (
         "model", "`g_hidden` = `d_hidden`", "`blocks_per_stage`", "`channels_per_group`"), (
         C("parameters (G + D)", "parameters", ",d"), C("forward + backward s", "seconds", ".3f"),
