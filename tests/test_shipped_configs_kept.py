@@ -53,10 +53,10 @@ def _filled(before):
     points", decided when the run was built), as the resolved config now shows it, with the
     keys and sections added since at their defaults (issue 28: image-folder streams from disk,
     a run's feature space may be a fitted file, ``augment``; issue 29: intervals as fractions of
-    the run, ``train.on_extend``, ``train.keep_best`` off); and the image-folder config's
-    64 px, which upscaled smaller images silently, is gone: images keep their own size unless
-    data.image_size is set (issue 28); the began preset's batch norm in G, 32-unit code,
-    G's average, gamma 1 and lambda_k 0.02, measured on mnist5k (issue 30,
+    the run, ``train.on_extend``, ``train.keep_best`` off, ``train.draw_in_background`` on); and
+    the image-folder config's 64 px, which upscaled smaller images silently, is gone: images
+    keep their own size unless data.image_size is set (issue 28); the began preset's batch norm
+    in G, 32-unit code, G's average, gamma 1 and lambda_k 0.02, measured on mnist5k (issue 30,
     docs/image-quality.md)."""
     before = {**before, "data": {**before["data"], "stream": "auto", "workers": 2,
                                  "features": ""}}
@@ -75,7 +75,9 @@ def _filled(before):
                        "lr_schedule_steps": 0, "keep_best": None,
                        # issue 30: the schedules' shape and final values, the average's ramp
                        "decay_shape": "linear", "lr_final": 0.0, "beta2_final": None,
-                       "g_ema_rampup": 0.0}
+                       "g_ema_rampup": 0.0,
+                       # issue 29: where the snapshots' pictures are drawn
+                       "draw_in_background": True}
     if before["recipe"] == "began":  # issue 30: the began preset re-tuned for images
         before = {**before, "model": {**before["model"], "g_batchnorm": True, "latent_dim": 32},
                   "train": {**before["train"], "g_ema": 0.99},
