@@ -49,6 +49,10 @@ BENCHMARKS = {  # name -> {entry: (overrides of configs/stacked-mnist-NAME.yaml,
         "12,000-step schedule, gamma 0.2 -> 0.02": (
             ["r3gan.gamma=0.2", "r3gan.gamma_final=0.02"], (6000, 12000)),
         "12,000-step schedule, G 128 wide": (["model.g_hidden=128"], (6000, 12000)),
+        "12,000-step schedule, gamma 0.8 -> 0.08": (
+            ["r3gan.gamma=0.8", "r3gan.gamma_final=0.08"], (6000, 12000)),
+        "shipped settings, gamma 0.8 -> 0.08": (
+            ["r3gan.gamma=0.8", "r3gan.gamma_final=0.08"], (12500, 25000)),
         "first: D without norm, R1 + R2 every step": (
             ["model.d_norm=none", "r3gan.penalty_every=1", "train.g_ema_rampup=0"],
             (3000, 6000, 9000, 12000)),
