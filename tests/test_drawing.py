@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import gankit
@@ -186,3 +187,13 @@ def test_a_background_run_draws_nothing_in_the_training_process(tmp_path, monkey
     config["train"]["draw_in_background"] = False
     with pytest.raises(AssertionError, match="drawn in the training process"):
         gankit.build(config, run_dir=tmp_path / "inline", progress=False).fit()
+
+
+def test_points_in_three_dimensions_have_their_curves_and_no_samples_picture(tmp_path):
+    """A picture may be nothing to draw (the toy plan's for 3-D points): the snapshot hands over
+    the rest, as before the drawing process, where no such picture was written either."""
+    points = torch.randn(256, 3, generator=torch.Generator().manual_seed(0))
+    config = tiny_dict(data={"n_eval": 64})
+    config["train"] |= {"steps": 4, "plot_every": 2}
+    gankit.build(config, data=points, run_dir=tmp_path / "r", progress=False).fit()
+    assert [p.name for p in tmp_path.rglob("*.png")] == ["training.png"]

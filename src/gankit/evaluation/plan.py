@@ -75,8 +75,9 @@ class Measurement:
 # measurement during training (StackedMNIST counts modes over n, not 26,000).
 Measure = Callable[[int, int, "FeatureExtractor | None", torch.device, bool], Measurement]
 # (trainer, the snapshot's measurement) -> what to draw into the run directory, with what needs
-# the networks computed already (gankit.storage.drawing draws it in another process)
-Picture = Callable[["Trainer", Measurement], Drawing]
+# the networks computed already (gankit.storage.drawing draws it in another process); None:
+# nothing to draw (points in 3 or more dimensions)
+Picture = Callable[["Trainer", Measurement], "Drawing | None"]
 # (a feature-space name or an extractor or None, a weights file, device) -> extractor or None
 FeatureChoice = Callable[[Any, "str | None", "torch.device | str"], "FeatureExtractor | None"]
 
@@ -184,8 +185,8 @@ def snapshot_hook(plan: EvaluationPlan, n_eval: int, features: FeatureExtractor 
         if trainer.run_dir is not None:
             draw = draw_later if trainer.config.train.draw_in_background else draw_now
             png = trainer.logger is not None
-            drawings = [(tag, picture(trainer, measured))
-                        for tag, picture in plan.pictures.items()]
+            drawings = [(tag, drawing) for tag, picture in plan.pictures.items()
+                        if (drawing := picture(trainer, measured)) is not None]
             drawings.append(("training", Drawing(
                 plot_training_curves, trainer.run_dir / "training.png",
                 (read_metrics(trainer.run_dir),), {"terms": trainer.term_names})))

@@ -56,7 +56,7 @@ def toy_plan(recipe: Recipe, data: ToyDistribution, latents: LatentSource) -> Ev
                            drawn.real_labels, curve=periodic,
                            rest=lambda: {"w1": wasserstein1(drawn.fake, drawn.real)})
 
-    def points(trainer: Trainer, measured: Measurement) -> Drawing:
+    def points(trainer: Trainer, measured: Measurement) -> Drawing | None:
         return toy_drawing(trainer, measured,
                            trainer.run_dir / "samples" / f"step-{trainer.step:07d}.png")
 
@@ -110,7 +110,7 @@ def toy_eval_metrics(data: ToyDistribution, fake: Tensor, real: Tensor,
     return metrics | {"w1": wasserstein1(fake_w1, real_w1)} | record
 
 
-def toy_drawing(trainer: Trainer, measured: Measurement, path: Path) -> Drawing:
+def toy_drawing(trainer: Trainer, measured: Measurement, path: Path) -> Drawing | None:
     """The picture of a toy snapshot, with D's landscape computed here: 2-D points over D's
     contour (and latent chains, for a sampler that has them); 1-D, p_data, a histogram of p_g
     and D(x). Its title gives the snapshot's measurement (the curve's, where the result
@@ -151,6 +151,8 @@ def toy_drawing(trainer: Trainer, measured: Measurement, path: Path) -> Drawing:
             real, fake, landscape(grid_points(*landscape_grid(real, fake)))), {
             "title": title, "chains": None if chains is None else chains.numpy(),
             "labels": labels})
+    if real.shape[1] != 1:  # points in 3 or more dimensions have no picture
+        return None
     lo, hi = np.percentile(np.concatenate([real, fake]), [0.5, 99.5])
     x = np.linspace(lo - 1, hi + 1, 400, dtype=np.float32)
     dataset_pdf = getattr(trainer.data, "pdf", None)
