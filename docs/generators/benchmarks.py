@@ -408,7 +408,9 @@ TABLES: dict[str, Table] = {
         *(("shipped settings over an 80,000-step schedule", f"80,000-step schedule, {steps} steps")
           for steps in (20000, 40000, 60000, 80000)),
         *((f"12,000-step schedule, {variant}", f"12,000-step schedule, {variant}, {steps} steps")
-          for variant in R3GAN_VARIANTS for steps in (6000, 12000)))),
+          for variant in R3GAN_VARIANTS for steps in (6000, 12000)),
+        ("shipped settings with gamma 0.8 -> 0.08", "shipped settings, gamma 0.8 -> 0.08, "
+         "12500 steps"))),
     "r3gan-cost": Table("r3gan_nets.json", (
         "model", "`g_hidden` = `d_hidden`", "`blocks_per_stage`", "`channels_per_group`"), (
         C("parameters (G + D)", "parameters", ",d"), C("forward + backward s", "seconds", ".3f"),
