@@ -143,10 +143,10 @@ def main() -> None:
         parser.error(f"--only {args.only!r} is no entry of {args.benchmark} (entries: "
                      f"{', '.join(BENCHMARKS[args.benchmark])}; or {FLOOR!r})")
     results = read_results(results_file)
-    for name, sigma in FLOORS.items():
-        if name not in results:
-            data = build_data(load_config(config).data)
-            save_record(results_file, name, real_floor(data, sigma))
+    missing = {name: sigma for name, sigma in FLOORS.items() if name not in results}
+    data = build_data(load_config(config).data) if missing else None
+    for name, sigma in missing.items():
+        save_record(results_file, name, real_floor(data, sigma))
     for name, (overrides, milestones) in BENCHMARKS[args.benchmark].items():
         if args.only and name != args.only:
             continue
